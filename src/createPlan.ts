@@ -1,0 +1,111 @@
+/**
+ * The public plan object: the layout of `plan.ts`, its fixed tables, and the engines that compute
+ * ΔW_all and its gradient for it (created on first use and kept, so repeated steps pay no setup).
+ */
+import type { ResolvedConfig, SuperLoraConfig, Target } from './config';
+import { createEngine, resolveEngineChoice } from './engines/createEngine';
+import type { DeltaEngine, EngineChoice, EngineName } from './engines/engine';
+import { initParams } from './initParams';
+import { layoutPlan, type ParamEntry, type PlanLayout } from './plan';
+import { FixedTables, type TableOverrides } from './tables';
+
+export interface EngineOptions {
+  /** Which engine computes the map; `auto` (the default) picks the fastest available here. */
+  engine?: EngineChoice;
+}
+
+export interface PlanOptions {
+  /** Tables read from an adapter file; they replace the seeded ones (SPEC §11). */
+  tables?: TableOverrides;
+}
+
+export class Plan {
+  readonly layout: PlanLayout;
+  readonly tables: FixedTables;
+  private readonly engines = new Map<EngineName, DeltaEngine>();
+  private disposed = false;
+
+  constructor(config: SuperLoraConfig | ResolvedConfig, targets: readonly Target[], options: PlanOptions = {}) {
+    this.layout = layoutPlan(config, targets);
+    this.tables = new FixedTables(this.layout, options.tables);
+  }
+
+  get config(): ResolvedConfig {
+    return this.layout.config;
+  }
+
+  get targets(): Target[] {
+    return this.layout.targets;
+  }
+
+  /** Length of the flat trainable vector (SPEC §10), the adapter's parameter count. */
+  get numParams(): number {
+    return this.layout.numParams;
+  }
+
+  /** N, the length of ΔW_all. */
+  get deltaSize(): number {
+    return this.layout.deltaSize;
+  }
+
+  get paramLayout(): ParamEntry[] {
+    return this.layout.paramLayout;
+  }
+
+  /** The default initialisation (SPEC §10), seeded by `seed` or the config's seed. */
+  initParams(seed?: number): Float32Array {
+    return initParams(this.layout, seed);
+  }
+
+  /** The engine for a choice, created once per plan. */
+  engine(choice: EngineChoice = 'auto'): DeltaEngine {
+    if (this.disposed) throw new Error('This plan was disposed');
+    const name = resolveEngineChoice(choice);
+    let engine = this.engines.get(name);
+    if (!engine) {
+      engine = createEngine(name, this.layout, this.tables);
+      this.engines.set(name, engine);
+    }
+    return engine;
+  }
+
+  /** ΔW_all for a flat parameter vector. */
+  delta(params: Float32Array, options: EngineOptions = {}): Promise<Float32Array> {
+    return this.engine(options.engine).delta(params);
+  }
+
+  /** dL/dparams, in the flat layout, for dL/dΔW_all. */
+  deltaBackward(
+    params: Float32Array,
+    dDelta: Float32Array,
+    options: EngineOptions = {},
+  ): Promise<Float32Array> {
+    return this.engine(options.engine).deltaBackward(params, dDelta);
+  }
+
+  /** Views of ΔW_all, one per target, row-major [out, in]. */
+  splitByTarget(delta: Float32Array): Map<string, Float32Array> {
+    const views = new Map<string, Float32Array>();
+    this.layout.targets.forEach((target, t) => {
+      const start = this.layout.targetOffsets[t] as number;
+      views.set(target.name, delta.subarray(start, start + target.shape[0] * target.shape[1]));
+    });
+    return views;
+  }
+
+  /** Frees every engine's resources. */
+  dispose(): void {
+    for (const engine of this.engines.values()) engine.dispose();
+    this.engines.clear();
+    this.disposed = true;
+  }
+}
+
+/** Validates a config (SPEC §2) and targets (SPEC §1) and lays out the adapter. */
+export function createPlan(
+  config: SuperLoraConfig | ResolvedConfig,
+  targets: readonly Target[],
+  options: PlanOptions = {},
+): Plan {
+  return new Plan(config, targets, options);
+}
