@@ -112,7 +112,8 @@ function resolveProjection(value: unknown): { ratio: number } | null {
   if (value === undefined || value === null) return null;
   if (!isRecord(value)) return fail('config.projection', value, 'an object { "ratio": ρ }');
   for (const key of Object.keys(value)) {
-    if (key !== 'ratio') fail(`config.projection.${key}`, value[key], 'no such field (only "ratio")');
+    if (key !== 'ratio')
+      fail(`config.projection.${key}`, value[key], 'no such field (only "ratio")');
   }
   const ratio = value.ratio;
   if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {

@@ -25,7 +25,11 @@ export class Plan {
   private readonly engines = new Map<EngineName, DeltaEngine>();
   private disposed = false;
 
-  constructor(config: SuperLoraConfig | ResolvedConfig, targets: readonly Target[], options: PlanOptions = {}) {
+  constructor(
+    config: SuperLoraConfig | ResolvedConfig,
+    targets: readonly Target[],
+    options: PlanOptions = {},
+  ) {
     this.layout = layoutPlan(config, targets);
     this.tables = new FixedTables(this.layout, options.tables);
   }

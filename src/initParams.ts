@@ -18,7 +18,11 @@ export function initParams(layout: PlanLayout, seed: number = layout.config.seed
     bucket.splits.forEach((split, k) => {
       if (split.rank === 'full') {
         if (k !== lastSplit) {
-          fill(split.fullOffset as number, groupCount * split.size, 1 / Math.sqrt(split.dims[0] as number));
+          fill(
+            split.fullOffset as number,
+            groupCount * split.size,
+            1 / Math.sqrt(split.dims[0] as number),
+          );
         }
         return;
       }

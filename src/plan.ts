@@ -223,7 +223,9 @@ export function layoutPlan(userConfig: unknown, userTargets: unknown): PlanLayou
     deltaSize += target.shape[0] * target.shape[1];
   }
   if (deltaSize > 2 ** 31 - 1) {
-    throw new ConfigError(`Expected at most 2^31 − 1 adapted values in total for targets but received ${deltaSize}`);
+    throw new ConfigError(
+      `Expected at most 2^31 − 1 adapted values in total for targets but received ${deltaSize}`,
+    );
   }
 
   const groups: GroupPlan[] = [];

@@ -5,12 +5,7 @@
  */
 import { ConfigError } from './config';
 import type { PlanLayout } from './plan';
-import {
-  StreamTag,
-  fastfoodGaussians,
-  fastfoodSigns,
-  seededPermutation,
-} from './rng';
+import { StreamTag, fastfoodGaussians, fastfoodSigns, seededPermutation } from './rng';
 
 export interface FastfoodTable {
   size: number;
@@ -32,7 +27,9 @@ function checkPermutation(perm: Int32Array, length: number, what: string): void 
   for (let i = 0; i < length; i++) {
     const j = perm[i] as number;
     if (j < 0 || j >= length || seen[j]) {
-      throw new ConfigError(`Expected a permutation of 0…${length - 1} for ${what} but entry ${i} is ${j}`);
+      throw new ConfigError(
+        `Expected a permutation of 0…${length - 1} for ${what} but entry ${i} is ${j}`,
+      );
     }
     seen[j] = 1;
   }
@@ -41,6 +38,7 @@ function checkPermutation(perm: Int32Array, length: number, what: string): void 
 export class FixedTables {
   private readonly fastfoodCache = new Map<number, FastfoodTable>();
   private shuffleCache: Int32Array | null = null;
+  private readonly fromFile = new Set<string>();
 
   constructor(
     private readonly layout: PlanLayout,
@@ -57,7 +55,18 @@ export class FixedTables {
         throw new ConfigError(`Expected B and G of length ${size} for ${what}`);
       }
       checkPermutation(table.perm, size, `${what}.perm`);
+      const badSign = table.signs.findIndex((b) => b !== 1 && b !== -1);
+      if (badSign >= 0) {
+        throw new ConfigError(
+          `Expected ±1 for ${what}.B[${badSign}] but received ${table.signs[badSign]}`,
+        );
+      }
+      const badGaussian = table.gaussians.findIndex((g) => !Number.isFinite(g));
+      if (badGaussian >= 0) {
+        throw new ConfigError(`Expected a finite number for ${what}.G[${badGaussian}]`);
+      }
       this.fastfoodCache.set(size, table);
+      this.fromFile.add(`fastfood:${size}`);
     }
     if (overrides.shuffle) {
       if (!layout.config.shuffle) {
@@ -65,7 +74,13 @@ export class FixedTables {
       }
       checkPermutation(overrides.shuffle, layout.deltaSize, 'shuffle.perm');
       this.shuffleCache = overrides.shuffle;
+      this.fromFile.add('shuffle');
     }
+  }
+
+  /** Whether a table was supplied (by an adapter file) rather than generated from the seed. */
+  isFromFile(kind: 'fastfood' | 'shuffle', size?: number): boolean {
+    return this.fromFile.has(kind === 'shuffle' ? 'shuffle' : `fastfood:${size}`);
   }
 
   /** B, π and Gv for fastfood size L (a power of two ≥ every n_g that uses it). */

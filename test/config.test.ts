@@ -48,17 +48,29 @@ describe('config (SPEC §2)', () => {
 
   test('targets are validated', () => {
     expect(() => validateTargets([])).toThrow(/targets/);
-    expect(() => validateTargets([{ name: 'a', shape: [0, 2], layer: 0 }])).toThrow(/targets\[0\].shape/);
-    expect(() => validateTargets([{ name: 'a', shape: [2, 2], layer: 0 }, { name: 'a', shape: [2, 2], layer: 0 }])).toThrow(
-      /targets\[1\].name.*"a"/,
+    expect(() => validateTargets([{ name: 'a', shape: [0, 2], layer: 0 }])).toThrow(
+      /targets\[0\].shape/,
     );
+    expect(() =>
+      validateTargets([
+        { name: 'a', shape: [2, 2], layer: 0 },
+        { name: 'a', shape: [2, 2], layer: 0 },
+      ]),
+    ).toThrow(/targets\[1\].name.*"a"/);
     expect(() => validateTargets([{ name: 'a', shape: [2, 2] }])).toThrow(/targets\[0\].layer/);
-    expect(() => validateTargets([{ name: 'a', shape: [2, 2], layer: 0, bias: true }])).toThrow(/targets\[0\].bias/);
+    expect(() => validateTargets([{ name: 'a', shape: [2, 2], layer: 0, bias: true }])).toThrow(
+      /targets\[0\].bias/,
+    );
   });
 
   test('every preset is a valid config on ViT-like targets and maps to the paper’s settings', () => {
-    const targets = Array.from({ length: 4 }, (_, t) => ({ name: `w${t}`, shape: [48, 48] as [number, number], layer: t >> 1 }));
-    for (const name of presetNames) expect(layoutPlan(presetConfig(name), targets).numParams).toBeGreaterThan(0);
+    const targets = Array.from({ length: 4 }, (_, t) => ({
+      name: `w${t}`,
+      shape: [48, 48] as [number, number],
+      layer: t >> 1,
+    }));
+    for (const name of presetNames)
+      expect(layoutPlan(presetConfig(name), targets).numParams).toBeGreaterThan(0);
     // LoRA rank r on a d×d weight: 2·d·r per weight.
     expect(layoutPlan(presetConfig('lora'), targets).numParams).toBe(4 * 2 * 48 * 8);
     // Dense: every ΔW entry is a parameter.

@@ -3,7 +3,11 @@ import { layoutPlan, naturalFactors, squareFoldDims } from '../src/plan';
 
 const vit = (layers: number) =>
   Array.from({ length: layers }, (_, l) =>
-    ['query', 'value'].map((kind) => ({ name: `l${l}.${kind}`, shape: [768, 768] as [number, number], layer: l })),
+    ['query', 'value'].map((kind) => ({
+      name: `l${l}.${kind}`,
+      shape: [768, 768] as [number, number],
+      layer: l,
+    })),
   ).flat();
 
 describe('folds (SPEC §4)', () => {
@@ -20,10 +24,18 @@ describe('folds (SPEC §4)', () => {
     // m = 9: b = 3, exact.
     expect(squareFoldDims(9, 2, 1)).toEqual([[3, 3]]);
     // m = 7 into 2 splits × 2 modes: b = 1, digits (1,1,1,2) → (1,1,2,2) → (1,2,2,2) = 8.
-    expect(squareFoldDims(7, 2, 2)).toEqual([[1, 2], [2, 2]]);
+    expect(squareFoldDims(7, 2, 2)).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
     expect(squareFoldDims(1, 3, 1)).toEqual([[1, 1, 1]]);
     for (let m = 1; m < 300; m += 7) {
-      for (const [order, splits] of [[1, 1], [2, 1], [3, 2], [5, 1]] as const) {
+      for (const [order, splits] of [
+        [1, 1],
+        [2, 1],
+        [3, 2],
+        [5, 1],
+      ] as const) {
         const dims = squareFoldDims(m, order, splits).flat();
         const product = dims.reduce((a, b) => a * b, 1);
         expect(product).toBeGreaterThanOrEqual(m);
@@ -53,7 +65,10 @@ describe('groups and buckets (SPEC §3, §10)', () => {
       { name: 'c', shape: [1, 3], layer: 'x' },
     ]);
     expect(layout.groups.map((g) => g.regions)).toEqual([
-      [{ start: 0, length: 6 }, { start: 18, length: 3 }],
+      [
+        { start: 0, length: 6 },
+        { start: 18, length: 3 },
+      ],
       [{ start: 6, length: 12 }],
     ]);
     expect(layout.groups.map((g) => g.foldDims)).toEqual([[[3, 3]], [[4, 3]]]);
@@ -90,7 +105,12 @@ describe('groups and buckets (SPEC §3, §10)', () => {
       { name: 'd', shape: [4, 4], layer: 0 },
     ]);
     expect(layout.buckets.map((b) => b.groups)).toEqual([[0, 1, 3], [2]]);
-    expect(layout.groups.map((g) => [g.bucket, g.slot])).toEqual([[0, 0], [0, 1], [1, 0], [0, 2]]);
+    expect(layout.groups.map((g) => [g.bucket, g.slot])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [0, 2],
+    ]);
   });
 
   test('invalid groupings and natural folds are rejected naming the field', () => {

@@ -1,4 +1,10 @@
-import { SplitMix64, StreamTag, fastfoodGaussians, fastfoodSigns, seededPermutation } from '../src/rng';
+import {
+  SplitMix64,
+  StreamTag,
+  fastfoodGaussians,
+  fastfoodSigns,
+  seededPermutation,
+} from '../src/rng';
 
 const MASK = (1n << 64n) - 1n;
 
@@ -19,7 +25,9 @@ function referenceDraws(seed: bigint, tag: bigint, count: number): bigint[] {
 describe('SPEC §9 tables', () => {
   test('known answers for seed 1', () => {
     expect(Array.from(fastfoodSigns(1, 8))).toEqual([1, 1, -1, -1, -1, -1, -1, 1]);
-    expect(Array.from(seededPermutation(1, StreamTag.permutation, 10))).toEqual([2, 8, 0, 1, 4, 5, 9, 3, 6, 7]);
+    expect(Array.from(seededPermutation(1, StreamTag.permutation, 10))).toEqual([
+      2, 8, 0, 1, 4, 5, 9, 3, 6, 7,
+    ]);
     const gaussians = fastfoodGaussians(1, 4);
     [-0.22034281, -3.18402724, -1.2596608, 0.6372933].forEach((expected, i) =>
       expect(gaussians[i]).toBeCloseTo(expected, 6),
@@ -56,7 +64,9 @@ describe('SPEC §9 tables', () => {
     for (let i = 0; i < 32; i++) {
       const u1 = Number((draws[2 * i]! >> 11n) + 1n) * 2 ** -53;
       const u2 = Number(draws[2 * i + 1]! >> 11n) * 2 ** -53;
-      expect(gaussians[i]).toBe(Math.fround(Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2)));
+      expect(gaussians[i]).toBe(
+        Math.fround(Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2)),
+      );
     }
     const signDraws = referenceDraws(5n, 1n, 100);
     expect(Array.from(fastfoodSigns(5, 100))).toEqual(signDraws.map((d) => (d >> 63n ? -1 : 1)));
@@ -64,9 +74,13 @@ describe('SPEC §9 tables', () => {
 
   test('tables of different sizes share prefixes; permutations are permutations', () => {
     expect(Array.from(fastfoodSigns(9, 16)).slice(0, 8)).toEqual(Array.from(fastfoodSigns(9, 8)));
-    expect(Array.from(fastfoodGaussians(9, 16)).slice(0, 8)).toEqual(Array.from(fastfoodGaussians(9, 8)));
+    expect(Array.from(fastfoodGaussians(9, 16)).slice(0, 8)).toEqual(
+      Array.from(fastfoodGaussians(9, 8)),
+    );
     const perm = seededPermutation(9, StreamTag.shuffle, 1000);
-    expect(Array.from(perm).sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(Array.from(perm).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
   });
 
   test('bad seeds are rejected with the value', () => {

@@ -1,5 +1,9 @@
 /** Argument check shared by the engines: a Float32Array of the exact length. */
-export function checkVector(name: string, value: unknown, length: number): asserts value is Float32Array {
+export function checkVector(
+  name: string,
+  value: unknown,
+  length: number,
+): asserts value is Float32Array {
   if (!(value instanceof Float32Array)) {
     const received =
       value === null ? 'null' : typeof value === 'object' ? value.constructor.name : typeof value;

@@ -4,7 +4,12 @@
  */
 import type { PlanLayout } from '../plan';
 import type { FixedTables } from '../tables';
-import { EngineUnavailableError, type DeltaEngine, type EngineChoice, type EngineName } from './engine';
+import {
+  EngineUnavailableError,
+  type DeltaEngine,
+  type EngineChoice,
+  type EngineName,
+} from './engine';
 import { TfjsEngine } from './tfjs';
 
 /** Why an engine cannot run here, or null when it can. */
@@ -32,11 +37,16 @@ export function resolveEngineChoice(choice: EngineChoice): EngineName {
     );
   }
   const reason = engineUnavailableReason(choice);
-  if (reason !== null) throw new EngineUnavailableError(`Engine "${choice}" is unavailable: ${reason}`);
+  if (reason !== null)
+    throw new EngineUnavailableError(`Engine "${choice}" is unavailable: ${reason}`);
   return choice;
 }
 
-export function createEngine(name: EngineName, layout: PlanLayout, tables: FixedTables): DeltaEngine {
+export function createEngine(
+  name: EngineName,
+  layout: PlanLayout,
+  tables: FixedTables,
+): DeltaEngine {
   switch (name) {
     case 'tfjs':
       return new TfjsEngine(layout, tables);

@@ -32,7 +32,8 @@ function splitTensor(
   denseCore: boolean,
 ): tf.Tensor {
   const dims = split.dims;
-  if (split.rank === 'full') return sliceParams(params, split.fullOffset as number, [groupCount, ...dims]);
+  if (split.rank === 'full')
+    return sliceParams(params, split.fullOffset as number, [groupCount, ...dims]);
   const rank = split.rank;
   const factors = dims.map((d, m) =>
     sliceParams(params, split.factorOffsets[m] as number, [groupCount, d, rank]),
@@ -84,7 +85,10 @@ function kron(left: tf.Tensor, right: tf.Tensor): tf.Tensor {
 
 /** Constant tensors a graph needs; owned by the caller, disposed with it. */
 export interface DeltaGraphConstants {
-  fastfood: Map<number, { signs: tf.Tensor1D; perm: tf.Tensor1D; gaussians: tf.Tensor1D; sumSq: number }>;
+  fastfood: Map<
+    number,
+    { signs: tf.Tensor1D; perm: tf.Tensor1D; gaussians: tf.Tensor1D; sumSq: number }
+  >;
   /** ΔW_all[i] = Z[writeIndex[i]], Z the bucket outputs concatenated; null when it is Z's prefix. */
   writeIndex: tf.Tensor1D | null;
 }
@@ -145,7 +149,13 @@ function fastfood(
 ): tf.Tensor2D {
   const [rows, generated] = z.shape;
   const size = table.signs.shape[0];
-  const padded = generated < size ? z.pad([[0, 0], [0, size - generated]]) : z;
+  const padded =
+    generated < size
+      ? z.pad([
+          [0, 0],
+          [0, size - generated],
+        ])
+      : z;
   const mixed = fwhtRows(padded.mul(table.signs) as tf.Tensor2D);
   const spread = tf.gather(mixed, table.perm, 1).mul(table.gaussians) as tf.Tensor2D;
   const projected = fwhtRows(spread).slice([0, 0], [rows, virtualLength]);

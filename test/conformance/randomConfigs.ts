@@ -21,7 +21,10 @@ function integer(random: () => number, low: number, high: number): number {
   return low + Math.floor(random() * (high - low + 1));
 }
 
-export function randomConfigCase(random: () => number): { config: SuperLoraConfig; targets: Target[] } {
+export function randomConfigCase(random: () => number): {
+  config: SuperLoraConfig;
+  targets: Target[];
+} {
   const targetCount = integer(random, 1, 3);
   const sharedIn = integer(random, 1, 8);
   const targets: Target[] = Array.from({ length: targetCount }, (_, t) => ({
@@ -33,7 +36,9 @@ export function randomConfigCase(random: () => number): { config: SuperLoraConfi
   const natural = random() < 0.3;
   const order = natural ? 2 : integer(random, 1, 4);
   const config: SuperLoraConfig = {
-    grouping: natural ? pick(random, ['weight', 'layer'] as const) : pick(random, ['weight', 'layer', 1, 2, 3] as const),
+    grouping: natural
+      ? pick(random, ['weight', 'layer'] as const)
+      : pick(random, ['weight', 'layer', 1, 2, 3] as const),
     order,
     splits,
     rank: Array.from({ length: splits }, () => (random() < 0.25 ? 'full' : integer(random, 1, 3))),

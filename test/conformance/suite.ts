@@ -57,7 +57,11 @@ async function checkAgainstReference(plan: Plan, engine: EngineName, what: strin
   const delta = await plan.delta(params, { engine });
   expectWithinSpec(delta, delta64(plan.layout, plan.tables, params), `${what} ΔW`);
   const grad = await plan.deltaBackward(params, upstream, { engine });
-  expectWithinSpec(grad, gradient64(plan.layout, plan.tables, params, upstream), `${what} gradient`);
+  expectWithinSpec(
+    grad,
+    gradient64(plan.layout, plan.tables, params, upstream),
+    `${what} gradient`,
+  );
 }
 
 export function describeConformance(engine: EngineName): void {
@@ -95,7 +99,8 @@ export function describeConformance(engine: EngineName): void {
           const group = plan.layout.groups[targets.indexOf(target)];
           const bucket = plan.layout.buckets[group!.bucket]!;
           const layout = plan.paramLayout.find((p) => p.name === `b${bucket.index}.s0.${suffix}`)!;
-          return (row: number, j: number) => params[layout.offset + (group!.slot * layout.shape[1]! + row) * 3 + j]!;
+          return (row: number, j: number) =>
+            params[layout.offset + (group!.slot * layout.shape[1]! + row) * 3 + j]!;
         };
         const a0 = entry('f0');
         const a1 = entry('f1');
@@ -112,10 +117,9 @@ export function describeConformance(engine: EngineName): void {
     });
 
     test('Tucker with a dense core (§5) equals the explicit sum over core indices', async () => {
-      const plan = createPlan(
-        { grouping: 1, order: 3, rank: 2, core: 'dense' },
-        [{ name: 'w', shape: [4, 6], layer: 0 }],
-      );
+      const plan = createPlan({ grouping: 1, order: 3, rank: 2, core: 'dense' }, [
+        { name: 'w', shape: [4, 6], layer: 0 },
+      ]);
       // By hand: b = 2 (2³ ≤ 24 < 3³), then digits raised from the last while the product is < 24:
       // (2,2,3) → (2,3,3) → (3,3,3) = 27 values, of which the first 24 are ΔW.
       expect(plan.layout.buckets[0]!.foldDims).toEqual([[3, 3, 3]]);
@@ -153,12 +157,15 @@ export function describeConformance(engine: EngineName): void {
     });
 
     test('Kronecker (§6) of three splits equals the explicit digit loop', async () => {
-      const plan = createPlan(
-        { grouping: 1, order: 2, splits: 3, rank: ['full', 1, 'full'] },
-        [{ name: 'w', shape: [8, 8], layer: 0 }],
-      );
+      const plan = createPlan({ grouping: 1, order: 2, splits: 3, rank: ['full', 1, 'full'] }, [
+        { name: 'w', shape: [8, 8], layer: 0 },
+      ]);
       const dims = plan.layout.buckets[0]!.foldDims;
-      expect(dims).toEqual([[2, 2], [2, 2], [2, 2]]);
+      expect(dims).toEqual([
+        [2, 2],
+        [2, 2],
+        [2, 2],
+      ]);
       const params = sinParams(plan.numParams);
       const byName = new Map(plan.paramLayout.map((p) => [p.name, p.offset]));
       const split0 = (a: number, b: number) => params[byName.get('b0.s0.full')! + a * 2 + b]!;
@@ -213,7 +220,11 @@ export function describeConformance(engine: EngineName): void {
       const scaled = createPlan({ rank: 2, scale: -2.5 }, targets);
       const params = sinParams(one.numParams);
       const base = await one.delta(params, { engine });
-      expectWithinSpec(await scaled.delta(params, { engine }), Array.from(base, (x) => -2.5 * x), 'scaled ΔW');
+      expectWithinSpec(
+        await scaled.delta(params, { engine }),
+        Array.from(base, (x) => -2.5 * x),
+        'scaled ΔW',
+      );
       const upstream = cosUpstream(one.deltaSize);
       const grad = await one.deltaBackward(params, upstream, { engine });
       expectWithinSpec(
@@ -240,7 +251,11 @@ export function describeConformance(engine: EngineName): void {
           plan.dispose();
           continue;
         }
-        await checkAgainstReference(plan, engine, `random case ${JSON.stringify({ config, targets })}`);
+        await checkAgainstReference(
+          plan,
+          engine,
+          `random case ${JSON.stringify({ config, targets })}`,
+        );
         plan.dispose();
         checked++;
       }

@@ -43,11 +43,20 @@ export function splitTensor64(
   const rank = split.rank;
   const order = dims.length;
   const factor = (m: number, row: number, col: number): number =>
-    params[(split.factorOffsets[m] as number) + (slot * (dims[m] as number) + row) * rank + col] as number;
+    params[
+      (split.factorOffsets[m] as number) + (slot * (dims[m] as number) + row) * rank + col
+    ] as number;
   const coreSize = rank ** order;
   const core = (j: number[]): number => {
     if (!denseCore) return j.every((v) => v === j[0]) ? 1 : 0;
-    return params[(split.coreOffset as number) + slot * coreSize + flatIndex(j, j.map(() => rank))] as number;
+    return params[
+      (split.coreOffset as number) +
+        slot * coreSize +
+        flatIndex(
+          j,
+          j.map(() => rank),
+        )
+    ] as number;
   };
   for (const i of multiIndices(dims)) {
     let sum = 0;
@@ -76,7 +85,8 @@ export function kronecker64(splits: Float64Array[], splitDims: number[][]): Floa
       // i_m = Σ_k i_{k,m} · Π_{k'>k} d_{k',m}: digit k of i_m in the mixed radix (d_{0,m}, d_{1,m}, …).
       const digits = i.map((im, m) => {
         let below = 1;
-        for (let k2 = k + 1; k2 < splitDims.length; k2++) below *= (splitDims[k2] as number[])[m] as number;
+        for (let k2 = k + 1; k2 < splitDims.length; k2++)
+          below *= (splitDims[k2] as number[])[m] as number;
         return Math.floor(im / below) % (dims[m] as number);
       });
       value *= (splits[k] as Float64Array)[flatIndex(digits, dims)] as number;
@@ -96,7 +106,12 @@ export function hadamardMatrix(size: number): number[][] {
 }
 
 /** The dense n × m matrix of F (SPEC §7), built from its definition. */
-export function fastfoodMatrix64(tables: FixedTables, size: number, n: number, m: number): number[][] {
+export function fastfoodMatrix64(
+  tables: FixedTables,
+  size: number,
+  n: number,
+  m: number,
+): number[][] {
   const table = tables.fastfood(size);
   const h = hadamardMatrix(size);
   let sumSq = 0;
@@ -111,7 +126,9 @@ export function fastfoodMatrix64(tables: FixedTables, size: number, n: number, m
       const g = table.gaussians[i] as number;
       const p = table.perm[i] as number;
       for (let col = 0; col < m; col++) {
-        line[col] = (line[col] as number) + hw * g * ((h[p] as number[])[col] as number) * (table.signs[col] as number);
+        line[col] =
+          (line[col] as number) +
+          hw * g * ((h[p] as number[])[col] as number) * (table.signs[col] as number);
       }
     }
     matrix.push(line.map((v) => v * norm));
@@ -120,20 +137,38 @@ export function fastfoodMatrix64(tables: FixedTables, size: number, n: number, m
 }
 
 /** One group's output, length n_g. */
-function groupOutput64(layout: PlanLayout, tables: FixedTables, params: ArrayLike<number>, group: GroupPlan): Float64Array {
+function groupOutput64(
+  layout: PlanLayout,
+  tables: FixedTables,
+  params: ArrayLike<number>,
+  group: GroupPlan,
+): Float64Array {
   const bucket = layout.buckets[group.bucket];
   if (!bucket) throw new Error('bad bucket');
   const denseCore = layout.config.core === 'dense';
-  const splitTensors = bucket.splits.map((split) => splitTensor64(params, split, group.slot, denseCore));
+  const splitTensors = bucket.splits.map((split) =>
+    splitTensor64(params, split, group.slot, denseCore),
+  );
   const folded = kronecker64(splitTensors, bucket.foldDims);
   const z = folded.subarray(0, group.generatedLength);
   if (bucket.projectionSize === null) return Float64Array.from(z);
-  const f = fastfoodMatrix64(tables, bucket.projectionSize, group.virtualLength, group.generatedLength);
-  return Float64Array.from(f, (row) => row.reduce((acc, v, col) => acc + v * (z[col] as number), 0));
+  const f = fastfoodMatrix64(
+    tables,
+    bucket.projectionSize,
+    group.virtualLength,
+    group.generatedLength,
+  );
+  return Float64Array.from(f, (row) =>
+    row.reduce((acc, v, col) => acc + v * (z[col] as number), 0),
+  );
 }
 
 /** ΔW_all in float64 (SPEC §8). */
-export function delta64(layout: PlanLayout, tables: FixedTables, params: ArrayLike<number>): Float64Array {
+export function delta64(
+  layout: PlanLayout,
+  tables: FixedTables,
+  params: ArrayLike<number>,
+): Float64Array {
   const v = new Float64Array(layout.deltaSize);
   for (const group of layout.groups) {
     const output = groupOutput64(layout, tables, params, group);
@@ -142,7 +177,9 @@ export function delta64(layout: PlanLayout, tables: FixedTables, params: ArrayLi
       for (let i = 0; i < region.length; i++) v[region.start + i] = output[position++] as number;
     }
   }
-  const shuffled = layout.config.shuffle ? Float64Array.from(tables.shuffle(), (s) => v[s] as number) : v;
+  const shuffled = layout.config.shuffle
+    ? Float64Array.from(tables.shuffle(), (s) => v[s] as number)
+    : v;
   return shuffled.map((x) => x * layout.config.scale);
 }
 
@@ -167,16 +204,21 @@ export function gradient64(
     const minus = delta64(layout, tables, base);
     base[p] = saved;
     let sum = 0;
-    for (let i = 0; i < plus.length; i++) sum += (dDelta[i] as number) * ((plus[i] as number) - (minus[i] as number));
+    for (let i = 0; i < plus.length; i++)
+      sum += (dDelta[i] as number) * ((plus[i] as number) - (minus[i] as number));
     grad[p] = sum / (2 * step);
   }
   return grad;
 }
 
 /** SPEC §10b: |a − ref| ≤ 1e-4 · max|ref| + 1e-6 in every entry; returns the worst violation ratio. */
-export function specTolerance(actual: ArrayLike<number>, reference: ArrayLike<number>): { ok: boolean; worst: number; at: number } {
+export function specTolerance(
+  actual: ArrayLike<number>,
+  reference: ArrayLike<number>,
+): { ok: boolean; worst: number; at: number } {
   let maxRef = 0;
-  for (let i = 0; i < reference.length; i++) maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
+  for (let i = 0; i < reference.length; i++)
+    maxRef = Math.max(maxRef, Math.abs(reference[i] as number));
   const tolerance = 1e-4 * maxRef + 1e-6;
   let worst = 0;
   let at = -1;
