@@ -1,0 +1,64 @@
+// A small fixed thread pool for the CPU kernels. One job runs at a time (jobs from concurrent
+// AsyncWorkers queue on a mutex); the calling thread works too, so a pool of n threads keeps n
+// cores busy with n - 1 helper threads. A ParallelFor called from inside a job runs inline.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace superlora::parallel {
+
+class ThreadPool {
+ public:
+  // The process-wide pool, sized from SUPERLORA_NUM_THREADS or hardware_concurrency().
+  static ThreadPool& Instance();
+
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  // Threads a job uses, the caller included (≥ 1).
+  int Threads() const { return threads_; }
+  // Changes the number of threads used by later jobs (1 ≤ n ≤ helpers created + 1 is not
+  // required: helpers are created on demand). Waits for a running job.
+  void SetThreads(int threads);
+
+  // Calls task(index, worker) for every index in [0, tasks), spread over the threads with
+  // dynamic scheduling; worker is in [0, Threads()) and unique among concurrent calls, so it can
+  // index per-thread scratch. Returns when all are done; rethrows the first exception.
+  void Run(int64_t tasks, const std::function<void(int64_t index, int worker)>& task);
+
+ private:
+  void Work(int worker);
+  void EnsureHelpers(int count);
+
+  int threads_;
+  std::vector<std::thread> helpers_;
+  std::mutex job_mutex_;  // one job at a time
+  std::mutex state_mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  const std::function<void(int64_t, int)>* task_ = nullptr;
+  int64_t tasks_ = 0;
+  int64_t next_ = 0;
+  int active_helpers_ = 0;
+  int busy_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+};
+
+// Splits [begin, end) into chunks of at least `grain` items (at most a few per thread) and calls
+// body(chunk_begin, chunk_end, worker) for each, on the process-wide pool.
+void ParallelFor(int64_t begin, int64_t end, int64_t grain,
+                 const std::function<void(int64_t, int64_t, int)>& body);
+
+// True inside a pool job (nested ParallelFor calls run inline on the calling worker).
+bool InsideJob();
+
+}  // namespace superlora::parallel

@@ -1,0 +1,86 @@
+/** `superlora info`: version, the native binary loaded and from where, CPU features, threads, CUDA. */
+import type { Command } from 'commander';
+import * as tf from '@tensorflow/tfjs';
+import { engineNames } from '../../engines/engine';
+import { engineUnavailableReason } from '../../engines/createEngine';
+import { addonInfo, loadAddon } from '../../native/loadAddon';
+import { version } from '../../version';
+
+async function report() {
+  await tf.ready();
+  const addon = loadAddon();
+  const binary = addonInfo();
+  const capabilities = addon.capabilities();
+  return {
+    version,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    binary,
+    capabilities,
+    tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
+    engines: Object.fromEntries(
+      engineNames.map((name) => [name, engineUnavailableReason(name) ?? 'available']),
+    ),
+  };
+}
+
+function print(info: Awaited<ReturnType<typeof report>>): void {
+  const { cpu } = info.capabilities;
+  const features = (
+    [
+      'sse41',
+      'avx',
+      'avx2',
+      'fma',
+      'f16c',
+      'avx512f',
+      'avx512bw',
+      'avx512vl',
+      'avx512vnni',
+    ] as const
+  )
+    .filter((flag) => cpu[flag])
+    .join(' ');
+  const devices = info.capabilities.cudaDevices
+    .map(
+      (d) =>
+        `#${d.index} ${d.name} (sm ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, ${d.multiProcessorCount} SMs)`,
+    )
+    .join('; ');
+  const cuda = !info.capabilities.cudaCompiled
+    ? 'not compiled in (CPU build)'
+    : devices || `compiled in, no device (${info.capabilities.cudaError ?? 'none found'})`;
+  const lines: [string, string][] = [
+    ['superlora', info.version],
+    ['node', `${info.node} ${info.platform}`],
+    ['native binary', `${info.binary.path} (${info.binary.source})`],
+    [
+      'build',
+      `${info.capabilities.build.variant}, ${info.capabilities.build.compiler}, N-API ${info.capabilities.build.napiVersion}`,
+    ],
+    ['cpu', `${cpu.brand || cpu.vendor || cpu.arch}`],
+    ['cpu features', features || 'baseline'],
+    ['threads', String(info.capabilities.threads)],
+    ['cuda', cuda],
+    ['tfjs', `${info.tfjs.version}, backend ${info.tfjs.backend}`],
+    ...Object.entries(info.engines).map(([name, state]): [string, string] => [
+      `engine ${name}`,
+      state,
+    ]),
+  ];
+  for (const [key, value] of lines) console.log(`${key.padEnd(14)} ${value}`);
+}
+
+export function registerInfoCommand(program: Command): void {
+  program
+    .command('info')
+    .description(
+      'show the version, the native binary in use, CPU features, threads and CUDA devices',
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const info = await report();
+      if (options.json) console.log(JSON.stringify(info, null, 2));
+      else print(info);
+    });
+}

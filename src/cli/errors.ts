@@ -1,0 +1,38 @@
+/**
+ * Which errors are the user's (a bad flag, file or config: one clear line, no stack) and which are
+ * ours (a bug: the stack, so it can be reported).
+ */
+import { ConfigError } from '../config';
+import { EngineUnavailableError } from '../engines/engine';
+import { AdapterFileError } from '../io/adapterFile';
+import { SafetensorsFormatError } from '../io/safetensors';
+
+/** A wrong command line: named flag, value received, what was expected. */
+export class CliUsageError extends Error {
+  override name = 'CliUsageError';
+}
+
+const USER_ERRORS = [
+  CliUsageError,
+  ConfigError,
+  EngineUnavailableError,
+  AdapterFileError,
+  SafetensorsFormatError,
+];
+const FILE_ERROR_CODES = new Set([
+  'ENOENT',
+  'EACCES',
+  'EISDIR',
+  'ENOTDIR',
+  'EEXIST',
+  'ENOSPC',
+  'EROFS',
+]);
+
+export function isUserError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  if (USER_ERRORS.some((kind) => error instanceof kind)) return true;
+  if (error instanceof TypeError || error instanceof RangeError) return true;
+  const code = (error as NodeJS.ErrnoException).code;
+  return typeof code === 'string' && FILE_ERROR_CODES.has(code);
+}

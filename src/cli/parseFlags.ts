@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from 'commander';
+import type { EngineChoice } from '../engines/engine';
+
+/** Commander parser for an integer flag in [min, max]. */
+export function integerFlag(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (
+      !/^\s*-?\d+\s*$/.test(value) ||
+      !Number.isSafeInteger(parsed) ||
+      parsed < min ||
+      parsed > max
+    ) {
+      throw new InvalidArgumentError(
+        `Expected an integer in [${min}, ${max}] but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return parsed;
+  };
+}
+
+const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'tfjs', 'native', 'cuda'];
+
+export function engineFlag(value: string): EngineChoice {
+  if (!(ENGINE_CHOICES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(
+      `Expected one of ${ENGINE_CHOICES.join(', ')} but received ${JSON.stringify(value)}.`,
+    );
+  }
+  return value as EngineChoice;
+}
