@@ -14,7 +14,8 @@
         "native/fwht_binding.cc",
         "native/version.cc",
         "native/kernels/fwht.cc",
-        "native/parallel/thread_pool.cc"
+        "native/parallel/thread_pool.cc",
+        "native/simd/isa.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # The version and Node-API level come from package.json so that they cannot drift from it.
