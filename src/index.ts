@@ -1,0 +1,39 @@
+/**
+ * The public API of superlora. Everything not exported here is internal and may change.
+ */
+export {
+  ConfigError,
+  resolveConfig,
+  validateTargets,
+  type CoreKind,
+  type Grouping,
+  type ReshapeKind,
+  type ResolvedConfig,
+  type SplitRank,
+  type SuperLoraConfig,
+  type Target,
+} from './config';
+export { createPlan, Plan, type EngineOptions, type PlanOptions } from './createPlan';
+export type { BucketPlan, GroupPlan, ParamEntry, PlanLayout, Region, SplitPlan } from './plan';
+export { presetConfig, presetNames, presets, type PresetName } from './presets';
+export {
+  EngineUnavailableError,
+  type DeltaEngine,
+  type EngineChoice,
+  type EngineName,
+} from './engines/engine';
+export {
+  AdapterFileError,
+  loadAdapter,
+  saveAdapter,
+  type SaveAdapterOptions,
+} from './io/adapterFile';
+export {
+  readSafetensors,
+  writeSafetensors,
+  SafetensorsFormatError,
+  type SafeTensor,
+} from './io/safetensors';
+export { addonInfo, loadAddon } from './native/loadAddon';
+export type { Capabilities } from './native/addonTypes';
+export { version } from './version';
