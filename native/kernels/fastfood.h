@@ -25,7 +25,7 @@ void FastfoodForward(const FastfoodTable& table, const float* z, int64_t m, int6
                      float* y, float* scratch);
 
 // dz[0 .. m) = scale · Fᵀ dy[0 .. n) (overwritten).
-void FastfoodBackward(const FastfoodTable& table, const float* dy, int64_t n, int64_t m, float scale,
-                      float* dz, float* scratch);
+void FastfoodBackward(const FastfoodTable& table, const float* dy, int64_t n, int64_t m,
+                      float scale, float* dz, float* scratch);
 
 }  // namespace superlora::kernels

@@ -8,9 +8,9 @@
 namespace superlora::kernels {
 
 struct KronOperands {
-  int splits;               // K ≥ 1
-  int order;                // M ≥ 1
-  const int64_t* dims;      // dims[k · order + m] = d_{k,m}
+  int splits;                   // K ≥ 1
+  int order;                    // M ≥ 1
+  const int64_t* dims;          // dims[k · order + m] = d_{k,m}
   const float* const* tensors;  // tensors[k]: T_k, row-major, Π_m d_{k,m} values
 };
 
