@@ -1,0 +1,119 @@
+/** Flags shared by `finetune` and `pretrain`: data, schedule, evaluation, checkpoints, backend. */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { datasetNames, type DatasetName } from '../data/dataset';
+import { backendChoices, type BackendChoice } from '../tfjs/backend';
+import { integerFlag } from './parseFlags';
+
+export interface TrainingFlags {
+  dataset: DatasetName;
+  dataDir?: string;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  trainSize?: number;
+  testSize?: number;
+  augment: boolean;
+  seed: number;
+  out: string;
+  resume?: boolean;
+  backend: BackendChoice;
+}
+
+function numberFlag(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(
+        `Expected a number in [${min}, ${max}] but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return parsed;
+  };
+}
+
+function choiceFlag<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(
+        `Expected one of ${choices.join(', ')} but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return value as T;
+  };
+}
+
+export interface TrainingDefaults {
+  dataset: DatasetName;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  out: string;
+}
+
+export function addTrainingFlags(command: Command, defaults: TrainingDefaults): Command {
+  return command
+    .option(
+      '--dataset <name>',
+      `${datasetNames.join(', ')}`,
+      choiceFlag(datasetNames),
+      defaults.dataset,
+    )
+    .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
+    .option('--steps <n>', 'training steps', integerFlag(1, 10_000_000), defaults.steps)
+    .option('--batch-size <n>', 'images per step', integerFlag(1, 65536), defaults.batchSize)
+    .option(
+      '--lr <x>',
+      'peak learning rate of the OneCycle schedule',
+      numberFlag(0, 100),
+      defaults.lr,
+    )
+    .option('--momentum <x>', 'SGD momentum', numberFlag(0, 1), 0.9)
+    .option('--weight-decay <x>', 'L2 weight decay', numberFlag(0, 1), 0)
+    .option(
+      '--eval-every <n>',
+      'evaluate on the test set every N steps (0: at the end only)',
+      integerFlag(0, 10_000_000),
+      defaults.evalEvery,
+    )
+    .option(
+      '--checkpoint-every <n>',
+      'checkpoint every N steps (0: at the end only)',
+      integerFlag(0, 10_000_000),
+      defaults.checkpointEvery,
+    )
+    .option(
+      '--train-size <n>',
+      'train on a class-stratified subset of N images',
+      integerFlag(1, 100_000_000),
+    )
+    .option(
+      '--test-size <n>',
+      'evaluate on a class-stratified subset of N images',
+      integerFlag(1, 100_000_000),
+    )
+    .option(
+      '--no-augment',
+      'no training augmentation (random shifts, and flips where they keep the class)',
+    )
+    .option(
+      '--seed <s>',
+      'seeds data order, augmentation, dropout and initialisation',
+      integerFlag(0, 2 ** 32 - 1),
+      0,
+    )
+    .option('--out <dir>', 'output folder (log, checkpoint, results)', defaults.out)
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option(
+      '--backend <name>',
+      `tfjs backend: ${backendChoices.join(', ')}`,
+      choiceFlag(backendChoices),
+      'auto',
+    );
+}

@@ -1,0 +1,201 @@
+/**
+ * Fine-tuning: a pre-trained ViT, frozen; a SuperLoRA adapter on its attention weights and a new
+ * classifier head, trained on a dataset. Writes the adapter (SPEC §11), the head and a summary.
+ */
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import type { SuperLoraConfig } from '../config';
+import { defaultAugmentation } from '../data/batchAt';
+import { subset, type Dataset } from '../data/dataset';
+import type { DatasetName } from '../data/dataset';
+import { loadDataset } from '../data/loadDataset';
+import type { EngineChoice } from '../engines/engine';
+import { writeFileAtomic } from '../io/atomicWrite';
+import { writeSafetensors } from '../io/safetensors';
+import { DEFAULT_TARGET_PATTERNS, ModelAdapter } from '../tfjs/modelAdapter';
+import { loadViT } from '../vit/io';
+import { initialVariables, type ViT } from '../vit/model';
+import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
+import { classificationTask } from './classificationTask';
+import type { Progress } from './progress';
+import { train, type TrainResult } from './trainLoop';
+
+export interface FinetuneOptions {
+  modelDir: string;
+  dataset: DatasetName;
+  /** Folder of CIFAR binary files, for cifar10 / cifar100. */
+  dataDir?: string;
+  config: SuperLoraConfig;
+  targetPatterns?: readonly string[];
+  engine?: EngineChoice;
+  steps: number;
+  batchSize: number;
+  evalBatchSize?: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  /** Use this many training / test images (class-stratified); all when absent. */
+  trainSize?: number;
+  testSize?: number;
+  augment?: boolean;
+  seed: number;
+  outDir: string;
+  resume: boolean;
+  stopAfter?: number;
+  progress?: Progress;
+}
+
+export interface FinetuneSummary {
+  adapterParams: number;
+  headParams: number;
+  engine: string;
+  accuracy: number | null;
+  loss: number | null;
+  steps: number;
+  seconds: number;
+  imagesPerSecond: number;
+  adapterPath: string;
+  headPath: string;
+  train: TrainResult;
+}
+
+export const ADAPTER_FILE = 'adapter.safetensors';
+export const HEAD_FILE = 'head.safetensors';
+
+/** Replaces the classifier with a freshly initialised one: a new task gets a new head. */
+export function resetHead(vit: ViT, seed: number): void {
+  const fresh = initialVariables(
+    vit.config,
+    seed,
+    (name) => name === CLASSIFIER_WEIGHT || name === CLASSIFIER_BIAS,
+  );
+  for (const [name, variable] of fresh) {
+    vit.weights.get(name)?.assign(variable);
+    variable.dispose();
+  }
+}
+
+async function loadSplits(
+  options: FinetuneOptions,
+): Promise<{ trainSet: Dataset; testSet: Dataset }> {
+  let trainSet = await loadDataset(options.dataset, { split: 'train', dir: options.dataDir });
+  let testSet = await loadDataset(options.dataset, { split: 'test', dir: options.dataDir });
+  if (options.trainSize !== undefined && options.trainSize < trainSet.count)
+    trainSet = subset(trainSet, options.trainSize, { seed: options.seed });
+  if (options.testSize !== undefined && options.testSize < testSet.count)
+    testSet = subset(testSet, options.testSize, { seed: options.seed });
+  return { trainSet, testSet };
+}
+
+export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
+  const { trainSet, testSet } = await loadSplits(options);
+  const vit = await loadViT(options.modelDir, {
+    numLabels: trainSet.numClasses,
+    seed: options.seed,
+  });
+  resetHead(vit, options.seed);
+  const adapter = ModelAdapter.create(
+    vit,
+    options.config,
+    options.targetPatterns ?? DEFAULT_TARGET_PATTERNS,
+    {
+      engine: options.engine ?? 'auto',
+    },
+  );
+  try {
+    const head = new Map(
+      [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS].map((name) => [
+        name,
+        vit.weights.get(name) as tf.Variable,
+      ]),
+    );
+    const variables = new Map<string, tf.Variable>([['adapter', adapter.params], ...head]);
+    const task = classificationTask({
+      forward: (pixelValues, training, seed) =>
+        adapter.withDelta((weightOverride) =>
+          vit.forward(pixelValues, { training, seed, weightOverride }),
+        ),
+      variables,
+      train: trainSet,
+      test: testSet,
+      batchSize: options.batchSize,
+      evalBatchSize: options.evalBatchSize ?? 256,
+      imageSize: vit.config.imageSize,
+      channels: vit.config.numChannels,
+      augment: options.augment === false ? false : defaultAugmentation(options.dataset),
+      seed: options.seed,
+    });
+    const runKey = JSON.stringify({
+      kind: 'finetune',
+      modelDir: options.modelDir,
+      dataset: options.dataset,
+      config: adapter.plan.config,
+      targets: adapter.plan.targets.map((t) => t.name),
+      steps: options.steps,
+      batchSize: options.batchSize,
+      lr: options.lr,
+      momentum: options.momentum,
+      weightDecay: options.weightDecay,
+      trainSize: trainSet.count,
+      augment: options.augment !== false,
+      seed: options.seed,
+    });
+    await mkdir(options.outDir, { recursive: true });
+    const result = await train(task, {
+      steps: options.steps,
+      lr: options.lr,
+      momentum: options.momentum,
+      weightDecay: options.weightDecay,
+      evalEvery: options.evalEvery,
+      checkpointEvery: options.checkpointEvery,
+      runDir: options.outDir,
+      resume: options.resume,
+      runKey,
+      stopAfter: options.stopAfter,
+      progress: options.progress,
+    });
+    const adapterPath = join(options.outDir, ADAPTER_FILE);
+    const headPath = join(options.outDir, HEAD_FILE);
+    await adapter.save(adapterPath);
+    await writeSafetensors(
+      headPath,
+      new Map(
+        [...head].map(([name, variable]) => [
+          name,
+          {
+            dtype: 'F32' as const,
+            shape: variable.shape,
+            data: variable.dataSync() as Float32Array,
+          },
+        ]),
+      ),
+      { format: 'superlora-head', labels: JSON.stringify(trainSet.classNames) },
+    );
+    const headParams = [...head.values()].reduce((sum, v) => sum + v.size, 0);
+    const summary: FinetuneSummary = {
+      adapterParams: adapter.numParams,
+      headParams,
+      engine: adapter.engine,
+      accuracy: result.finalEval?.accuracy ?? null,
+      loss: result.finalEval?.loss ?? null,
+      steps: result.completedSteps,
+      seconds: result.seconds,
+      imagesPerSecond: result.imagesPerSecond,
+      adapterPath,
+      headPath,
+      train: result,
+    };
+    const { train: _omitted, ...written } = summary;
+    await writeFileAtomic(
+      join(options.outDir, 'summary.json'),
+      `${JSON.stringify({ ...written, config: adapter.plan.config }, null, 2)}\n`,
+    );
+    return summary;
+  } finally {
+    adapter.dispose();
+    vit.dispose();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Pre-training a small ViT from scratch (every weight trained), written as a Hugging Face model
+ * directory (config.json + model.safetensors) that `finetune` and other tools load unchanged.
+ */
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
+import { defaultAugmentation } from '../data/batchAt';
+import { subset, type DatasetName } from '../data/dataset';
+import { loadDataset } from '../data/loadDataset';
+import { writeFileAtomic } from '../io/atomicWrite';
+import type { ViTConfig } from '../vit/config';
+import { saveViT } from '../vit/io';
+import { createViT } from '../vit/model';
+import { classificationTask } from './classificationTask';
+import type { Progress } from './progress';
+import { train, type TrainResult } from './trainLoop';
+
+export interface PretrainOptions {
+  dataset: DatasetName;
+  dataDir?: string;
+  model: Partial<ViTConfig>;
+  steps: number;
+  batchSize: number;
+  evalBatchSize?: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  trainSize?: number;
+  testSize?: number;
+  augment?: boolean;
+  seed: number;
+  /** The model directory to write; the run's log and checkpoint go to `${outDir}/run`. */
+  outDir: string;
+  resume: boolean;
+  stopAfter?: number;
+  progress?: Progress;
+}
+
+export async function pretrain(
+  options: PretrainOptions,
+): Promise<{ params: number; train: TrainResult }> {
+  let trainSet = await loadDataset(options.dataset, { split: 'train', dir: options.dataDir });
+  let testSet = await loadDataset(options.dataset, { split: 'test', dir: options.dataDir });
+  if (options.trainSize !== undefined && options.trainSize < trainSet.count)
+    trainSet = subset(trainSet, options.trainSize, { seed: options.seed });
+  if (options.testSize !== undefined && options.testSize < testSet.count)
+    testSet = subset(testSet, options.testSize, { seed: options.seed });
+  const vit = createViT(
+    { ...options.model, numLabels: trainSet.numClasses, id2label: [...trainSet.classNames] },
+    { seed: options.seed },
+  );
+  try {
+    const task = classificationTask({
+      forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
+      variables: vit.weights,
+      train: trainSet,
+      test: testSet,
+      batchSize: options.batchSize,
+      evalBatchSize: options.evalBatchSize ?? 256,
+      imageSize: vit.config.imageSize,
+      channels: vit.config.numChannels,
+      augment: options.augment === false ? false : defaultAugmentation(options.dataset),
+      seed: options.seed,
+    });
+    const runDir = join(options.outDir, 'run');
+    await mkdir(runDir, { recursive: true });
+    const result = await train(task, {
+      steps: options.steps,
+      lr: options.lr,
+      momentum: options.momentum,
+      weightDecay: options.weightDecay,
+      evalEvery: options.evalEvery,
+      checkpointEvery: options.checkpointEvery,
+      runDir,
+      resume: options.resume,
+      runKey: JSON.stringify({
+        kind: 'pretrain',
+        ...options,
+        progress: undefined,
+        stopAfter: undefined,
+        resume: undefined,
+      }),
+      stopAfter: options.stopAfter,
+      progress: options.progress,
+    });
+    await saveViT(options.outDir, vit);
+    await writeFileAtomic(
+      join(options.outDir, 'training.json'),
+      `${JSON.stringify({ dataset: options.dataset, steps: result.completedSteps, batchSize: options.batchSize, lr: options.lr, seed: options.seed, testAccuracy: result.finalEval?.accuracy ?? null, testLoss: result.finalEval?.loss ?? null, trainImages: trainSet.count, testImages: testSet.count, seconds: result.seconds }, null, 2)}\n`,
+    );
+    return { params: vit.numParams, train: result };
+  } finally {
+    vit.dispose();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The training loop shared by fine-tuning and pre-training: SGD with momentum under a OneCycle
+ * schedule, evaluation every N steps, progress, a JSON-lines log, atomic checkpoints every N steps,
+ * and exact resume. Batches and dropout are functions of the step, so a resumed run computes the
+ * same losses as an uninterrupted one.
+ */
+import { existsSync } from 'fs';
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint, saveCheckpoint, type NamedArray } from './checkpoint';
+import { JsonlLog } from './jsonlLog';
+import { Progress } from './progress';
+import { oneCycleLr } from './schedule';
+import { SgdMomentum } from './sgdMomentum';
+
+export interface TrainTask {
+  /** What is trained, by stable name. */
+  variables: Map<string, tf.Variable>;
+  /** Images per step. */
+  batchSize: number;
+  /** Logits and labels of training step `step`'s batch (deterministic in `step`). */
+  trainBatch(step: number): { logits: tf.Tensor2D; labels: tf.Tensor1D };
+  /** Loss and accuracy on the evaluation set. */
+  evaluate(): Promise<{ loss: number; accuracy: number }>;
+}
+
+export interface TrainOptions {
+  steps: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Evaluate every N steps (0: only at the end). */
+  evalEvery: number;
+  /** Checkpoint every N steps (0: only at the end). */
+  checkpointEvery: number;
+  /** Where the log and checkpoint go. */
+  runDir: string;
+  /** Continue from runDir's checkpoint. */
+  resume: boolean;
+  /** Identifies the run; a checkpoint with another key is refused. */
+  runKey: string;
+  /** Stop after this many steps of this invocation (tests interrupt runs with it). */
+  stopAfter?: number;
+  progress?: Progress;
+}
+
+export interface TrainResult {
+  completedSteps: number;
+  resumedFrom: number;
+  finalEval: { loss: number; accuracy: number } | null;
+  losses: number[];
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const LOG_FILE = 'log.jsonl';
+
+function snapshot(variables: Map<string, tf.Variable>): Map<string, NamedArray> {
+  const out = new Map<string, NamedArray>();
+  for (const [name, variable] of variables) {
+    out.set(name, { shape: variable.shape, values: variable.dataSync() as Float32Array });
+  }
+  return out;
+}
+
+/** Mean softmax cross-entropy of logits [B, C] against integer labels [B]. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  const classes = logits.shape[1];
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels.toInt(), classes), logits) as tf.Scalar;
+}
+
+export async function train(task: TrainTask, options: TrainOptions): Promise<TrainResult> {
+  await mkdir(options.runDir, { recursive: true });
+  const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
+  const log = new JsonlLog(join(options.runDir, LOG_FILE));
+  const progress = options.progress ?? new Progress();
+  const optimizer = new SgdMomentum({
+    momentum: options.momentum,
+    weightDecay: options.weightDecay,
+  });
+  const byTfName = new Map([...task.variables].map(([name, variable]) => [variable.name, name]));
+
+  let start = 0;
+  if (options.resume && existsSync(checkpointPath)) {
+    const state = await loadCheckpoint(checkpointPath, options.runKey);
+    for (const [name, array] of state.params) {
+      const variable = task.variables.get(name);
+      if (!variable) throw new Error(`${checkpointPath}: no trainable variable named ${name}`);
+      variable.assign(tf.tensor(array.values, array.shape, 'float32'));
+    }
+    optimizer.load(
+      new Map([...state.momentum].map(([name, array]) => [name, array.values])),
+      new Map([...state.momentum].map(([name, array]) => [name, array.shape])),
+    );
+    start = state.completedSteps;
+    await log.truncateAfter(start);
+    progress.note(`resumed from ${checkpointPath} after ${start} steps`);
+  } else {
+    await log.truncateAfter(0);
+  }
+
+  const checkpoint = async (completedSteps: number): Promise<void> => {
+    await saveCheckpoint(checkpointPath, {
+      completedSteps,
+      runKey: options.runKey,
+      params: snapshot(task.variables),
+      momentum: snapshot(optimizer.buffers),
+    });
+  };
+
+  const losses: number[] = [];
+  const end = Math.min(options.steps, start + (options.stopAfter ?? Infinity));
+  const began = performance.now();
+  let finalEval: TrainResult['finalEval'] = null;
+  for (let step = start; step < end; step++) {
+    const lr = oneCycleLr(step, { maxLr: options.lr, totalSteps: options.steps });
+    let correct = 0;
+    const { value, grads } = tf.variableGrads(() => {
+      const { logits, labels } = task.trainBatch(step);
+      correct = tf.tidy(() => logits.argMax(1).equal(labels.toInt()).sum().dataSync()[0] as number);
+      return crossEntropy(logits, labels);
+    }, [...task.variables.values()]);
+    const named = new Map(
+      Object.entries(grads).map(([tfName, grad]) => [byTfName.get(tfName) ?? tfName, grad]),
+    );
+    optimizer.apply(task.variables, named, lr);
+    const loss = (await value.data())[0] as number;
+    tf.dispose([value, ...Object.values(grads)]);
+    if (!Number.isFinite(loss)) {
+      throw new Error(
+        `The loss became ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr`,
+      );
+    }
+    losses.push(loss);
+    const seconds = (performance.now() - began) / 1000;
+    const done = step + 1 - start;
+    const imagesPerSecond = (done * task.batchSize) / seconds;
+    await log.append({
+      kind: 'train',
+      step,
+      loss,
+      accuracy: correct / task.batchSize,
+      lr,
+      imagesPerSecond,
+    });
+    progress.update({
+      step,
+      totalSteps: options.steps,
+      loss,
+      accuracy: correct / task.batchSize,
+      imagesPerSecond,
+      secondsLeft: ((options.steps - step - 1) * seconds) / done,
+    });
+    const last = step + 1 === options.steps;
+    if (last || (options.evalEvery > 0 && (step + 1) % options.evalEvery === 0)) {
+      finalEval = await task.evaluate();
+      await log.append({ kind: 'eval', step, ...finalEval });
+      progress.note(
+        `step ${step + 1}: test loss ${finalEval.loss.toFixed(4)}, accuracy ${(100 * finalEval.accuracy).toFixed(2)}%`,
+      );
+    }
+    if (last || (options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery === 0)) {
+      await checkpoint(step + 1);
+    }
+  }
+  const seconds = (performance.now() - began) / 1000;
+  optimizer.dispose();
+  return {
+    completedSteps: end,
+    resumedFrom: start,
+    finalEval: end === options.steps ? finalEval : null,
+    losses,
+    seconds,
+    imagesPerSecond: ((end - start) * task.batchSize) / Math.max(seconds, 1e-9),
+  };
+}

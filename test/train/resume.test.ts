@@ -1,0 +1,121 @@
+/**
+ * A run interrupted after a checkpoint and resumed computes exactly the losses of an uninterrupted
+ * run, and its log reads as one run.
+ */
+import { mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { classificationTask } from '../../src/train/classificationTask';
+import { Progress } from '../../src/train/progress';
+import { train, type TrainOptions } from '../../src/train/trainLoop';
+import { createViT } from '../../src/vit/model';
+import { stripesDataset } from './syntheticData';
+
+const quiet = new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
+
+function setup() {
+  const vit = createViT(
+    {
+      imageSize: 8,
+      patchSize: 4,
+      numChannels: 1,
+      hiddenSize: 16,
+      numHiddenLayers: 1,
+      numAttentionHeads: 2,
+      intermediateSize: 32,
+      numLabels: 4,
+      hiddenDropoutProb: 0.1,
+      attentionProbsDropoutProb: 0.1,
+    },
+    { seed: 3 },
+  );
+  const task = classificationTask({
+    forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
+    variables: vit.weights,
+    train: stripesDataset(40, 8, 4, 1),
+    test: stripesDataset(16, 8, 4, 2),
+    batchSize: 8,
+    evalBatchSize: 16,
+    imageSize: 8,
+    channels: 1,
+    augment: { cropPadding: 1, horizontalFlip: true },
+    seed: 5,
+  });
+  return { vit, task };
+}
+
+test('resume after a checkpoint reproduces the uninterrupted loss sequence', async () => {
+  const options = (runDir: string): TrainOptions => ({
+    steps: 12,
+    lr: 0.05,
+    momentum: 0.9,
+    weightDecay: 0.01,
+    evalEvery: 6,
+    checkpointEvery: 4,
+    runDir,
+    resume: true,
+    runKey: 'test-run',
+    progress: quiet,
+  });
+  const straightDir = mkdtempSync(join(tmpdir(), 'superlora-straight-'));
+  const straight = setup();
+  const full = await train(straight.task, options(straightDir));
+  expect(full.losses).toHaveLength(12);
+  straight.vit.dispose();
+
+  const resumedDir = mkdtempSync(join(tmpdir(), 'superlora-resumed-'));
+  const first = setup();
+  // Dies after 7 steps: the last checkpoint holds 4 completed steps.
+  const partial = await train(first.task, { ...options(resumedDir), stopAfter: 7 });
+  expect(partial.completedSteps).toBe(7);
+  first.vit.dispose();
+  const second = setup(); // a new process: fresh weights, restored from the checkpoint
+  const rest = await train(second.task, options(resumedDir));
+  expect(rest.resumedFrom).toBe(4);
+  expect(rest.losses).toEqual(full.losses.slice(4));
+  expect(rest.finalEval).toEqual(full.finalEval);
+  second.vit.dispose();
+
+  const steps = (dir: string) =>
+    readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; step: number; loss: number });
+  expect(steps(resumedDir)).toEqual(
+    steps(straightDir).map((record) =>
+      record.kind === 'train' ? { ...record, imagesPerSecond: expect.any(Number) } : record,
+    ),
+  );
+});
+
+test('a checkpoint from another run is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'superlora-other-'));
+  const a = setup();
+  await train(a.task, {
+    steps: 2,
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 0,
+    evalEvery: 0,
+    checkpointEvery: 1,
+    runDir: dir,
+    resume: false,
+    runKey: 'one',
+    progress: quiet,
+  });
+  await expect(
+    train(a.task, {
+      steps: 2,
+      lr: 0.01,
+      momentum: 0.9,
+      weightDecay: 0,
+      evalEvery: 0,
+      checkpointEvery: 1,
+      runDir: dir,
+      resume: true,
+      runKey: 'two',
+      progress: quiet,
+    }),
+  ).rejects.toThrow(/different run/);
+  a.vit.dispose();
+});
