@@ -36,4 +36,29 @@ export {
 } from './io/safetensors';
 export { addonInfo, loadAddon } from './native/loadAddon';
 export type { Capabilities } from './native/addonTypes';
+export {
+  datasetNames,
+  subset,
+  type Dataset,
+  type DatasetName,
+  type DatasetSplit,
+  type SubsetOptions,
+} from './data/dataset';
+export { DatasetFormatError, DatasetUnavailableError } from './data/datasetErrors';
+export { loadDataset, type LoadDatasetOptions } from './data/loadDataset';
+export {
+  readCifarFiles,
+  type CifarLabelKind,
+  type CifarVariant,
+  type ReadCifarOptions,
+} from './data/readCifar';
+export {
+  batchAt,
+  defaultAugmentation,
+  type AugmentOptions,
+  type Batch,
+  type BatchOptions,
+} from './data/batchAt';
+export { batchIndices, epochPermutation, stepsPerEpoch } from './data/epochPermutation';
+export { defaultDatasetCacheDir } from './data/datasetCache';
 export { version } from './version';

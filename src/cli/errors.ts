@@ -6,6 +6,10 @@ import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
 import { SafetensorsFormatError } from '../io/safetensors';
+import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
+import { BackendUnavailableError } from '../tfjs/backend';
+import { CheckpointError } from '../train/checkpoint';
+import { ViTFormatError } from '../vit/config';
 
 /** A wrong command line: named flag, value received, what was expected. */
 export class CliUsageError extends Error {
@@ -18,6 +22,11 @@ const USER_ERRORS = [
   EngineUnavailableError,
   AdapterFileError,
   SafetensorsFormatError,
+  ViTFormatError,
+  DatasetUnavailableError,
+  DatasetFormatError,
+  CheckpointError,
+  BackendUnavailableError,
 ];
 const FILE_ERROR_CODES = new Set([
   'ENOENT',
