@@ -6,9 +6,13 @@ import { Command, CommanderError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { version } from '../version';
 import { registerAdapterCommand } from './commands/adapter';
+import { registerBenchCommand } from './commands/bench';
 import { registerDeltaCommand } from './commands/delta';
+import { registerFinetuneCommand } from './commands/finetune';
 import { registerInfoCommand } from './commands/info';
+import { registerPredictCommand } from './commands/predict';
 import { registerPresetsCommand } from './commands/presets';
+import { registerPretrainCommand } from './commands/pretrain';
 import { isUserError } from './errors';
 
 export function buildProgram(): Command {
@@ -17,10 +21,14 @@ export function buildProgram(): Command {
     .version(version, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerFinetuneCommand(program);
+  registerPretrainCommand(program);
   registerInfoCommand(program);
   registerAdapterCommand(program);
   registerDeltaCommand(program);
   registerPresetsCommand(program);
+  registerBenchCommand(program);
+  registerPredictCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -1,0 +1,115 @@
+/**
+ * `superlora finetune`: the main job. With no arguments it fine-tunes the shipped base ViT
+ * (pre-trained on Fashion-MNIST) on MNIST with the SuperLoRA 2D preset, then prints the adapter and
+ * head parameter counts and the test accuracy, and saves the adapter.
+ */
+import type { Command } from 'commander';
+import type { SuperLoraConfig } from '../../config';
+import type { EngineChoice } from '../../engines/engine';
+import { presetConfig, presetNames } from '../../presets';
+import { useBackend } from '../../tfjs/backend';
+import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
+import { finetune } from '../../train/finetune';
+import { Progress } from '../../train/progress';
+import { CliUsageError } from '../errors';
+import { shippedModelDir } from '../packagePaths';
+import { engineFlag } from '../parseFlags';
+import { readJsonFile } from '../readJsonFile';
+import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
+
+export const FINETUNE_DEFAULTS = {
+  preset: 'superlora-2d',
+  dataset: 'mnist',
+  steps: 300,
+  batchSize: 128,
+  lr: 0.05,
+  evalEvery: 100,
+  checkpointEvery: 50,
+  out: 'runs/finetune',
+} as const;
+
+interface FinetuneFlags extends TrainingFlags {
+  model?: string;
+  preset?: string;
+  config?: string;
+  targets?: string[];
+  engine: EngineChoice;
+  json?: boolean;
+}
+
+async function run(flags: FinetuneFlags): Promise<void> {
+  if (flags.preset !== undefined && flags.config !== undefined) {
+    throw new CliUsageError('Expected at most one of --preset NAME or --config FILE');
+  }
+  const config = (
+    flags.config !== undefined
+      ? await readJsonFile(flags.config, '--config')
+      : presetConfig(flags.preset ?? FINETUNE_DEFAULTS.preset)
+  ) as SuperLoraConfig;
+  const backend = await useBackend(flags.backend);
+  const modelDir = flags.model ?? shippedModelDir();
+  const progress = new Progress();
+  progress.note(
+    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${JSON.stringify(config)}`,
+  );
+  const summary = await finetune({
+    modelDir,
+    dataset: flags.dataset,
+    dataDir: flags.dataDir,
+    config,
+    targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
+    engine: flags.engine,
+    steps: flags.steps,
+    batchSize: flags.batchSize,
+    lr: flags.lr,
+    momentum: flags.momentum,
+    weightDecay: flags.weightDecay,
+    evalEvery: flags.evalEvery,
+    checkpointEvery: flags.checkpointEvery,
+    trainSize: flags.trainSize,
+    testSize: flags.testSize,
+    augment: flags.augment,
+    seed: flags.seed,
+    outDir: flags.out,
+    resume: flags.resume === true,
+    progress,
+  });
+  if (flags.json) {
+    const { train: _train, ...rest } = summary;
+    console.log(JSON.stringify(rest));
+    return;
+  }
+  const accuracy = summary.accuracy === null ? 'n/a' : `${(100 * summary.accuracy).toFixed(2)}%`;
+  console.log(`adapter parameters  ${summary.adapterParams}  (engine ${summary.engine})`);
+  console.log(`head parameters     ${summary.headParams}`);
+  console.log(`test accuracy       ${accuracy}`);
+  console.log(
+    `training            ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(0)} images/s)`,
+  );
+  console.log(`adapter             ${summary.adapterPath}`);
+  console.log(`head                ${summary.headPath}`);
+}
+
+export function registerFinetuneCommand(program: Command): void {
+  const command = program
+    .command('finetune')
+    .description(
+      'fine-tune a ViT with a SuperLoRA adapter (default: the shipped base model on MNIST)',
+    )
+    .option(
+      '--model <dir>',
+      'Hugging Face ViT folder (config.json + model.safetensors); default: the shipped base model',
+    )
+    .option(
+      '--preset <name>',
+      `adapter preset: ${presetNames.join(', ')} (default ${FINETUNE_DEFAULTS.preset})`,
+    )
+    .option('--config <file>', 'adapter config JSON (SPEC §2) instead of a preset')
+    .option(
+      '--targets <pattern...>',
+      `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
+    )
+    .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
+    .option('--json', 'print the summary as JSON');
+  addTrainingFlags(command, FINETUNE_DEFAULTS).action(run);
+}

@@ -1,0 +1,86 @@
+/** `superlora pretrain`: trains a small ViT from scratch and writes a Hugging Face model folder. */
+import type { Command } from 'commander';
+import { useBackend } from '../../tfjs/backend';
+import { pretrain } from '../../train/pretrain';
+import { Progress } from '../../train/progress';
+import { integerFlag } from '../parseFlags';
+import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
+
+export const PRETRAIN_DEFAULTS = {
+  dataset: 'fashion-mnist',
+  steps: 3000,
+  batchSize: 128,
+  lr: 0.05,
+  evalEvery: 500,
+  checkpointEvery: 100,
+  out: 'models/vit-tiny-fashion-mnist',
+} as const;
+
+interface PretrainFlags extends TrainingFlags {
+  imageSize: number;
+  patchSize: number;
+  hidden: number;
+  layers: number;
+  heads: number;
+  mlp: number;
+}
+
+async function run(flags: PretrainFlags): Promise<void> {
+  const backend = await useBackend(flags.backend);
+  const progress = new Progress();
+  const model = {
+    imageSize: flags.imageSize,
+    patchSize: flags.patchSize,
+    numChannels: 1,
+    hiddenSize: flags.hidden,
+    numHiddenLayers: flags.layers,
+    numAttentionHeads: flags.heads,
+    intermediateSize: flags.mlp,
+    hiddenDropoutProb: 0,
+    attentionProbsDropoutProb: 0,
+  };
+  progress.note(`pre-training ${JSON.stringify(model)} on ${flags.dataset} (backend ${backend})`);
+  const result = await pretrain({
+    dataset: flags.dataset,
+    dataDir: flags.dataDir,
+    model,
+    steps: flags.steps,
+    batchSize: flags.batchSize,
+    lr: flags.lr,
+    momentum: flags.momentum,
+    weightDecay: flags.weightDecay,
+    evalEvery: flags.evalEvery,
+    checkpointEvery: flags.checkpointEvery,
+    trainSize: flags.trainSize,
+    testSize: flags.testSize,
+    augment: flags.augment,
+    seed: flags.seed,
+    outDir: flags.out,
+    resume: flags.resume === true,
+    progress,
+  });
+  const accuracy = result.train.finalEval
+    ? `${(100 * result.train.finalEval.accuracy).toFixed(2)}%`
+    : 'n/a';
+  console.log(`model parameters  ${result.params}`);
+  console.log(`test accuracy     ${accuracy}`);
+  console.log(`model             ${flags.out}`);
+}
+
+export function registerPretrainCommand(program: Command): void {
+  const command = program
+    .command('pretrain')
+    .description('train a small ViT from scratch and save it as a Hugging Face model folder')
+    .option(
+      '--image-size <n>',
+      'input side (the dataset is resized to it)',
+      integerFlag(1, 4096),
+      28,
+    )
+    .option('--patch-size <n>', 'patch side', integerFlag(1, 4096), 7)
+    .option('--hidden <n>', 'hidden size', integerFlag(1, 65536), 64)
+    .option('--layers <n>', 'encoder blocks', integerFlag(1, 1024), 4)
+    .option('--heads <n>', 'attention heads', integerFlag(1, 1024), 4)
+    .option('--mlp <n>', 'MLP (intermediate) size', integerFlag(1, 262144), 128);
+  addTrainingFlags(command, PRETRAIN_DEFAULTS).action(run);
+}
