@@ -18,6 +18,7 @@ import { loadViT } from '../vit/io';
 import { initialVariables, type ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
+import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type TrainResult } from './trainLoop';
 
@@ -61,9 +62,6 @@ export interface FinetuneSummary {
   headPath: string;
   train: TrainResult;
 }
-
-export const ADAPTER_FILE = 'adapter.safetensors';
-export const HEAD_FILE = 'head.safetensors';
 
 /** Replaces the classifier with a freshly initialised one: a new task gets a new head. */
 export function resetHead(vit: ViT, seed: number): void {
@@ -190,7 +188,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     };
     const { train: _omitted, ...written } = summary;
     await writeFileAtomic(
-      join(options.outDir, 'summary.json'),
+      join(options.outDir, SUMMARY_FILE),
       `${JSON.stringify({ ...written, config: adapter.plan.config }, null, 2)}\n`,
     );
     return summary;

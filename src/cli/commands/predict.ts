@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
+import { loadAdaptedViT } from '../../tfjs/loadAdaptedViT';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
@@ -13,6 +14,7 @@ interface PredictOptions {
   out: string;
   batchSize: number;
   backend: BackendChoice;
+  adapter?: string;
 }
 
 function backendFlag(value: string): BackendChoice {
@@ -42,7 +44,9 @@ async function predict(options: PredictOptions): Promise<void> {
       `Expected F32 [B, C, H, W] for "${PIXELS}" in --images ${options.images} but received ${pixels.dtype} [${pixels.shape.join(', ')}]`,
     );
   }
-  const vit = await loadViT(options.model);
+  const vit = options.adapter
+    ? await loadAdaptedViT(options.model, options.adapter)
+    : await loadViT(options.model);
   const { numChannels, imageSize, numLabels } = vit.config;
   const [count, channels, height, width] = pixels.shape as [number, number, number, number];
   if (channels !== numChannels || height !== imageSize || width !== imageSize) {
@@ -90,6 +94,10 @@ export function registerPredictCommand(program: Command): void {
       `.safetensors file with "${PIXELS}" F32 [B, C, H, W], already normalised`,
     )
     .requiredOption('--out <file>', 'the .safetensors file to write ("logits")')
+    .option(
+      '--adapter <path>',
+      'a SuperLoRA adapter file, or a finetune output folder (adapter + head), merged into the model',
+    )
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
     .option('--backend <name>', `tfjs backend: ${backendChoices.join(', ')}`, backendFlag, 'auto')
     .action(predict);
