@@ -62,3 +62,24 @@ export {
 export { batchIndices, epochPermutation, stepsPerEpoch } from './data/epochPermutation';
 export { defaultDatasetCacheDir } from './data/datasetCache';
 export { version } from './version';
+export * from './vit';
+export {
+  DEFAULT_TARGET_PATTERNS,
+  ModelAdapter,
+  selectTargets,
+  type AdaptableModel,
+  type ModelAdapterOptions,
+} from './tfjs/modelAdapter';
+export { loadAdaptedViT } from './tfjs/loadAdaptedViT';
+export { useBackend, BackendUnavailableError, type BackendChoice } from './tfjs/backend';
+export { finetune, resetHead, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
+export { pretrain, type PretrainOptions } from './train/pretrain';
+export {
+  train,
+  crossEntropy,
+  type TrainOptions,
+  type TrainResult,
+  type TrainTask,
+} from './train/trainLoop';
+export { oneCycleLr, type OneCycleOptions } from './train/schedule';
+export { SgdMomentum, type SgdOptions } from './train/sgdMomentum';
