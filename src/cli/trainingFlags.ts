@@ -22,6 +22,7 @@ export interface TrainingFlags {
   out: string;
   resume?: boolean;
   backend: BackendChoice;
+  nativeKernels: boolean;
 }
 
 function numberFlag(min: number, max: number): (value: string) => number {

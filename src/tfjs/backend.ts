@@ -4,6 +4,7 @@
  * bind libtensorflow). `auto` takes tensorflow when installed, else cpu.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerNativeKernels, unregisterNativeKernels } from './kernels/register';
 
 export type BackendChoice = 'auto' | 'cpu' | 'wasm' | 'tensorflow';
 export const backendChoices: readonly BackendChoice[] = ['auto', 'cpu', 'wasm', 'tensorflow'];
@@ -26,8 +27,20 @@ function tryRequire(name: string): boolean {
   }
 }
 
-/** Registers and activates a backend; returns the name tfjs reports. */
-export async function useBackend(choice: BackendChoice): Promise<string> {
+/**
+ * Registers and activates a backend; returns the name tfjs reports. On the cpu backend it also
+ * registers superlora's native kernels (src/tfjs/kernels/), unless SUPERLORA_NATIVE_KERNELS=0 or
+ * the addon does not load, in which case tfjs's own kernels run.
+ */
+export interface UseBackendOptions {
+  /** On the cpu backend, use the native kernels (default true). */
+  nativeKernels?: boolean;
+}
+
+export async function useBackend(
+  choice: BackendChoice,
+  options: UseBackendOptions = {},
+): Promise<string> {
   switch (choice) {
     case 'cpu':
       break;
@@ -50,6 +63,7 @@ export async function useBackend(choice: BackendChoice): Promise<string> {
         tryRequire('@tensorflow/tfjs-node-gpu') || tryRequire('@tensorflow/tfjs-node')
           ? 'tensorflow'
           : 'cpu',
+        options,
       );
     default:
       throw new TypeError(
@@ -60,5 +74,7 @@ export async function useBackend(choice: BackendChoice): Promise<string> {
     throw new BackendUnavailableError(`tfjs could not initialise the "${choice}" backend`);
   }
   await tf.ready();
+  if (tf.getBackend() === 'cpu' && options.nativeKernels !== false) registerNativeKernels();
+  else unregisterNativeKernels();
   return tf.getBackend();
 }

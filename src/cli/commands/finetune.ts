@@ -46,7 +46,7 @@ async function run(flags: FinetuneFlags): Promise<void> {
       ? await readJsonFile(flags.config, '--config')
       : presetConfig(flags.preset ?? FINETUNE_DEFAULTS.preset)
   ) as SuperLoraConfig;
-  const backend = await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const modelDir = flags.model ?? shippedModelDir();
   const progress = new Progress();
   progress.note(

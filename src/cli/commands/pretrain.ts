@@ -26,7 +26,7 @@ interface PretrainFlags extends TrainingFlags {
 }
 
 async function run(flags: PretrainFlags): Promise<void> {
-  const backend = await useBackend(flags.backend);
+  const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const progress = new Progress();
   const model = {
     imageSize: flags.imageSize,
