@@ -84,6 +84,25 @@ size_t RequirePowerOfTwo(const Napi::CallbackInfo& info, size_t index, const cha
   return integer;
 }
 
+int64_t RequireIntegerInRange(const Napi::CallbackInfo& info, size_t index, const char* name,
+                              int64_t min, int64_t max) {
+  const Napi::Env env = info.Env();
+  const Napi::Value value = info[index];
+  const std::string expected =
+      "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "] for " + name;
+  if (!value.IsNumber()) {
+    throw Napi::TypeError::New(
+        env, "Expected a number (" + expected + ") but received " + Describe(value));
+  }
+  const double number = value.As<Napi::Number>().DoubleValue();
+  // Compare as doubles first: casting NaN, ±Infinity or a huge value to int64_t is undefined.
+  if (!std::isfinite(number) || std::floor(number) != number || number < static_cast<double>(min) ||
+      number > static_cast<double>(max) || std::fabs(number) > kMaxSafeInteger) {
+    throw Napi::RangeError::New(env, "Expected " + expected + " but received " + Describe(value));
+  }
+  return static_cast<int64_t>(number);
+}
+
 void RequireLengthMultipleOf(const Napi::Env& env, size_t length, const char* arrayName,
                              size_t divisor, const char* divisorName) {
   if (length % divisor != 0) {

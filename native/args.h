@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace superlora::args {
@@ -19,6 +20,11 @@ Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t in
 
 // info[index] as a power of two (1, 2, 4, ...) that is a safe integer.
 size_t RequirePowerOfTwo(const Napi::CallbackInfo& info, size_t index, const char* name);
+
+// info[index] as an integer in [min, max] (both within ±2^53): TypeError when it is not a number,
+// RangeError when it is not an integer in range.
+int64_t RequireIntegerInRange(const Napi::CallbackInfo& info, size_t index, const char* name,
+                              int64_t min, int64_t max);
 
 // Throws RangeError unless `length` (of the array called arrayName) is a multiple of `divisor`
 // (the argument called divisorName).

@@ -72,6 +72,13 @@ export {
 } from './tfjs/modelAdapter';
 export { loadAdaptedViT } from './tfjs/loadAdaptedViT';
 export { useBackend, BackendUnavailableError, type BackendChoice } from './tfjs/backend';
+export {
+  registerNativeKernels,
+  unregisterNativeKernels,
+  nativeKernelsRegistered,
+  nativeKernelsStatus,
+  type RegisterNativeKernelsOptions,
+} from './tfjs/kernels/register';
 export { finetune, resetHead, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
 export { pretrain, type PretrainOptions } from './train/pretrain';
 export {

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "../simd/isa.h"
+
 namespace superlora::kernels {
 
 struct FastfoodTable {
@@ -17,7 +19,9 @@ struct FastfoodTable {
   double gaussian_sum_sq;  // Σ_i Gv[i]², in double
 };
 
-// Floats of scratch FastfoodForward / FastfoodBackward need for this table (64-byte aligned).
+// Floats of scratch FastfoodForward / FastfoodBackward need for this table (64-byte aligned):
+// 2 · size, the length-L work array of the big transform, then the length-nextpow2(m) input
+// transform (forward) or the per-thread accumulators of the folded scatter (backward).
 size_t FastfoodScratchFloats(int64_t size);
 
 // y[0 .. n) = scale · F(z[0 .. m)), with 1 ≤ m ≤ n ≤ L and L/2 < n.
@@ -27,5 +31,12 @@ void FastfoodForward(const FastfoodTable& table, const float* z, int64_t m, int6
 // dz[0 .. m) = scale · Fᵀ dy[0 .. n) (overwritten).
 void FastfoodBackward(const FastfoodTable& table, const float* dy, int64_t n, int64_t m,
                       float scale, float* dz, float* scratch);
+
+// The same with the kernels of `isa` (lowered to what the CPU supports), for tests and
+// benchmarks that compare instruction sets; the forms above use simd::ActiveIsa().
+void FastfoodForward(const FastfoodTable& table, const float* z, int64_t m, int64_t n, float scale,
+                     float* y, float* scratch, simd::Isa isa);
+void FastfoodBackward(const FastfoodTable& table, const float* dy, int64_t n, int64_t m,
+                      float scale, float* dz, float* scratch, simd::Isa isa);
 
 }  // namespace superlora::kernels

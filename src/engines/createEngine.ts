@@ -10,7 +10,30 @@ import {
   type EngineChoice,
   type EngineName,
 } from './engine';
+import { AddonLoadError, addonInfo, loadAddon } from '../native/loadAddon';
+import { NativeEngine } from './native';
 import { TfjsEngine } from './tfjs';
+
+let nativeReason: string | null | undefined;
+
+/** Why the native engine cannot run here (the addon does not load, or predates it), or null. */
+function nativeUnavailableReason(): string | null {
+  if (nativeReason !== undefined) return nativeReason;
+  try {
+    const addon = loadAddon();
+    nativeReason =
+      typeof addon.NativePlan === 'function'
+        ? null
+        : `the addon at ${addonInfo().path} predates the native engine; rebuild it with ` +
+          '`npm run build:native`';
+  } catch (error) {
+    nativeReason =
+      error instanceof AddonLoadError
+        ? error.message
+        : `the addon failed to load: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return nativeReason;
+}
 
 /** Why an engine cannot run here, or null when it can. */
 export function engineUnavailableReason(name: EngineName): string | null {
@@ -18,7 +41,7 @@ export function engineUnavailableReason(name: EngineName): string | null {
     case 'tfjs':
       return null;
     case 'native':
-      return 'the native CPU engine is not built into this version of superlora yet; use engine "tfjs"';
+      return nativeUnavailableReason();
     case 'cuda':
       return 'the CUDA engine is not built into this version of superlora yet; use engine "tfjs"';
   }
@@ -50,6 +73,12 @@ export function createEngine(
   switch (name) {
     case 'tfjs':
       return new TfjsEngine(layout, tables);
+    case 'native': {
+      const reason = nativeUnavailableReason();
+      if (reason !== null)
+        throw new EngineUnavailableError(`Engine "native" is unavailable: ${reason}`);
+      return new NativeEngine(layout, tables);
+    }
     default:
       throw new EngineUnavailableError(
         `Engine "${name}" is unavailable: ${engineUnavailableReason(name) ?? 'unknown engine'}`,

@@ -71,6 +71,205 @@ export interface Capabilities {
   build: BuildInfo;
 }
 
+/** One bandwidth probe (measureFill, measureMemcpy): the best of several timed rounds. */
+export interface BandwidthMeasurement {
+  /**
+   * GB/s (1e9 bytes per second) under the probe's counting convention: measureFill counts the
+   * bytes written; measureMemcpy counts the bytes read plus the bytes written, 2 per byte copied
+   * (STREAM's Copy convention).
+   */
+  gbs: number;
+  /** measureMemcpy only: bytes copied per second / 1e9, i.e. gbs / 2. */
+  copyGBs?: number;
+  /** Size of the buffer (each of the two, for memcpy). */
+  bytes: number;
+  /** Bytes counted per round: bytes for fill, 2 · bytes for memcpy. */
+  countedBytes: number;
+  /** Wall time of the fastest round. */
+  bestSeconds: number;
+  /** Timed rounds run (after one untimed round). */
+  rounds: number;
+  threads: number;
+}
+
+/** One FLOP-peak probe (measureFmaPeak, measureAddPeak): the best of several timed rounds. */
+export interface PeakMeasurement {
+  /** GFLOP/s (1e9 floating-point operations per second); an FMA counts as 2. */
+  gflops: number;
+  /** Instruction-set level the loop ran at: 'avx512', 'avx2' or 'portable'. */
+  isa: string;
+  /** Floats per vector at that level. */
+  lanes: number;
+  /** Independent accumulator chains per thread. */
+  chains: number;
+  flopPerRound: number;
+  bestSeconds: number;
+  rounds: number;
+  threads: number;
+}
+
+/** Instruction-set levels of the CPU kernels. */
+export type IsaName = 'portable' | 'avx2' | 'avx512';
+export type UnaryOpName =
+  'neg' | 'abs' | 'square' | 'relu' | 'reciprocal' | 'sqrt' | 'rsqrt' | 'exp' | 'erf' | 'sigmoid';
+export type BinaryOpName =
+  'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'squaredDifference' | 'pow';
+export type ReduceOpName = 'sum' | 'mean' | 'max' | 'min';
+
+/** The sizes and options of one Addon.gemm call. */
+export interface GemmOptions {
+  /** Rows of op(A) and of each output matrix. */
+  m: number;
+  /** Columns of op(B) and of each output matrix. */
+  n: number;
+  /** The shared inner size; 0 gives act(bias) (0 without a bias). */
+  k: number;
+  /** Output matrices (out.length = batch · m · n). Default 1. */
+  batch?: number;
+  /** Matrices in a (a.length = batchA · m · k). Default batch. */
+  batchA?: number;
+  /** Matrices in b (b.length = batchB · k · n). Default batch. */
+  batchB?: number;
+  /** A is stored k × m (op(A) = Aᵀ). Default false. */
+  transposeA?: boolean;
+  /** B is stored n × k (op(B) = Bᵀ). Default false. */
+  transposeB?: boolean;
+  /** Default 1. */
+  alpha?: number;
+  /** Added after scaling: bias_i(r, c) = bias[i · biasBatchStride + r · biasRowStride + c · biasColStride]. */
+  bias?: Float32Array | null;
+  /** Default 0. */
+  biasBatchStride?: number;
+  /** Default 0 (one row broadcast to every row). */
+  biasRowStride?: number;
+  /** 0 or 1. Default 1. */
+  biasColStride?: number;
+  /** Applied last. 'relu' is Math.max(0, x): NaN stays NaN. Default 'linear'. */
+  activation?: 'linear' | 'relu';
+  /** Instruction set to use, lowered to what the CPU supports (tests, benchmarks). Default: the active one. */
+  isa?: IsaName;
+}
+
+/**
+ * What `new NativePlan(descriptor)` reads: a plan (src/plan.ts) flattened into numbers and typed
+ * arrays by src/native/planDescriptor.ts. Offsets are those of slot 0 of each bucket tensor
+ * (SPEC §10), −1 where a tensor does not exist. The addon checks every field and rejects an
+ * inconsistent descriptor with a TypeError / RangeError naming it.
+ */
+export interface NativePlanDescriptor {
+  /** Descriptor format; the addon accepts only the one it was built with (1). */
+  format: number;
+  /** N, the length of ΔW_all. */
+  deltaSize: number;
+  numParams: number;
+  /** M. */
+  order: number;
+  /** K. */
+  splits: number;
+  /** 1 for a dense (trainable) core, 0 for the identity core. */
+  denseCore: number;
+  scale: number;
+  seed: number;
+  /** 1 when ΔW_all is shuffled (SPEC §8). */
+  shuffle: number;
+  /** r_k per split, 0 for a "full" split. [K] */
+  ranks: Int32Array;
+  /** n_g of each bucket. [B] */
+  bucketVirtualLength: Float64Array;
+  /** m_g of each bucket. [B] */
+  bucketGeneratedLength: Float64Array;
+  /** L of each bucket, 0 without a projection. [B] */
+  bucketProjectionSize: Float64Array;
+  /** Groups in each bucket. [B] */
+  bucketGroupCount: Int32Array;
+  /** d_{k,m} of bucket b at (b·K + k)·M + m. [B·K·M] */
+  bucketFoldDims: Int32Array;
+  /** Offset of b{b}.s{k}.core at b·K + k, or −1. [B·K] */
+  splitCoreOffset: Float64Array;
+  /** Offset of b{b}.s{k}.full at b·K + k, or −1. [B·K] */
+  splitFullOffset: Float64Array;
+  /** Offset of b{b}.s{k}.f{m} at (b·K + k)·M + m, or −1. [B·K·M] */
+  splitFactorOffset: Float64Array;
+  /** Bucket of each group. [G] */
+  groupBucket: Int32Array;
+  /** Position of each group in its bucket. [G] */
+  groupSlot: Int32Array;
+  /** How many regions each group writes. [G] */
+  groupRegionCount: Int32Array;
+  /** Every group's regions of ΔW_all (before the shuffle), group after group. [R] */
+  regionStart: Float64Array;
+  regionLength: Float64Array;
+  /** Fastfood sizes whose tables came from an adapter file (SPEC §11); the rest are seeded. */
+  fileTableSizes: Float64Array;
+  /** Those tables' B, π and Gv, concatenated in the order of fileTableSizes. */
+  fileTableSigns: Float32Array;
+  fileTablePerm: Int32Array;
+  fileTableGaussians: Float32Array;
+  /** σ from an adapter file, or empty when it is generated from the seed (or there is none). */
+  fileShuffle: Int32Array;
+}
+
+/** What a NativePlan holds, for tests and diagnostics. */
+export interface NativePlanInfo {
+  deltaSize: number;
+  numParams: number;
+  buckets: number;
+  groups: number;
+  /** Groups run whole, one per pool task. */
+  wholeGroups: number;
+  /** Groups large enough to run alone with their rows spread over the pool. */
+  splitGroups: number;
+  /** Per-worker scratch arenas allocated so far. */
+  workers: number;
+  /** Bytes of scratch (and the shuffle buffer) the plan holds; reported to V8. */
+  scratchBytes: number;
+  fastfoodSizes: number[];
+  /** Fastfood sizes whose tables were supplied by the descriptor rather than generated. */
+  fastfoodFromFile: number[];
+  shuffle: boolean;
+  shuffleFromFile: boolean;
+}
+
+export interface NativeFastfoodTable {
+  signs: Float32Array;
+  perm: Int32Array;
+  gaussians: Float32Array;
+  /** Σ Gv[i]² in double. */
+  gaussianSumSq: number;
+}
+
+/**
+ * A plan compiled into the addon (DESIGN.md "Native boundary"): it owns its tables and scratch;
+ * forward and backward write into caller-owned arrays without copies. Calls on one plan are
+ * serialised, so concurrent async calls are safe. Every method throws TypeError / RangeError
+ * naming the argument (wrong type, wrong length, detached buffer, an output overlapping an input)
+ * and Error "plan disposed" after dispose().
+ */
+export interface NativePlan {
+  readonly deltaSize: number;
+  readonly numParams: number;
+  readonly disposed: boolean;
+  /** out (deltaSize values) = ΔW_all for params (numParams values), on this thread. */
+  forward(params: Float32Array, out: Float32Array): void;
+  /** dParams (numParams values, all overwritten) = dL/dparams for dOut = dL/dΔW_all. */
+  backward(params: Float32Array, dOut: Float32Array, dParams: Float32Array): void;
+  /**
+   * forward on the libuv pool; the arrays are kept alive until it settles and must not be
+   * changed (or transferred) meanwhile. Rejects when the plan is disposed before it runs.
+   */
+  forwardAsync(params: Float32Array, out: Float32Array): Promise<void>;
+  backwardAsync(params: Float32Array, dOut: Float32Array, dParams: Float32Array): Promise<void>;
+  /** Frees tables and scratch now (waiting for a running call); idempotent. */
+  dispose(): void;
+  info(): NativePlanInfo;
+  /** Copies of the fastfood table for size L. @throws RangeError when the plan has no such L. */
+  fastfoodTable(size: number): NativeFastfoodTable;
+  /** A copy of σ. @throws Error when the plan has no shuffle. */
+  shuffleTable(): Int32Array;
+}
+
+export type NativePlanConstructor = new (descriptor: NativePlanDescriptor) => NativePlan;
+
 export interface Addon {
   /** The package version the binary was built from. */
   version(): string;
@@ -78,15 +277,224 @@ export interface Addon {
   capabilities(): Capabilities;
   /**
    * In-place unnormalised Walsh–Hadamard transform (Sylvester order) of each of the
-   * data.length / size consecutive rows of data, on the CPU.
-   * @throws TypeError when data is not a Float32Array (or its buffer is detached) or size is not
-   *   a number; RangeError when size is not a power of two or does not divide data.length.
+   * data.length / size consecutive rows of data, on the CPU (the thread pool for large inputs).
+   * `isa` picks the instruction-set path, lowered to what the CPU supports (tests, benchmarks);
+   * default: the active one.
+   * @throws TypeError when data is not a Float32Array (or its buffer is detached), size is not
+   *   a number or isa is not a string; RangeError when size is not a power of two or does not
+   *   divide data.length, or isa is not a known name.
    */
-  fwht(data: Float32Array, size: number): void;
+  fwht(data: Float32Array, size: number, isa?: IsaName): void;
+  /**
+   * Test hook for the fused fastfood projection of SPEC §7 (native/kernels/fastfood.h), with the
+   * tables passed in (B = signs, π = perm, Gv = gaussians, all of length L, a power of two):
+   * y = scale · F(z), i.e. y[0 .. n) = scale · (H (Gv ⊙ (H (B ⊙ z padded to L))[π]))[0 .. n) /
+   * sqrt(n · Σ Gv²), for 1 ≤ m ≤ n and L/2 < n ≤ L, with z.length = m and y.length = n.
+   * `isa` as in fwht.
+   * @throws TypeError when an array has the wrong type or is detached, or a size or scale is not
+   *   a number; RangeError when signs.length is not a power of two, perm or gaussians does not
+   *   have its length, perm is not a permutation of [0, L), m or n is out of range, z or y does
+   *   not have its length, scale is not finite, or isa is not a known name.
+   */
+  fastfoodForward(
+    signs: Float32Array,
+    perm: Int32Array,
+    gaussians: Float32Array,
+    z: Float32Array,
+    m: number,
+    n: number,
+    scale: number,
+    y: Float32Array,
+    isa?: IsaName,
+  ): void;
+  /**
+   * The transpose of fastfoodForward: dz = scale · Fᵀ dy with dy.length = n and dz.length = m
+   * (overwritten). Same tables, ranges and errors.
+   */
+  fastfoodBackward(
+    signs: Float32Array,
+    perm: Int32Array,
+    gaussians: Float32Array,
+    dy: Float32Array,
+    n: number,
+    m: number,
+    scale: number,
+    dz: Float32Array,
+    isa?: IsaName,
+  ): void;
   /**
    * The same transform on the first CUDA device (copies in, transforms, copies back).
    * @throws Error when the binary was compiled without CUDA, when no device is usable, or with
    *   the CUDA runtime's message when a CUDA call fails; TypeError / RangeError as fwht.
    */
   cudaFwht(data: Float32Array, size: number): void;
+  /**
+   * Threads the CPU kernels' process-wide pool uses from the next call on (the caller counts as
+   * one). Waits for a running kernel. Default: SUPERLORA_NUM_THREADS, else the hardware threads.
+   * @throws TypeError when threads is not a number; RangeError unless an integer in [1, 1024].
+   */
+  setThreads(threads: number): void;
+  /** Threads the CPU kernels' pool uses. */
+  getThreads(): number;
+  /**
+   * Write bandwidth: std::memset over a 64-byte aligned buffer of `bytes`, split over `threads`
+   * threads that each first-touch their slice. Synchronous: it measures the whole machine, so it
+   * blocks (about a second for 64 MiB, mostly page faults of the first touch).
+   * @throws TypeError when an argument is not a number; RangeError when bytes is not an integer
+   *   in [1, a quarter of physical memory] or threads is not an integer in [1, 1024].
+   */
+  measureFill(bytes: number, threads: number): BandwidthMeasurement;
+  /** Copy bandwidth: std::memcpy between two such buffers of `bytes` each. Checks as measureFill. */
+  measureMemcpy(bytes: number, threads: number): BandwidthMeasurement;
+  /**
+   * Peak FMA throughput of `threads` threads at the widest instruction set allowed here
+   * (SUPERLORA_ISA can lower it). Synchronous; a fraction of a second.
+   * @throws TypeError / RangeError unless threads is an integer in [1, 1024].
+   */
+  measureFmaPeak(threads: number): PeakMeasurement;
+  /** Peak add throughput, measured like measureFmaPeak (an add is 1 FLOP). */
+  measureAddPeak(threads: number): PeakMeasurement;
+  /**
+   * Batched single-precision GEMM on the CPU thread pool, into a caller-owned array:
+   * out matrix i (of options.batch, each m × n) = act(alpha · op(A_{i mod batchA}) ·
+   * op(B_{i mod batchB}) + bias_i), all matrices row-major and contiguous. The modulo indexing is
+   * tfjs BatchMatMul's broadcast of the flattened batch dimensions.
+   * @throws TypeError when an array is not a Float32Array (or is detached) or an option has the
+   *   wrong type; RangeError when a size or stride is not an integer in range, an array's length
+   *   does not match the sizes, or out overlaps an input.
+   */
+  gemm(a: Float32Array, b: Float32Array, out: Float32Array, options: GemmOptions): void;
+  /**
+   * out[i] = op(x[i]) on the CPU (x and out may be the same array). Float32-exact operations
+   * (neg, abs, square, relu, reciprocal) are bit-identical to tfjs's cpu kernels; sqrt, rsqrt,
+   * exp, erf (tfjs's Abramowitz–Stegun formula) and sigmoid are evaluated in double and rounded
+   * once, as tfjs's Math.* calls are.
+   * @throws TypeError / RangeError for a wrong op name, array or length, or a partial overlap.
+   */
+  unaryOp(op: UnaryOpName, x: Float32Array, out: Float32Array, isa?: IsaName): void;
+  /**
+   * out = op(a, b) with NumPy / tfjs broadcasting of aShape against bShape; out has the broadcast
+   * shape. Bit-identical to tfjs's cpu kernels (squaredDifference and pow: in double, as tfjs;
+   * pow with JavaScript's Math.pow special cases).
+   * @throws RangeError when the shapes do not broadcast or a length does not match its shape.
+   */
+  binaryOp(
+    op: BinaryOpName,
+    a: Float32Array,
+    aShape: number[],
+    b: Float32Array,
+    bShape: number[],
+    out: Float32Array,
+    isa?: IsaName,
+  ): void;
+  /**
+   * x viewed as [outer, size, inner] (size ≥ 1) reduced over its middle axis into out
+   * [outer, inner]: sums in double; mean as tfjs (Σ of x / size rounded to float32 each); max and
+   * min NaN-propagating, keeping the first of equal elements.
+   */
+  reduceOp(
+    op: ReduceOpName,
+    x: Float32Array,
+    out: Float32Array,
+    outer: number,
+    size: number,
+    inner: number,
+    isa?: IsaName,
+  ): void;
+  /** out = x (of `shape`) with dimension d of out being dimension perm[d] of x. */
+  transpose(x: Float32Array, out: Float32Array, shape: number[], perm: number[]): void;
+  /** Softmax over the last axis of x [rows, cols], as tfjs's cpu Softmax kernel composes it. */
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, isa?: IsaName): void;
+  /**
+   * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
+   * (dstShape): slices, pads and concatenations.
+   * @throws RangeError when the ranks differ, the box does not fit, a length does not match its
+   *   shape, or dst overlaps src.
+   */
+  copyBox(
+    src: Float32Array,
+    srcShape: number[],
+    srcBegin: number[],
+    dst: Float32Array,
+    dstShape: number[],
+    dstBegin: number[],
+    size: number[],
+  ): void;
+  /** Compiles a plan descriptor (src/native/planDescriptor.ts) into a native plan. */
+  NativePlan: NativePlanConstructor;
+  /** Test hook: the first `count` draws of the SplitMix64 stream (seed, tag) of SPEC §9. */
+  nativeDraws(seed: number, tag: number, count: number): BigUint64Array;
+  /** Test hook: B, π and Gv of SPEC §9 for fastfood size `size`, generated by native/rng.h. */
+  nativeTables(
+    seed: number,
+    size: number,
+  ): { signs: Float32Array; perm: Int32Array; gaussians: Float32Array };
+  /** Test hook: the seeded permutation of SPEC §9 (tag 2: π, tag 4: σ), by native/rng.h. */
+  nativePermutation(seed: number, tag: number, length: number): Int32Array;
+  /**
+   * Test hook for the streaming rank-r product T = A · Y (native/kernels/lowrank.h), with A
+   * [rows × rank] and Y [rank × cols] row-major: out[e − begin] = scale · T[e] for begin ≤ e < end
+   * (flat, row-major). begin must be a multiple of cols; end may cut a row.
+   * @throws TypeError / RangeError naming the argument: arrays too short for the range, begin not
+   *   on a row, end < begin, non-integer sizes, a non-finite scale, an unknown isa.
+   */
+  lowRankForward(
+    a: Float32Array,
+    y: Float32Array,
+    cols: number,
+    rank: number,
+    scale: number,
+    begin: number,
+    end: number,
+    out: Float32Array,
+    isa?: IsaName,
+  ): void;
+  /**
+   * Backward of lowRankForward for the same range, dOut[e − begin] = dL/dT[e]: overwrites the
+   * rows of dA that the range touches (ceil(end / cols) rows of rank values) with
+   * scale · dOut · Yᵀ and adds scale · Aᵀ · dOut to dY [rank × cols].
+   */
+  lowRankBackward(
+    a: Float32Array,
+    y: Float32Array,
+    dOut: Float32Array,
+    cols: number,
+    rank: number,
+    scale: number,
+    begin: number,
+    end: number,
+    dA: Float32Array,
+    dY: Float32Array,
+    isa?: IsaName,
+  ): void;
+  /**
+   * Test hook for the Kronecker materialisation of SPEC §6 (native/kernels/kron.h):
+   * out[e − begin] = scale · (T_0 ⊗ … ⊗ T_{K−1})[e] for begin ≤ e < end, with
+   * K = tensors.length ≤ 64, dims[k · order + m] the size of mode m of tensors[k] (order ≤ 64).
+   */
+  kronForward(
+    tensors: Float32Array[],
+    dims: number[],
+    order: number,
+    scale: number,
+    begin: number,
+    end: number,
+    out: Float32Array,
+    isa?: IsaName,
+  ): void;
+  /**
+   * Backward of kronForward for the same range, dOut[e − begin] = dL/dT[e] (the rest of T has
+   * zero gradient): adds scale · dL/dT_k to grads[k] for every split.
+   */
+  kronBackward(
+    tensors: Float32Array[],
+    dims: number[],
+    order: number,
+    dOut: Float32Array,
+    scale: number,
+    begin: number,
+    end: number,
+    grads: Float32Array[],
+    isa?: IsaName,
+  ): void;
 }

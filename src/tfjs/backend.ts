@@ -27,16 +27,16 @@ function tryRequire(name: string): boolean {
   }
 }
 
-/**
- * Registers and activates a backend; returns the name tfjs reports. On the cpu backend it also
- * registers superlora's native kernels (src/tfjs/kernels/), unless SUPERLORA_NATIVE_KERNELS=0 or
- * the addon does not load, in which case tfjs's own kernels run.
- */
 export interface UseBackendOptions {
   /** On the cpu backend, use the native kernels (default true). */
   nativeKernels?: boolean;
 }
 
+/**
+ * Registers and activates a backend; returns the name tfjs reports. On the cpu backend it also
+ * registers superlora's native kernels (src/tfjs/kernels/), unless SUPERLORA_NATIVE_KERNELS=0 or
+ * the addon does not load, in which case tfjs's own kernels run.
+ */
 export async function useBackend(
   choice: BackendChoice,
   options: UseBackendOptions = {},

@@ -1,7 +1,16 @@
+import type { IsaName } from '../../src/native/addonTypes';
 import { loadAddon } from '../../src/native/loadAddon';
 import { expectNativeError } from './expectNativeError';
 
 const addon = loadAddon();
+const cpu = addon.capabilities().cpu;
+
+/** Every instruction-set path this CPU runs (the addon would lower the others to these). */
+const ISAS: IsaName[] = ['portable'];
+if (cpu.avx2 && cpu.fma) ISAS.push('avx2');
+if (cpu.avx2 && cpu.fma && cpu.avx512f && cpu.avx512bw && cpu.avx512vl && cpu.avx512dq) {
+  ISAS.push('avx512');
+}
 
 /** H_size from its definition: H_1 = [1], H_2k = [[H_k, H_k], [H_k, -H_k]]. Row-major. */
 function denseHadamard(size: number): Float64Array {
@@ -51,6 +60,36 @@ function integerData(length: number, seed: number): Float32Array {
 
 const SIZES = Array.from({ length: 11 }, (_, log) => 2 ** log); // 1, 2, 4, ..., 1024
 
+/** The butterfly network in float64, for sizes where the dense matrix would be slow. */
+function fastTransform(data: Float32Array, size: number): Float64Array {
+  const out = Float64Array.from(data);
+  for (let start = 0; start < out.length; start += size) {
+    for (let half = 1; half < size; half *= 2) {
+      for (let block = start; block < start + size; block += 2 * half) {
+        for (let i = block; i < block + half; i++) {
+          const top = out[i] ?? NaN;
+          const bottom = out[i + half] ?? NaN;
+          out[i] = top + bottom;
+          out[i + half] = top - bottom;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Exact equality, reporting the first differing index (toEqual on 10^6 floats is unreadable). */
+function expectSame(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i]) {
+      throw new Error(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
+    }
+  }
+}
+
+const GUARD = 12345;
+
 describe('fwht (CPU)', () => {
   test.each(SIZES)('matches multiplication by the dense Hadamard matrix, size %i', (size) => {
     for (const rows of [1, 3]) {
@@ -90,6 +129,107 @@ describe('fwht (CPU)', () => {
   test('accepts an empty array (zero rows)', () => {
     const data = new Float32Array(0);
     expect(() => addon.fwht(data, 4)).not.toThrow();
+  });
+});
+
+// Each instruction-set path has its own register kernels (in-lane shuffles below the vector
+// width, whole chunks holding several small rows, a scalar tail, cache-blocked passes above
+// 2^16), so every path is checked on its own. Integer data keep every partial sum exact in
+// float32, so any difference is a wrong index or a missed row, never rounding.
+describe.each(ISAS)('fwht with isa %s', (isa) => {
+  const sizes = Array.from({ length: 13 }, (_, log) => 2 ** log); // 1 ... 4096
+  test.each(sizes)('matches the dense Hadamard matrix, size %i, at every alignment', (size) => {
+    // 37 rows of a small size leave a tail that fills no whole vector chunk.
+    const rowCounts = size <= 64 ? [1, 3, 37] : size <= 1024 ? [1, 3] : [1];
+    for (const rows of rowCounts) {
+      for (const offset of [0, 1, 3]) {
+        const buffer = new Float32Array(rows * size + offset + 16).fill(GUARD);
+        const view = buffer.subarray(offset, offset + rows * size);
+        view.set(integerData(rows * size, size * 7 + rows * 3 + offset));
+        const expected = size <= 1024 ? denseTransform(view, size) : fastTransform(view, size);
+        addon.fwht(view, size, isa);
+        expectSame(view, expected, `size ${size} rows ${rows} offset ${offset}`);
+        for (let i = 0; i < offset; i++) expect(buffer[i]).toBe(GUARD);
+        for (let i = offset + rows * size; i < buffer.length; i++) expect(buffer[i]).toBe(GUARD);
+      }
+    }
+  });
+
+  test.each([2 ** 14, 2 ** 16, 2 ** 17, 2 ** 20])(
+    'matches the float64 butterfly network exactly on integers, size %i',
+    (size) => {
+      // Values in [-2, 2]: every partial sum stays an integer below 2^24, exact in float32.
+      const data = Float32Array.from(integerData(size, size + 1), (value) => value % 3);
+      const expected = fastTransform(data, size);
+      addon.fwht(data, size, isa);
+      expectSame(data, expected, `size ${size}`);
+    },
+  );
+
+  test('two rows above the single-block size are transformed independently', () => {
+    const size = 2 ** 17;
+    const data = Float32Array.from(integerData(2 * size, 99), (value) => value % 3);
+    const expected = fastTransform(data, size);
+    addon.fwht(data, size, isa);
+    expectSame(data, expected, 'two rows of 2^17');
+  });
+});
+
+describe('fwht instruction sets and threads', () => {
+  test('every path agrees with the portable one on random floats of size 2^20', () => {
+    const size = 2 ** 20;
+    const input = Float32Array.from({ length: size }, (_, i) => Math.sin(i * 12.9898) * 3.7);
+    const reference = input.slice();
+    addon.fwht(reference, size, 'portable');
+    let largest = 0;
+    for (const value of reference) largest = Math.max(largest, Math.abs(value));
+    for (const isa of ISAS) {
+      const data = input.slice();
+      addon.fwht(data, size, isa);
+      let worst = 0;
+      for (let i = 0; i < size; i++) {
+        worst = Math.max(worst, Math.abs((data[i] ?? NaN) - (reference[i] ?? NaN)));
+      }
+      expect(worst).toBeLessThanOrEqual(1e-5 * largest);
+    }
+  });
+
+  test('1 and 2 threads give bit-identical results (2^20 and many rows of 2^12)', () => {
+    const previous = addon.getThreads();
+    try {
+      for (const [length, size] of [
+        [2 ** 20, 2 ** 20],
+        [2 ** 20, 2 ** 12],
+      ] as const) {
+        const input = Float32Array.from({ length }, (_, i) => Math.cos(i * 0.37) * 2.5);
+        const results: Float32Array[] = [];
+        for (const threads of [1, 2]) {
+          addon.setThreads(threads);
+          const data = input.slice();
+          addon.fwht(data, size);
+          results.push(data);
+        }
+        expectSame(results[1] ?? [], results[0] ?? [], `length ${length} size ${size}`);
+      }
+    } finally {
+      addon.setThreads(previous);
+    }
+  });
+
+  test('isa that is not a string throws a TypeError naming isa', () => {
+    expectNativeError(
+      () => addon.fwht(new Float32Array(4), 4, 2 as unknown as IsaName),
+      'TypeError',
+      "Expected one of 'portable', 'avx2', 'avx512' for isa but received number 2",
+    );
+  });
+
+  test('an unknown isa throws a RangeError naming isa', () => {
+    expectNativeError(
+      () => addon.fwht(new Float32Array(4), 4, 'sse4' as IsaName),
+      'RangeError',
+      "Expected one of 'portable', 'avx2', 'avx512' for isa but received string 'sse4'",
+    );
   });
 });
 

@@ -1,0 +1,620 @@
+// The register-level FWHT kernels, written once over a vector type V and compiled once per
+// instruction set: fwht.cc (portable), fwht_avx2.cc and fwht_avx512.cc include this file after
+// their `#pragma GCC target`. Everything here sits in an anonymous namespace so that each file
+// gets its own copy: an inline function shared between files compiled for different targets
+// would let the linker keep the AVX-512 copy for callers on any CPU. For the same reason this
+// header uses nothing from the standard library: the including file includes what it needs first.
+//
+// V provides (all static): T (the register type), kLogWidth (floats per T), kLogRegs (registers
+// per butterfly group), Load/Store/Stream (unaligned, Stream aligned and non-temporal),
+// LoadFirst/StoreFirst(p, [v,] n) for the first n < width lanes, Zero, Set1, Add, Sub, Mul,
+// InLane<L>(v) (the butterfly of level L < kLogWidth inside one register), Gather(table, index,
+// mask) = table[index[j] & mask], Prefetch and Fence (orders the streaming stores).
+//
+// Kernel shape (see fwht_kernels.h for the passes): a "group" loads 2^K registers at one stride,
+// does K butterfly levels across them and stores them back; a "leaf" loads 2^kLogRegs adjacent
+// registers and does all the levels below the chunk size (in-lane ones with shuffles, the rest
+// across registers). Every level costs one add or subtract per register (in-lane levels one
+// shuffle and one FMA, which run on other ports than the adds), and each group's loads and stores
+// cover K levels.
+#pragma once
+
+#include "fwht_kernels.h"
+
+// The butterfly helpers must inline into their loops: out of line, the register array they work
+// on goes through the stack and a kernel runs about three times slower. GCC's heuristics decline
+// the larger ones (a 16-register group is 64 adds), so force it.
+#if defined(__GNUC__) || defined(__clang__)
+#define SUPERLORA_FWHT_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define SUPERLORA_FWHT_INLINE __forceinline
+#else
+#define SUPERLORA_FWHT_INLINE inline
+#endif
+
+namespace superlora::kernels::detail {
+namespace {
+
+template <class V>
+struct Engine {
+  using T = typename V::T;
+  static constexpr int kLogWidth = V::kLogWidth;
+  static constexpr size_t kWidth = size_t{1} << kLogWidth;
+  static constexpr int kLogRegs = V::kLogRegs;
+  static constexpr int kRegs = 1 << kLogRegs;
+  static constexpr int kLogChunk = kLogWidth + kLogRegs;
+  // Row blocks are finished in sub-blocks that fit L1 (48 KiB on Zen 5, 32 KiB elsewhere): the
+  // levels that span a whole block run first (while it sits in L2), then each sub-block's
+  // remaining passes stay in L1. Passes over the whole block pair rows 16 KiB or more apart,
+  // which all map to the same L1 set: 16 of them overflow its 12 ways (every store would then
+  // miss), so those passes take 8 rows (3 levels) at a time. 2^16-float blocks use 2^13-float
+  // sub-blocks, which leaves them one 3-level pass instead of a 3-level and a 1-level one.
+  static constexpr int kTopLevels = kLogRegs < 3 ? kLogRegs : 3;
+  static constexpr int SubBlockLog(int log_block) { return log_block >= 16 ? 13 : 12; }
+  static constexpr size_t kNoLimit = ~size_t{0};
+
+  static constexpr int Min(int a, int b) { return a < b ? a : b; }
+#ifndef TUNE_SPLIT
+#define TUNE_SPLIT true
+#endif
+
+  // ---- Sources: how the first pass reads transform index i (a multiple of kWidth). ----------
+
+  struct SrcWork {
+    SUPERLORA_FWHT_INLINE T Load(const float* work, size_t i) const { return V::Load(work + i); }
+    void Prefetch(const float* work, size_t i) const { V::Prefetch(work + i); }
+  };
+
+  struct SrcPadded {
+    const float* data;
+    size_t limit;
+    SUPERLORA_FWHT_INLINE T Load(const float*, size_t i) const {
+      if (i + kWidth <= limit) return V::Load(data + i);
+      if (i >= limit) return V::Zero();
+      return V::LoadFirst(data + i, limit - i);
+    }
+    void Prefetch(const float*, size_t i) const {
+      if (i < limit) V::Prefetch(data + i);
+    }
+  };
+
+  struct SrcSignedPadded {
+    const float* data;
+    const float* signs;  // at least as long as the transform
+    size_t limit;
+    SUPERLORA_FWHT_INLINE T Load(const float*, size_t i) const {
+      if (i + kWidth <= limit) return V::Mul(V::Load(signs + i), V::Load(data + i));
+      if (i >= limit) return V::Zero();
+      return V::Mul(V::Load(signs + i), V::LoadFirst(data + i, limit - i));
+    }
+    void Prefetch(const float*, size_t i) const {
+      if (i < limit) V::Prefetch(data + i);
+    }
+  };
+
+  struct SrcGather {
+    const int32_t* perm;
+    const float* gaussians;
+    const float* table;
+    uint32_t mask;
+    SUPERLORA_FWHT_INLINE T Load(const float*, size_t i) const {
+      return V::Mul(V::Load(gaussians + i), V::Gather(table, perm + i, mask));
+    }
+    void Prefetch(const float*, size_t i) const {
+      V::Prefetch(perm + i);
+      V::Prefetch(gaussians + i);
+    }
+  };
+
+  struct SrcSum {
+    const float* data;
+    size_t count;
+    size_t stride;
+    SUPERLORA_FWHT_INLINE T Load(const float*, size_t i) const {
+      T sum = V::Load(data + i);
+      for (size_t a = 1; a < count; ++a) sum = V::Add(sum, V::Load(data + a * stride + i));
+      return sum;
+    }
+    void Prefetch(const float*, size_t i) const {
+      for (size_t a = 0; a < count; ++a) V::Prefetch(data + a * stride + i);
+    }
+  };
+
+  // ---- Sinks: what the last pass does with the finished register for index i. --------------
+
+  struct SinkWork {
+    SUPERLORA_FWHT_INLINE void Store(float* work, size_t i, T v) const { V::Store(work + i, v); }
+  };
+
+  struct SinkScaled {
+    float* out;
+    size_t limit;
+    T factor;
+    bool stream;
+    SUPERLORA_FWHT_INLINE void Store(float*, size_t i, T v) const {
+      v = V::Mul(v, factor);
+      if (i + kWidth <= limit) {
+        if (stream) {
+          V::Stream(out + i, v);
+        } else {
+          V::Store(out + i, v);
+        }
+      } else if (i < limit) {
+        V::StoreFirst(out + i, v, limit - i);
+      }
+    }
+  };
+
+  struct SinkSignedScaled {
+    float* out;
+    size_t limit;
+    T factor;
+    const float* signs;  // at least as long as the transform
+    SUPERLORA_FWHT_INLINE void Store(float*, size_t i, T v) const {
+      v = V::Mul(V::Mul(v, factor), V::Load(signs + i));
+      if (i + kWidth <= limit) {
+        V::Store(out + i, v);
+      } else if (i < limit) {
+        V::StoreFirst(out + i, v, limit - i);
+      }
+    }
+  };
+
+  struct SinkScatter {
+    const int32_t* perm;
+    const float* gaussians;
+    float* acc;
+    uint32_t mask;
+    SUPERLORA_FWHT_INLINE void Store(float*, size_t i, T v) const {
+      // Lanes may collide modulo mask + 1, so no vector scatter: plain adds in lane order.
+      float lanes[kWidth];
+      V::Store(lanes, V::Mul(V::Load(gaussians + i), v));
+      for (size_t j = 0; j < kWidth; ++j) acc[static_cast<uint32_t>(perm[i + j]) & mask] += lanes[j];
+    }
+  };
+
+  // ---- Butterflies ---------------------------------------------------------------------------
+
+  // Levels [0, K) across N registers: level l pairs v[b + j] with v[b + j + 2^l]. With
+  // kSplitPorts the difference is computed as an FMA (a − 1 · b, exact like the subtraction), so
+  // a butterfly keeps one add port and one multiply port busy instead of two add ports. The leaf
+  // does not split: its in-lane levels already fill the multiply ports.
+  template <int K, int N, bool kSplitPorts>
+  static SUPERLORA_FWHT_INLINE void Cross(T* v) {
+#pragma GCC unroll 4
+    for (int l = 0; l < K; ++l) {
+      const int h = 1 << l;
+#pragma GCC unroll 16
+      for (int b = 0; b < N; b += 2 * h) {
+#pragma GCC unroll 16
+        for (int j = 0; j < h; ++j) {
+          const T top = v[b + j];
+          const T bottom = v[b + j + h];
+          v[b + j] = V::Add(top, bottom);
+          v[b + j + h] = kSplitPorts ? V::SubOnMultiplier(top, bottom) : V::Sub(top, bottom);
+        }
+      }
+    }
+  }
+
+  template <int Levels>
+  static SUPERLORA_FWHT_INLINE T InLanes(T v) {
+    if constexpr (Levels > 0) v = V::template InLane<0>(v);
+    if constexpr (Levels > 1) v = V::template InLane<1>(v);
+    if constexpr (Levels > 2) v = V::template InLane<2>(v);
+    if constexpr (Levels > 3) v = V::template InLane<3>(v);
+    return v;
+  }
+
+  // ---- Prefetching the next task ------------------------------------------------------------
+  //
+  // A task (a row block or a column panel) is read from memory once, then worked on in cache.
+  // While one task computes, the next one's source lines are prefetched into L2 a few at a time,
+  // spread over the whole task, so that memory streams continuously under the arithmetic instead
+  // of every task stalling on its first pass.
+
+  static constexpr size_t kLineFloats = 16;  // floats (or int32) per 64-byte line
+
+  template <class Src>
+  struct Ahead {
+    const Src* src = nullptr;
+    const float* work = nullptr;
+    size_t origin = 0;
+    size_t stride = 0;
+    size_t width = 0;  // floats per row (a multiple of kLineFloats)
+    size_t rows = 0;   // 0: nothing to prefetch
+    size_t per_step = 0;
+    size_t row = 0;
+    size_t col = 0;
+
+    // Spreads rows × width floats at (origin, stride) over `steps` calls of Step().
+    void Start(const Src& source, const float* work_array, size_t at, size_t row_stride,
+               size_t row_width, size_t row_count, size_t steps) {
+      src = &source;
+      work = work_array;
+      origin = at;
+      stride = row_stride;
+      width = row_width;
+      rows = row_count;
+      const size_t lines = rows * (width / kLineFloats);
+      per_step = (lines + steps - 1) / (steps == 0 ? 1 : steps);
+      row = 0;
+      col = 0;
+    }
+    inline void Step() {
+      for (size_t k = 0; k < per_step && row < rows; ++k) {
+        src->Prefetch(work, origin + row * stride + col);
+        col += kLineFloats;
+        if (col == width) {
+          col = 0;
+          ++row;
+        }
+      }
+    }
+  };
+
+  // ---- Row blocks ----------------------------------------------------------------------------
+
+  // 2^K registers at index i + t · stride: K levels (pairs stride · 2^l apart).
+  template <int K, class Src, class Snk>
+  static SUPERLORA_FWHT_INLINE void Group(float* work, size_t i, size_t stride, const Src& src, const Snk& snk) {
+    constexpr int kCount = 1 << K;
+    T v[kCount];
+#pragma GCC unroll 16
+    for (int t = 0; t < kCount; ++t) v[t] = src.Load(work, i + t * stride);
+    Cross<K, kCount, TUNE_SPLIT>(v);
+#pragma GCC unroll 16
+    for (int t = 0; t < kCount; ++t) snk.Store(work, i + t * stride, v[t]);
+  }
+
+  // The chunk of 2^kLogChunk floats at i: levels [0, Levels), Levels ≤ kLogChunk.
+  template <int Levels, class Src, class Snk>
+  static SUPERLORA_FWHT_INLINE void Leaf(float* work, size_t i, const Src& src, const Snk& snk) {
+    constexpr int kIn = Min(Levels, kLogWidth);
+    T v[kRegs];
+#pragma GCC unroll 16
+    for (int t = 0; t < kRegs; ++t) v[t] = InLanes<kIn>(src.Load(work, i + t * kWidth));
+    Cross<Levels - kIn, kRegs, false>(v);
+#pragma GCC unroll 16
+    for (int t = 0; t < kRegs; ++t) snk.Store(work, i + t * kWidth, v[t]);
+  }
+
+  // Levels [lo, lo + K) over the region [origin, origin + 2^log_region); 2^lo ≥ kWidth.
+  template <int K, class Src, class Snk, class A>
+  static void Strided(float* work, size_t origin, int log_region, int lo, const Src& src,
+                      const Snk& snk, A& ahead) {
+    const size_t half = size_t{1} << lo;
+    const size_t end = origin + (size_t{1} << log_region);
+    for (size_t group = origin; group < end; group += half << K) {
+      for (size_t j = 0; j < half; j += kWidth) {
+        Group<K>(work, group + j, half, src, snk);
+        ahead.Step();
+      }
+    }
+  }
+
+  template <class Src, class Snk, class A>
+  static void StridedLevels(int levels, float* work, size_t origin, int log_region, int lo,
+                            const Src& src, const Snk& snk, A& ahead) {
+    switch (levels) {
+      case 1:
+        return Strided<1>(work, origin, log_region, lo, src, snk, ahead);
+      case 2:
+        return Strided<2>(work, origin, log_region, lo, src, snk, ahead);
+      case 3:
+        return Strided<3>(work, origin, log_region, lo, src, snk, ahead);
+      default:
+        if constexpr (kLogRegs >= 4) {
+          return Strided<4>(work, origin, log_region, lo, src, snk, ahead);
+        }
+    }
+  }
+
+  // Butterfly groups (and leaf chunks) a block of 2^log_block floats takes: Ahead's pacing.
+  static size_t BlockSteps(int log_block) {
+    size_t steps = 0;
+    const int strided_levels = log_block - kLogChunk;
+    const int passes = (strided_levels + kLogRegs - 1) / kLogRegs;
+    for (int pass = 0; pass < passes; ++pass) {
+      const int levels = Min(kLogRegs, strided_levels - pass * kLogRegs);
+      steps += size_t{1} << (log_block - kLogWidth - levels);
+    }
+    return steps + (size_t{1} << (log_block - kLogChunk));
+  }
+
+  // Block [origin, origin + 2^log_block), kLogChunk ≤ log_block ≤ 13 (in L1): the strided
+  // levels from the top, then the leaf, whose chunks at or past `limit` are skipped.
+  template <class Src, class Snk, class A>
+  static void SmallBlock(float* work, size_t origin, int log_block, const Src& src,
+                         const Snk& snk, size_t limit, A& ahead) {
+    const size_t end = origin + (size_t{1} << log_block);
+    if (log_block == kLogChunk) {
+      if (origin < limit) Leaf<kLogChunk>(work, origin, src, snk);
+      ahead.Step();
+      return;
+    }
+    int hi = log_block;
+    int levels = Min(kLogRegs, hi - kLogChunk);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, ahead);
+    hi -= levels;
+    while (hi > kLogChunk) {
+      levels = Min(kLogRegs, hi - kLogChunk);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, ahead);
+      hi -= levels;
+    }
+    for (size_t i = origin; i < end && i < limit; i += size_t{1} << kLogChunk) {
+      Leaf<kLogChunk>(work, i, SrcWork{}, snk);
+      ahead.Step();
+    }
+  }
+
+  // Any block (log_block ≥ kLogChunk): the levels spanning L1 sub-blocks first, over the whole
+  // block (in L2), then each sub-block (those at or past `limit` are skipped) in L1.
+  template <class Src, class Snk, class A>
+  static void Block(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
+                    size_t limit, A& ahead) {
+    const int log_sub = SubBlockLog(log_block);
+    if (log_block <= log_sub) return SmallBlock(work, origin, log_block, src, snk, limit, ahead);
+    const size_t end = origin + (size_t{1} << log_block);
+    int hi = log_block;
+    int levels = Min(kTopLevels, hi - log_sub);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, ahead);
+    hi -= levels;
+    while (hi > log_sub) {
+      levels = Min(kTopLevels, hi - log_sub);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, ahead);
+      hi -= levels;
+    }
+    for (size_t sub = origin; sub < end && sub < limit; sub += size_t{1} << log_sub) {
+      SmallBlock(work, sub, log_sub, SrcWork{}, snk, limit, ahead);
+    }
+  }
+
+  template <class Src, class Snk>
+  static void RowsWith(const RowJob& job, size_t begin, size_t end, const Src& src,
+                       const Snk& snk, size_t limit) {
+    const size_t block = size_t{1} << job.log_block;
+    // Only blocks large enough to leave cache are worth prefetching ahead.
+#ifndef TUNE_ROW_AHEAD
+#define TUNE_ROW_AHEAD 1
+#endif
+#ifndef TUNE_COL_AHEAD
+#define TUNE_COL_AHEAD 1
+#endif
+    const bool prefetch = TUNE_ROW_AHEAD && job.log_block > SubBlockLog(job.log_block);
+    const size_t steps = BlockSteps(job.log_block);
+    for (size_t b = begin; b < end; ++b) {
+      Ahead<Src> ahead;
+      if (prefetch && b + 1 < end) {
+        ahead.Start(src, job.work, (b + 1) * block, block, block, 1, steps);
+      }
+      Block(job.work, b * block, job.log_block, src, snk, limit, ahead);
+    }
+  }
+  template <class Src>
+  static void RowsToSink(const RowJob& job, size_t begin, size_t end, const Src& src) {
+    const Sink& sink = job.sink;
+    switch (sink.kind) {
+      case SinkKind::kWork:
+        return RowsWith(job, begin, end, src, SinkWork{}, kNoLimit);
+      case SinkKind::kScaled:
+        return RowsWith(job, begin, end, src,
+                        SinkScaled{sink.out, sink.limit, V::Set1(sink.factor), sink.stream},
+                        sink.limit);
+      case SinkKind::kSignedScaled:
+        return RowsWith(job, begin, end, src,
+                        SinkSignedScaled{sink.out, sink.limit, V::Set1(sink.factor), sink.signs},
+                        sink.limit);
+      case SinkKind::kScatter:
+        return RowsWith(job, begin, end, src,
+                        SinkScatter{sink.perm, sink.gaussians, sink.acc, sink.mask}, kNoLimit);
+    }
+  }
+
+  static void Rows(const RowJob& job, size_t begin, size_t end) {
+    const Source& source = job.source;
+    switch (source.kind) {
+      case SourceKind::kWork:
+        RowsToSink(job, begin, end, SrcWork{});
+        break;
+      case SourceKind::kPadded:
+        RowsToSink(job, begin, end, SrcPadded{source.data, source.limit});
+        break;
+      case SourceKind::kSignedPadded:
+        RowsToSink(job, begin, end, SrcSignedPadded{source.data, source.signs, source.limit});
+        break;
+      case SourceKind::kGather:
+        RowsToSink(job, begin, end,
+                   SrcGather{source.perm, source.gaussians, source.data, source.mask});
+        break;
+      case SourceKind::kSum:
+        RowsToSink(job, begin, end, SrcSum{source.data, source.count, source.stride});
+        break;
+    }
+    if (job.sink.stream) V::Fence();
+  }
+
+  // ---- Column panels -------------------------------------------------------------------------
+  //
+  // Rows of a panel are 2^log_stride floats apart, a power of two of 64 KiB or more, so in place
+  // they would all fall into the same L1 sets (and few L2 sets), evicting one another between
+  // register passes. So each panel is copied row by row (through the source) into a contiguous
+  // per-thread buffer, its levels run there (in L2), and the last register pass writes the
+  // finished rows back, with non-temporal stores when the array is far larger than the caches.
+
+  struct SinkStream {
+    SUPERLORA_FWHT_INLINE void Store(float* work, size_t i, T v) const { V::Stream(work + i, v); }
+  };
+
+  // Rows the copy prefetches ahead of itself, for a panel that was not prefetched while the
+  // previous one computed (the first of each call): enough to cover memory latency, few enough
+  // that the rows in flight, which share their L1 sets, fit its associativity.
+  static constexpr size_t kCopyPrefetchRows = 8;
+
+  // 2^K registers loaded from in[i + t · in_stride], K levels, stored to out[o + t · out_stride].
+  template <int K, class Snk>
+  static SUPERLORA_FWHT_INLINE void Move(const float* in, size_t i, size_t in_stride, float* out, size_t o,
+                          size_t out_stride, const Snk& snk) {
+    constexpr int kCount = 1 << K;
+    T v[kCount];
+#pragma GCC unroll 16
+    for (int t = 0; t < kCount; ++t) v[t] = V::Load(in + i + t * in_stride);
+    Cross<K, kCount, TUNE_SPLIT>(v);
+#pragma GCC unroll 16
+    for (int t = 0; t < kCount; ++t) snk.Store(out, o + t * out_stride, v[t]);
+  }
+
+  // Levels [lo, lo + K) of the buffer's rows (2^log_rows rows of `width`), stored to `out` at row
+  // stride out_stride from `origin` (the buffer itself, or the panel in the work array).
+  template <int K, class Snk, class A>
+  static void BufferPass(const float* buffer, int log_rows, size_t width, int lo, float* out,
+                         size_t origin, size_t out_stride, const Snk& snk, A& ahead) {
+    const size_t rows = size_t{1} << log_rows;
+    const size_t low_rows = size_t{1} << lo;
+    for (size_t high = 0; high < rows; high += low_rows << K) {
+      for (size_t low = 0; low < low_rows; ++low) {
+        const size_t row = high + low;
+        for (size_t col = 0; col < width; col += kWidth) {
+          Move<K>(buffer, row * width + col, width << lo, out, origin + row * out_stride + col,
+                  out_stride << lo, snk);
+          ahead.Step();
+        }
+      }
+    }
+  }
+
+  template <class Snk, class A>
+  static void BufferLevels(int levels, const float* buffer, int log_rows, size_t width, int lo,
+                           float* out, size_t origin, size_t out_stride, const Snk& snk,
+                           A& ahead) {
+    switch (levels) {
+      case 1:
+        return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+      case 2:
+        return BufferPass<2>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+      case 3:
+        return BufferPass<3>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+      default:
+        if constexpr (kLogRegs >= 4) {
+          return BufferPass<4>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+        }
+    }
+  }
+
+  // Butterfly groups plus copied rows a panel takes: Ahead's pacing.
+  static size_t PanelSteps(int log_rows, size_t width) {
+    const size_t passes = static_cast<size_t>((log_rows + kLogRegs - 1) / kLogRegs);
+    return (size_t{1} << log_rows) + passes * (size_t{1} << log_rows) * (width / kWidth);
+  }
+
+  template <class Src>
+  static void Panel(float* work, size_t origin, size_t stride, int log_rows, size_t width,
+                    float* buffer, const Src& src, bool copy_prefetch, bool stream,
+                    Ahead<Src>& ahead) {
+    const size_t rows = size_t{1} << log_rows;
+    for (size_t row = 0; row < rows; ++row) {
+      if (copy_prefetch && row + kCopyPrefetchRows < rows) {
+        const size_t at = origin + (row + kCopyPrefetchRows) * stride;
+        for (size_t col = 0; col < width; col += kLineFloats) src.Prefetch(work, at + col);
+      }
+      const size_t from = origin + row * stride;
+      float* to = buffer + row * width;
+      for (size_t col = 0; col < width; col += kWidth) V::Store(to + col, src.Load(work, from + col));
+      ahead.Step();
+    }
+    for (int lo = 0; lo < log_rows;) {
+      const int levels = Min(kLogRegs, log_rows - lo);
+      if (lo + levels < log_rows) {
+        BufferLevels(levels, buffer, log_rows, width, lo, buffer, 0, width, SinkWork{}, ahead);
+      } else if (stream) {
+        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkStream{},
+                     ahead);
+      } else {
+        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkWork{}, ahead);
+      }
+      lo += levels;
+    }
+  }
+
+  template <class Src>
+  static void ColumnsWith(const ColumnJob& job, size_t begin, size_t end, float* buffer,
+                          const Src& src) {
+    const size_t stride = size_t{1} << job.log_stride;
+    const size_t width = size_t{1} << job.log_width;
+    const size_t block = stride << job.log_rows;
+    const int log_panels_per_block = job.log_stride - job.log_width;
+    const size_t column_mask = (size_t{1} << log_panels_per_block) - 1;
+    auto origin_of = [&](size_t panel) {
+      return (panel >> log_panels_per_block) * block + (panel & column_mask) * width;
+    };
+    const size_t steps = PanelSteps(job.log_rows, width);
+    for (size_t p = begin; p < end; ++p) {
+      Ahead<Src> ahead;
+      if (TUNE_COL_AHEAD && p + 1 < end) {
+        ahead.Start(src, job.work, origin_of(p + 1), stride, width, size_t{1} << job.log_rows,
+                    steps);
+      }
+      Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, src, p == begin || !TUNE_COL_AHEAD,
+            job.stream, ahead);
+    }
+    if (job.stream) V::Fence();
+  }
+
+  static void Columns(const ColumnJob& job, size_t begin, size_t end, float* buffer) {
+    const Source& source = job.source;
+    switch (source.kind) {
+      case SourceKind::kWork:
+        return ColumnsWith(job, begin, end, buffer, SrcWork{});
+      case SourceKind::kPadded:
+        return ColumnsWith(job, begin, end, buffer, SrcPadded{source.data, source.limit});
+      case SourceKind::kSignedPadded:
+        return ColumnsWith(job, begin, end, buffer,
+                           SrcSignedPadded{source.data, source.signs, source.limit});
+      case SourceKind::kGather:
+        return ColumnsWith(job, begin, end, buffer,
+                           SrcGather{source.perm, source.gaussians, source.data, source.mask});
+      case SourceKind::kSum:
+        return ColumnsWith(job, begin, end, buffer,
+                           SrcSum{source.data, source.count, source.stride});
+    }
+  }
+
+  template <int Levels>
+  static void SmallRowsWith(float* data, size_t chunks) {
+    if constexpr (Levels < kLogChunk) {
+      for (size_t c = 0; c < chunks; ++c) {
+        Leaf<Levels>(data, c << kLogChunk, SrcWork{}, SinkWork{});
+      }
+    }
+  }
+
+  // Rows of 2^log_size < 2^kLogChunk floats: each leaf chunk holds whole rows, and the leaf's
+  // levels stop below the row size, so rows never mix.
+  static void SmallRows(float* data, size_t chunks, int log_size) {
+    switch (log_size) {
+      case 1:
+        return SmallRowsWith<1>(data, chunks);
+      case 2:
+        return SmallRowsWith<2>(data, chunks);
+      case 3:
+        return SmallRowsWith<3>(data, chunks);
+      case 4:
+        return SmallRowsWith<4>(data, chunks);
+      case 5:
+        return SmallRowsWith<5>(data, chunks);
+      case 6:
+        return SmallRowsWith<6>(data, chunks);
+      case 7:
+        return SmallRowsWith<7>(data, chunks);
+      default:
+        return;  // size 1 is the identity; sizes ≥ the chunk go through Rows
+    }
+  }
+
+  static constexpr IsaKernels Kernels(simd::Isa isa) {
+    return IsaKernels{isa, kLogWidth, kLogChunk, &Columns, &Rows, &SmallRows};
+  }
+};
+
+}  // namespace
+}  // namespace superlora::kernels::detail

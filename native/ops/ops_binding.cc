@@ -1,0 +1,275 @@
+#include "ops_binding.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../args.h"
+#include "../simd/isa.h"
+#include "ops.h"
+
+namespace superlora {
+namespace {
+
+// A dimension beyond this is a typo: no Float32Array is that long.
+constexpr int64_t kMaxDim = int64_t{1} << 40;
+
+template <size_t N>
+int RequireChoice(const Napi::CallbackInfo& info, size_t index, const char* name,
+                  const char* const (&choices)[N]) {
+  const Napi::Value value = info[index];
+  std::string list;
+  for (size_t i = 0; i < N; ++i) list += std::string(i == 0 ? "'" : ", '") + choices[i] + "'";
+  const std::string expected = std::string("Expected one of ") + list + " for " + name;
+  if (!value.IsString()) {
+    throw Napi::TypeError::New(info.Env(), expected + " but received " + args::Describe(value));
+  }
+  const std::string text = value.As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < N; ++i) {
+    if (text == choices[i]) return static_cast<int>(i);
+  }
+  throw Napi::RangeError::New(info.Env(), expected + " but received " + args::Describe(value));
+}
+
+// The optional trailing isa argument: the active ISA when absent.
+simd::Isa OptionalIsa(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index || info[index].IsUndefined()) return simd::ActiveIsa();
+  static const char* const kIsas[] = {"portable", "avx2", "avx512"};
+  return static_cast<simd::Isa>(RequireChoice(info, index, "isa", kIsas));
+}
+
+// info[index] as an array of at most ops::kMaxRank integers in [0, kMaxDim].
+std::vector<int64_t> RequireShape(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Env env = info.Env();
+  const Napi::Value value = info[index];
+  if (!value.IsArray()) {
+    throw Napi::TypeError::New(env, std::string("Expected an array of integers for ") + name +
+                                        " but received " + args::Describe(value));
+  }
+  const Napi::Array array = value.As<Napi::Array>();
+  if (array.Length() > static_cast<uint32_t>(ops::kMaxRank)) {
+    throw Napi::RangeError::New(env, std::string("Expected at most ") +
+                                         std::to_string(ops::kMaxRank) + " dimensions for " + name +
+                                         " but received " + std::to_string(array.Length()));
+  }
+  std::vector<int64_t> shape(array.Length());
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const Napi::Value element = array.Get(i);
+    const double number = element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : -1.0;
+    if (!element.IsNumber() || !std::isfinite(number) || std::floor(number) != number ||
+        number < 0 || number > static_cast<double>(kMaxDim)) {
+      throw Napi::RangeError::New(env, std::string("Expected ") + name + "[" + std::to_string(i) +
+                                           "] to be an integer in [0, 2^40] but received " +
+                                           args::Describe(element));
+    }
+    shape[i] = static_cast<int64_t>(number);
+  }
+  return shape;
+}
+
+double SizeOf(const std::vector<int64_t>& shape) {
+  double size = 1;
+  for (const int64_t dim : shape) size *= static_cast<double>(dim);
+  return size;
+}
+
+void RequireLength(const Napi::Env& env, const Napi::Float32Array& array, const char* name,
+                   double expected, const std::string& what) {
+  if (static_cast<double>(array.ElementLength()) != expected) {
+    throw Napi::RangeError::New(env, std::string("Expected ") + name + ".length to be " + what +
+                                         " = " + std::to_string(static_cast<int64_t>(expected)) +
+                                         " but received " + std::to_string(array.ElementLength()));
+  }
+}
+
+// out must not overlap an input, except that an elementwise operation may write in place.
+void RequireNoOverlap(const Napi::Env& env, const Napi::Float32Array& out,
+                      const Napi::Float32Array& input, const char* name, bool in_place_ok) {
+  const float* o = out.Data();
+  const float* i = input.Data();
+  const size_t on = out.ElementLength();
+  const size_t in = input.ElementLength();
+  if (on == 0 || in == 0 || !(o < i + in && i < o + on)) return;
+  if (in_place_ok && o == i && on == in) return;
+  throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name +
+                                       (in_place_ok ? " (other than being the same array)" : ""));
+}
+
+const char* const kUnaryOps[] = {"neg",  "abs",   "square", "relu", "reciprocal",
+                                 "sqrt", "rsqrt", "exp",    "erf",  "sigmoid"};
+const char* const kBinaryOps[] = {
+    "add", "sub", "mul", "div", "maximum", "minimum", "squaredDifference", "pow"};
+const char* const kReduceOps[] = {"sum", "mean", "max", "min"};
+
+// unaryOp(op, x, out[, isa])
+Napi::Value UnaryOp(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int op = RequireChoice(info, 0, "op", kUnaryOps);
+  Napi::Float32Array x = args::RequireFloat32Array(info, 1, "x");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 2, "out");
+  const simd::Isa isa = OptionalIsa(info, 3);
+  RequireLength(env, out, "out", static_cast<double>(x.ElementLength()), "x.length");
+  RequireNoOverlap(env, out, x, "x", true);
+  ops::Unary(static_cast<ops::UnaryOp>(op), x.Data(), out.Data(),
+             static_cast<int64_t>(x.ElementLength()), isa);
+  return env.Undefined();
+}
+
+// binaryOp(op, a, aShape, b, bShape, out[, isa]): out has the broadcast shape of aShape and bShape
+// (NumPy's rule: right-aligned, each pair of sizes equal or one of them 1).
+Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int op = RequireChoice(info, 0, "op", kBinaryOps);
+  Napi::Float32Array a = args::RequireFloat32Array(info, 1, "a");
+  const std::vector<int64_t> a_shape = RequireShape(info, 2, "aShape");
+  Napi::Float32Array b = args::RequireFloat32Array(info, 3, "b");
+  const std::vector<int64_t> b_shape = RequireShape(info, 4, "bShape");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 5, "out");
+  const simd::Isa isa = OptionalIsa(info, 6);
+  RequireLength(env, a, "a", SizeOf(a_shape), "the size of aShape");
+  RequireLength(env, b, "b", SizeOf(b_shape), "the size of bShape");
+
+  const int rank = static_cast<int>(std::max(a_shape.size(), b_shape.size()));
+  int64_t shape[ops::kMaxRank];
+  int64_t a_strides[ops::kMaxRank];
+  int64_t b_strides[ops::kMaxRank];
+  int64_t a_stride = 1;
+  int64_t b_stride = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    const int a_index = d - (rank - static_cast<int>(a_shape.size()));
+    const int b_index = d - (rank - static_cast<int>(b_shape.size()));
+    const int64_t a_dim = a_index >= 0 ? a_shape[a_index] : 1;
+    const int64_t b_dim = b_index >= 0 ? b_shape[b_index] : 1;
+    if (a_dim != b_dim && a_dim != 1 && b_dim != 1) {
+      throw Napi::RangeError::New(env, "Expected aShape and bShape to broadcast but dimension " +
+                                           std::to_string(d) + " of the result has sizes " +
+                                           std::to_string(a_dim) + " and " + std::to_string(b_dim));
+    }
+    shape[d] = a_dim == 1 ? b_dim : a_dim;
+    a_strides[d] = a_dim == 1 ? 0 : a_stride;
+    b_strides[d] = b_dim == 1 ? 0 : b_stride;
+    a_stride *= a_dim;
+    b_stride *= b_dim;
+  }
+  double total = 1;
+  for (int d = 0; d < rank; ++d) total *= static_cast<double>(shape[d]);
+  RequireLength(env, out, "out", total, "the size of the broadcast shape");
+  RequireNoOverlap(env, out, a, "a", SizeOf(a_shape) == total);
+  RequireNoOverlap(env, out, b, "b", SizeOf(b_shape) == total);
+  ops::Binary(static_cast<ops::BinaryOp>(op), a.Data(), a_strides, b.Data(), b_strides, out.Data(),
+              shape, rank, isa);
+  return env.Undefined();
+}
+
+// reduceOp(op, x, out, outer, size, inner[, isa]): x is [outer, size, inner], out [outer, inner].
+Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int op = RequireChoice(info, 0, "op", kReduceOps);
+  Napi::Float32Array x = args::RequireFloat32Array(info, 1, "x");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 2, "out");
+  const int64_t outer = args::RequireIntegerInRange(info, 3, "outer", 0, kMaxDim);
+  const int64_t size = args::RequireIntegerInRange(info, 4, "size", 1, kMaxDim);
+  const int64_t inner = args::RequireIntegerInRange(info, 5, "inner", 0, kMaxDim);
+  const simd::Isa isa = OptionalIsa(info, 6);
+  RequireLength(env, x, "x",
+                static_cast<double>(outer) * static_cast<double>(size) * static_cast<double>(inner),
+                "outer · size · inner");
+  RequireLength(env, out, "out", static_cast<double>(outer) * static_cast<double>(inner),
+                "outer · inner");
+  RequireNoOverlap(env, out, x, "x", false);
+  ops::Reduce(static_cast<ops::ReduceOp>(op), x.Data(), out.Data(), outer, size, inner, isa);
+  return env.Undefined();
+}
+
+// transpose(x, out, shape, perm): out dimension d is x dimension perm[d].
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 1, "out");
+  const std::vector<int64_t> shape = RequireShape(info, 2, "shape");
+  const std::vector<int64_t> perm_values = RequireShape(info, 3, "perm");
+  RequireLength(env, x, "x", SizeOf(shape), "the size of shape");
+  RequireLength(env, out, "out", SizeOf(shape), "the size of shape");
+  RequireNoOverlap(env, out, x, "x", false);
+  const int rank = static_cast<int>(shape.size());
+  bool seen[ops::kMaxRank] = {};
+  bool valid = static_cast<int>(perm_values.size()) == rank;
+  int perm[ops::kMaxRank];
+  for (int d = 0; valid && d < rank; ++d) {
+    const int64_t source = perm_values[d];
+    valid = source < rank && !seen[source];
+    if (valid) {
+      seen[source] = true;
+      perm[d] = static_cast<int>(source);
+    }
+  }
+  if (!valid) {
+    throw Napi::RangeError::New(env, "Expected perm to be a permutation of 0 … " +
+                                         std::to_string(rank - 1) +
+                                         " (one entry per dimension of shape)");
+  }
+  ops::Transpose(x.Data(), out.Data(), shape.data(), perm, rank);
+  return env.Undefined();
+}
+
+// copyBox(src, srcShape, srcBegin, dst, dstShape, dstBegin, size): dst's box of extent size at
+// dstBegin = src's at srcBegin.
+Napi::Value CopyBox(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array src = args::RequireFloat32Array(info, 0, "src");
+  const std::vector<int64_t> src_shape = RequireShape(info, 1, "srcShape");
+  const std::vector<int64_t> src_begin = RequireShape(info, 2, "srcBegin");
+  Napi::Float32Array dst = args::RequireFloat32Array(info, 3, "dst");
+  const std::vector<int64_t> dst_shape = RequireShape(info, 4, "dstShape");
+  const std::vector<int64_t> dst_begin = RequireShape(info, 5, "dstBegin");
+  const std::vector<int64_t> size = RequireShape(info, 6, "size");
+  RequireLength(env, src, "src", SizeOf(src_shape), "the size of srcShape");
+  RequireLength(env, dst, "dst", SizeOf(dst_shape), "the size of dstShape");
+  RequireNoOverlap(env, dst, src, "src", false);
+  const size_t rank = size.size();
+  if (src_shape.size() != rank || src_begin.size() != rank || dst_shape.size() != rank ||
+      dst_begin.size() != rank) {
+    throw Napi::RangeError::New(env,
+                                "Expected srcShape, srcBegin, dstShape, dstBegin and size to have "
+                                "the same number of dimensions");
+  }
+  for (size_t d = 0; d < rank; ++d) {
+    if (src_begin[d] + size[d] > src_shape[d] || dst_begin[d] + size[d] > dst_shape[d]) {
+      throw Napi::RangeError::New(env, "Expected the box to lie inside src and dst but dimension " +
+                                           std::to_string(d) + " does not");
+    }
+  }
+  ops::CopyBox(src.Data(), src_shape.data(), src_begin.data(), dst.Data(), dst_shape.data(),
+               dst_begin.data(), size.data(), static_cast<int>(rank));
+  return env.Undefined();
+}
+
+// softmax(x, out, rows, cols[, isa])
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 1, "out");
+  const int64_t rows = args::RequireIntegerInRange(info, 2, "rows", 0, kMaxDim);
+  const int64_t cols = args::RequireIntegerInRange(info, 3, "cols", 0, kMaxDim);
+  const simd::Isa isa = OptionalIsa(info, 4);
+  const double total = static_cast<double>(rows) * static_cast<double>(cols);
+  RequireLength(env, x, "x", total, "rows · cols");
+  RequireLength(env, out, "out", total, "rows · cols");
+  RequireNoOverlap(env, out, x, "x", false);
+  ops::Softmax(x.Data(), out.Data(), rows, cols, isa);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("unaryOp", Napi::Function::New(env, UnaryOp, "unaryOp"));
+  exports.Set("binaryOp", Napi::Function::New(env, BinaryOp, "binaryOp"));
+  exports.Set("reduceOp", Napi::Function::New(env, ReduceOp, "reduceOp"));
+  exports.Set("transpose", Napi::Function::New(env, Transpose, "transpose"));
+  exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
+  exports.Set("copyBox", Napi::Function::New(env, CopyBox, "copyBox"));
+}
+
+}  // namespace superlora

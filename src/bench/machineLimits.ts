@@ -1,0 +1,97 @@
+/**
+ * The machine's own limits, measured by the native probes in the same run as a benchmark
+ * (DESIGN.md "Conventions"): every time the benchmark reports is also a ratio to them.
+ */
+import * as os from 'os';
+import type { Addon, BandwidthMeasurement, PeakMeasurement } from '../native/addonTypes';
+import { loadAddon } from '../native/loadAddon';
+
+/** The probes and the thread-pool control the benchmark needs from the addon. */
+export type BenchAddon = Pick<
+  Addon,
+  | 'capabilities'
+  | 'setThreads'
+  | 'getThreads'
+  | 'measureFill'
+  | 'measureMemcpy'
+  | 'measureFmaPeak'
+  | 'measureAddPeak'
+>;
+
+const BENCH_FUNCTIONS = [
+  'setThreads',
+  'getThreads',
+  'measureFill',
+  'measureMemcpy',
+  'measureFmaPeak',
+  'measureAddPeak',
+] as const;
+
+/**
+ * The addon, checked for the probes: a binary built before they existed loads fine for
+ * everything else, so say what to rebuild rather than fail with "not a function" later.
+ */
+export function loadBenchAddon(): BenchAddon {
+  const addon = loadAddon();
+  const missing = BENCH_FUNCTIONS.filter(
+    (name) => typeof (addon as Partial<Addon>)[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `The loaded superlora native binary lacks ${missing.join(', ')} (it predates the benchmark ` +
+        'probes); rebuild it with `npm run build:native`',
+    );
+  }
+  return addon;
+}
+
+/**
+ * Bytes the bandwidth probes move: at least 64 MiB, more than most last-level caches, so that
+ * they measure main memory; and at least the largest ΔW benchmarked, so that they cover it.
+ */
+export function limitProbeBytes(largestDeltaBytes: number): number {
+  return Math.max(64 * 2 ** 20, Math.ceil(largestDeltaBytes / 64) * 64);
+}
+
+export interface MachineLimits {
+  threads: number;
+  /** Bytes written per second (memset). */
+  fill: BandwidthMeasurement;
+  /** Bytes read + written per second (memcpy); memcpy.copyGBs is bytes copied per second. */
+  memcpy: BandwidthMeasurement;
+  fma: PeakMeasurement;
+  add: PeakMeasurement;
+}
+
+export function measureMachineLimits(
+  addon: BenchAddon,
+  bytes: number,
+  threads: number,
+): MachineLimits {
+  return {
+    threads,
+    fill: addon.measureFill(bytes, threads),
+    memcpy: addon.measureMemcpy(bytes, threads),
+    fma: addon.measureFmaPeak(threads),
+    add: addon.measureAddPeak(threads),
+  };
+}
+
+export interface MachineDescription {
+  /** The CPU's marketing name (or vendor / architecture when it reports none). */
+  cpu: string;
+  /** Hardware threads the OS offers this process. */
+  cores: number;
+  /** Instruction-set level the CPU kernels and the FLOP probes run at. */
+  isa: string;
+}
+
+export function describeMachine(addon: BenchAddon, isa: string): MachineDescription {
+  const capabilities = addon.capabilities();
+  const cpu = capabilities.cpu;
+  return {
+    cpu: cpu.brand.trim() || cpu.vendor || cpu.arch,
+    cores: capabilities.threads || os.cpus().length,
+    isa,
+  };
+}

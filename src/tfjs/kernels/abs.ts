@@ -1,0 +1,5 @@
+/** Abs (|x|) on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { unaryKernel } from './elementwiseKernels';
+
+export const absConfig: tf.KernelConfig = unaryKernel(tf.Abs, 'abs');

@@ -1,0 +1,47 @@
+/**
+ * What the native kernels use of tfjs's cpu backend (MathBackendCPU, which @tensorflow/tfjs does
+ * not export as a type): tensor data by id and tensor creation, without copies.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export interface CpuBackend {
+  data: { get(dataId: tf.DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+/** What tfjs hands a kernel function. */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: tf.NamedAttrMap;
+}
+
+export function cpuBackend(args: KernelArgs): CpuBackend {
+  return args.backend as CpuBackend;
+}
+
+/** Number of elements of a shape (1 for a scalar). */
+export function sizeOf(shape: readonly number[]): number {
+  let size = 1;
+  for (const dim of shape) size *= dim;
+  return size;
+}
+
+/**
+ * The float32 values of a tensor, as the backend holds them (no copy), or null when the native
+ * path cannot take it: another dtype, or storage that is not one dense Float32Array. The check is
+ * by tag rather than instanceof so that arrays from another realm (jest's vm contexts) pass.
+ */
+export function float32Values(
+  backend: CpuBackend,
+  info: tf.TensorInfo | undefined,
+): Float32Array | null {
+  if (info === undefined || info.dtype !== 'float32') return null;
+  const values = backend.data.get(info.dataId).values;
+  if (!ArrayBuffer.isView(values)) return null;
+  if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Float32Array')
+    return null;
+  const array = values as Float32Array;
+  return array.length === sizeOf(info.shape) ? array : null;
+}

@@ -1,0 +1,5 @@
+/** Maximum (Math.max) with tfjs's broadcasting on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { binaryKernel } from './elementwiseKernels';
+
+export const maximumConfig: tf.KernelConfig = binaryKernel(tf.Maximum, 'maximum');

@@ -1,0 +1,5 @@
+/** Minimum (Math.min) with tfjs's broadcasting on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { binaryKernel } from './elementwiseKernels';
+
+export const minimumConfig: tf.KernelConfig = binaryKernel(tf.Minimum, 'minimum');

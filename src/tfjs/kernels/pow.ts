@@ -1,0 +1,5 @@
+/** Pow (Math.pow in double, JavaScript's special cases) with tfjs's broadcasting on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { binaryKernel } from './elementwiseKernels';
+
+export const powConfig: tf.KernelConfig = binaryKernel(tf.Pow, 'pow');

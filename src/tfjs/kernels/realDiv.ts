@@ -1,0 +1,5 @@
+/** RealDiv with tfjs's broadcasting on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { binaryKernel } from './elementwiseKernels';
+
+export const realDivConfig: tf.KernelConfig = binaryKernel(tf.RealDiv, 'div');

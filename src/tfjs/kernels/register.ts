@@ -1,0 +1,158 @@
+/**
+ * Native kernels for tfjs's cpu backend: registerNativeKernels() replaces tfjs's own cpu kernels
+ * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
+ * that unregisterNativeKernels() puts them back). Each native kernel computes exactly what
+ * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
+ * different order) and hands every other case to tfjs's kernel. The registry is per process
+ * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
+ *
+ * Switched off per process with SUPERLORA_NATIVE_KERNELS=0, or at run time with
+ * unregisterNativeKernels().
+ */
+import * as tf from '@tensorflow/tfjs';
+import { loadAddon } from '../../native/loadAddon';
+import { absConfig } from './abs';
+import { addConfig } from './add';
+import { batchMatMulConfig } from './batchMatMul';
+import { concatConfig } from './concat';
+import { erfConfig } from './erf';
+import { expConfig } from './exp';
+import { fusedMatMulConfig } from './fusedMatMul';
+import { maxConfig } from './max';
+import { maximumConfig } from './maximum';
+import { meanConfig } from './mean';
+import { minConfig } from './min';
+import { minimumConfig } from './minimum';
+import { multiplyConfig } from './multiply';
+import { negConfig } from './neg';
+import { padV2Config } from './padV2';
+import { powConfig } from './pow';
+import { realDivConfig } from './realDiv';
+import { reciprocalConfig } from './reciprocal';
+import { reluConfig } from './relu';
+import { rsqrtConfig } from './rsqrt';
+import { sigmoidConfig } from './sigmoid';
+import { sliceConfig } from './slice';
+import { softmaxConfig } from './softmax';
+import { splitVConfig } from './splitV';
+import { sqrtConfig } from './sqrt';
+import { squareConfig } from './square';
+import { squaredDifferenceConfig } from './squaredDifference';
+import { subConfig } from './sub';
+import { sumConfig } from './sum';
+import { transposeConfig } from './transpose';
+import { CPU_BACKEND, saveStockKernel, takeStockKernel } from './stockKernels';
+
+/** Every native kernel, one KernelConfig per file. */
+export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
+  absConfig,
+  addConfig,
+  batchMatMulConfig,
+  concatConfig,
+  erfConfig,
+  expConfig,
+  fusedMatMulConfig,
+  maxConfig,
+  maximumConfig,
+  meanConfig,
+  minConfig,
+  minimumConfig,
+  multiplyConfig,
+  negConfig,
+  padV2Config,
+  powConfig,
+  realDivConfig,
+  reciprocalConfig,
+  reluConfig,
+  rsqrtConfig,
+  sigmoidConfig,
+  sliceConfig,
+  softmaxConfig,
+  splitVConfig,
+  sqrtConfig,
+  squareConfig,
+  squaredDifferenceConfig,
+  subConfig,
+  sumConfig,
+  transposeConfig,
+];
+
+/** What the kernels call in the addon; a binary without them keeps tfjs's kernels. */
+const NATIVE_FUNCTIONS = [
+  'gemm',
+  'unaryOp',
+  'binaryOp',
+  'reduceOp',
+  'transpose',
+  'softmax',
+  'copyBox',
+] as const;
+
+let registered = false;
+
+export interface RegisterNativeKernelsOptions {
+  /** Environment to read SUPERLORA_NATIVE_KERNELS from; process.env by default. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Why the native kernels are not registered ('not registered yet', ...), or null when they are. */
+export type NativeKernelsStatus = string | null;
+
+let lastStatus: NativeKernelsStatus = 'not registered yet';
+
+/**
+ * Registers the native kernels for the cpu backend, unless SUPERLORA_NATIVE_KERNELS=0 or the addon
+ * does not load (then tfjs's own kernels stay, and nativeKernelsStatus() says why). Idempotent.
+ * @returns whether the native kernels are registered.
+ */
+export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}): boolean {
+  if (registered) return true;
+  const env = options.env ?? process.env;
+  if (env['SUPERLORA_NATIVE_KERNELS'] === '0') {
+    lastStatus = 'disabled by SUPERLORA_NATIVE_KERNELS=0';
+    return false;
+  }
+  try {
+    const addon = loadAddon();
+    const missing = NATIVE_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length > 0) {
+      throw new Error(`the binary predates the native kernels (it lacks ${missing.join(', ')})`);
+    }
+  } catch (error) {
+    lastStatus = `addon unavailable: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    return false;
+  }
+  for (const config of nativeKernelConfigs) {
+    const stock = tf.getKernel(config.kernelName, CPU_BACKEND) as tf.KernelConfig | undefined;
+    if (stock !== undefined) {
+      saveStockKernel(stock);
+      tf.unregisterKernel(config.kernelName, CPU_BACKEND);
+    }
+    tf.registerKernel(config);
+  }
+  registered = true;
+  lastStatus = null;
+  return true;
+}
+
+/** Puts tfjs's own cpu kernels back. Idempotent. */
+export function unregisterNativeKernels(): void {
+  if (!registered) return;
+  for (const config of nativeKernelConfigs) {
+    tf.unregisterKernel(config.kernelName, CPU_BACKEND);
+    const stock = takeStockKernel(config.kernelName);
+    if (stock !== undefined) tf.registerKernel(stock);
+  }
+  registered = false;
+  lastStatus = 'unregistered by unregisterNativeKernels()';
+}
+
+/** Whether the native kernels are registered now. */
+export function nativeKernelsRegistered(): boolean {
+  return registered;
+}
+
+/** null when registered; otherwise why the last registerNativeKernels() call did not register. */
+export function nativeKernelsStatus(): NativeKernelsStatus {
+  return lastStatus;
+}

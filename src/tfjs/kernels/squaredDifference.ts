@@ -1,0 +1,8 @@
+/** SquaredDifference ((a − b)², in double) with tfjs's broadcasting on float32 tensors in the addon; other dtypes go to tfjs's kernel. */
+import * as tf from '@tensorflow/tfjs';
+import { binaryKernel } from './elementwiseKernels';
+
+export const squaredDifferenceConfig: tf.KernelConfig = binaryKernel(
+  tf.SquaredDifference,
+  'squaredDifference',
+);
