@@ -15,8 +15,7 @@ namespace {
 // π is an Int32Array, so L < 2^31; 2^30 keeps 2 · L floats of scratch addressable everywhere.
 constexpr size_t kMaxTableSize = size_t{1} << 30;
 
-Napi::Int32Array RequireInt32Array(const Napi::CallbackInfo& info, size_t index,
-                                   const char* name) {
+Napi::Int32Array RequireInt32Array(const Napi::CallbackInfo& info, size_t index, const char* name) {
   const Napi::Value value = info[index];
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
     throw Napi::TypeError::New(info.Env(), std::string("Expected Int32Array for ") + name +
@@ -67,9 +66,10 @@ Tables RequireTables(const Napi::CallbackInfo& info) {
   const size_t size = signs.ElementLength();
   if (size == 0 || (size & (size - 1)) != 0 || size > kMaxTableSize) {
     throw Napi::RangeError::New(
-        env, "Expected signs.length to be a power of two in [1, 2^30] (the fastfood size L) but "
-             "received length " +
-                 std::to_string(size));
+        env,
+        "Expected signs.length to be a power of two in [1, 2^30] (the fastfood size L) but "
+        "received length " +
+            std::to_string(size));
   }
   RequireLength(env, perm.ElementLength(), "perm", size, "L, from signs");
   RequireLength(env, gaussians.ElementLength(), "gaussians", size, "L, from signs");

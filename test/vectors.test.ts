@@ -10,13 +10,19 @@ const copy = join(__dirname, 'vectors');
 const upstream = join(__dirname, '..', '..', 'shared', 'vectors');
 
 test('the vendored known-answer vectors equal shared/vectors', () => {
-  const files = readdirSync(copy).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(copy)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   expect(files.length).toBeGreaterThanOrEqual(4);
   if (!existsSync(upstream)) {
     console.log(`skipped comparison: ${upstream} is not present in this checkout`);
     return;
   }
-  expect(readdirSync(upstream).filter((f) => f.endsWith('.json')).sort()).toEqual(files);
+  expect(
+    readdirSync(upstream)
+      .filter((f) => f.endsWith('.json'))
+      .sort(),
+  ).toEqual(files);
   for (const file of files) {
     expect(readFileSync(join(copy, file), 'utf8')).toBe(readFileSync(join(upstream, file), 'utf8'));
   }

@@ -41,9 +41,15 @@ struct VecPortable {
   }
   static T Zero() { return T{{0.0f, 0.0f, 0.0f, 0.0f}}; }
   static T Set1(float x) { return T{{x, x, x, x}}; }
-  static T Add(T a, T b) { return T{{a.e[0] + b.e[0], a.e[1] + b.e[1], a.e[2] + b.e[2], a.e[3] + b.e[3]}}; }
-  static T Sub(T a, T b) { return T{{a.e[0] - b.e[0], a.e[1] - b.e[1], a.e[2] - b.e[2], a.e[3] - b.e[3]}}; }
-  static T Mul(T a, T b) { return T{{a.e[0] * b.e[0], a.e[1] * b.e[1], a.e[2] * b.e[2], a.e[3] * b.e[3]}}; }
+  static T Add(T a, T b) {
+    return T{{a.e[0] + b.e[0], a.e[1] + b.e[1], a.e[2] + b.e[2], a.e[3] + b.e[3]}};
+  }
+  static T Sub(T a, T b) {
+    return T{{a.e[0] - b.e[0], a.e[1] - b.e[1], a.e[2] - b.e[2], a.e[3] - b.e[3]}};
+  }
+  static T Mul(T a, T b) {
+    return T{{a.e[0] * b.e[0], a.e[1] * b.e[1], a.e[2] * b.e[2], a.e[3] * b.e[3]}};
+  }
   static T SubOnMultiplier(T a, T b) { return Sub(a, b); }
   template <int L>
   static T InLane(T v) {
@@ -203,7 +209,8 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
   // kMaxColumnLog levels each, then the low kMaxRowLog levels in row blocks. Each pass reads and
   // writes the array once; everything between happens in L1/L2.
   const int row_log = kMaxRowLog;
-  const bool stream = log_size >= kStreamColumnsMinLog && reinterpret_cast<uintptr_t>(work) % 64 == 0;
+  const bool stream =
+      log_size >= kStreamColumnsMinLog && reinterpret_cast<uintptr_t>(work) % 64 == 0;
   const int column_levels = log_size - row_log;
   const int column_passes = (column_levels + kMaxColumnLog - 1) / kMaxColumnLog;
   int lo = row_log;
@@ -283,8 +290,7 @@ void FwhtInPlace(float* data, size_t length, size_t size, simd::Isa isa) {
     if (static_cast<int64_t>(rows) < 2 * grain) return kernels.rows(job, 0, rows);
     parallel::ParallelFor(0, static_cast<int64_t>(rows), grain,
                           [&](int64_t begin, int64_t end, int) {
-                            kernels.rows(job, static_cast<size_t>(begin),
-                                         static_cast<size_t>(end));
+                            kernels.rows(job, static_cast<size_t>(begin), static_cast<size_t>(end));
                           });
     return;
   }

@@ -12,9 +12,8 @@
 
 // After every standard and intrinsic header: only the code below is compiled for AVX-512.
 #if defined(__clang__)
-#pragma clang attribute push(                                                        \
-    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))), \
-    apply_to = function)
+#pragma clang attribute push( \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))), apply_to = function)
 #elif defined(__GNUC__)
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
@@ -70,8 +69,8 @@ struct VecAvx512 {
   }
 
   static T Gather(const float* table, const int32_t* index, uint32_t mask) {
-    const __m512i masked = _mm512_and_si512(_mm512_loadu_si512(index),
-                                            _mm512_set1_epi32(static_cast<int>(mask)));
+    const __m512i masked =
+        _mm512_and_si512(_mm512_loadu_si512(index), _mm512_set1_epi32(static_cast<int>(mask)));
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, masked, table, 4);
   }
 #ifndef TUNE_HINT

@@ -169,7 +169,8 @@ struct Engine {
       // Lanes may collide modulo mask + 1, so no vector scatter: plain adds in lane order.
       float lanes[kWidth];
       V::Store(lanes, V::Mul(V::Load(gaussians + i), v));
-      for (size_t j = 0; j < kWidth; ++j) acc[static_cast<uint32_t>(perm[i + j]) & mask] += lanes[j];
+      for (size_t j = 0; j < kWidth; ++j)
+        acc[static_cast<uint32_t>(perm[i + j]) & mask] += lanes[j];
     }
   };
 
@@ -257,7 +258,8 @@ struct Engine {
 
   // 2^K registers at index i + t · stride: K levels (pairs stride · 2^l apart).
   template <int K, class Src, class Snk>
-  static SUPERLORA_FWHT_INLINE void Group(float* work, size_t i, size_t stride, const Src& src, const Snk& snk) {
+  static SUPERLORA_FWHT_INLINE void Group(float* work, size_t i, size_t stride, const Src& src,
+                                          const Snk& snk) {
     constexpr int kCount = 1 << K;
     T v[kCount];
 #pragma GCC unroll 16
@@ -325,8 +327,8 @@ struct Engine {
   // Block [origin, origin + 2^log_block), kLogChunk ≤ log_block ≤ 13 (in L1): the strided
   // levels from the top, then the leaf, whose chunks at or past `limit` are skipped.
   template <class Src, class Snk, class A>
-  static void SmallBlock(float* work, size_t origin, int log_block, const Src& src,
-                         const Snk& snk, size_t limit, A& ahead) {
+  static void SmallBlock(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
+                         size_t limit, A& ahead) {
     const size_t end = origin + (size_t{1} << log_block);
     if (log_block == kLogChunk) {
       if (origin < limit) Leaf<kLogChunk>(work, origin, src, snk);
@@ -371,8 +373,8 @@ struct Engine {
   }
 
   template <class Src, class Snk>
-  static void RowsWith(const RowJob& job, size_t begin, size_t end, const Src& src,
-                       const Snk& snk, size_t limit) {
+  static void RowsWith(const RowJob& job, size_t begin, size_t end, const Src& src, const Snk& snk,
+                       size_t limit) {
     const size_t block = size_t{1} << job.log_block;
     // Only blocks large enough to leave cache are worth prefetching ahead.
 #ifndef TUNE_ROW_AHEAD
@@ -453,8 +455,8 @@ struct Engine {
 
   // 2^K registers loaded from in[i + t · in_stride], K levels, stored to out[o + t · out_stride].
   template <int K, class Snk>
-  static SUPERLORA_FWHT_INLINE void Move(const float* in, size_t i, size_t in_stride, float* out, size_t o,
-                          size_t out_stride, const Snk& snk) {
+  static SUPERLORA_FWHT_INLINE void Move(const float* in, size_t i, size_t in_stride, float* out,
+                                         size_t o, size_t out_stride, const Snk& snk) {
     constexpr int kCount = 1 << K;
     T v[kCount];
 #pragma GCC unroll 16
@@ -485,8 +487,7 @@ struct Engine {
 
   template <class Snk, class A>
   static void BufferLevels(int levels, const float* buffer, int log_rows, size_t width, int lo,
-                           float* out, size_t origin, size_t out_stride, const Snk& snk,
-                           A& ahead) {
+                           float* out, size_t origin, size_t out_stride, const Snk& snk, A& ahead) {
     switch (levels) {
       case 1:
         return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
@@ -519,7 +520,8 @@ struct Engine {
       }
       const size_t from = origin + row * stride;
       float* to = buffer + row * width;
-      for (size_t col = 0; col < width; col += kWidth) V::Store(to + col, src.Load(work, from + col));
+      for (size_t col = 0; col < width; col += kWidth)
+        V::Store(to + col, src.Load(work, from + col));
       ahead.Step();
     }
     for (int lo = 0; lo < log_rows;) {
@@ -554,8 +556,8 @@ struct Engine {
         ahead.Start(src, job.work, origin_of(p + 1), stride, width, size_t{1} << job.log_rows,
                     steps);
       }
-      Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, src, p == begin || !TUNE_COL_AHEAD,
-            job.stream, ahead);
+      Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, src,
+            p == begin || !TUNE_COL_AHEAD, job.stream, ahead);
     }
     if (job.stream) V::Fence();
   }
