@@ -141,30 +141,28 @@ void PlanExecutor::BackwardSplitGroup(int32_t index, const float* params, const 
   int64_t length = 0;
   const float* upstream =
       Upstream(group, bucket, layout, base, shared.shared.Data(), &scale, &length);
-  // Each worker zeroes its accumulators the first time it gets a range of this pass, so workers
-  // that get none are neither cleared nor summed.
-  const uint64_t pass = ++pass_;
-  ForRanges(bucket, length, [&](int64_t begin, int64_t end, int worker_index) {
-    Arena& worker = WorkerArena(worker_index);
-    if (worker.pass != pass) {
-      std::fill(worker.accum.Data(), worker.accum.Data() + layout.accum_floats, 0.0f);
-      worker.pass = pass;
-    }
-    BackwardRange(bucket, layout, shared, worker, params, group.slot, upstream + begin, scale,
+  // One contiguous range per pool thread, each with its own accumulators (those of the arena with
+  // the range's index, whichever worker runs it), summed in range order: the gradient then depends
+  // on the thread count but never on scheduling, so equal inputs give bit-identical results.
+  const SplitSpec& first = bucket.splits[0];
+  const int64_t unit = bucket.splits.size() == 1 && first.rank > 0 ? first.cols : 1;
+  const int64_t units = (length + unit - 1) / unit;
+  const int64_t threads = parallel::ThreadPool::Instance().Threads();
+  const int64_t ranges =
+      std::max<int64_t>(1, std::min({threads, units, (length + kRangeGrain - 1) / kRangeGrain}));
+  for (int64_t range = 0; range < ranges; ++range) WorkerArena(static_cast<int>(range));
+  parallel::ThreadPool::Instance().Run(ranges, [&](int64_t range, int) {
+    const int64_t begin = range * units / ranges * unit;
+    const int64_t end = std::min(length, (range + 1) * units / ranges * unit);
+    Arena& accumulators = WorkerArena(static_cast<int>(range));
+    std::fill(accumulators.accum.Data(), accumulators.accum.Data() + layout.accum_floats, 0.0f);
+    BackwardRange(bucket, layout, shared, accumulators, params, group.slot, upstream + begin, scale,
                   begin, end, d_params);
   });
-  float* total = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(arenas_mutex_);
-    for (const auto& worker : worker_arenas_) {
-      if (worker->pass != pass || layout.accum_floats == 0) continue;
-      if (total == nullptr) {
-        total = worker->accum.Data();
-        continue;
-      }
-      const float* partial = worker->accum.Data();
-      for (int64_t i = 0; i < layout.accum_floats; ++i) total[i] += partial[i];
-    }
+  float* total = WorkerArena(0).accum.Data();
+  for (int64_t range = 1; range < ranges; ++range) {
+    const float* partial = WorkerArena(static_cast<int>(range)).accum.Data();
+    for (int64_t i = 0; i < layout.accum_floats; ++i) total[i] += partial[i];
   }
   FinishBackward(bucket, layout, shared, total, params, group.slot, length, d_params);
 }

@@ -112,7 +112,7 @@ PlanExecutor::PlanExecutor(PlanSpec spec) : spec_(std::move(spec)) {
   for (int worker = 0; worker < threads; ++worker) {
     worker_arenas_.push_back(NewArena(worker_shared_floats_, worker_accum_floats_));
   }
-  if (spec_.shuffle) shuffled_.Resize(spec_.delta_size);
+  if (spec_.shuffle) shuffled_.Resize(spec_.delta_size, /*huge=*/true);
 }
 
 std::unique_ptr<Arena> PlanExecutor::NewArena(int64_t shared_floats, int64_t accum_floats) const {

@@ -43,7 +43,6 @@ struct Arena {
   AlignedBuffer accum;
   std::vector<const float*> tensors;  // T_k of the group being run, for KronOperands
   std::vector<float*> grads;          // its accumulators, for KronBackward
-  uint64_t pass = 0;                  // the within-group pass whose accumulators it holds
 };
 
 class PlanExecutor {
@@ -88,12 +87,13 @@ class PlanExecutor {
   void BackwardSplitGroup(int32_t group, const float* params, const float* base, float* d_params);
 
   // Runs body(begin, end, worker) over [0, length) of a group's folded values, in ranges that
-  // start on a row of Y's product when the bucket streams one (LowRank kernels need that).
+  // start on a row of Y's product when the bucket streams one (LowRank kernels need that), handed
+  // out dynamically: for the forward, which sums nothing across ranges.
   template <typename Body>
   void ForRanges(const BucketSpec& bucket, int64_t length, const Body& body) const;
 
-  // The arena of pool worker `worker`, created on first use (the pool can grow after the plan
-  // was built: setThreads).
+  // The arena of pool worker `worker` (or of backward range `worker`), created on first use: the
+  // pool can grow after the plan was built (setThreads).
   Arena& WorkerArena(int worker);
   std::unique_ptr<Arena> NewArena(int64_t shared_floats, int64_t accum_floats) const;
 
@@ -108,7 +108,6 @@ class PlanExecutor {
   std::mutex arenas_mutex_;
   std::vector<std::unique_ptr<Arena>> worker_arenas_;
   AlignedBuffer shuffled_;  // v (forward) or dv (backward) when the plan shuffles
-  uint64_t pass_ = 0;
 };
 
 // Values per task of a within-group pass: large enough that scheduling is noise, small enough

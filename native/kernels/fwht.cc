@@ -92,11 +92,6 @@ constexpr int kPanelLogFloats = 16;
 // FwhtInPlace on many independent rows: chunks of at least this many floats per task.
 constexpr int kRowsGrainLogFloats = 17;
 
-// Column passes write their panels back with non-temporal stores from this size up (32 MiB):
-// the array is then far larger than the caches, and streaming saves reading every line before
-// it is overwritten. Smaller arrays may still be in L3 for the row pass that follows.
-constexpr int kStreamColumnsMinLog = 23;
-
 // Each thread's panel buffer, kept for the thread's lifetime (a few hundred KiB) so that large
 // transforms don't page-fault a fresh one on every call.
 float* PanelBuffer(size_t floats) {
@@ -209,8 +204,6 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
   // kMaxColumnLog levels each, then the low kMaxRowLog levels in row blocks. Each pass reads and
   // writes the array once; everything between happens in L1/L2.
   const int row_log = kMaxRowLog;
-  const bool stream =
-      log_size >= kStreamColumnsMinLog && reinterpret_cast<uintptr_t>(work) % 64 == 0;
   const int column_levels = log_size - row_log;
   const int column_passes = (column_levels + kMaxColumnLog - 1) / kMaxColumnLog;
   int lo = row_log;
@@ -224,10 +217,10 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
     if (log_width < kernels.log_width) log_width = kernels.log_width;
     if (log_width > lo) log_width = lo;
     job.log_width = log_width;
-    job.stream = stream;
     if (pass == 0) job.source = source;
     const int64_t panels = static_cast<int64_t>(size >> (levels + log_width));
-    const size_t buffer_floats = size_t{1} << (levels + log_width);
+    // Two panels per thread, one computing while the next is copied in; rows padded by a line.
+    const size_t buffer_floats = 2 * (size_t{1} << levels) * ((size_t{1} << log_width) + 16);
     parallel::ParallelFor(0, panels, 1, [&](int64_t begin, int64_t end, int) {
       kernels.columns(job, static_cast<size_t>(begin), static_cast<size_t>(end),
                       PanelBuffer(buffer_floats));

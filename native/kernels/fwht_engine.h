@@ -207,51 +207,13 @@ struct Engine {
     return v;
   }
 
-  // ---- Prefetching the next task ------------------------------------------------------------
-  //
-  // A task (a row block or a column panel) is read from memory once, then worked on in cache.
-  // While one task computes, the next one's source lines are prefetched into L2 a few at a time,
-  // spread over the whole task, so that memory streams continuously under the arithmetic instead
-  // of every task stalling on its first pass.
-
   static constexpr size_t kLineFloats = 16;  // floats (or int32) per 64-byte line
 
-  template <class Src>
-  struct Ahead {
-    const Src* src = nullptr;
-    const float* work = nullptr;
-    size_t origin = 0;
-    size_t stride = 0;
-    size_t width = 0;  // floats per row (a multiple of kLineFloats)
-    size_t rows = 0;   // 0: nothing to prefetch
-    size_t per_step = 0;
-    size_t row = 0;
-    size_t col = 0;
-
-    // Spreads rows × width floats at (origin, stride) over `steps` calls of Step().
-    void Start(const Src& source, const float* work_array, size_t at, size_t row_stride,
-               size_t row_width, size_t row_count, size_t steps) {
-      src = &source;
-      work = work_array;
-      origin = at;
-      stride = row_stride;
-      width = row_width;
-      rows = row_count;
-      const size_t lines = rows * (width / kLineFloats);
-      per_step = (lines + steps - 1) / (steps == 0 ? 1 : steps);
-      row = 0;
-      col = 0;
-    }
-    inline void Step() {
-      for (size_t k = 0; k < per_step && row < rows; ++k) {
-        src->Prefetch(work, origin + row * stride + col);
-        col += kLineFloats;
-        if (col == width) {
-          col = 0;
-          ++row;
-        }
-      }
-    }
+  // Work interleaved with the butterflies (see Filler below); row blocks have none: the
+  // hardware prefetchers already stream their contiguous reads, and software prefetching the
+  // next block measured slower.
+  struct NoFill {
+    SUPERLORA_FWHT_INLINE void Step() {}
   };
 
   // ---- Row blocks ----------------------------------------------------------------------------
@@ -284,69 +246,57 @@ struct Engine {
   // Levels [lo, lo + K) over the region [origin, origin + 2^log_region); 2^lo ≥ kWidth.
   template <int K, class Src, class Snk, class A>
   static void Strided(float* work, size_t origin, int log_region, int lo, const Src& src,
-                      const Snk& snk, A& ahead) {
+                      const Snk& snk, A& fill) {
     const size_t half = size_t{1} << lo;
     const size_t end = origin + (size_t{1} << log_region);
     for (size_t group = origin; group < end; group += half << K) {
       for (size_t j = 0; j < half; j += kWidth) {
         Group<K>(work, group + j, half, src, snk);
-        ahead.Step();
+        fill.Step();
       }
     }
   }
 
   template <class Src, class Snk, class A>
   static void StridedLevels(int levels, float* work, size_t origin, int log_region, int lo,
-                            const Src& src, const Snk& snk, A& ahead) {
+                            const Src& src, const Snk& snk, A& fill) {
     switch (levels) {
       case 1:
-        return Strided<1>(work, origin, log_region, lo, src, snk, ahead);
+        return Strided<1>(work, origin, log_region, lo, src, snk, fill);
       case 2:
-        return Strided<2>(work, origin, log_region, lo, src, snk, ahead);
+        return Strided<2>(work, origin, log_region, lo, src, snk, fill);
       case 3:
-        return Strided<3>(work, origin, log_region, lo, src, snk, ahead);
+        return Strided<3>(work, origin, log_region, lo, src, snk, fill);
       default:
         if constexpr (kLogRegs >= 4) {
-          return Strided<4>(work, origin, log_region, lo, src, snk, ahead);
+          return Strided<4>(work, origin, log_region, lo, src, snk, fill);
         }
     }
-  }
-
-  // Butterfly groups (and leaf chunks) a block of 2^log_block floats takes: Ahead's pacing.
-  static size_t BlockSteps(int log_block) {
-    size_t steps = 0;
-    const int strided_levels = log_block - kLogChunk;
-    const int passes = (strided_levels + kLogRegs - 1) / kLogRegs;
-    for (int pass = 0; pass < passes; ++pass) {
-      const int levels = Min(kLogRegs, strided_levels - pass * kLogRegs);
-      steps += size_t{1} << (log_block - kLogWidth - levels);
-    }
-    return steps + (size_t{1} << (log_block - kLogChunk));
   }
 
   // Block [origin, origin + 2^log_block), kLogChunk ≤ log_block ≤ 13 (in L1): the strided
   // levels from the top, then the leaf, whose chunks at or past `limit` are skipped.
   template <class Src, class Snk, class A>
   static void SmallBlock(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
-                         size_t limit, A& ahead) {
+                         size_t limit, A& fill) {
     const size_t end = origin + (size_t{1} << log_block);
     if (log_block == kLogChunk) {
       if (origin < limit) Leaf<kLogChunk>(work, origin, src, snk);
-      ahead.Step();
+      fill.Step();
       return;
     }
     int hi = log_block;
     int levels = Min(kLogRegs, hi - kLogChunk);
-    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, ahead);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, fill);
     hi -= levels;
     while (hi > kLogChunk) {
       levels = Min(kLogRegs, hi - kLogChunk);
-      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, ahead);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, fill);
       hi -= levels;
     }
     for (size_t i = origin; i < end && i < limit; i += size_t{1} << kLogChunk) {
       Leaf<kLogChunk>(work, i, SrcWork{}, snk);
-      ahead.Step();
+      fill.Step();
     }
   }
 
@@ -354,21 +304,21 @@ struct Engine {
   // block (in L2), then each sub-block (those at or past `limit` are skipped) in L1.
   template <class Src, class Snk, class A>
   static void Block(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
-                    size_t limit, A& ahead) {
+                    size_t limit, A& fill) {
     const int log_sub = SubBlockLog(log_block);
-    if (log_block <= log_sub) return SmallBlock(work, origin, log_block, src, snk, limit, ahead);
+    if (log_block <= log_sub) return SmallBlock(work, origin, log_block, src, snk, limit, fill);
     const size_t end = origin + (size_t{1} << log_block);
     int hi = log_block;
     int levels = Min(kTopLevels, hi - log_sub);
-    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, ahead);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, fill);
     hi -= levels;
     while (hi > log_sub) {
       levels = Min(kTopLevels, hi - log_sub);
-      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, ahead);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, fill);
       hi -= levels;
     }
     for (size_t sub = origin; sub < end && sub < limit; sub += size_t{1} << log_sub) {
-      SmallBlock(work, sub, log_sub, SrcWork{}, snk, limit, ahead);
+      SmallBlock(work, sub, log_sub, SrcWork{}, snk, limit, fill);
     }
   }
 
@@ -376,23 +326,11 @@ struct Engine {
   static void RowsWith(const RowJob& job, size_t begin, size_t end, const Src& src, const Snk& snk,
                        size_t limit) {
     const size_t block = size_t{1} << job.log_block;
-    // Only blocks large enough to leave cache are worth prefetching ahead.
-#ifndef TUNE_ROW_AHEAD
-#define TUNE_ROW_AHEAD 1
-#endif
-#ifndef TUNE_COL_AHEAD
-#define TUNE_COL_AHEAD 1
-#endif
-    const bool prefetch = TUNE_ROW_AHEAD && job.log_block > SubBlockLog(job.log_block);
-    const size_t steps = BlockSteps(job.log_block);
-    for (size_t b = begin; b < end; ++b) {
-      Ahead<Src> ahead;
-      if (prefetch && b + 1 < end) {
-        ahead.Start(src, job.work, (b + 1) * block, block, block, 1, steps);
-      }
-      Block(job.work, b * block, job.log_block, src, snk, limit, ahead);
-    }
+    NoFill fill;
+    for (size_t b = begin; b < end; ++b)
+      Block(job.work, b * block, job.log_block, src, snk, limit, fill);
   }
+
   template <class Src>
   static void RowsToSink(const RowJob& job, size_t begin, size_t end, const Src& src) {
     const Sink& sink = job.sink;
@@ -442,16 +380,80 @@ struct Engine {
   // they would all fall into the same L1 sets (and few L2 sets), evicting one another between
   // register passes. So each panel is copied row by row (through the source) into a contiguous
   // per-thread buffer, its levels run there (in L2), and the last register pass writes the
-  // finished rows back, with non-temporal stores when the array is far larger than the caches.
+  // finished rows back (non-temporal stores measured slower, even far beyond the caches: the
+  // lines were just read, so plain stores need no extra read).
+  //
+  // A single thread would otherwise alternate between a copy that only waits on memory and
+  // butterflies that leave memory idle. So the buffer is double: while a panel's butterflies run
+  // in one half, the next panel is copied into the other, a few vectors after each butterfly
+  // group, and the out-of-order core overlaps the two.
 
   struct SinkStream {
     SUPERLORA_FWHT_INLINE void Store(float* work, size_t i, T v) const { V::Stream(work + i, v); }
   };
 
-  // Rows the copy prefetches ahead of itself, for a panel that was not prefetched while the
-  // previous one computed (the first of each call): enough to cover memory latency, few enough
-  // that the rows in flight, which share their L1 sets, fit its associativity.
-  static constexpr size_t kCopyPrefetchRows = 8;
+  // Rows the copy prefetches ahead of itself: enough to cover memory latency, few enough that
+  // the rows in flight, which share their L1 sets, fit its associativity.
+#ifndef TUNE_PREFETCH_ROWS
+#define TUNE_PREFETCH_ROWS 8
+#endif
+  static constexpr size_t kCopyPrefetchRows = TUNE_PREFETCH_ROWS;
+#ifndef TUNE_DOUBLE
+#define TUNE_DOUBLE 1
+#endif
+
+  // Buffer rows are padded by one cache line: at a power-of-two pitch, the 16 rows of a
+  // butterfly group 16 rows apart would again share one L1 set.
+  static constexpr size_t Pitch(size_t width) { return width + kLineFloats; }
+
+  // Copies a panel (rows × width floats at origin, `stride` apart) through the source into a
+  // buffer, a slice per Step().
+  template <class Src>
+  struct Filler {
+    const Src* src = nullptr;
+    const float* work = nullptr;
+    float* buffer = nullptr;
+    size_t origin = 0;
+    size_t stride = 0;
+    size_t width = 0;
+    size_t pitch = 0;  // floats between buffer rows
+    size_t rows = 0;   // 0: nothing to copy
+    size_t per_step = 0;
+    size_t row = 0;
+    size_t col = 0;
+
+    void Start(const Src& source, const float* work_array, float* to, size_t at, size_t row_stride,
+               size_t row_width, size_t row_count, size_t steps) {
+      pitch = Pitch(row_width);
+      src = &source;
+      work = work_array;
+      buffer = to;
+      origin = at;
+      stride = row_stride;
+      width = row_width;
+      rows = row_count;
+      const size_t vectors = rows * (width / kWidth);
+      per_step = steps == 0 ? vectors : (vectors + steps - 1) / steps;
+      row = 0;
+      col = 0;
+    }
+    SUPERLORA_FWHT_INLINE void Copy(size_t vectors) {
+      for (size_t k = 0; k < vectors && row < rows; ++k) {
+        if (col == 0 && row + kCopyPrefetchRows < rows) {
+          const size_t at = origin + (row + kCopyPrefetchRows) * stride;
+          for (size_t c = 0; c < width; c += kLineFloats) src->Prefetch(work, at + c);
+        }
+        V::Store(buffer + row * pitch + col, src->Load(work, origin + row * stride + col));
+        col += kWidth;
+        if (col == width) {
+          col = 0;
+          ++row;
+        }
+      }
+    }
+    SUPERLORA_FWHT_INLINE void Step() { Copy(per_step); }
+    void Finish() { Copy(~size_t{0}); }
+  };
 
   // 2^K registers loaded from in[i + t · in_stride], K levels, stored to out[o + t · out_stride].
   template <int K, class Snk>
@@ -470,16 +472,17 @@ struct Engine {
   // stride out_stride from `origin` (the buffer itself, or the panel in the work array).
   template <int K, class Snk, class A>
   static void BufferPass(const float* buffer, int log_rows, size_t width, int lo, float* out,
-                         size_t origin, size_t out_stride, const Snk& snk, A& ahead) {
+                         size_t origin, size_t out_stride, const Snk& snk, A& fill) {
     const size_t rows = size_t{1} << log_rows;
     const size_t low_rows = size_t{1} << lo;
+    const size_t pitch = Pitch(width);
     for (size_t high = 0; high < rows; high += low_rows << K) {
       for (size_t low = 0; low < low_rows; ++low) {
         const size_t row = high + low;
         for (size_t col = 0; col < width; col += kWidth) {
-          Move<K>(buffer, row * width + col, width << lo, out, origin + row * out_stride + col,
+          Move<K>(buffer, row * pitch + col, pitch << lo, out, origin + row * out_stride + col,
                   out_stride << lo, snk);
-          ahead.Step();
+          fill.Step();
         }
       }
     }
@@ -487,52 +490,44 @@ struct Engine {
 
   template <class Snk, class A>
   static void BufferLevels(int levels, const float* buffer, int log_rows, size_t width, int lo,
-                           float* out, size_t origin, size_t out_stride, const Snk& snk, A& ahead) {
+                           float* out, size_t origin, size_t out_stride, const Snk& snk, A& fill) {
     switch (levels) {
       case 1:
-        return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+        return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
       case 2:
-        return BufferPass<2>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+        return BufferPass<2>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
       case 3:
-        return BufferPass<3>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+        return BufferPass<3>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
       default:
         if constexpr (kLogRegs >= 4) {
-          return BufferPass<4>(buffer, log_rows, width, lo, out, origin, out_stride, snk, ahead);
+          return BufferPass<4>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
         }
     }
   }
 
-  // Butterfly groups plus copied rows a panel takes: Ahead's pacing.
-  static size_t PanelSteps(int log_rows, size_t width) {
-    const size_t passes = static_cast<size_t>((log_rows + kLogRegs - 1) / kLogRegs);
-    return (size_t{1} << log_rows) + passes * (size_t{1} << log_rows) * (width / kWidth);
+  // Butterfly groups a panel's register passes take: the filler's pacing.
+  static size_t PanelGroups(int log_rows, size_t width) {
+    size_t groups = 0;
+    for (int lo = 0; lo < log_rows; lo += kLogRegs) {
+      const int levels = Min(kLogRegs, log_rows - lo);
+      groups += (size_t{1} << (log_rows - levels)) * (width / kWidth);
+    }
+    return groups;
   }
 
-  template <class Src>
+  // The register passes of a panel already in `buffer`; the last writes it back to the panel.
+  template <class A>
   static void Panel(float* work, size_t origin, size_t stride, int log_rows, size_t width,
-                    float* buffer, const Src& src, bool copy_prefetch, bool stream,
-                    Ahead<Src>& ahead) {
-    const size_t rows = size_t{1} << log_rows;
-    for (size_t row = 0; row < rows; ++row) {
-      if (copy_prefetch && row + kCopyPrefetchRows < rows) {
-        const size_t at = origin + (row + kCopyPrefetchRows) * stride;
-        for (size_t col = 0; col < width; col += kLineFloats) src.Prefetch(work, at + col);
-      }
-      const size_t from = origin + row * stride;
-      float* to = buffer + row * width;
-      for (size_t col = 0; col < width; col += kWidth)
-        V::Store(to + col, src.Load(work, from + col));
-      ahead.Step();
-    }
+                    const float* buffer, bool stream, A& fill) {
     for (int lo = 0; lo < log_rows;) {
       const int levels = Min(kLogRegs, log_rows - lo);
       if (lo + levels < log_rows) {
-        BufferLevels(levels, buffer, log_rows, width, lo, buffer, 0, width, SinkWork{}, ahead);
+        BufferLevels(levels, buffer, log_rows, width, lo, const_cast<float*>(buffer), 0,
+                     Pitch(width), SinkWork{}, fill);
       } else if (stream) {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkStream{},
-                     ahead);
+        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkStream{}, fill);
       } else {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkWork{}, ahead);
+        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkWork{}, fill);
       }
       lo += levels;
     }
@@ -543,21 +538,40 @@ struct Engine {
                           const Src& src) {
     const size_t stride = size_t{1} << job.log_stride;
     const size_t width = size_t{1} << job.log_width;
+    const size_t rows = size_t{1} << job.log_rows;
     const size_t block = stride << job.log_rows;
+    const size_t panel_floats = rows * Pitch(width);
     const int log_panels_per_block = job.log_stride - job.log_width;
     const size_t column_mask = (size_t{1} << log_panels_per_block) - 1;
     auto origin_of = [&](size_t panel) {
       return (panel >> log_panels_per_block) * block + (panel & column_mask) * width;
     };
-    const size_t steps = PanelSteps(job.log_rows, width);
-    for (size_t p = begin; p < end; ++p) {
-      Ahead<Src> ahead;
-      if (TUNE_COL_AHEAD && p + 1 < end) {
-        ahead.Start(src, job.work, origin_of(p + 1), stride, width, size_t{1} << job.log_rows,
-                    steps);
+    const size_t groups = PanelGroups(job.log_rows, width);
+    if (TUNE_DOUBLE == 2) {
+      for (size_t p = begin; p < end; ++p) {
+        Filler<Src> fill;
+        fill.Start(src, job.work, buffer, origin_of(p), stride, width, rows, 0);
+        fill.Finish();
+        NoFill none;
+        Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, job.stream, none);
       }
-      Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, src,
-            p == begin || !TUNE_COL_AHEAD, job.stream, ahead);
+      return;
+    }
+    if (begin < end) {
+      Filler<Src> first;
+      first.Start(src, job.work, buffer, origin_of(begin), stride, width, rows, 0);
+      first.Finish();
+    }
+    for (size_t p = begin; p < end; ++p) {
+      float* current = buffer + ((p - begin) & 1) * panel_floats;
+      Filler<Src> next;
+      if (p + 1 < end) {
+        next.Start(src, job.work, buffer + ((p + 1 - begin) & 1) * panel_floats, origin_of(p + 1),
+                   stride, width, rows, groups);
+        if (!TUNE_DOUBLE) next.Finish();
+      }
+      Panel(job.work, origin_of(p), stride, job.log_rows, width, current, job.stream, next);
+      next.Finish();
     }
     if (job.stream) V::Fence();
   }
