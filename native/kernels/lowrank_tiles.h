@@ -200,19 +200,26 @@ struct LowRankTiles {
     const int64_t first_row = begin / cols;
     const int64_t rows = (end - begin) / cols;
     const int64_t cut = (end - begin) - rows * cols;
-    // Streaming needs every row start aligned to a full line; the cut row is stored normally.
-    const bool stream = end - begin >= kStreamMinFloats && cols % 16 == 0 &&
-                        reinterpret_cast<uintptr_t>(out) % 64 == 0;
-    const int64_t chunk = ChunkColumns(cols, rank, 1);
     const float* a_rows = a + first_row * rank;
-    for (int64_t c0 = 0; c0 < cols; c0 += chunk) {
-      const int64_t width = Min(chunk, cols - c0);
-      ForwardRows(a_rows, rank, y + c0, cols, scale, rows, width, out + c0, stream);
-      if (cut > c0) {
-        ForwardRows(a_rows + rows * rank, rank, y + c0, cols, scale, 1, Min(width, cut - c0),
-                    out + rows * cols + c0, false);
+    // Streaming needs every row segment to start on a full line. JavaScript's Float32Arrays are
+    // only 16-byte aligned, so the first `peel` columns of every row (up to 15) are stored
+    // normally and the rest, aligned in every row when cols is a multiple of 16, is streamed.
+    const uintptr_t misalign = reinterpret_cast<uintptr_t>(out) % 64;
+    const bool stream = end - begin >= kStreamMinFloats && cols % 16 == 0 && misalign % 4 == 0;
+    const int64_t peel = stream ? Min(cols, static_cast<int64_t>((64 - misalign) % 64 / 4)) : 0;
+    const auto columns = [&](int64_t from, int64_t to, bool streamed) {
+      const int64_t chunk = ChunkColumns(to - from, rank, 1);
+      for (int64_t c0 = from; c0 < to; c0 += chunk) {
+        const int64_t width = Min(chunk, to - c0);
+        ForwardRows(a_rows, rank, y + c0, cols, scale, rows, width, out + c0, streamed);
+        if (cut > c0) {
+          ForwardRows(a_rows + rows * rank, rank, y + c0, cols, scale, 1, Min(width, cut - c0),
+                      out + rows * cols + c0, false);
+        }
       }
-    }
+    };
+    if (peel > 0) columns(0, peel, false);
+    columns(peel, cols, stream);
     if (stream) T::Fence();
   }
 

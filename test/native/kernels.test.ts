@@ -194,15 +194,18 @@ describe.each(ISAS)('lowRank kernels (%s)', (isa) => {
     expectGuardsIntact(dY.buffer, dY.view);
   });
 
-  test('a large aligned output (the streaming-store path) at every float offset', () => {
-    // Past the streaming threshold with cols a multiple of 16: one of the 16 offsets is 64-byte
-    // aligned.
-    const c: LowRankCase = { rows: 260, cols: 1024, rank: 3, begin: 0, end: 260 * 1024, scale: -2 };
+  test.each([
+    ['whole rows', 0, 260 * 1024],
+    ['a cut last row', 1024, 260 * 1024 - 100],
+  ])('a large output (the streaming-store path) at every float offset: %s', (_, begin, end) => {
+    // Past the streaming threshold with cols a multiple of 16: whatever the output's alignment,
+    // the kernel stores the first columns of every row normally and streams the aligned rest.
+    const c: LowRankCase = { rows: 260, cols: 1024, rank: 3, begin, end, scale: -2 };
     const a = integers(c.rows * c.rank, 5);
     const y = integers(c.rank * c.cols, 6);
     const expected = lowRankReference(a, y, c);
     for (let offset = 0; offset < 16; offset++) {
-      const out = guarded(c.end, offset);
+      const out = guarded(c.end - c.begin, offset);
       addon.lowRankForward(a, y, c.cols, c.rank, c.scale, c.begin, c.end, out.view, isa);
       expectSame(out.view, expected, `out (offset ${offset})`);
       expectGuardsIntact(out.buffer, out.view);
