@@ -3,7 +3,7 @@
 #   bench/results/<date>-<machine>.txt   `superlora info`, then the readable tables
 #   bench/results/<date>-<machine>.json  one JSON object per line, per measurement
 # <machine> is a slug of the CPU name and its hardware threads (override with
-# SUPERLORA_BENCH_MACHINE). Extra arguments go to every `bench` command, e.g. `--engine native`.
+# SUPERLORA_BENCH_MACHINE). Extra arguments go to `bench delta`, e.g. `--engine native`.
 # Progress goes to stderr. Benchmarks measure; they are not tests, and this script asserts nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,9 +28,12 @@ mkdir -p bench/results
   node bin/superlora.js info
   echo
   echo "== bench delta --workload all"
-  # Later suites (bench kernels, bench train-step) go here, appending to the same files.
+  # Later suites (bench kernels) go here, appending to the same files.
   node bin/superlora.js bench delta --workload all --json-file "${out}.delta.json" "$@"
+  echo
+  echo "== bench train-step"
+  node bin/superlora.js bench train-step --json-file "${out}.train-step.json"
 } | tee "${out}.txt"
-cat "${out}.delta.json" >> "${out}.json"
-rm -f "${out}.delta.json"
+cat "${out}.delta.json" "${out}.train-step.json" >> "${out}.json"
+rm -f "${out}.delta.json" "${out}.train-step.json"
 echo "wrote ${out}.txt and ${out}.json" >&2

@@ -15,6 +15,7 @@ import { loadBenchAddon } from '../../bench/machineLimits';
 import { builtinWorkload, workloadNames, type Workload } from '../../bench/workloads';
 import { CliUsageError } from '../errors';
 import { engineFlag, integerFlag } from '../parseFlags';
+import { registerBenchTrainStep } from './benchTrainStep';
 import { readJsonFile } from '../readJsonFile';
 
 interface DeltaFlags {
@@ -165,4 +166,5 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print one JSON object per workload × engine × threads instead of the table')
     .option('--json-file <file>', 'also write those JSON lines to a file (with either output)')
     .action(benchDelta);
+  registerBenchTrainStep(bench);
 }
