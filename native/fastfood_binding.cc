@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "args.h"
+#include "engine/aligned_buffer.h"
 #include "fwht_binding.h"
 #include "kernels/fastfood.h"
 
@@ -103,19 +104,14 @@ void RequireSizes(const Napi::CallbackInfo& info, size_t size, size_t n_index, s
   m = args::RequireIntegerInRange(info, m_index, "m", 1, n);
 }
 
-// 2 · L floats, 64-byte aligned as the kernels expect.
-class Scratch {
- public:
-  explicit Scratch(size_t size) : storage_(kernels::FastfoodScratchFloats(size) + 16) {
-    const uintptr_t address = reinterpret_cast<uintptr_t>(storage_.data());
-    data_ = storage_.data() + ((64 - address % 64) % 64) / sizeof(float);
-  }
-  float* data() { return data_; }
-
- private:
-  std::vector<float> storage_;
-  float* data_;
-};
+// The kernels' 2 · L floats of scratch, 64-byte aligned, kept between calls on this thread:
+// allocating and faulting in up to 128 MiB per call would cost more than the transform itself.
+float* Scratch(size_t size) {
+  thread_local engine::AlignedBuffer buffer;
+  const auto floats = static_cast<int64_t>(kernels::FastfoodScratchFloats(size));
+  if (buffer.Size() < floats) buffer.Resize(floats);
+  return buffer.Data();
+}
 
 Napi::Value FastfoodForward(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
@@ -129,8 +125,7 @@ Napi::Value FastfoodForward(const Napi::CallbackInfo& info) {
   Napi::Float32Array y = args::RequireFloat32Array(info, 7, "y");
   RequireLength(env, y.ElementLength(), "y", static_cast<size_t>(n), "n");
   const simd::Isa isa = OptionalIsaArgument(info, 8);
-  Scratch scratch(tables.size);
-  kernels::FastfoodForward(tables.view, z.Data(), m, n, scale, y.Data(), scratch.data(), isa);
+  kernels::FastfoodForward(tables.view, z.Data(), m, n, scale, y.Data(), Scratch(tables.size), isa);
   return env.Undefined();
 }
 
@@ -146,8 +141,8 @@ Napi::Value FastfoodBackward(const Napi::CallbackInfo& info) {
   Napi::Float32Array dz = args::RequireFloat32Array(info, 7, "dz");
   RequireLength(env, dz.ElementLength(), "dz", static_cast<size_t>(m), "m");
   const simd::Isa isa = OptionalIsaArgument(info, 8);
-  Scratch scratch(tables.size);
-  kernels::FastfoodBackward(tables.view, dy.Data(), n, m, scale, dz.Data(), scratch.data(), isa);
+  kernels::FastfoodBackward(tables.view, dy.Data(), n, m, scale, dz.Data(), Scratch(tables.size),
+                            isa);
   return env.Undefined();
 }
 

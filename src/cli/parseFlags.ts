@@ -29,3 +29,8 @@ export function engineFlag(value: string): EngineChoice {
   }
   return value as EngineChoice;
 }
+
+/** Commander parser for a repeatable flag: each value parsed and appended. */
+export function collect<T>(parse: (value: string) => T): (value: string, previous?: T[]) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
+}

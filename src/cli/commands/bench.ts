@@ -14,8 +14,9 @@ import { formatLimits, tableFootnotes, tableHeader, tableRow } from '../../bench
 import { loadBenchAddon } from '../../bench/machineLimits';
 import { builtinWorkload, workloadNames, type Workload } from '../../bench/workloads';
 import { CliUsageError } from '../errors';
-import { engineFlag, integerFlag } from '../parseFlags';
+import { registerBenchKernels } from './benchKernels';
 import { registerBenchTrainStep } from './benchTrainStep';
+import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 
 interface DeltaFlags {
@@ -28,11 +29,6 @@ interface DeltaFlags {
   limitBytes?: number;
   json?: boolean;
   jsonFile?: string;
-}
-
-/** Commander parser for a repeatable flag: each value parsed and appended. */
-function collect<T>(parse: (value: string) => T): (value: string, previous?: T[]) => T[] {
-  return (value, previous) => [...(previous ?? []), parse(value)];
 }
 
 async function selectWorkloads(flags: DeltaFlags): Promise<Workload[]> {
@@ -166,5 +162,6 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print one JSON object per workload × engine × threads instead of the table')
     .option('--json-file <file>', 'also write those JSON lines to a file (with either output)')
     .action(benchDelta);
+  registerBenchKernels(bench);
   registerBenchTrainStep(bench);
 }
