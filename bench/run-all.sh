@@ -28,12 +28,14 @@ mkdir -p bench/results
   node bin/superlora.js info
   echo
   echo "== bench delta --workload all"
-  # Later suites (bench kernels) go here, appending to the same files.
   node bin/superlora.js bench delta --workload all --json-file "${out}.delta.json" "$@"
   echo
   echo "== bench train-step"
   node bin/superlora.js bench train-step --json-file "${out}.train-step.json"
+  echo
+  echo "== bench kernels"
+  node bin/superlora.js bench kernels --json-file "${out}.kernels.json"
 } | tee "${out}.txt"
-cat "${out}.delta.json" "${out}.train-step.json" >> "${out}.json"
-rm -f "${out}.delta.json" "${out}.train-step.json"
+cat "${out}.delta.json" "${out}.train-step.json" "${out}.kernels.json" >> "${out}.json"
+rm -f "${out}.delta.json" "${out}.train-step.json" "${out}.kernels.json"
 echo "wrote ${out}.txt and ${out}.json" >&2
