@@ -132,27 +132,28 @@ export function resolveConfig(config: unknown): ResolvedConfig {
     }
   }
   const grouping = resolveGrouping(config.grouping);
-  const order = config.order ?? 2;
+  // undefined is the default; null is a wrong value, not "absent" (only projection: null means none).
+  const order = config.order === undefined ? 2 : config.order;
   if (!isPositiveInteger(order)) fail('config.order', order, 'an integer ≥ 1');
-  const splits = config.splits ?? 1;
+  const splits = config.splits === undefined ? 1 : config.splits;
   if (!isPositiveInteger(splits)) fail('config.splits', splits, 'an integer ≥ 1');
   const rank = resolveRank(config.rank, splits);
-  const core = config.core ?? (order === 2 ? 'identity' : 'dense');
+  const core = config.core === undefined ? (order === 2 ? 'identity' : 'dense') : config.core;
   if (core !== 'identity' && core !== 'dense') {
     fail('config.core', core, '"identity" or "dense"');
   }
-  const reshape = config.reshape ?? 'square';
+  const reshape = config.reshape === undefined ? 'square' : config.reshape;
   if (reshape !== 'square' && reshape !== 'natural') {
     fail('config.reshape', reshape, '"square" or "natural"');
   }
   const projection = resolveProjection(config.projection);
-  const shuffle = config.shuffle ?? false;
+  const shuffle = config.shuffle === undefined ? false : config.shuffle;
   if (typeof shuffle !== 'boolean') fail('config.shuffle', shuffle, 'a boolean');
-  const scale = config.scale ?? 1;
+  const scale = config.scale === undefined ? 1 : config.scale;
   if (typeof scale !== 'number' || !Number.isFinite(scale)) {
     fail('config.scale', scale, 'a finite number');
   }
-  const seed = config.seed ?? 0;
+  const seed = config.seed === undefined ? 0 : config.seed;
   if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
     fail('config.seed', seed, 'an integer 0 ≤ seed < 2^32');
   }
