@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { useBackend } from '../../tfjs/backend';
 import { pretrain } from '../../train/pretrain';
 import { Progress } from '../../train/progress';
+import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
 import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
 
@@ -25,7 +26,22 @@ interface PretrainFlags extends TrainingFlags {
   mlp: number;
 }
 
+/** The architecture's constraints, checked before anything runs and named by their flags. */
+function checkArchitecture(flags: PretrainFlags): void {
+  if (flags.hidden % flags.heads !== 0) {
+    throw new CliUsageError(
+      `Expected --hidden (${flags.hidden}) to be a multiple of --heads (${flags.heads})`,
+    );
+  }
+  if (flags.imageSize % flags.patchSize !== 0) {
+    throw new CliUsageError(
+      `Expected --image-size (${flags.imageSize}) to be a multiple of --patch-size (${flags.patchSize})`,
+    );
+  }
+}
+
 async function run(flags: PretrainFlags): Promise<void> {
+  checkArchitecture(flags);
   const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const progress = new Progress();
   const model = {

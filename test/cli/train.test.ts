@@ -1,0 +1,241 @@
+/**
+ * `superlora pretrain`, `finetune` and `--resume` as a user runs them (`node bin/superlora.js` on
+ * the compiled package), with tiny step counts in a temporary folder: exit codes, the printed
+ * parameter counts against createPlan, the files written, a killed run resumed from its checkpoint,
+ * and one-line errors for bad flags.
+ */
+import { execFile, spawn } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { promisify } from 'util';
+import { FINETUNE_DEFAULTS } from '../../src/cli/commands/finetune';
+import { shippedModelDir } from '../../src/cli/packagePaths';
+import { createPlan } from '../../src/createPlan';
+import { loadAdapter } from '../../src/io/adapterFile';
+import { presetConfig } from '../../src/presets';
+import { DEFAULT_TARGET_PATTERNS, selectTargets } from '../../src/tfjs/modelAdapter';
+import { loadViT } from '../../src/vit/io';
+
+const run = promisify(execFile);
+const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
+const dir = mkdtempSync(join(tmpdir(), 'superlora-cli-train-'));
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(...args: string[]): Promise<Result> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as Result;
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** The value printed after `label` (and at least two spaces) on a line of the table output. */
+function printed(stdout: string, label: string): string {
+  const match = new RegExp(`^${label}\\s{2,}(\\S+)`, 'm').exec(stdout);
+  if (!match) throw new Error(`no "${label}" line in:\n${stdout}`);
+  return match[1] as string;
+}
+
+interface LogRecord {
+  kind: string;
+  step: number;
+  loss: number;
+  [field: string]: unknown;
+}
+
+function readLog(runDir: string): LogRecord[] {
+  const path = join(runDir, 'log.jsonl');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as LogRecord];
+      } catch {
+        return []; // a line being written
+      }
+    });
+}
+
+/** Quick fine-tuning flags: the shipped model, few small steps on a subset. */
+const QUICK = [
+  '--batch-size',
+  '8',
+  '--train-size',
+  '200',
+  '--test-size',
+  '50',
+  '--eval-every',
+  '0',
+];
+
+describe('superlora pretrain and finetune end to end', () => {
+  test('pretrain writes a loadable model folder and prints its parameter count', async () => {
+    const out = join(dir, 'pretrained');
+    const { code, stdout, stderr } = await cli(
+      'pretrain',
+      '--dataset',
+      'mnist',
+      '--steps',
+      '3',
+      '--batch-size',
+      '8',
+      '--hidden',
+      '16',
+      '--layers',
+      '1',
+      '--heads',
+      '2',
+      '--mlp',
+      '32',
+      '--train-size',
+      '64',
+      '--test-size',
+      '32',
+      '--out',
+      out,
+    );
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const vit = await loadViT(out);
+    try {
+      expect(vit.config).toMatchObject({ hiddenSize: 16, numHiddenLayers: 1, numLabels: 10 });
+      const params = [...vit.weights.values()].reduce((sum, weight) => sum + weight.size, 0);
+      expect(Number(printed(stdout, 'model parameters'))).toBe(params);
+    } finally {
+      vit.dispose();
+    }
+    expect(printed(stdout, 'test accuracy')).toMatch(/^\d+\.\d\d%$/);
+  });
+
+  test('finetune prints the plan’s adapter and head parameter counts and writes a loadable adapter', async () => {
+    const out = join(dir, 'finetuned');
+    const { code, stdout, stderr } = await cli('finetune', '--steps', '3', ...QUICK, '--out', out);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+
+    const vit = await loadViT(shippedModelDir(), { numLabels: 10 });
+    const targets = selectTargets(vit, DEFAULT_TARGET_PATTERNS);
+    const plan = createPlan(presetConfig(FINETUNE_DEFAULTS.preset), targets);
+    const headParams = vit.config.hiddenSize * 10 + 10;
+    vit.dispose();
+    expect(Number(printed(stdout, 'adapter parameters'))).toBe(plan.numParams);
+    expect(Number(printed(stdout, 'head parameters'))).toBe(headParams);
+    expect(printed(stdout, 'test accuracy')).toMatch(/^\d+\.\d\d%$/);
+
+    const adapterPath = printed(stdout, 'adapter');
+    expect(adapterPath).toBe(join(out, 'adapter.safetensors'));
+    const loaded = await loadAdapter(adapterPath);
+    expect(loaded.plan.numParams).toBe(plan.numParams);
+    expect(loaded.plan.targets).toEqual(plan.targets);
+    expect(loaded.params).toHaveLength(plan.numParams);
+    expect(loaded.params.every(Number.isFinite)).toBe(true);
+    // Three steps moved the adapter away from its initialisation (ΔW = 0 there).
+    const delta = await loaded.plan.delta(loaded.params, { engine: 'tfjs' });
+    expect(delta.some((value) => value !== 0)).toBe(true);
+    loaded.plan.dispose();
+    plan.dispose();
+
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ adapterParams: plan.numParams, headParams, steps: 3 });
+    expect(existsSync(printed(stdout, 'head'))).toBe(true);
+  });
+
+  test('a killed finetune resumed with --resume continues at the step after its checkpoint and ends as the uninterrupted run', async () => {
+    const steps = 24;
+    const args = (out: string) => [
+      'finetune',
+      '--steps',
+      String(steps),
+      ...QUICK,
+      '--checkpoint-every',
+      '4',
+      '--out',
+      out,
+      '--json',
+    ];
+    const straightDir = join(dir, 'straight');
+    const straight = await cli(...args(straightDir));
+    expect(straight.code).toBe(0);
+
+    // Killed (SIGKILL: no chance to tidy up) once the log shows a step past a checkpoint.
+    const killedDir = join(dir, 'killed');
+    const child = spawn(process.execPath, [BIN, ...args(killedDir)], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    let killed = false;
+    while (child.exitCode === null && !killed) {
+      if (readLog(killedDir).some((record) => record.kind === 'train' && record.step >= 5)) {
+        killed = child.kill('SIGKILL');
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await exited;
+    expect(killed).toBe(true);
+    const stepsLogged = readLog(killedDir).filter((record) => record.kind === 'train').length;
+    expect(stepsLogged).toBeLessThan(steps);
+
+    const resumed = await cli(...args(killedDir), '--resume');
+    expect(resumed.code).toBe(0);
+    const match = /resumed from \S+ after (\d+) steps/.exec(resumed.stderr);
+    expect(match).not.toBeNull();
+    const checkpointStep = Number(match?.[1]);
+    expect(checkpointStep % 4).toBe(0);
+    expect(checkpointStep).toBeGreaterThanOrEqual(4);
+    expect(checkpointStep).toBeLessThanOrEqual(stepsLogged);
+
+    // The log reads as one run: steps 0 … steps-1 once each, the resumed part continuing at the
+    // checkpoint's step (record steps count from 0, so that is step N + 1 of the run).
+    const straightLog = readLog(straightDir);
+    const resumedLog = readLog(killedDir);
+    expect(resumedLog.map((record) => [record.kind, record.step])).toEqual(
+      straightLog.map((record) => [record.kind, record.step]),
+    );
+    const close = (a: number, b: number) =>
+      expect(Math.abs(a - b)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b)));
+    resumedLog.forEach((record, i) => close(record.loss, (straightLog[i] as LogRecord).loss));
+    const final = JSON.parse(resumed.stdout);
+    const expected = JSON.parse(straight.stdout);
+    expect(final.steps).toBe(steps);
+    close(final.loss, expected.loss);
+    close(final.accuracy, expected.accuracy);
+  });
+});
+
+describe('bad flags', () => {
+  test.each([
+    [['finetune', '--steps', '0'], /--steps.*"0"/],
+    [['finetune', '--lr', 'fast'], /--lr.*"fast"/],
+    [['finetune', '--batch-size', '2.5'], /--batch-size.*"2.5"/],
+    [['finetune', '--dataset', 'imagenet'], /--dataset.*"imagenet"/],
+    [['finetune', '--engine', 'gpu'], /--engine.*"gpu"/],
+    [['finetune', '--stpes', '3'], /unknown option '--stpes'/],
+    [['finetune', '--preset', 'lora', '--config', 'x.json'], /--preset NAME or --config FILE/],
+    [['finetune', '--preset', 'qlora'], /preset.*"qlora"/],
+    [['pretrain', '--hidden', '0'], /--hidden.*"0"/],
+    [['pretrain', '--heads', '3'], /--hidden.*64.*--heads.*3/],
+    [['pretrain', '--patch-size', '5'], /--image-size.*28.*--patch-size.*5/],
+    [['pretrain', '--momentum', '2'], /--momentum.*"2"/],
+  ])('%j exits 1 with one error line naming the flag', async (args, message) => {
+    const { code, stdout, stderr } = await cli(...args, '--out', join(dir, 'never'));
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    const [first, ...rest] = stderr.trim().split('\n');
+    expect(first).toMatch(message);
+    // Commander may add hints such as "(run with --help for usage)"; nothing else, no stack.
+    for (const line of rest) expect(line).toMatch(/^\(.*\)$/);
+    expect(existsSync(join(dir, 'never'))).toBe(false);
+  });
+});
