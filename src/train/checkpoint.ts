@@ -41,9 +41,16 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
   });
 }
 
+/**
+ * Reads a checkpoint and checks it against the run. With `expectedShapes` (the trainable variables'
+ * names and shapes), every variable must be in the file with its shape, nothing else may be, and
+ * every momentum buffer must belong to a variable of the same shape: a partial restore would
+ * silently lose completed steps. Every error names the file.
+ */
 export async function loadCheckpoint(
   path: string,
   expectedRunKey: string,
+  expectedShapes?: ReadonlyMap<string, readonly number[]>,
 ): Promise<CheckpointState> {
   const { metadata, tensors } = await readSafetensors(path);
   if (metadata.format !== CHECKPOINT_FORMAT || metadata.version !== '1') {
@@ -77,5 +84,42 @@ export async function loadCheckpoint(
       throw new CheckpointError(`${path}: unexpected tensor ${name} (${tensor.dtype})`);
     group.set(name.slice(slash + 1), { shape: tensor.shape, values: tensor.data });
   }
+  if (expectedShapes) checkShapes(path, params, momentum, expectedShapes);
   return { completedSteps, runKey: expectedRunKey, params, momentum };
+}
+
+function checkShapes(
+  path: string,
+  params: Map<string, NamedArray>,
+  momentum: Map<string, NamedArray>,
+  expected: ReadonlyMap<string, readonly number[]>,
+): void {
+  const show = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+  const same = (a: readonly number[], b: readonly number[]): boolean =>
+    a.length === b.length && a.every((size, i) => size === b[i]);
+  for (const [name, shape] of expected) {
+    const saved = params.get(name);
+    if (!saved) {
+      throw new CheckpointError(`${path}: missing tensor param/${name} (shape ${show(shape)})`);
+    }
+    if (!same(saved.shape, shape)) {
+      throw new CheckpointError(
+        `${path}: Expected shape ${show(shape)} for tensor param/${name} but received ${show(saved.shape)}`,
+      );
+    }
+  }
+  for (const name of params.keys()) {
+    if (!expected.has(name)) {
+      throw new CheckpointError(`${path}: tensor param/${name} is not a variable of this run`);
+    }
+  }
+  for (const [name, buffer] of momentum) {
+    const shape = expected.get(name);
+    if (!shape || !same(buffer.shape, shape)) {
+      throw new CheckpointError(
+        `${path}: momentum/${name} ${show(buffer.shape)} matches no variable of this run` +
+          (shape ? ` (param/${name} is ${show(shape)})` : ''),
+      );
+    }
+  }
 }

@@ -84,7 +84,8 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
 
   let start = 0;
   if (options.resume && existsSync(checkpointPath)) {
-    const state = await loadCheckpoint(checkpointPath, options.runKey);
+    const shapes = new Map([...task.variables].map(([name, variable]) => [name, variable.shape]));
+    const state = await loadCheckpoint(checkpointPath, options.runKey, shapes);
     for (const [name, array] of state.params) {
       const variable = task.variables.get(name);
       if (!variable) throw new Error(`${checkpointPath}: no trainable variable named ${name}`);
