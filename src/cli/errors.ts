@@ -6,6 +6,7 @@ import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
 import { SafetensorsFormatError } from '../io/safetensors';
+import { SweepFormatError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
 import { BackendUnavailableError } from '../tfjs/backend';
 import { CheckpointError } from '../train/checkpoint';
@@ -27,6 +28,7 @@ const USER_ERRORS = [
   DatasetFormatError,
   CheckpointError,
   BackendUnavailableError,
+  SweepFormatError,
 ];
 const FILE_ERROR_CODES = new Set([
   'ENOENT',

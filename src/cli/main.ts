@@ -10,9 +10,11 @@ import { registerBenchCommand } from './commands/bench';
 import { registerDeltaCommand } from './commands/delta';
 import { registerFinetuneCommand } from './commands/finetune';
 import { registerInfoCommand } from './commands/info';
+import { registerPlotCommand } from './commands/plot';
 import { registerPredictCommand } from './commands/predict';
 import { registerPresetsCommand } from './commands/presets';
 import { registerPretrainCommand } from './commands/pretrain';
+import { registerSweepCommand } from './commands/sweep';
 import { isUserError } from './errors';
 
 export function buildProgram(): Command {
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerPresetsCommand(program);
   registerBenchCommand(program);
   registerPredictCommand(program);
+  registerSweepCommand(program);
+  registerPlotCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

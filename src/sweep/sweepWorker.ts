@@ -1,0 +1,77 @@
+/**
+ * A sweep worker process (forked by `runSweep`): fine-tunes one config per `run` message with the
+ * library's `finetune` and replies with its summary. It sets up the tfjs backend once and then
+ * serves jobs until its parent disconnects.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../tfjs/backend';
+import { finetune } from '../train/finetune';
+import { Progress } from '../train/progress';
+import type { RunJobMessage, WorkerReply } from './workerProtocol';
+
+/** Jobs run side by side: their step lines would interleave; each run's log.jsonl has them. */
+class QuietProgress extends Progress {
+  override update(): void {}
+  override note(): void {}
+}
+
+let backendReady: Promise<unknown> | undefined;
+
+async function runJob(job: RunJobMessage): Promise<WorkerReply> {
+  try {
+    const { settings } = job;
+    backendReady ??= useBackend(settings.backend, { nativeKernels: settings.nativeKernels });
+    await backendReady;
+    const summary = await finetune({
+      modelDir: settings.modelDir,
+      dataset: settings.dataset,
+      dataDir: settings.dataDir,
+      config: job.config,
+      targetPatterns: settings.targetPatterns,
+      engine: settings.engine,
+      steps: settings.steps,
+      batchSize: settings.batchSize,
+      lr: settings.lr,
+      momentum: settings.momentum,
+      weightDecay: settings.weightDecay,
+      // One evaluation, at the end; no checkpoints: an interrupted config is redone from scratch.
+      evalEvery: 0,
+      checkpointEvery: 0,
+      trainSize: settings.trainSize,
+      testSize: settings.testSize,
+      augment: settings.augment,
+      seed: settings.seed,
+      outDir: job.outDir,
+      resume: false,
+      progress: new QuietProgress(),
+    });
+    return {
+      kind: 'done',
+      name: job.name,
+      adapterParams: summary.adapterParams,
+      headParams: summary.headParams,
+      accuracy: summary.accuracy,
+      trainSeconds: summary.seconds,
+      steps: summary.steps,
+      engine: summary.engine,
+    };
+  } catch (error) {
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return {
+      kind: 'failed',
+      name: job.name,
+      message: failure.message,
+      errorName: failure.name,
+      stack: failure.stack,
+    };
+  }
+}
+
+if (process.send !== undefined) {
+  tf.enableProdMode();
+  process.on('message', (message: RunJobMessage) => {
+    if (message?.kind !== 'run') return;
+    void runJob(message).then((reply) => process.send?.(reply));
+  });
+  process.on('disconnect', () => process.exit(0));
+}
