@@ -5,6 +5,7 @@
 #include <numeric>
 #include <vector>
 
+#include "../parallel/thread_pool.h"
 #include "aligned_buffer.h"
 
 namespace superlora::engine {
@@ -33,27 +34,37 @@ float* FactorGradOf(const SplitSpec& split, float* d_params, int mode, int64_t s
   return d_params + split.factor_offsets[mode] + slot * split.dims[mode] * split.rank;
 }
 
+// Items of `work` multiply-adds each per pool chunk: enough that the pool's bookkeeping is noise.
+// Inside a pool job (a whole group) ParallelFor runs inline, so only the contractions of a group
+// spread over the pool (one large group) use the other threads.
+int64_t Grain(int64_t work) {
+  return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, work));
+}
+
 // out[o, i, :] = Σ_j a[i, j] · x[o, j, :] for x [outer, r, inner], a [dim, r].
 void ModeProduct(const float* x, const float* a, const ContractionStep& step, int64_t rank,
                  float* out) {
   const int64_t inner = step.inner;
-  for (int64_t o = 0; o < step.outer; ++o) {
-    const float* x_block = x + o * rank * inner;
-    for (int64_t i = 0; i < step.dim; ++i) {
-      float* dst = out + (o * step.dim + i) * inner;
-      const float* a_row = a + i * rank;
-      if (inner == 1) {
-        dst[0] = static_cast<float>(DotDouble(a_row, x_block, rank));
-        continue;
-      }
-      std::fill(dst, dst + inner, 0.0f);
-      for (int64_t j = 0; j < rank; ++j) {
-        const float weight = a_row[j];
-        const float* src = x_block + j * inner;
-        for (int64_t c = 0; c < inner; ++c) dst[c] += weight * src[c];
-      }
-    }
-  }
+  parallel::ParallelFor(0, step.outer * step.dim, Grain(rank * inner),
+                        [&](int64_t begin, int64_t end, int) {
+                          for (int64_t row = begin; row < end; ++row) {
+                            const int64_t o = row / step.dim;
+                            const int64_t i = row % step.dim;
+                            const float* x_block = x + o * rank * inner;
+                            float* dst = out + row * inner;
+                            const float* a_row = a + i * rank;
+                            if (inner == 1) {
+                              dst[0] = static_cast<float>(DotDouble(a_row, x_block, rank));
+                              continue;
+                            }
+                            std::fill(dst, dst + inner, 0.0f);
+                            for (int64_t j = 0; j < rank; ++j) {
+                              const float weight = a_row[j];
+                              const float* src = x_block + j * inner;
+                              for (int64_t c = 0; c < inner; ++c) dst[c] += weight * src[c];
+                            }
+                          }
+                        });
 }
 
 // Backward of ModeProduct: d_a[i, j] = Σ_{o,c} d_out[o, i, c] · x[o, j, c] (overwritten), and,
@@ -61,28 +72,34 @@ void ModeProduct(const float* x, const float* a, const ContractionStep& step, in
 void ModeProductBackward(const float* x, const float* a, const float* d_out,
                          const ContractionStep& step, int64_t rank, float* d_a, float* d_x) {
   const int64_t inner = step.inner;
-  for (int64_t i = 0; i < step.dim; ++i) {
-    for (int64_t j = 0; j < rank; ++j) {
+  const int64_t grain = Grain(step.outer * inner);
+  parallel::ParallelFor(0, step.dim * rank, grain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t entry = begin; entry < end; ++entry) {
+      const int64_t i = entry / rank;
+      const int64_t j = entry % rank;
       // Sums over outer · inner products: double keeps them accurate for large folds.
       double sum = 0;
       for (int64_t o = 0; o < step.outer; ++o) {
         sum += DotDouble(d_out + (o * step.dim + i) * inner, x + (o * rank + j) * inner, inner);
       }
-      d_a[i * rank + j] = static_cast<float>(sum);
+      d_a[entry] = static_cast<float>(sum);
     }
-  }
+  });
   if (d_x == nullptr) return;
-  for (int64_t o = 0; o < step.outer; ++o) {
-    for (int64_t j = 0; j < rank; ++j) {
-      float* dst = d_x + (o * rank + j) * inner;
-      std::fill(dst, dst + inner, 0.0f);
-      for (int64_t i = 0; i < step.dim; ++i) {
-        const float weight = a[i * rank + j];
-        const float* g = d_out + (o * step.dim + i) * inner;
-        for (int64_t c = 0; c < inner; ++c) dst[c] += weight * g[c];
-      }
-    }
-  }
+  parallel::ParallelFor(0, step.outer * rank, Grain(step.dim * inner),
+                        [&](int64_t begin, int64_t end, int) {
+                          for (int64_t row = begin; row < end; ++row) {
+                            const int64_t o = row / rank;
+                            const int64_t j = row % rank;
+                            float* dst = d_x + row * inner;
+                            std::fill(dst, dst + inner, 0.0f);
+                            for (int64_t i = 0; i < step.dim; ++i) {
+                              const float weight = a[i * rank + j];
+                              const float* g = d_out + (o * step.dim + i) * inner;
+                              for (int64_t c = 0; c < inner; ++c) dst[c] += weight * g[c];
+                            }
+                          }
+                        });
 }
 
 // Column j of the Khatri–Rao product of factors [first, last): out[p] = Π_m A_m[i_m, j] for the

@@ -6,7 +6,7 @@ import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
 import { SafetensorsFormatError } from '../io/safetensors';
-import { SweepFormatError } from '../sweep/sweepErrors';
+import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
 import { BackendUnavailableError } from '../tfjs/backend';
 import { CheckpointError } from '../train/checkpoint';
@@ -43,6 +43,10 @@ const FILE_ERROR_CODES = new Set([
 export function isUserError(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   if (USER_ERRORS.some((kind) => error instanceof kind)) return true;
+  // A sweep config that failed in its worker process: the user's if the worker's error was.
+  if (error instanceof SweepJobError) {
+    return [...USER_ERRORS, TypeError, RangeError].some((kind) => kind.name === error.causeName);
+  }
   if (error instanceof TypeError || error instanceof RangeError) return true;
   const code = (error as NodeJS.ErrnoException).code;
   return typeof code === 'string' && FILE_ERROR_CODES.has(code);

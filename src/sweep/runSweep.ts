@@ -15,7 +15,7 @@ import type { GridEntry, SweepGrid } from './grid';
 import { writePlot } from './renderPlot';
 import type { SweepResult } from './results';
 import { readSweepResults, writeSweepResults } from './resultsFiles';
-import { SweepFormatError } from './sweepErrors';
+import { SweepFormatError, SweepJobError } from './sweepErrors';
 import { settingsRecord, type SweepSettings } from './sweepSettings';
 import type { JobDoneMessage, RunJobMessage, WorkerReply } from './workerProtocol';
 
@@ -42,18 +42,6 @@ export interface SweepOutcome {
   ran: string[];
   skipped: string[];
   seconds: number;
-}
-
-/** A config whose job failed; the sweep finishes the running jobs, then reports it. */
-export class SweepJobError extends Error {
-  override name = 'SweepJobError';
-  constructor(
-    message: string,
-    readonly configName: string,
-    readonly causeName: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The compiled worker script: beside this file when running from dist/, else the package's dist/. */

@@ -2,3 +2,16 @@
 export class SweepFormatError extends Error {
   override name = 'SweepFormatError';
 }
+
+/** A config whose job failed in its worker; the sweep finishes the running jobs, then reports it. */
+export class SweepJobError extends Error {
+  override name = 'SweepJobError';
+  constructor(
+    message: string,
+    readonly configName: string,
+    /** The class name of the worker's error, e.g. "ConfigError". */
+    readonly causeName: string,
+  ) {
+    super(message);
+  }
+}
