@@ -5,7 +5,7 @@
  * same losses as an uninterrupted one.
  */
 import { existsSync } from 'fs';
-import { mkdir } from 'fs/promises';
+import { mkdir, readdir, unlink } from 'fs/promises';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, saveCheckpoint, type NamedArray } from './checkpoint';
@@ -71,8 +71,22 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   return tf.losses.softmaxCrossEntropy(tf.oneHot(labels.toInt(), classes), logits) as tf.Scalar;
 }
 
+/**
+ * Temporary files of atomic writes (src/io/atomicWrite.ts) that a killed run left behind: they
+ * were never renamed, so they are not the checkpoint or the log, only clutter.
+ */
+async function removeStaleTemporaries(runDir: string): Promise<void> {
+  const prefixes = [`${CHECKPOINT_FILE}.tmp-`, `${LOG_FILE}.tmp-`];
+  for (const name of await readdir(runDir)) {
+    if (prefixes.some((prefix) => name.startsWith(prefix))) {
+      await unlink(join(runDir, name)).catch(() => undefined);
+    }
+  }
+}
+
 export async function train(task: TrainTask, options: TrainOptions): Promise<TrainResult> {
   await mkdir(options.runDir, { recursive: true });
+  await removeStaleTemporaries(options.runDir);
   const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
