@@ -145,7 +145,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
   };
 
   if (skipped.length > 0) log(`skipping ${skipped.length} finished configs`);
-  const queue = pending.slice(0, options.limit ?? pending.length);
+  const queue = interleaveFamilies(pending).slice(0, options.limit ?? pending.length);
   const total = queue.length;
   const threads = threadsPerJob(jobs);
   log(
@@ -209,6 +209,20 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
   const [failure] = failures;
   if (failure !== undefined) throw failure;
   return { results, ran, skipped, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The run order: the first config of every family, then the second of every family, and so on, so
+ * that a sweep stopped early already has points of every family. Results stay in grid order.
+ */
+export function interleaveFamilies(entries: readonly GridEntry[]): GridEntry[] {
+  const seen = new Map<string, number>();
+  const rounds = entries.map((entry, index) => {
+    const round = seen.get(entry.family) ?? 0;
+    seen.set(entry.family, round + 1);
+    return { entry, round, index };
+  });
+  return rounds.sort((a, b) => a.round - b.round || a.index - b.index).map((r) => r.entry);
 }
 
 function resultRow(

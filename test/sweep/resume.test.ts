@@ -12,7 +12,7 @@ import { promisify } from 'util';
 import type { SweepGrid } from '../../src/sweep/grid';
 import { parseResultsJsonl } from '../../src/sweep/results';
 import { parseResultsCsv } from '../../src/sweep/resultsCsv';
-import { runSweep, threadsPerJob } from '../../src/sweep/runSweep';
+import { interleaveFamilies, runSweep, threadsPerJob } from '../../src/sweep/runSweep';
 import type { SweepSettings } from '../../src/sweep/sweepSettings';
 
 const ROOT = join(__dirname, '..', '..');
@@ -58,6 +58,19 @@ describe('sweep resume', () => {
     expect(threadsPerJob(1)).toBe(availableParallelism());
     expect(threadsPerJob(2)).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
     expect(threadsPerJob(10_000)).toBe(1);
+  });
+
+  test('runs one config of every family before the second of any', () => {
+    const entry = (name: string, family: string) => ({ name, family, config: {} });
+    const order = interleaveFamilies([
+      entry('a1', 'A'),
+      entry('a2', 'A'),
+      entry('a3', 'A'),
+      entry('b1', 'B'),
+      entry('c1', 'C'),
+      entry('c2', 'C'),
+    ]).map((e) => e.name);
+    expect(order).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
   });
 
   test('skips finished configs, redoes an interrupted one, refuses other settings', async () => {
