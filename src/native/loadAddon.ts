@@ -6,10 +6,13 @@
  * 1. SUPERLORA_BINARY=/path/to/superlora.node: exactly that file (source 'env').
  * 2. SUPERLORA_BUILD=cuda | cmake: the cmake-js build in build-cuda/Release or build-cmake/Release
  *    (`npm run build:cuda` / `npm run build:cmake`; sources 'cuda-build' / 'cmake-build').
- * 3. Otherwise node-gyp-build's choice in the package root: a local build in build/Release (or
- *    build/Debug) when there is one, else the matching prebuilt binary in prebuilds/
- *    (sources 'local-build' / 'prebuilt').
+ * 3. Otherwise, in the package root, each of these that exists, in order, until one loads: the
+ *    local build in build/Release, then build/Debug (source 'local-build'), then the prebuilt
+ *    binary in prebuilds/<platform>-<arch>/ that node-gyp-build's rules pick for this runtime
+ *    (source 'prebuilt'). A local build that fails to load (stale, broken, built for another
+ *    platform) falls back to the prebuilt one; AddonInfo.skipped says what was passed over.
  * An explicit request (1 or 2) that fails is an error, never a silent fallback to another binary.
+ * When nothing loads, one AddonLoadError lists every candidate with its cause, then every fix.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,6 +28,8 @@ export interface AddonInfo {
   variant: BuildVariant;
   cudaCompiled: boolean;
   version: string;
+  /** Binaries tried before this one that did not load (a stale local build); absent when none. */
+  skipped?: AddonLoadAttempt[];
 }
 
 export interface LoadAddonOptions {
@@ -62,10 +67,14 @@ export class AddonLoadError extends Error {
   }
 }
 
+/** The parts of node-gyp-build (which ships no types) that pick a prebuilt binary. */
 interface NodeGypBuild {
-  (dir: string): unknown;
-  /** The .node file node-gyp-build would load from dir; throws when there is none. */
-  resolve(dir: string): string;
+  parseTuple(name: string): unknown;
+  matchTuple(platform: string, arch: string): (tuple: unknown) => boolean;
+  compareTuples(a: unknown, b: unknown): number;
+  parseTags(file: string): unknown;
+  matchTags(runtime: string, abi: string | undefined): (tags: unknown) => boolean;
+  compareTags(runtime: string): (a: unknown, b: unknown) => number;
 }
 
 const PACKAGE_NAME = 'superlora';
@@ -83,7 +92,8 @@ const REQUIRED_FUNCTIONS: ReadonlyArray<keyof Addon> = [
   'fwht',
   'cudaFwht',
 ];
-const LOCAL_BUILD_CHOSEN = 'local build, chosen by node-gyp-build';
+const LOCAL_BUILD_LABEL = 'local build';
+const PREBUILT_LABEL = 'prebuilt binary';
 const REBUILD_FIX =
   'Run `npm rebuild superlora` to compile the addon from source (needs python3, make and a C++17 ' +
   'compiler such as g++ 9+ or clang 10+); add --foreground-scripts to see the compiler output.';
@@ -147,17 +157,11 @@ function loadBinary(file: string, expectedVersion: string | undefined): Addon {
   return addon;
 }
 
-function classify(file: string, packageRoot: string): AddonSource {
-  const relative = path.relative(packageRoot, file);
-  return relative.split(path.sep)[0] === 'prebuilds' ? 'prebuilt' : 'local-build';
-}
-
 interface Candidate {
   file: string;
   source: AddonSource;
   label: string;
 }
-
 /** What is (not) in each place node-gyp-build looks, for the error when it finds nothing. */
 function describeAutoLocations(packageRoot: string): AddonLoadAttempt[] {
   const nodeFiles = (dir: string): string[] | undefined =>
@@ -183,15 +187,46 @@ function describeAutoLocations(packageRoot: string): AddonLoadAttempt[] {
   return attempts;
 }
 
-/** The binary to load for this environment, or why there is none. */
-function findCandidate(
+/** The first .node file in dir (node-gyp-build's rule for build/Release and build/Debug). */
+function firstNodeFile(dir: string): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const name = fs.readdirSync(dir).find((file) => file.endsWith('.node'));
+  return name === undefined ? undefined : path.join(dir, name);
+}
+
+/**
+ * The prebuilt binary node-gyp-build would pick for this platform, architecture, runtime and libc
+ * (prebuilds/<platform>-<arch>/, the most specific matching tags first), or undefined.
+ */
+function prebuiltBinary(packageRoot: string): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+  const prebuilds = path.join(packageRoot, 'prebuilds');
+  if (!fs.existsSync(prebuilds)) return undefined;
+  const tuple = fs
+    .readdirSync(prebuilds)
+    .map((name) => nodeGypBuild.parseTuple(name))
+    .filter(nodeGypBuild.matchTuple(process.platform, process.arch))
+    .sort(nodeGypBuild.compareTuples)[0] as { name: string } | undefined;
+  if (tuple === undefined) return undefined;
+  const dir = path.join(prebuilds, tuple.name);
+  const winner = fs
+    .readdirSync(dir)
+    .map((file) => nodeGypBuild.parseTags(file))
+    .filter(nodeGypBuild.matchTags('node', process.versions.modules))
+    .sort(nodeGypBuild.compareTags('node'))[0] as { file: string } | undefined;
+  return winner === undefined ? undefined : path.join(dir, winner.file);
+}
+
+/** The binaries to try for this environment, in order, or why there is none. */
+function findCandidates(
   packageRoot: string,
   env: Record<string, string | undefined>,
-): Candidate | AddonLoadAttempt[] {
+): Candidate[] | AddonLoadAttempt[] {
   const binary = env['SUPERLORA_BINARY'];
   if (binary !== undefined && binary !== '') {
     const file = path.resolve(binary);
-    return { file, source: 'env', label: `${file} (from SUPERLORA_BINARY)` };
+    return [{ file, source: 'env', label: `${file} (from SUPERLORA_BINARY)` }];
   }
   const build = env['SUPERLORA_BUILD'];
   if (build !== undefined && build !== '' && build !== 'auto') {
@@ -205,21 +240,24 @@ function findCandidate(
     }
     const { dir, source } = CMAKE_BUILDS[build];
     const file = path.join(packageRoot, dir, 'Release', 'superlora.node');
-    return { file, source, label: `${file} (SUPERLORA_BUILD=${build})` };
+    return [{ file, source, label: `${file} (SUPERLORA_BUILD=${build})` }];
   }
-  // node-gyp-build ships no types; NodeGypBuild above types the part used here.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
-  let file: string;
-  try {
-    file = nodeGypBuild.resolve(packageRoot);
-  } catch {
-    return describeAutoLocations(packageRoot);
+  const candidates: Candidate[] = [];
+  for (const config of ['Release', 'Debug']) {
+    const file = firstNodeFile(path.join(packageRoot, 'build', config));
+    if (file !== undefined) {
+      candidates.push({ file, source: 'local-build', label: `${file} (${LOCAL_BUILD_LABEL})` });
+    }
   }
-  const source = classify(file, packageRoot);
-  const chosen =
-    source === 'prebuilt' ? 'prebuilt binary, chosen by node-gyp-build' : LOCAL_BUILD_CHOSEN;
-  return { file, source, label: `${file} (${chosen})` };
+  const prebuilt = prebuiltBinary(packageRoot);
+  if (prebuilt !== undefined) {
+    candidates.push({
+      file: prebuilt,
+      source: 'prebuilt',
+      label: `${prebuilt} (${PREBUILT_LABEL})`,
+    });
+  }
+  return candidates.length > 0 ? candidates : describeAutoLocations(packageRoot);
 }
 
 function fixesFor(
@@ -251,12 +289,21 @@ function fixesFor(
   const platform = `${process.platform}-${process.arch}`;
   const prebuilds = path.join(packageRoot, 'prebuilds', platform);
   const localBuildFailed = attempts.some((attempt) =>
-    attempt.candidate.includes(LOCAL_BUILD_CHOSEN),
+    attempt.candidate.endsWith(`(${LOCAL_BUILD_LABEL})`),
   );
-  if (localBuildFailed && fs.existsSync(prebuilds)) {
-    // node-gyp-build prefers build/ over prebuilds/, so a broken local build hides a prebuilt one.
+  if (localBuildFailed) {
     fixes.push(
-      `Delete ${path.join(packageRoot, 'build')} so that the prebuilt binary in ${prebuilds} is used.`,
+      `Delete ${path.join(packageRoot, 'build')} (a failed local build) or rebuild it: ` +
+        '`npm run build:native`.',
+    );
+  }
+  const prebuiltFailed = attempts.some((attempt) =>
+    attempt.candidate.endsWith(`(${PREBUILT_LABEL})`),
+  );
+  if (prebuiltFailed) {
+    fixes.push(
+      `The prebuilt binary does not load on this system (README: "Prebuilt binaries" gives the ` +
+        `glibc it needs); reinstall superlora, or compile it here as below.`,
     );
   }
   fixes.push(REBUILD_FIX);
@@ -275,26 +322,42 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
 } {
   const packageRoot = options.packageRoot ?? findPackageRoot();
   const env = options.env ?? process.env;
-  const found = findCandidate(packageRoot, env);
-  if (Array.isArray(found)) throw new AddonLoadError(found, fixesFor(packageRoot, env, found));
-  let addon: Addon;
-  try {
-    addon = loadBinary(found.file, packageVersion(packageRoot));
-  } catch (error) {
-    const attempts = [{ candidate: found.label, reason: errorMessage(error) }];
+  const found = findCandidates(packageRoot, env);
+  const candidates = found.filter((entry): entry is Candidate => 'file' in entry);
+  if (candidates.length === 0) {
+    const attempts = found as AddonLoadAttempt[];
     throw new AddonLoadError(attempts, fixesFor(packageRoot, env, attempts));
   }
-  const capabilities = addon.capabilities();
-  return {
-    addon,
-    info: {
-      path: found.file,
-      source: found.source,
+  const expectedVersion = packageVersion(packageRoot);
+  const attempts: AddonLoadAttempt[] = [];
+  for (const candidate of candidates) {
+    let addon: Addon;
+    try {
+      addon = loadBinary(candidate.file, expectedVersion);
+    } catch (error) {
+      attempts.push({ candidate: candidate.label, reason: errorMessage(error) });
+      continue;
+    }
+    const capabilities = addon.capabilities();
+    const info: AddonInfo = {
+      path: candidate.file,
+      source: candidate.source,
       variant: capabilities.build.variant,
       cudaCompiled: capabilities.cudaCompiled,
       version: capabilities.version,
-    },
-  };
+    };
+    if (attempts.length > 0) info.skipped = attempts;
+    return { addon, info };
+  }
+  // Say also where no binary was found at all (no prebuilt binary for this platform).
+  if (candidates.every((candidate) => candidate.source === 'local-build')) {
+    attempts.push(
+      ...describeAutoLocations(packageRoot).filter((attempt) =>
+        attempt.candidate.endsWith('(prebuilt binaries)'),
+      ),
+    );
+  }
+  throw new AddonLoadError(attempts, fixesFor(packageRoot, env, attempts));
 }
 
 let cached: { addon: Addon; info: AddonInfo } | undefined;

@@ -112,13 +112,41 @@ describe('loadAddon', () => {
     expect(error.message).toContain('npm run build:native');
   });
 
-  test('a broken local build that hides a prebuilt binary suggests deleting build/', () => {
+  test('a broken local build falls back to the prebuilt binary and says what it skipped', () => {
     const root = fakePackage({
       'build/Release/superlora.node': 'not a shared object',
       [`prebuilds/${process.platform}-${process.arch}/node.napi.node`]: { copyOf: localBuild },
     });
+    const { info } = loadAddonUncached({ packageRoot: root, env: {} });
+    expect(info.source).toBe('prebuilt');
+    expect(info.skipped).toHaveLength(1);
+    expect(info.skipped?.[0]?.candidate).toBe(
+      `${path.join(root, 'build', 'Release', 'superlora.node')} (local build)`,
+    );
+  });
+
+  test('when the local build and the prebuilt binary both fail, one error lists both with fixes', () => {
+    const root = fakePackage(
+      {
+        'build/Release/superlora.node': { copyOf: localBuild },
+        [`prebuilds/${process.platform}-${process.arch}/node.napi.node`]: 'not a shared object',
+      },
+      '9.9.9',
+    );
     const error = loadError(root, {});
-    expect(error.attempts[0]?.candidate).toContain('(local build, chosen by node-gyp-build)');
+    expect(error.attempts.map((attempt) => attempt.candidate)).toEqual([
+      `${path.join(root, 'build', 'Release', 'superlora.node')} (local build)`,
+      `${path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node')} (prebuilt binary)`,
+    ]);
+    expect(error.attempts[0]?.reason).toContain('stale binary');
     expect(error.message).toContain(`Delete ${path.join(root, 'build')}`);
+    expect(error.message).toContain('The prebuilt binary does not load on this system');
+  });
+
+  test('a broken local build without a prebuilt binary also says that none ships here', () => {
+    const root = fakePackage({ 'build/Release/superlora.node': 'not a shared object' });
+    const error = loadError(root, {});
+    expect(error.attempts).toHaveLength(2);
+    expect(error.message).toContain(`no prebuilt binaries for ${process.platform}-${process.arch}`);
   });
 });

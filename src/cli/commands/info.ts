@@ -54,6 +54,10 @@ function print(info: Awaited<ReturnType<typeof report>>): void {
     ['superlora', info.version],
     ['node', `${info.node} ${info.platform}`],
     ['native binary', `${info.binary.path} (${info.binary.source})`],
+    ...(info.binary.skipped ?? []).map((attempt): [string, string] => [
+      'skipped',
+      `${attempt.candidate}: ${attempt.reason}`,
+    ]),
     [
       'build',
       `${info.capabilities.build.variant}, ${info.capabilities.build.compiler}, N-API ${info.capabilities.build.napiVersion}`,
