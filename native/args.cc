@@ -113,4 +113,24 @@ void RequireLengthMultipleOf(const Napi::Env& env, size_t length, const char* ar
   }
 }
 
+void RequireUnchangedView(const Napi::Env& env, napi_value array, const void* data, size_t length,
+                          const std::string& name) {
+  napi_typedarray_type type;
+  size_t now_length = 0;
+  void* now_data = nullptr;
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  bool detached = false;
+  const bool readable = napi_get_typedarray_info(env, array, &type, &now_length, &now_data, &buffer,
+                                                 &offset) == napi_ok &&
+                        napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok;
+  // A length-tracking view on a shrunk resizable buffer reports a shorter (or zero) length.
+  if (!readable || (detached && length > 0) || now_length != length ||
+      (length > 0 && now_data != data)) {
+    throw Napi::TypeError::New(env, "Expected the buffer of " + name +
+                                        " to stay as it was during the call, but it was detached "
+                                        "or resized (by a getter of another argument?)");
+  }
+}
+
 }  // namespace superlora::args

@@ -31,4 +31,18 @@ int64_t RequireIntegerInRange(const Napi::CallbackInfo& info, size_t index, cons
 void RequireLengthMultipleOf(const Napi::Env& env, size_t length, const char* arrayName,
                              size_t divisor, const char* divisorName);
 
+// Throws TypeError naming the array unless it still has the memory and length it had when it was
+// checked. Reading an options object or an array argument can run JavaScript (a getter on a
+// property or an element) that detaches, transfers or shrinks a buffer checked before it, and
+// node-addon-api's typed arrays keep the pointer and length read at the check, so a kernel would
+// then use freed memory. Call it, after the last such read, for every array checked before it.
+void RequireUnchangedView(const Napi::Env& env, napi_value array, const void* data, size_t length,
+                          const std::string& name);
+
+template <typename T>
+void RequireUnchanged(const Napi::Env& env, const Napi::TypedArrayOf<T>& array,
+                      const std::string& name) {
+  RequireUnchangedView(env, array, array.Data(), array.ElementLength(), name);
+}
+
 }  // namespace superlora::args

@@ -170,6 +170,10 @@ std::vector<Napi::Float32Array> RequireFloat32ArrayList(const Napi::CallbackInfo
     }
     arrays.push_back(typed);
   }
+  // A getter on a later element may have detached or shrunk an earlier one.
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    args::RequireUnchanged(env, arrays[i], std::string(name) + "[" + std::to_string(i) + "]");
+  }
   return arrays;
 }
 
@@ -245,6 +249,10 @@ KronArgs RequireKronArgs(const Napi::CallbackInfo& info, size_t index) {
                                 "Expected the Kronecker product of dims to have at most 2^53 "
                                 "- 1 elements");
   }
+  // Reading dims ran JavaScript (element getters) after the tensors were checked.
+  for (size_t k = 0; k < args.tensors.size(); ++k) {
+    args::RequireUnchanged(env, args.tensors[k], "tensors[" + std::to_string(k) + "]");
+  }
   return args;
 }
 
@@ -295,6 +303,11 @@ Napi::Value KronBackward(const Napi::CallbackInfo& info) {
                          args.sizes[k], "tensors[" + std::to_string(k) + "]'s size");
     grad_pointers.push_back(grads[k].Data());
   }
+  // Reading grads ran JavaScript (element getters) after the tensors and dOut were checked.
+  for (size_t k = 0; k < args.tensors.size(); ++k) {
+    args::RequireUnchanged(env, args.tensors[k], "tensors[" + std::to_string(k) + "]");
+  }
+  args::RequireUnchanged(env, d_out, "dOut");
   const simd::Isa isa = OptionalIsa(info, 8);
   kernels::KronBackwardOn(isa, args.Operands(), d_out.Data(), scale, begin, end,
                           grad_pointers.data());

@@ -198,7 +198,12 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     }
     RequireNoOverlap(env, out, bias, "options.bias");
     p.bias = bias.Data();
+    args::RequireUnchanged(env, bias, "options.bias");
   }
+  // Reading options ran JavaScript (getters) after the arrays were checked.
+  args::RequireUnchanged(env, a, "a");
+  args::RequireUnchanged(env, b, "b");
+  args::RequireUnchanged(env, out, "out");
 
   if (isa < 0) {
     gemm::Sgemm(p);

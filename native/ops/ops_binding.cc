@@ -157,6 +157,9 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   RequireLength(env, out, "out", total, "the size of the broadcast shape");
   RequireNoOverlap(env, out, a, "a", SizeOf(a_shape) == total);
   RequireNoOverlap(env, out, b, "b", SizeOf(b_shape) == total);
+  // Reading the shapes ran JavaScript (element getters) after a and b were checked.
+  args::RequireUnchanged(env, a, "a");
+  args::RequireUnchanged(env, b, "b");
   ops::Binary(static_cast<ops::BinaryOp>(op), a.Data(), a_strides, b.Data(), b_strides, out.Data(),
               shape, rank, isa);
   return env.Undefined();
@@ -209,6 +212,9 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
                                          std::to_string(rank - 1) +
                                          " (one entry per dimension of shape)");
   }
+  // Reading shape and perm ran JavaScript (element getters) after x and out were checked.
+  args::RequireUnchanged(env, x, "x");
+  args::RequireUnchanged(env, out, "out");
   ops::Transpose(x.Data(), out.Data(), shape.data(), perm, rank);
   return env.Undefined();
 }
@@ -240,6 +246,9 @@ Napi::Value CopyBox(const Napi::CallbackInfo& info) {
                                            std::to_string(d) + " does not");
     }
   }
+  // Reading the shapes ran JavaScript (element getters) after src and dst were checked.
+  args::RequireUnchanged(env, src, "src");
+  args::RequireUnchanged(env, dst, "dst");
   ops::CopyBox(src.Data(), src_shape.data(), src_begin.data(), dst.Data(), dst_shape.data(),
                dst_begin.data(), size.data(), static_cast<int>(rank));
   return env.Undefined();
