@@ -11,6 +11,7 @@
         "native/capabilities.cc",
         "native/cpu_features.cc",
         "native/cuda_binding.cc",
+        "native/cuda_plan_binding.cc",
         "native/fastfood_binding.cc",
         "native/fwht_binding.cc",
         "native/kernels_binding.cc",

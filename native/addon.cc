@@ -5,6 +5,7 @@
 #include "bench/bench_binding.h"
 #include "capabilities.h"
 #include "cuda_binding.h"
+#include "cuda_plan_binding.h"
 #include "engine/native_plan.h"
 #include "fastfood_binding.h"
 #include "fwht_binding.h"
@@ -22,6 +23,7 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterFwht(env, exports);
   superlora::RegisterFastfood(env, exports);
   superlora::RegisterCuda(env, exports);
+  superlora::RegisterCudaPlan(env, exports);
   superlora::RegisterRng(env, exports);
   superlora::engine::RegisterNativePlan(env, exports);
   superlora::RegisterThreads(env, exports);

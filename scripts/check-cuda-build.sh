@@ -3,7 +3,8 @@
 # the node-gyp build that the tests load), loads it in a child node process through
 # SUPERLORA_BINARY, and checks it: CUDA compiled in, the devices this machine has (none without
 # an NVIDIA driver: then cudaError must say why and cudaFwht must throw, not crash), cudaFwht
-# equal to the CPU fwht when there is a device, and the native test suite passing on it.
+# equal to the CPU fwht when there is a device, and the native test suite and the cuda engine's
+# conformance test passing on it.
 #
 # Needs cmake and nvcc. .ci/run calls it when nvcc exists. A full build of all the architectures
 # in CMakeLists.txt takes about 40 s on 2 cores; SUPERLORA_CUDA_ARCHITECTURES=90-real (say)
@@ -23,10 +24,9 @@ binary="$PWD/build-cuda/Release/superlora.node"
 node_gyp_build="$PWD/build/Release/superlora.node"
 before=$( [ -f "$node_gyp_build" ] && sha256sum "$node_gyp_build" || echo none )
 
-extra=()
-if [ -n "${SUPERLORA_CUDA_ARCHITECTURES:-}" ]; then
-  extra+=("--CDSUPERLORA_CUDA_ARCHITECTURES=$SUPERLORA_CUDA_ARCHITECTURES")
-fi
+# Always passed, so that a build without the variable goes back to CMakeLists.txt's full list
+# after a quick single-architecture one (an empty value means that list).
+extra=("--CDSUPERLORA_CUDA_ARCHITECTURES=${SUPERLORA_CUDA_ARCHITECTURES:-}")
 start=$SECONDS
 npx --no-install cmake-js compile --out build-cuda --CDSUPERLORA_CUDA=ON "${extra[@]}"
 echo "check-cuda-build: cmake-js CUDA build took $((SECONDS - start)) s ($(nvcc --version | tail -1))"
@@ -68,6 +68,7 @@ EXPECTED_DEVICES=$expected_devices REPORT="$report" node -e '
   }
 '
 
-# The same native suite, on the CUDA build, through the real loader.
-SUPERLORA_BINARY="$binary" npx --no-install jest test/native
+# The same native suite, on the CUDA build, through the real loader, and the cuda engine's
+# conformance suite (with a device) or its documented no-device errors (without one).
+SUPERLORA_BINARY="$binary" npx --no-install jest test/native test/conformance/cuda.test.ts
 echo "check-cuda-build: ok"

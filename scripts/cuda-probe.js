@@ -42,8 +42,8 @@ report.badSizeError = describeError(() => addon.cudaFwht(new Float32Array(4), 3)
 if (capabilities.cudaDevices.length === 0) {
   report.noDeviceError = describeError(() => addon.cudaFwht(new Float32Array(8), 8));
 } else {
-  // Sizes on both sides of the 4096-float shared-memory tile, batches that leave a short last
-  // tile, and rows long enough to need several global passes.
+  // Sizes on both sides of the shared-memory tile (2^15 floats on sm_80 / sm_90, less on other
+  // GPUs), batches that leave a short last tile, and rows long enough for the column pass.
   const cases = [
     [1, 5],
     [2, 2049],
@@ -53,7 +53,10 @@ if (capabilities.cudaDevices.length === 0) {
     [4096, 3],
     [8192, 2],
     [1 << 14, 3],
+    [1 << 15, 3],
+    [1 << 16, 2],
     [1 << 20, 2],
+    [1 << 21, 1], // |sums| ≤ 8 · 2^21 = 2^24: still exact in float32
   ];
   for (const [size, rows] of cases) {
     const expected = integerData(size * rows, size + rows);

@@ -11,6 +11,7 @@ import {
   type EngineName,
 } from './engine';
 import { AddonLoadError, addonInfo, loadAddon } from '../native/loadAddon';
+import { CudaEngine } from './cuda';
 import { NativeEngine } from './native';
 import { TfjsEngine } from './tfjs';
 
@@ -35,6 +36,35 @@ function nativeUnavailableReason(): string | null {
   return nativeReason;
 }
 
+let cudaReason: string | null | undefined;
+
+/**
+ * Why the cuda engine cannot run here: the addon does not load, was built without CUDA, or sees no
+ * usable device (capabilities().cudaError says why), or null. Queried once per process, like the
+ * device list itself.
+ */
+function cudaUnavailableReason(): string | null {
+  if (cudaReason !== undefined) return cudaReason;
+  const native = nativeUnavailableReason();
+  if (native !== null) {
+    cudaReason = `engine 'cuda' needs the native addon: ${native}`;
+    return cudaReason;
+  }
+  const addon = loadAddon();
+  const capabilities = addon.capabilities();
+  if (!capabilities.cudaCompiled || typeof addon.CudaNativePlan !== 'function') {
+    cudaReason =
+      `engine 'cuda' needs a superlora binary built with CUDA, but ${addonInfo().path} ` +
+      `(${capabilities.build.variant} build) has none; build it with \`npm run build:cuda\` ` +
+      '(needs cmake and nvcc) and load it with SUPERLORA_BUILD=cuda';
+  } else if (capabilities.cudaDevices.length === 0) {
+    cudaReason = `engine 'cuda' needs a CUDA device: ${capabilities.cudaError ?? 'none found'}`;
+  } else {
+    cudaReason = null;
+  }
+  return cudaReason;
+}
+
 /** Why an engine cannot run here, or null when it can. */
 export function engineUnavailableReason(name: EngineName): string | null {
   switch (name) {
@@ -43,7 +73,7 @@ export function engineUnavailableReason(name: EngineName): string | null {
     case 'native':
       return nativeUnavailableReason();
     case 'cuda':
-      return 'the CUDA engine is not built into this version of superlora yet; use engine "tfjs"';
+      return cudaUnavailableReason();
   }
 }
 
@@ -79,9 +109,15 @@ export function createEngine(
         throw new EngineUnavailableError(`Engine "native" is unavailable: ${reason}`);
       return new NativeEngine(layout, tables);
     }
+    case 'cuda': {
+      const reason = cudaUnavailableReason();
+      if (reason !== null)
+        throw new EngineUnavailableError(`Engine "cuda" is unavailable: ${reason}`);
+      return new CudaEngine(layout, tables);
+    }
     default:
       throw new EngineUnavailableError(
-        `Engine "${name}" is unavailable: ${engineUnavailableReason(name) ?? 'unknown engine'}`,
+        `Engine "${String(name)}" is unavailable: ${engineUnavailableReason(name) ?? 'unknown engine'}`,
       );
   }
 }

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# One prepared run of the CUDA engine on a device machine (DESIGN.md: the cuda engine is checked
+# where a device exists). Prepare here first with bench/gpu-pack.sh, then on the device machine,
+# in the repository root, with `.gpu` carried: `bash bench/gpu.sh`. Needs there: an NVIDIA
+# driver, nvcc, cmake, ninja and a C++ compiler (no network, no npm).
+#
+# Steps, each bounded by a timeout so that the whole run stays under 8 minutes:
+#  1. node and node_modules from .gpu/ when the machine has none;
+#  2. the CUDA build (sm_90 only, 16 jobs) into build-cuda/, or .gpu/superlora-cuda.node if the
+#     build fails;
+#  3. scripts/cuda-probe.js (cudaFwht against the CPU fwht, tile and column passes);
+#  4. jest: test/native/cuda.test.ts and test/conformance/cuda.test.ts (the conformance suite on
+#     the cuda engine, launch counts, large FWHTs, device-resident calls);
+#  5. superlora bench delta --workload all --engine cuda native;
+#  6. bench/gpuDevice.js: device-resident timings, launch counts, device copy / fill bandwidth.
+# Writes under $OUT (or bench/results/gpu-<time>/): gpu.json (summary), probe.json, jest.json,
+# bench-delta.jsonl, device.json, and gpu.log with everything printed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=${OUT:-$root/bench/results/gpu-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+exec > >(tee "$out/gpu.log") 2>&1
+started=$SECONDS
+declare -A status
+step() { echo "== gpu.sh [$((SECONDS - started)) s] $*"; }
+
+step "node"
+if ! command -v node >/dev/null; then
+  if [ -f .gpu/node.xz ]; then
+    mkdir -p /tmp/gpu-node/bin
+    xz -dc .gpu/node.xz >/tmp/gpu-node/bin/node && chmod +x /tmp/gpu-node/bin/node
+    export PATH=/tmp/gpu-node/bin:$PATH
+  else
+    echo "gpu.sh: no node here and no .gpu/node.xz (run bench/gpu-pack.sh and carry .gpu)"
+    exit 1
+  fi
+fi
+node --version
+if [ ! -f node_modules/jest/bin/jest.js ] || [ ! -f dist/index.js ]; then
+  if [ -f .gpu/modules.tar.xz ]; then
+    tar -xJf .gpu/modules.tar.xz
+  else
+    echo "gpu.sh: no node_modules here and no .gpu/modules.tar.xz (run bench/gpu-pack.sh)"
+    exit 1
+  fi
+fi
+nvidia-smi -L || true
+export PATH=$PATH:/usr/local/cuda/bin
+
+step "CUDA build (sm_90)"
+binary=$root/build-cuda/Release/superlora.node
+build_start=$SECONDS
+if CMAKE_BUILD_PARALLEL_LEVEL=16 timeout 240 node node_modules/cmake-js/bin/cmake-js compile \
+  --out build-cuda --CDSUPERLORA_CUDA=ON --CDSUPERLORA_CUDA_ARCHITECTURES=90-real; then
+  status[build]=ok
+else
+  status[build]=failed
+  echo "gpu.sh: the CUDA build failed; falling back to .gpu/superlora-cuda.node"
+  binary=$root/.gpu/superlora-cuda.node
+fi
+build_seconds=$((SECONDS - build_start))
+export SUPERLORA_BINARY=$binary
+
+step "probe (cudaFwht against the CPU fwht)"
+if timeout 60 node scripts/cuda-probe.js >"$out/probe.json"; then
+  status[probe]=ok
+  node -e 'const r = require(process.argv[1]); const bad = r.checks.filter((c) => c.mismatches);
+    console.log(`devices: ${r.capabilities.cudaDevices.map((d) => d.name).join(", ") || "none: " + r.capabilities.cudaError}`);
+    console.log(`cudaFwht: ${r.checks.length} cases, ${bad.length} with mismatches`);
+    if (bad.length || r.capabilities.cudaDevices.length === 0) process.exit(1);' "$out/probe.json" ||
+    status[probe]=failed
+else
+  status[probe]=failed
+fi
+
+step "jest: cuda tests and the conformance suite on the cuda engine"
+if timeout 200 node node_modules/jest/bin/jest.js test/native/cuda.test.ts \
+  test/conformance/cuda.test.ts --json --outputFile="$out/jest.json"; then
+  status[jest]=ok
+else
+  status[jest]=failed
+fi
+
+step "bench delta --engine cuda native"
+if timeout 150 node bin/superlora.js bench delta --workload all --engine cuda native \
+  --threads 16 --repeat 5 --json-file "$out/bench-delta.jsonl"; then
+  status[benchDelta]=ok
+else
+  status[benchDelta]=failed
+fi
+
+step "device-resident timings and device bandwidth"
+if GPU_BENCH_REPEAT=20 timeout 90 node bench/gpuDevice.js >"$out/device.json"; then
+  status[device]=ok
+else
+  status[device]=failed
+fi
+
+step "summary"
+STATUS="$(for key in "${!status[@]}"; do echo "$key=${status[$key]}"; done)" \
+  BUILD_SECONDS=$build_seconds TOTAL_SECONDS=$((SECONDS - started)) OUT_DIR="$out" node -e '
+  const fs = require("fs");
+  const path = require("path");
+  const dir = process.env.OUT_DIR;
+  const read = (file) => { try { return JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")); } catch { return null; } };
+  const status = Object.fromEntries(process.env.STATUS.trim().split("\n").filter(Boolean).map((l) => l.split("=")));
+  const jest = read("jest.json");
+  const summary = {
+    status,
+    buildSeconds: Number(process.env.BUILD_SECONDS),
+    totalSeconds: Number(process.env.TOTAL_SECONDS),
+    binary: process.env.SUPERLORA_BINARY,
+    capabilities: read("probe.json")?.capabilities ?? null,
+    jest: jest && { passed: jest.numPassedTests, failed: jest.numFailedTests, total: jest.numTotalTests,
+      failures: jest.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === "failed")
+        .map((a) => ({ test: a.fullName, message: a.failureMessages.join("\n").slice(0, 2000) }))) },
+    device: read("device.json"),
+  };
+  fs.writeFileSync(path.join(dir, "gpu.json"), JSON.stringify(summary, null, 2));
+  console.log(JSON.stringify({ status, buildSeconds: summary.buildSeconds, totalSeconds: summary.totalSeconds, jest: summary.jest && { passed: summary.jest.passed, failed: summary.jest.failed } }));
+'
+echo "gpu.sh: results in $out"
+for key in "${!status[@]}"; do [ "${status[$key]}" = ok ] || exit 1; done

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// Device-resident timing of the cuda engine on the built-in `bench delta` workloads: runForward
+// and runBackward alone (parameters and ΔW stay on the device, no host copies), the kernel
+// launches of each, and the forward against the time to fill ΔW at the device's own measured fill
+// bandwidth (cudaMeasureBandwidth in the same run). Prints one JSON object. Needs dist/ (npm run
+// build:ts) and a CUDA build (SUPERLORA_BINARY or SUPERLORA_BUILD=cuda). Used by bench/gpu.sh.
+'use strict';
+
+const { createPlan } = require('../dist/index.js');
+const { builtinWorkload, workloadNames } = require('../dist/bench/workloads.js');
+const { loadAddon } = require('../dist/native/loadAddon.js');
+
+const repeat = Number(process.env.GPU_BENCH_REPEAT || 20);
+const addon = loadAddon();
+const capabilities = addon.capabilities();
+const bandwidth = addon.cudaMeasureBandwidth(1 << 30, 5);
+const fillBps = bandwidth.fillBytesPerSecond;
+const copyBps = bandwidth.copyBytesPerSecond;
+console.error(
+  `device limits: copy ${(copyBps / 1e9).toFixed(0)} GB/s (read + write), fill ${(fillBps / 1e9).toFixed(0)} GB/s, ` +
+    `host→device ${(bandwidth.hostToDeviceBytesPerSecond / 1e9).toFixed(1)} GB/s, ` +
+    `device→host ${(bandwidth.deviceToHostBytesPerSecond / 1e9).toFixed(1)} GB/s (pageable)`,
+);
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function time(action) {
+  action();
+  action();
+  const samples = [];
+  for (let r = 0; r < repeat; r++) {
+    const start = performance.now();
+    action();
+    samples.push(performance.now() - start);
+  }
+  return { medianMs: median(samples), minMs: Math.min(...samples) };
+}
+
+const records = [];
+for (const name of workloadNames) {
+  const workload = builtinWorkload(name);
+  const plan = createPlan(workload.config, workload.targets);
+  const setupStart = performance.now();
+  const device = plan.engine('cuda').cudaPlan();
+  const setupMs = performance.now() - setupStart;
+  const params = Float32Array.from({ length: plan.numParams }, (_, i) => 0.01 * Math.sin(i + 1));
+  const upstream = Float32Array.from({ length: plan.deltaSize }, (_, i) => Math.cos(i + 1));
+  device.setParams(params);
+  device.setDeltaGradient(upstream);
+  const forward = time(() => device.runForward());
+  const forwardLaunches = device.info().launches;
+  const backward = time(() => device.runBackward());
+  const backwardLaunches = device.info().launches;
+  const fillMs = ((4 * plan.deltaSize) / fillBps) * 1e3;
+  const record = {
+    workload: name,
+    deltaSize: plan.deltaSize,
+    numParams: plan.numParams,
+    setupMs,
+    forwardMs: forward.medianMs,
+    forwardMinMs: forward.minMs,
+    backwardMs: backward.medianMs,
+    backwardMinMs: backward.minMs,
+    forwardLaunches,
+    backwardLaunches,
+    forwardVsFill: forward.medianMs / fillMs,
+    backwardVsFill: backward.medianMs / fillMs,
+    deviceBytes: device.info().deviceBytes,
+    fwhtLogTile: device.info().fwhtLogTile,
+  };
+  records.push(record);
+  console.error(
+    `${name.padEnd(24)} fwd ${forward.medianMs.toFixed(3)} ms (${record.forwardVsFill.toFixed(1)}× fill, ` +
+      `${forwardLaunches} launches)  bwd ${backward.medianMs.toFixed(3)} ms ` +
+      `(${record.backwardVsFill.toFixed(1)}× fill, ${backwardLaunches} launches)`,
+  );
+  plan.dispose();
+}
+console.log(
+  JSON.stringify({ devices: capabilities.cudaDevices, bandwidth, repeat, records }, null, 2),
+);

@@ -1,0 +1,629 @@
+// CudaPlan (plan.cuh): the job lists, tables and buffers of a plan on the device, and the kernel
+// sequence of a forward and a backward (split_kernels.cu, delta_kernels.cu, fwht.cu).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../native/engine/fixed_tables.h"
+#include "check.cuh"
+#include "device.cuh"
+#include "device_buffer.cuh"
+#include "fwht.cuh"
+#include "plan.cuh"
+#include "plan_kernels.cuh"
+
+namespace superlora::cuda {
+namespace {
+
+int Log2(int64_t powerOfTwo) {
+  int log = 0;
+  while ((int64_t{1} << log) < powerOfTwo) ++log;
+  return log;
+}
+
+int64_t RoundUp(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// Scratch floats are handed out in 32-float (128-byte) steps, so every buffer starts aligned.
+int64_t Take(int64_t& next, int64_t floats) {
+  const int64_t offset = next;
+  next += RoundUp(std::max<int64_t>(floats, 1), 32);
+  return offset;
+}
+
+}  // namespace
+
+struct CudaPlan::State {
+  engine::PlanSpec spec;
+  engine::PlanTables tables;
+  cudaStream_t stream = nullptr;
+  int logTile = 0;
+  int steps = 0;  // S: dense contraction steps per rank split
+  bool projected = false;
+  bool anyRank = false;
+  bool anyFull = false;
+  int launches = 0;
+  size_t bytes = 0;
+
+  // Owned device memory.
+  std::vector<std::shared_ptr<void>> owned;
+  float* params = nullptr;
+  float* dParams = nullptr;
+  float* delta = nullptr;
+  float* dDelta = nullptr;
+  float* scratch = nullptr;
+  float* projectionA = nullptr;
+  float* projectionB = nullptr;
+
+  PlanView view{};
+  FwhtGather gatherForward;
+  FwhtGather gatherBackward;
+  const FwhtTileJob* tileJobs = nullptr;
+  int64_t tileJobCount = 0;
+  const FwhtColumnJob* columnJobs = nullptr;
+  int64_t columnJobCount = 0;
+
+  Schedule identityY, materialise, generate, emit, upstream, finish, fullGradient, kronGradient,
+      lowRankFactor, lowRankY, identityGradient;
+  std::vector<Schedule> denseStep, denseFactor, denseInput;
+
+  ~State() {
+    owned.clear();
+    if (stream != nullptr) cudaStreamDestroy(stream);
+  }
+
+  template <typename T>
+  T* Allocate(size_t count, const char* what) {
+    auto buffer = std::make_shared<DeviceBuffer<T>>(std::max<size_t>(count, 1));
+    bytes += std::max<size_t>(count, 1) * sizeof(T);
+    T* data = buffer->data();
+    owned.push_back(std::shared_ptr<void>(buffer, buffer.get()));
+    (void)what;
+    return data;
+  }
+
+  template <typename T>
+  T* Upload(const std::vector<T>& values, const char* what) {
+    T* data = Allocate<T>(values.size(), what);
+    if (!values.empty()) {
+      Check(cudaMemcpy(data, values.data(), values.size() * sizeof(T), cudaMemcpyHostToDevice),
+            std::string("cudaMemcpy(") + what + ")");
+    }
+    return data;
+  }
+
+  // items: (item, count) pairs; those with count 0 are left out.
+  Schedule MakeSchedule(const std::vector<std::pair<int32_t, int64_t>>& entries, const char* what) {
+    std::vector<int64_t> prefix;
+    std::vector<int32_t> items;
+    int64_t total = 0;
+    for (const auto& [item, count] : entries) {
+      if (count <= 0) continue;
+      prefix.push_back(total);
+      items.push_back(item);
+      total += count;
+    }
+    Schedule schedule;
+    schedule.count = static_cast<int32_t>(items.size());
+    schedule.total = total;
+    if (total > 0) {
+      schedule.prefix = Upload(prefix, what);
+      schedule.items = Upload(items, what);
+    }
+    return schedule;
+  }
+
+  void Build();
+  void RunY();
+  void RunProjection(bool backward);
+  void Sync(const char* what) { Check(cudaStreamSynchronize(stream), what); }
+};
+
+void CudaPlan::State::Build() {
+  const int order = spec.order;
+  const int splits = spec.splits;
+  const size_t group_count = spec.groups.size();
+  logTile = FwhtLogTile();
+  Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
+
+  params = Allocate<float>(static_cast<size_t>(spec.num_params), "params");
+  dParams = Allocate<float>(static_cast<size_t>(spec.num_params), "dParams");
+  delta = Allocate<float>(static_cast<size_t>(spec.delta_size), "delta");
+  dDelta = Allocate<float>(static_cast<size_t>(spec.delta_size), "dDelta");
+
+  // Fastfood tables (SPEC §7, §9), one block per L, with π⁻¹ and Gv ∘ π⁻¹ for the transpose.
+  std::vector<float> signs, gaussians, gaussiansInverse;
+  std::vector<int32_t> perm, permInverse;
+  std::vector<int64_t> tableOffsets;
+  for (const engine::FastfoodTableData& table : tables.fastfood) {
+    const int64_t offset = static_cast<int64_t>(signs.size());
+    tableOffsets.push_back(offset);
+    signs.insert(signs.end(), table.signs.begin(), table.signs.end());
+    gaussians.insert(gaussians.end(), table.gaussians.begin(), table.gaussians.end());
+    perm.insert(perm.end(), table.perm.begin(), table.perm.end());
+    permInverse.resize(signs.size());
+    gaussiansInverse.resize(signs.size());
+    for (int64_t i = 0; i < table.size; ++i) {
+      const int64_t target = table.perm[static_cast<size_t>(i)];
+      permInverse[static_cast<size_t>(offset + target)] = static_cast<int32_t>(i);
+      gaussiansInverse[static_cast<size_t>(offset + target)] =
+          table.gaussians[static_cast<size_t>(i)];
+    }
+  }
+  std::vector<int32_t> shuffleInverse;
+  if (spec.shuffle) {
+    shuffleInverse.resize(tables.shuffle.size());
+    for (size_t i = 0; i < tables.shuffle.size(); ++i) {
+      shuffleInverse[static_cast<size_t>(tables.shuffle[i])] = static_cast<int32_t>(i);
+    }
+  }
+
+  // Buckets: Kronecker tables, projection segments and factors.
+  std::vector<int64_t> dims;
+  std::vector<BucketInfo> buckets;
+  std::vector<int64_t> bucketProjection(spec.buckets.size(), -1);
+  int64_t projectionFloats = 0;
+  std::vector<FwhtTileJob> tiles;
+  std::vector<FwhtColumnJob> columns;
+  for (size_t b = 0; b < spec.buckets.size(); ++b) {
+    const engine::BucketSpec& bucket = spec.buckets[b];
+    BucketInfo info{};
+    info.virtualLength = bucket.virtual_length;
+    info.generatedLength = bucket.generated_length;
+    info.projectionSize = bucket.projection_size;
+    info.table = -1;
+    info.kron = static_cast<int64_t>(dims.size());
+    std::vector<int64_t> modeSizes(static_cast<size_t>(order), 1);
+    std::vector<int64_t> inner(bucket.kron_dims.size(), 1);
+    for (int m = 0; m < order; ++m) {
+      int64_t product = 1;
+      for (int k = splits - 1; k >= 0; --k) {
+        inner[static_cast<size_t>(k * order + m)] = product;
+        product *= bucket.kron_dims[static_cast<size_t>(k * order + m)];
+      }
+      modeSizes[static_cast<size_t>(m)] = product;
+    }
+    std::vector<int64_t> strides(static_cast<size_t>(order), 1);
+    for (int m = order - 2; m >= 0; --m) {
+      strides[static_cast<size_t>(m)] =
+          strides[static_cast<size_t>(m + 1)] * modeSizes[static_cast<size_t>(m + 1)];
+    }
+    dims.insert(dims.end(), bucket.kron_dims.begin(), bucket.kron_dims.end());
+    dims.insert(dims.end(), inner.begin(), inner.end());
+    dims.insert(dims.end(), modeSizes.begin(), modeSizes.end());
+    dims.insert(dims.end(), strides.begin(), strides.end());
+    if (bucket.projection_size > 0) {
+      projected = true;
+      const engine::FastfoodTableData& table = tables.fastfood[static_cast<size_t>(bucket.table)];
+      const int logSize = Log2(bucket.projection_size);
+      if (logSize > 2 * logTile) {
+        throw CudaError("the CUDA engine transforms fastfood sizes up to 2^" +
+                        std::to_string(2 * logTile) + " on this device, not 2^" +
+                        std::to_string(logSize));
+      }
+      info.table = tableOffsets[static_cast<size_t>(bucket.table)];
+      info.factor = static_cast<float>(
+          static_cast<double>(spec.scale) /
+          std::sqrt(static_cast<double>(bucket.virtual_length) * table.gaussian_sum_sq));
+      const int64_t start =
+          RoundUp(projectionFloats, std::max<int64_t>(bucket.projection_size, 32));
+      bucketProjection[b] = start;
+      const int64_t count = static_cast<int64_t>(bucket.groups.size());
+      projectionFloats = start + count * bucket.projection_size;
+      AppendFwhtJobs(start, count, logSize, info.table, logTile, tiles, columns);
+    }
+    buckets.push_back(info);
+  }
+  if (projected) {
+    projectionA = Allocate<float>(static_cast<size_t>(projectionFloats), "projection A");
+    projectionB = Allocate<float>(static_cast<size_t>(projectionFloats), "projection B");
+  }
+
+  // Scratch layout: per group its upstream (without a projection), per (group, split) job its Y,
+  // dY, T_k, dT_k and dense contraction scratch.
+  int64_t next = 0;
+  std::vector<int64_t> upstreamOffset(group_count, -1);
+  struct JobScratch {
+    int64_t y = -1, dY = -1, tensor = -1, dTensor = -1, contraction = -1;
+  };
+  std::vector<JobScratch> jobScratch(group_count * static_cast<size_t>(splits));
+  for (size_t g = 0; g < group_count; ++g) {
+    const engine::GroupSpec& group = spec.groups[g];
+    const engine::BucketSpec& bucket = spec.buckets[static_cast<size_t>(group.bucket)];
+    if (bucket.projection_size == 0) upstreamOffset[g] = Take(next, bucket.virtual_length);
+    for (int k = 0; k < splits; ++k) {
+      const engine::SplitSpec& split = bucket.splits[static_cast<size_t>(k)];
+      JobScratch& job = jobScratch[g * static_cast<size_t>(splits) + static_cast<size_t>(k)];
+      if (split.rank == 0) continue;
+      const bool coreIsY = spec.dense_core && split.contraction_steps.empty();
+      if (!coreIsY) {
+        job.y = Take(next, split.rank * split.cols);
+        job.dY = Take(next, split.rank * split.cols);
+      }
+      if (splits > 1) {
+        job.tensor = Take(next, split.size);
+        job.dTensor = Take(next, split.size);
+      }
+      if (spec.dense_core && split.contraction_scratch > 0) {
+        job.contraction = Take(next, split.contraction_scratch);
+      }
+    }
+  }
+  scratch = Allocate<float>(static_cast<size_t>(next), "scratch");
+
+  // Groups, regions, jobs and steps.
+  std::vector<GroupInfo> groups;
+  std::vector<RegionInfo> regions;
+  std::vector<SplitJob> jobs;
+  std::vector<StepInfo> stepInfos;
+  steps = -1;
+  for (size_t g = 0; g < group_count; ++g) {
+    const engine::GroupSpec& group = spec.groups[g];
+    const engine::BucketSpec& bucket = spec.buckets[static_cast<size_t>(group.bucket)];
+    GroupInfo info{};
+    info.bucket = group.bucket;
+    info.regionFirst = static_cast<int32_t>(regions.size());
+    info.regionCount = static_cast<int32_t>(group.regions.size());
+    info.jobFirst = static_cast<int32_t>(jobs.size());
+    info.used = group.used;
+    info.projection = -1;
+    int64_t prefix = 0;
+    for (const engine::Region& region : group.regions) {
+      regions.push_back({region.start, region.length, prefix});
+      prefix += region.length;
+    }
+    if (bucket.projection_size > 0) {
+      info.projection =
+          bucketProjection[static_cast<size_t>(group.bucket)] + group.slot * bucket.projection_size;
+      info.upstream = projectionB + info.projection;
+    } else {
+      info.upstream = scratch + upstreamOffset[g];
+    }
+    groups.push_back(info);
+
+    for (int k = 0; k < splits; ++k) {
+      const engine::SplitSpec& split = bucket.splits[static_cast<size_t>(k)];
+      const JobScratch& at = jobScratch[g * static_cast<size_t>(splits) + static_cast<size_t>(k)];
+      const int64_t slot = group.slot;
+      SplitJob job{};
+      job.group = static_cast<int32_t>(g);
+      job.rank = split.rank;
+      job.d0 = split.dims[0];
+      job.cols = split.cols;
+      job.size = split.size;
+      job.kronIndex = k;
+      job.dims = static_cast<int64_t>(dims.size());
+      std::vector<int64_t> local(static_cast<size_t>(order), 1);
+      for (int m = order - 2; m >= 0; --m) {
+        local[static_cast<size_t>(m)] =
+            local[static_cast<size_t>(m + 1)] * split.dims[static_cast<size_t>(m + 1)];
+      }
+      dims.insert(dims.end(), split.dims.begin(), split.dims.end());
+      dims.insert(dims.end(), local.begin(), local.end());
+      job.factors = params;
+      job.factorOffsets = -1;
+      job.step = -1;
+      job.lowRankSource = info.upstream;
+      job.lowRankValid = bucket.generated_length;
+      if (split.rank == 0) {
+        anyFull = true;
+        job.full = params + split.full_offset + slot * split.size;
+        job.dFull = dParams + split.full_offset + slot * split.size;
+        job.tensor = job.full;
+        job.dTensor = job.dFull;
+        jobs.push_back(job);
+        continue;
+      }
+      anyRank = true;
+      job.factorOffsets = static_cast<int64_t>(dims.size());
+      for (int m = 0; m < order; ++m) {
+        dims.push_back(split.factor_offsets[static_cast<size_t>(m)] +
+                       slot * split.dims[static_cast<size_t>(m)] * split.rank);
+      }
+      if (spec.dense_core) {
+        job.core = params + split.core_offset + slot * split.core_size;
+        job.dCore = dParams + split.core_offset + slot * split.core_size;
+      }
+      if (at.y < 0) {  // M = 1 with a dense core: Y is the core
+        job.y = job.core;
+        job.yOut = nullptr;
+        job.dY = job.dCore;
+      } else {
+        job.yOut = scratch + at.y;
+        job.y = job.yOut;
+        job.dY = scratch + at.dY;
+      }
+      if (splits > 1) {
+        job.tensorOut = scratch + at.tensor;
+        job.tensor = job.tensorOut;
+        job.dTensor = scratch + at.dTensor;
+        job.lowRankSource = job.dTensor;
+        job.lowRankValid = split.size;
+      }
+      if (spec.dense_core) {
+        const int count = static_cast<int>(split.contraction_steps.size());
+        if (steps >= 0 && steps != count) throw CudaError("rank splits with different step counts");
+        steps = count;
+        job.step = static_cast<int64_t>(stepInfos.size());
+        job.scratch = at.contraction >= 0 ? scratch + at.contraction : nullptr;
+        for (int t = 0; t < count; ++t) {
+          const engine::ContractionStep& step = split.contraction_steps[static_cast<size_t>(t)];
+          StepInfo info{};
+          info.mode = step.mode;
+          info.outer = step.outer;
+          info.inner = step.inner;
+          info.dim = step.dim;
+          const int64_t factorOffset =
+              split.factor_offsets[static_cast<size_t>(step.mode)] + slot * step.dim * split.rank;
+          info.factor = params + factorOffset;
+          info.dFactor = dParams + factorOffset;
+          info.input =
+              t == 0
+                  ? job.core
+                  : job.scratch + split.contraction_steps[static_cast<size_t>(t - 1)].output_offset;
+          info.output = step.output_offset < 0 ? job.yOut : job.scratch + step.output_offset;
+          info.dOutput =
+              t == count - 1 ? job.dY : job.scratch + split.gradient_offsets[(t + 1) % 2];
+          info.dInput = t == 0 ? job.dCore : job.scratch + split.gradient_offsets[t % 2];
+          stepInfos.push_back(info);
+        }
+      }
+      jobs.push_back(job);
+    }
+  }
+  if (steps < 0) steps = 0;
+
+  // Schedules: which items each kernel covers and how many work items each has.
+  std::vector<std::pair<int32_t, int64_t>> entries;
+  auto forJobs = [&](auto count) {
+    entries.clear();
+    for (size_t j = 0; j < jobs.size(); ++j)
+      entries.emplace_back(static_cast<int32_t>(j), count(jobs[j]));
+    return entries;
+  };
+  auto forGroups = [&](auto count) {
+    entries.clear();
+    for (size_t g = 0; g < groups.size(); ++g) {
+      const BucketInfo& bucket = buckets[static_cast<size_t>(groups[g].bucket)];
+      entries.emplace_back(static_cast<int32_t>(g), count(groups[g], bucket));
+    }
+    return entries;
+  };
+  const bool identity = !spec.dense_core;
+  identityY = MakeSchedule(
+      forJobs([&](const SplitJob& j) { return identity && j.rank > 0 ? j.rank * j.cols : 0; }),
+      "identityY");
+  for (int t = 0; t < steps; ++t) {
+    auto step = [&](const SplitJob& j) -> const StepInfo& {
+      return stepInfos[static_cast<size_t>(j.step + t)];
+    };
+    denseStep.push_back(MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                                       return j.rank > 0
+                                                  ? step(j).outer * step(j).dim * step(j).inner
+                                                  : 0;
+                                     }),
+                                     "denseStep"));
+    denseFactor.push_back(MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                                         return j.rank > 0 ? step(j).dim * j.rank : 0;
+                                       }),
+                                       "denseFactor"));
+    denseInput.push_back(MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                                        return j.rank > 0 ? step(j).outer * j.rank * step(j).inner
+                                                          : 0;
+                                      }),
+                                      "denseInput"));
+  }
+  materialise = MakeSchedule(
+      forJobs([&](const SplitJob& j) { return splits > 1 && j.rank > 0 ? j.size : 0; }),
+      "materialise");
+  generate = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
+                            return b.projectionSize > 0 ? b.projectionSize : g.used;
+                          }),
+                          "generate");
+  emit = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
+                        return b.projectionSize > 0 ? g.used : 0;
+                      }),
+                      "emit");
+  upstream = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
+                            return b.projectionSize > 0 ? b.projectionSize : b.virtualLength;
+                          }),
+                          "upstream");
+  finish = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
+                          return b.projectionSize > 0 ? b.generatedLength : 0;
+                        }),
+                        "finish");
+  fullGradient = MakeSchedule(
+      forJobs([&](const SplitJob& j) { return splits == 1 && j.rank == 0 ? j.size : 0; }),
+      "fullGradient");
+  kronGradient =
+      MakeSchedule(forJobs([&](const SplitJob& j) { return splits > 1 ? j.size : 0; }), "kron");
+  lowRankFactor = MakeSchedule(
+      forJobs([&](const SplitJob& j) { return j.rank > 0 ? j.d0 * j.rank : 0; }), "lowRankFactor");
+  lowRankY = MakeSchedule(
+      forJobs([&](const SplitJob& j) { return j.rank > 0 ? j.rank * j.cols : 0; }), "lowRankY");
+  identityGradient = MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                                    if (!identity || j.rank == 0) return 0;
+                                    int64_t total = 0;
+                                    for (int m = 1; m < order; ++m)
+                                      total += dims[static_cast<size_t>(j.dims + m)] * j.rank;
+                                    return total;
+                                  }),
+                                  "identityGradient");
+
+  view.order = order;
+  view.splits = splits;
+  view.scale = spec.scale;
+  view.buckets = Upload(buckets, "buckets");
+  view.groups = Upload(groups, "groups");
+  view.jobs = Upload(jobs, "jobs");
+  view.steps = Upload(stepInfos, "steps");
+  view.dims = Upload(dims, "dims");
+  view.regions = Upload(regions, "regions");
+  view.shuffleInverse = spec.shuffle ? Upload(shuffleInverse, "shuffle") : nullptr;
+  view.signs = Upload(signs, "fastfood signs");
+  view.params = params;
+  view.dParams = dParams;
+  view.delta = delta;
+  view.dDelta = dDelta;
+  view.projectionA = projectionA;
+  view.projectionB = projectionB;
+  gatherForward = {projectionA, Upload(perm, "fastfood perm"), Upload(gaussians, "fastfood Gv")};
+  gatherBackward = {projectionA, Upload(permInverse, "fastfood inverse perm"),
+                    Upload(gaussiansInverse, "fastfood inverse Gv")};
+  tileJobs = Upload(tiles, "fwht tiles");
+  tileJobCount = static_cast<int64_t>(tiles.size());
+  columnJobs = Upload(columns, "fwht columns");
+  columnJobCount = static_cast<int64_t>(columns.size());
+  // The host tables are on the device now; the copies in tables stay for inspection only.
+}
+
+void CudaPlan::State::RunY() {
+  if (identityY.total > 0) {
+    LaunchIdentityY(view, identityY, stream);
+    ++launches;
+  }
+  for (int t = 0; t < steps; ++t) {
+    if (denseStep[static_cast<size_t>(t)].total == 0) continue;
+    LaunchDenseStep(view, denseStep[static_cast<size_t>(t)], t, stream);
+    ++launches;
+  }
+  if (materialise.total > 0) {
+    LaunchMaterialise(view, materialise, stream);
+    ++launches;
+  }
+}
+
+void CudaPlan::State::RunProjection(bool backward) {
+  FwhtTilePass(projectionA, tileJobs, tileJobCount, logTile, nullptr, stream);
+  ++launches;
+  if (columnJobCount > 0) {
+    FwhtColumnPass(projectionA, columnJobs, columnJobCount, logTile, stream);
+    ++launches;
+  }
+  FwhtTilePass(projectionB, tileJobs, tileJobCount, logTile,
+               backward ? &gatherBackward : &gatherForward, stream);
+  ++launches;
+  if (columnJobCount > 0) {
+    FwhtColumnPass(projectionB, columnJobs, columnJobCount, logTile, stream);
+    ++launches;
+  }
+}
+
+CudaPlan::CudaPlan(engine::PlanSpec spec) : state_(std::make_unique<State>()) {
+  RequireDevice("the CUDA engine");
+  state_->tables = engine::BuildPlanTables(spec);
+  state_->spec = std::move(spec);
+  state_->Build();
+}
+
+CudaPlan::~CudaPlan() = default;
+
+int64_t CudaPlan::DeltaSize() const { return state_->spec.delta_size; }
+int64_t CudaPlan::NumParams() const { return state_->spec.num_params; }
+size_t CudaPlan::DeviceBytes() const { return state_->bytes; }
+int CudaPlan::LaunchCount() const { return state_->launches; }
+int CudaPlan::LogTile() const { return state_->logTile; }
+
+void CudaPlan::SetParams(const float* params) {
+  State& s = *state_;
+  Check(cudaMemcpyAsync(s.params, params, static_cast<size_t>(s.spec.num_params) * sizeof(float),
+                        cudaMemcpyHostToDevice, s.stream),
+        "cudaMemcpy(params to the device)");
+  s.Sync("cudaMemcpy(params to the device)");
+}
+
+void CudaPlan::SetDeltaGradient(const float* d_out) {
+  State& s = *state_;
+  Check(cudaMemcpyAsync(s.dDelta, d_out, static_cast<size_t>(s.spec.delta_size) * sizeof(float),
+                        cudaMemcpyHostToDevice, s.stream),
+        "cudaMemcpy(dOut to the device)");
+  s.Sync("cudaMemcpy(dOut to the device)");
+}
+
+void CudaPlan::ReadDelta(float* out) const {
+  State& s = *state_;
+  Check(cudaMemcpyAsync(out, s.delta, static_cast<size_t>(s.spec.delta_size) * sizeof(float),
+                        cudaMemcpyDeviceToHost, s.stream),
+        "cudaMemcpy(ΔW to the host)");
+  s.Sync("cudaMemcpy(ΔW to the host)");
+}
+
+void CudaPlan::ReadParamsGradient(float* d_params) const {
+  State& s = *state_;
+  Check(cudaMemcpyAsync(d_params, s.dParams, static_cast<size_t>(s.spec.num_params) * sizeof(float),
+                        cudaMemcpyDeviceToHost, s.stream),
+        "cudaMemcpy(dParams to the host)");
+  s.Sync("cudaMemcpy(dParams to the host)");
+}
+
+void CudaPlan::RunForward() {
+  State& s = *state_;
+  s.launches = 0;
+  s.RunY();
+  LaunchGenerate(s.view, s.generate, s.stream);
+  ++s.launches;
+  if (s.projected) {
+    s.RunProjection(false);
+    LaunchEmit(s.view, s.emit, s.stream);
+    ++s.launches;
+  }
+  s.Sync("the forward kernels");
+}
+
+void CudaPlan::RunBackward() {
+  State& s = *state_;
+  s.launches = 0;
+  s.RunY();
+  LaunchUpstream(s.view, s.upstream, s.stream);
+  ++s.launches;
+  if (s.projected) {
+    s.RunProjection(true);
+    LaunchFinishProjectionGradient(s.view, s.finish, s.stream);
+    ++s.launches;
+  }
+  if (s.kronGradient.total > 0) {
+    LaunchKronGradient(s.view, s.kronGradient, s.stream);
+    ++s.launches;
+  }
+  if (s.fullGradient.total > 0) {
+    LaunchFullGradient(s.view, s.fullGradient, s.stream);
+    ++s.launches;
+  }
+  if (s.lowRankFactor.total > 0) {
+    LaunchLowRankFactorGradient(s.view, s.lowRankFactor, s.stream);
+    LaunchLowRankYGradient(s.view, s.lowRankY, s.stream);
+    s.launches += 2;
+  }
+  if (s.identityGradient.total > 0) {
+    LaunchIdentityYGradient(s.view, s.identityGradient, s.stream);
+    ++s.launches;
+  }
+  for (int t = s.steps - 1; t >= 0; --t) {
+    if (s.denseFactor[static_cast<size_t>(t)].total == 0) continue;
+    LaunchDenseStepFactorGradient(s.view, s.denseFactor[static_cast<size_t>(t)], t, s.stream);
+    LaunchDenseStepInputGradient(s.view, s.denseInput[static_cast<size_t>(t)], t, s.stream);
+    s.launches += 2;
+  }
+  s.Sync("the backward kernels");
+}
+
+void CudaPlan::Forward(const float* params, float* out) {
+  SetParams(params);
+  RunForward();
+  ReadDelta(out);
+}
+
+void CudaPlan::Backward(const float* params, const float* d_out, float* d_params) {
+  SetParams(params);
+  SetDeltaGradient(d_out);
+  RunBackward();
+  ReadParamsGradient(d_params);
+}
+
+}  // namespace superlora::cuda

@@ -1,0 +1,159 @@
+// The device-side description of a CudaPlan and the launchers of its kernels (split_kernels.cu:
+// the splits' small tensors and their backward; delta_kernels.cu: ΔW_all itself, the fastfood
+// glue and the Kronecker backward). For cuda/*.cu only. Every kernel covers all groups at once:
+// a Schedule maps a flat index of work items onto a list of jobs (groups or (group, split)
+// pairs), so launches never depend on how many groups there are.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace superlora::cuda {
+
+// A run of ΔW_all (before the shuffle) that a group writes; `prefix` is its position in the
+// group's output.
+struct RegionInfo {
+  int64_t start;
+  int64_t length;
+  int64_t prefix;
+};
+
+struct BucketInfo {
+  int64_t virtualLength;    // n_g
+  int64_t generatedLength;  // m_g
+  int64_t projectionSize;   // L, 0 without a projection
+  int64_t table;            // offset of its fastfood tables in the table arrays, −1
+  int64_t kron;             // offset in dims of: d_{k,m} (K·M), inner_{k,m} = Π_{k'>k} d_{k',m}
+                            // (K·M), D_m (M), stride_m = Π_{m'>m} D_m' (M)
+  float factor;             // projection: scale / sqrt(n · Σ Gv²)
+};
+
+struct GroupInfo {
+  int32_t bucket;
+  int32_t regionFirst;
+  int32_t regionCount;
+  int32_t jobFirst;    // its K split jobs are jobFirst … jobFirst + K − 1
+  int64_t used;        // values it writes (≤ n_g)
+  int64_t projection;  // first float of its segment in the projection buffers, −1
+  float* upstream;     // backward: dL/dz (m_g floats) for its splits
+};
+
+// One split of one group.
+struct SplitJob {
+  int32_t group;
+  int32_t rank;  // 0: a full split
+  int64_t d0;
+  int64_t cols;  // size / d0
+  int64_t size;  // Π_m d_{k,m}
+  int64_t dims;  // offset in dims of d_{k,0..M−1}, then the split-local strides Π_{m'>m} d_{k,m'}
+  int64_t kronIndex;      // k
+  const float* factors;   // A_m of this group: factors + factorOffset[m] (from the dims table)
+  int64_t factorOffsets;  // offset in dims of the M per-mode parameter offsets of A_m
+  const float* full;      // full split: its tensor
+  float* dFull;
+  const float* core;  // dense core
+  float* dCore;
+  const float* y;  // Y_k [r × cols] (or the core itself when M = 1)
+  float* yOut;     // where the forward writes Y (nullptr when Y is the core)
+  float* dY;
+  const float* tensor;  // K > 1: T_k (materialised, or the full parameters)
+  float* tensorOut;
+  float* dTensor;              // K > 1: dL/dT_k (rank split: scratch; full split: dFull)
+  const float* lowRankSource;  // backward: dL/dT_k for dA_0 and dY (K = 1: the group upstream)
+  int64_t lowRankValid;        // entries of lowRankSource that exist (the rest are zero)
+  int64_t step;                // first of its S contraction steps in the steps array
+  float* scratch;              // dense contraction scratch
+};
+
+// Step t of a dense core's contraction: X_{t+1}[o, i, c] = Σ_j A_mode[i, j] · X_t[o, j, c].
+struct StepInfo {
+  int32_t mode;
+  int64_t outer;
+  int64_t inner;
+  int64_t dim;
+  const float* input;    // X_t
+  float* output;         // X_{t+1} (Y for the last step)
+  const float* dOutput;  // backward: dL/dX_{t+1}
+  float* dInput;         // backward: dL/dX_t
+  float* dFactor;        // backward: dL/dA_mode
+  const float* factor;
+};
+
+// A flat index space over a list of items: item p covers [prefix[p], prefix[p + 1]).
+struct Schedule {
+  const int64_t* prefix = nullptr;
+  const int32_t* items = nullptr;
+  int32_t count = 0;
+  int64_t total = 0;
+};
+
+struct PlanView {
+  int order;   // M
+  int splits;  // K
+  float scale;
+  const BucketInfo* buckets;
+  const GroupInfo* groups;
+  const SplitJob* jobs;
+  const StepInfo* steps;
+  const int64_t* dims;
+  const RegionInfo* regions;
+  const int32_t* shuffleInverse;  // σ⁻¹, nullptr without a shuffle
+  const float* signs;             // B of every L, at BucketInfo::table
+  const float* params;
+  float* dParams;
+  float* delta;         // ΔW_all
+  const float* dDelta;  // dL/dΔW_all
+  float* projectionA;   // fastfood buffers (segments at GroupInfo::projection)
+  float* projectionB;
+};
+
+// Finds the item whose range holds `index` (index < schedule.total).
+__device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t index,
+                                            int64_t* local) {
+  int32_t low = 0;
+  int32_t high = schedule.count - 1;
+  while (low < high) {
+    const int32_t middle = (low + high + 1) / 2;
+    if (schedule.prefix[middle] <= index) {
+      low = middle;
+    } else {
+      high = middle - 1;
+    }
+  }
+  *local = index - schedule.prefix[low];
+  return schedule.items[low];
+}
+
+// Launch shapes: blocks of 256 threads, grid-stride loops beyond kMaxBlocks.
+constexpr unsigned kThreads = 256;
+constexpr unsigned kWarpsPerBlock = kThreads / 32;
+constexpr int64_t kMaxBlocks = int64_t{1} << 20;
+
+inline unsigned BlocksFor(int64_t items, int64_t perBlock) {
+  const int64_t blocks = (items + perBlock - 1) / perBlock;
+  return static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+// split_kernels.cu
+void LaunchIdentityY(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchDenseStep(const PlanView& view, const Schedule& jobs, int step, cudaStream_t stream);
+void LaunchMaterialise(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchLowRankFactorGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchLowRankYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchIdentityYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchDenseStepFactorGradient(const PlanView& view, const Schedule& jobs, int step,
+                                   cudaStream_t stream);
+void LaunchDenseStepInputGradient(const PlanView& view, const Schedule& jobs, int step,
+                                  cudaStream_t stream);
+
+// delta_kernels.cu
+void LaunchGenerate(const PlanView& view, const Schedule& groups, cudaStream_t stream);
+void LaunchEmit(const PlanView& view, const Schedule& groups, cudaStream_t stream);
+void LaunchUpstream(const PlanView& view, const Schedule& groups, cudaStream_t stream);
+void LaunchFinishProjectionGradient(const PlanView& view, const Schedule& groups,
+                                    cudaStream_t stream);
+void LaunchFullGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+void LaunchKronGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream);
+
+}  // namespace superlora::cuda

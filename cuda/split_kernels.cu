@@ -1,0 +1,247 @@
+// The splits' small tensors (SPEC §5) and their backward, for every (group, split) job of a plan
+// in one launch per kernel: Y_k = C ×_1 A_1 ⋯ ×_{M−1} A_{M−1} seen as [r × cols] (the identity
+// core's Khatri–Rao columns, or the dense core's mode products one step per launch), T_k = A_0·Y_k
+// when K > 1, and the reductions of the backward, each output summed by one warp in a fixed order
+// (double accumulators: the sums run over up to D/D_0 terms).
+#include "check.cuh"
+#include "plan_kernels.cuh"
+
+namespace superlora::cuda {
+namespace {
+
+__device__ __forceinline__ double WarpSum(double value) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value += __shfl_down_sync(0xffffffffu, value, offset);
+  }
+  return value;
+}
+
+__device__ __forceinline__ const float* Factor(const PlanView& view, const SplitJob& job, int m) {
+  return view.params + view.dims[job.factorOffsets + m];
+}
+
+__device__ __forceinline__ float* FactorGradient(const PlanView& view, const SplitJob& job, int m) {
+  return view.dParams + view.dims[job.factorOffsets + m];
+}
+
+// Index of mode m (≥ 1) of column c of Y: the modes 1 … M−1 of the split, row-major.
+__device__ __forceinline__ int64_t ModeIndex(const PlanView& view, const SplitJob& job, int m,
+                                             int64_t c) {
+  const int64_t dim = view.dims[job.dims + m];
+  const int64_t stride = view.dims[job.dims + view.order + m];
+  return (c / stride) % dim;
+}
+
+// Grid-stride loop over a schedule's items, one thread each.
+#define FOR_EACH_ITEM(schedule, index)                                              \
+  for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; \
+       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+// The same with one warp per item.
+#define FOR_EACH_WARP_ITEM(schedule, index)                                                \
+  for (int64_t index = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; \
+       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x / 32)
+
+__global__ void IdentityYKernel(PlanView view, Schedule schedule) {
+  FOR_EACH_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const int64_t j = local / job.cols;
+    const int64_t c = local % job.cols;
+    float product = 1.0f;  // M = 1: C[j] = 1, Y is a column of ones
+    for (int m = 1; m < view.order; ++m) {
+      product *= Factor(view, job, m)[ModeIndex(view, job, m, c) * job.rank + j];
+    }
+    job.yOut[local] = product;
+  }
+}
+
+__global__ void DenseStepKernel(PlanView view, Schedule schedule, int t) {
+  FOR_EACH_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const StepInfo& step = view.steps[job.step + t];
+    const int64_t c = local % step.inner;
+    const int64_t row = local / step.inner;  // o · dim + i
+    const int64_t i = row % step.dim;
+    const int64_t o = row / step.dim;
+    const float* a = step.factor + i * job.rank;
+    const float* x = step.input + o * job.rank * step.inner + c;
+    float sum = 0.0f;
+    for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], x[j * step.inner], sum);
+    step.output[local] = sum;
+  }
+}
+
+__global__ void MaterialiseKernel(PlanView view, Schedule schedule) {
+  FOR_EACH_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const int64_t i0 = local / job.cols;
+    const int64_t c = local % job.cols;
+    const float* a = Factor(view, job, 0) + i0 * job.rank;
+    float sum = 0.0f;
+    for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
+    job.tensorOut[local] = sum;
+  }
+}
+
+// dA_0[i0, j] = Σ_c src[i0 · cols + c] · Y[j, c] (src is zero past lowRankValid).
+__global__ void LowRankFactorGradientKernel(PlanView view, Schedule schedule) {
+  const int lane = threadIdx.x % 32;
+  FOR_EACH_WARP_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const int64_t i0 = local / job.rank;
+    const int64_t j = local % job.rank;
+    const int64_t rowStart = i0 * job.cols;
+    const int64_t end = min(job.cols, job.lowRankValid - rowStart);
+    const float* src = job.lowRankSource + rowStart;
+    const float* y = job.y + j * job.cols;
+    double sum = 0;
+    for (int64_t c = lane; c < end; c += 32) sum += static_cast<double>(src[c]) * y[c];
+    sum = WarpSum(sum);
+    if (lane == 0) FactorGradient(view, job, 0)[local] = static_cast<float>(sum);
+  }
+}
+
+// dY[j, c] = Σ_{i0} A_0[i0, j] · src[i0 · cols + c].
+__global__ void LowRankYGradientKernel(PlanView view, Schedule schedule) {
+  FOR_EACH_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const int64_t j = local / job.cols;
+    const int64_t c = local % job.cols;
+    const float* a = Factor(view, job, 0) + j;
+    double sum = 0;
+    for (int64_t i0 = 0, e = c; i0 < job.d0 && e < job.lowRankValid; ++i0, e += job.cols) {
+      sum += static_cast<double>(a[i0 * job.rank]) * job.lowRankSource[e];
+    }
+    job.dY[local] = static_cast<float>(sum);
+  }
+}
+
+// Identity core, m ≥ 1: dA_m[i, j] = Σ_{c : i_m(c) = i} dY[j, c] · Π_{m' ≥ 1, m' ≠ m} A_m'[i_m'(c),
+// j].
+__global__ void IdentityYGradientKernel(PlanView view, Schedule schedule) {
+  const int lane = threadIdx.x % 32;
+  FOR_EACH_WARP_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    int m = 1;
+    for (; m < view.order; ++m) {
+      const int64_t entries = view.dims[job.dims + m] * job.rank;
+      if (local < entries) break;
+      local -= entries;
+    }
+    const int64_t dim = view.dims[job.dims + m];
+    const int64_t stride = view.dims[job.dims + view.order + m];
+    const int64_t i = local / job.rank;
+    const int64_t j = local % job.rank;
+    const int64_t others = job.cols / dim;
+    const float* dY = job.dY + j * job.cols;
+    double sum = 0;
+    for (int64_t q = lane; q < others; q += 32) {
+      const int64_t c = (q / stride) * dim * stride + i * stride + q % stride;
+      float product = dY[c];
+      for (int other = 1; other < view.order; ++other) {
+        if (other == m) continue;
+        product *= Factor(view, job, other)[ModeIndex(view, job, other, c) * job.rank + j];
+      }
+      sum += product;
+    }
+    sum = WarpSum(sum);
+    if (lane == 0) FactorGradient(view, job, m)[local] = static_cast<float>(sum);
+  }
+}
+
+// dA_mode[i, j] = Σ_{o, c} dX_{t+1}[o, i, c] · X_t[o, j, c].
+__global__ void DenseStepFactorGradientKernel(PlanView view, Schedule schedule, int t) {
+  const int lane = threadIdx.x % 32;
+  FOR_EACH_WARP_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const StepInfo& step = view.steps[job.step + t];
+    const int64_t i = local / job.rank;
+    const int64_t j = local % job.rank;
+    const int64_t terms = step.outer * step.inner;
+    double sum = 0;
+    for (int64_t q = lane; q < terms; q += 32) {
+      const int64_t o = q / step.inner;
+      const int64_t c = q % step.inner;
+      sum += static_cast<double>(step.dOutput[(o * step.dim + i) * step.inner + c]) *
+             step.input[(o * job.rank + j) * step.inner + c];
+    }
+    sum = WarpSum(sum);
+    if (lane == 0) step.dFactor[local] = static_cast<float>(sum);
+  }
+}
+
+// dX_t[o, j, c] = Σ_i A_mode[i, j] · dX_{t+1}[o, i, c].
+__global__ void DenseStepInputGradientKernel(PlanView view, Schedule schedule, int t) {
+  FOR_EACH_ITEM(schedule, index) {
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const StepInfo& step = view.steps[job.step + t];
+    const int64_t c = local % step.inner;
+    const int64_t row = local / step.inner;  // o · r + j
+    const int64_t j = row % job.rank;
+    const int64_t o = row / job.rank;
+    const float* d = step.dOutput + o * step.dim * step.inner + c;
+    double sum = 0;
+    for (int64_t i = 0; i < step.dim; ++i) {
+      sum += static_cast<double>(step.factor[i * job.rank + j]) * d[i * step.inner];
+    }
+    step.dInput[local] = static_cast<float>(sum);
+  }
+}
+
+}  // namespace
+
+void LaunchIdentityY(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
+  IdentityYKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
+  Check(cudaGetLastError(), "IdentityYKernel launch");
+}
+
+void LaunchDenseStep(const PlanView& view, const Schedule& jobs, int step, cudaStream_t stream) {
+  DenseStepKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs, step);
+  Check(cudaGetLastError(), "DenseStepKernel launch");
+}
+
+void LaunchMaterialise(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
+  MaterialiseKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
+  Check(cudaGetLastError(), "MaterialiseKernel launch");
+}
+
+void LaunchLowRankFactorGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
+  LowRankFactorGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(view,
+                                                                                              jobs);
+  Check(cudaGetLastError(), "LowRankFactorGradientKernel launch");
+}
+
+void LaunchLowRankYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
+  LowRankYGradientKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
+  Check(cudaGetLastError(), "LowRankYGradientKernel launch");
+}
+
+void LaunchIdentityYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
+  IdentityYGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(view,
+                                                                                          jobs);
+  Check(cudaGetLastError(), "IdentityYGradientKernel launch");
+}
+
+void LaunchDenseStepFactorGradient(const PlanView& view, const Schedule& jobs, int step,
+                                   cudaStream_t stream) {
+  DenseStepFactorGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(
+      view, jobs, step);
+  Check(cudaGetLastError(), "DenseStepFactorGradientKernel launch");
+}
+
+void LaunchDenseStepInputGradient(const PlanView& view, const Schedule& jobs, int step,
+                                  cudaStream_t stream) {
+  DenseStepInputGradientKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs,
+                                                                                         step);
+  Check(cudaGetLastError(), "DenseStepInputGradientKernel launch");
+}
+
+}  // namespace superlora::cuda

@@ -1,0 +1,192 @@
+/**
+ * The conformance suite on the cuda engine where a CUDA device exists (SPEC §10b against the
+ * float64 reference), plus what is specific to the device plan: launches that do not grow with the
+ * number of groups, FWHT sizes past the shared-memory tile, the device-resident calls and
+ * bit-identical repeats. Without a device (or without a CUDA build) it prints an explicit skip
+ * line and checks the documented errors instead.
+ */
+import { createPlan } from '../../src/createPlan';
+import type { SuperLoraConfig, Target } from '../../src/config';
+import type { CudaEngine } from '../../src/engines/cuda';
+import { EngineUnavailableError } from '../../src/engines/engine';
+import { engineUnavailableReason, resolveEngineChoice } from '../../src/engines/createEngine';
+import { loadAddon } from '../../src/native/loadAddon';
+import { buildPlanDescriptor } from '../../src/native/planDescriptor';
+import { specTolerance } from '../reference/spec64';
+import { cosUpstream, describeConformance, sinParams } from './suite';
+
+const addon = loadAddon();
+const capabilities = addon.capabilities();
+const hasDevice = capabilities.cudaCompiled && capabilities.cudaDevices.length > 0;
+
+/**
+ * What `action` threw. Jest runs each file in its own vm context while the addon creates its
+ * errors in Node's main one, so errors are checked by name and message, not instanceof.
+ */
+function thrown(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected the call to throw, but it returned');
+}
+
+const smallTargets: Target[] = [
+  { name: 'q', shape: [8, 6], layer: 0 },
+  { name: 'v', shape: [4, 6], layer: 0 },
+];
+
+if (!hasDevice) {
+  describe('conformance: cuda engine', () => {
+    test('without a CUDA device, engine "cuda" throws the documented error', () => {
+      const why = capabilities.cudaCompiled
+        ? (capabilities.cudaError ?? 'no reason given')
+        : 'this binary was built without CUDA';
+      console.log(`skipped: no CUDA device (${why})`);
+      const plan = createPlan({ rank: 2 }, smallTargets);
+      const error = thrown(() => plan.engine('cuda'));
+      expect(error).toBeInstanceOf(EngineUnavailableError); // thrown by TypeScript, this realm
+      expect(error.message).toMatch(/^Engine "cuda" is unavailable: engine 'cuda' needs /);
+      if (capabilities.cudaCompiled) {
+        expect(error.message).toContain(
+          `engine 'cuda' needs a CUDA device: ${capabilities.cudaError ?? ''}`,
+        );
+      } else {
+        expect(error.message).toContain('built with CUDA');
+      }
+      expect(engineUnavailableReason('cuda')).not.toBeNull();
+      // auto keeps choosing the CPU engines exactly as before.
+      expect(resolveEngineChoice('auto')).toBe(
+        engineUnavailableReason('native') === null ? 'native' : 'tfjs',
+      );
+    });
+
+    test('new CudaNativePlan throws an Error that says why, never crashes', () => {
+      const plan = createPlan({ rank: 2 }, smallTargets);
+      const error = thrown(
+        () => new addon.CudaNativePlan(buildPlanDescriptor(plan.layout, plan.tables)),
+      );
+      expect(error.name).toBe('Error');
+      expect(error.message).toMatch(
+        capabilities.cudaCompiled ? /needs a CUDA device/ : /compiled without CUDA/,
+      );
+      expect(thrown(() => addon.cudaMeasureBandwidth(4096, 1)).name).toBe('Error');
+    });
+  });
+} else {
+  describeConformance('cuda');
+
+  function cudaEngine(config: SuperLoraConfig, targets: Target[]) {
+    const plan = createPlan(config, targets);
+    return { plan, engine: plan.engine('cuda') as CudaEngine };
+  }
+
+  function expectClose(actual: Float32Array, reference: Float32Array, what: string): void {
+    const result = specTolerance(actual, reference);
+    if (!result.ok) {
+      throw new Error(
+        `${what}: entry ${result.at} is ${actual[result.at]} but native gives ${reference[result.at]}`,
+      );
+    }
+  }
+
+  describe('cuda engine: device plan', () => {
+    test('auto picks cuda when a device is present', () => {
+      expect(resolveEngineChoice('auto')).toBe('cuda');
+    });
+
+    test('kernel launches do not depend on the number of groups', () => {
+      const targets: Target[] = Array.from({ length: 12 }, (_, t) => ({
+        name: `w${t}`,
+        shape: [16 + (t % 3) * 8, 24],
+        layer: t >> 2,
+      }));
+      const counts = new Set<string>();
+      for (const grouping of [1, 3, 64, 'weight', 'layer'] as const) {
+        const { plan, engine } = cudaEngine({ grouping, rank: 3 }, targets);
+        const device = engine.cudaPlan();
+        const params = sinParams(plan.numParams);
+        device.forward(params, new Float32Array(plan.deltaSize));
+        const forward = device.info().launches;
+        device.backward(params, cosUpstream(plan.deltaSize), new Float32Array(plan.numParams));
+        counts.add(`${forward}/${device.info().launches}`);
+        plan.dispose();
+      }
+      expect([...counts]).toEqual(['2/5']);
+    });
+
+    // Sizes past the 2^15 shared-memory tile take the column pass; big groups, Kronecker splits,
+    // dense cores and the shuffle at sizes the small suite does not reach; native is the reference.
+    const big: [string, SuperLoraConfig, Target[]][] = [
+      [
+        'projection with L = 2^18 (tile and column passes), shuffled',
+        { grouping: 1, rank: 4, projection: { ratio: 0.3 }, shuffle: true, seed: 7 },
+        [{ name: 'w', shape: [480, 500], layer: 0 }],
+      ],
+      [
+        'LoRA on 4 weights of 768 × 768',
+        { grouping: 'weight', reshape: 'natural', rank: 8 },
+        Array.from({ length: 4 }, (_, t) => ({ name: `w${t}`, shape: [768, 768], layer: t })),
+      ],
+      [
+        'LoNKr: 24 groups, 3 splits, layer-shaped regions',
+        { grouping: 24, order: 2, splits: 3, rank: [2, 'full', 3] },
+        Array.from({ length: 6 }, (_, t) => ({ name: `w${t}`, shape: [96, 128], layer: t })),
+      ],
+      [
+        'LoRTA: order 4, dense core, projection',
+        { grouping: 'layer', order: 4, rank: 3, core: 'dense', projection: { ratio: 0.5 } },
+        Array.from({ length: 4 }, (_, t) => ({ name: `w${t}`, shape: [64, 192], layer: t >> 1 })),
+      ],
+    ];
+    for (const [name, config, targets] of big) {
+      test(name, async () => {
+        const plan = createPlan(config, targets);
+        const params = sinParams(plan.numParams);
+        const upstream = cosUpstream(plan.deltaSize);
+        const nativeDelta = await plan.delta(params, { engine: 'native' });
+        const nativeGrad = await plan.deltaBackward(params, upstream, { engine: 'native' });
+        expectClose(await plan.delta(params, { engine: 'cuda' }), nativeDelta, `${name} ΔW`);
+        expectClose(
+          await plan.deltaBackward(params, upstream, { engine: 'cuda' }),
+          nativeGrad,
+          `${name} gradient`,
+        );
+        plan.dispose();
+      });
+    }
+
+    test('device-resident calls equal the host-array calls, bit for bit, every time', () => {
+      const { plan, engine } = cudaEngine(
+        { grouping: 5, order: 3, rank: 2, core: 'dense', projection: { ratio: 0.7 } },
+        [{ name: 'w', shape: [40, 72], layer: 0 }],
+      );
+      const device = engine.cudaPlan();
+      const params = sinParams(plan.numParams);
+      const upstream = cosUpstream(plan.deltaSize);
+      const delta = engine.deltaInto(params, new Float32Array(plan.deltaSize));
+      const grad = engine.deltaBackwardInto(params, upstream, new Float32Array(plan.numParams));
+      for (let repeat = 0; repeat < 3; repeat++) {
+        device.setParams(params);
+        device.runForward();
+        const again = new Float32Array(plan.deltaSize);
+        device.readDelta(again);
+        expect(again).toEqual(delta);
+        device.setDeltaGradient(upstream);
+        device.runBackward();
+        const gradAgain = new Float32Array(plan.numParams);
+        device.readParamsGradient(gradAgain);
+        expect(gradAgain).toEqual(grad);
+      }
+      plan.dispose();
+      expect(() => device.runForward()).toThrow('plan disposed');
+    });
+
+    test('cudaMeasureBandwidth reports positive rates', () => {
+      const result = addon.cudaMeasureBandwidth(64 << 20, 2);
+      expect(result.copyBytesPerSecond).toBeGreaterThan(0);
+      expect(result.fillBytesPerSecond).toBeGreaterThan(0);
+    });
+  });
+}
