@@ -57,7 +57,10 @@ export class ModelAdapter {
     initial: Float32Array,
     options: ModelAdapterOptions = {},
   ) {
-    this.params = tf.variable(tf.tensor1d(initial), true);
+    // tf.variable shares the initial tensor's data; the tensor itself would otherwise stay alive.
+    const initialTensor = tf.tensor1d(initial);
+    this.params = tf.variable(initialTensor, true);
+    initialTensor.dispose();
     this.delta = differentiableDelta(plan, options.engine ?? 'auto');
     plan.targets.forEach((target, t) => {
       this.offsets.set(target.name, {
