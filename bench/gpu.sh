@@ -4,7 +4,8 @@
 # in the repository root, with `.gpu` carried: `bash bench/gpu.sh`. Needs there: an NVIDIA
 # driver, nvcc, cmake, ninja and a C++ compiler (no network, no npm).
 #
-# Steps, each bounded by a timeout so that the whole run stays under 8 minutes:
+# Steps, each bounded by a timeout (150 + 40 + 120 + 90 + 45 s) so that the whole run stays under
+# 8 minutes:
 #  1. node and node_modules from .gpu/ when the machine has none;
 #  2. the CUDA build (sm_90 only, 16 jobs) into build-cuda/, or .gpu/superlora-cuda.node if the
 #     build fails;
@@ -51,7 +52,7 @@ export PATH=$PATH:/usr/local/cuda/bin
 step "CUDA build (sm_90)"
 binary=$root/build-cuda/Release/superlora.node
 build_start=$SECONDS
-if CMAKE_BUILD_PARALLEL_LEVEL=16 timeout 240 node node_modules/cmake-js/bin/cmake-js compile \
+if CMAKE_BUILD_PARALLEL_LEVEL=16 timeout 150 node node_modules/cmake-js/bin/cmake-js compile \
   --out build-cuda --CDSUPERLORA_CUDA=ON --CDSUPERLORA_CUDA_ARCHITECTURES=90-real; then
   status[build]=ok
 else
@@ -63,7 +64,7 @@ build_seconds=$((SECONDS - build_start))
 export SUPERLORA_BINARY=$binary
 
 step "probe (cudaFwht against the CPU fwht)"
-if timeout 60 node scripts/cuda-probe.js >"$out/probe.json"; then
+if timeout 40 node scripts/cuda-probe.js >"$out/probe.json"; then
   status[probe]=ok
   node -e 'const r = require(process.argv[1]); const bad = r.checks.filter((c) => c.mismatches);
     console.log(`devices: ${r.capabilities.cudaDevices.map((d) => d.name).join(", ") || "none: " + r.capabilities.cudaError}`);
@@ -75,7 +76,7 @@ else
 fi
 
 step "jest: cuda tests and the conformance suite on the cuda engine"
-if timeout 200 node node_modules/jest/bin/jest.js test/native/cuda.test.ts \
+if timeout 120 node node_modules/jest/bin/jest.js test/native/cuda.test.ts \
   test/conformance/cuda.test.ts --json --outputFile="$out/jest.json"; then
   status[jest]=ok
 else
@@ -83,7 +84,7 @@ else
 fi
 
 step "bench delta --engine cuda native"
-if timeout 150 node bin/superlora.js bench delta --workload all --engine cuda native \
+if timeout 90 node bin/superlora.js bench delta --workload all --engine cuda native \
   --threads 16 --repeat 5 --json-file "$out/bench-delta.jsonl"; then
   status[benchDelta]=ok
 else
@@ -91,7 +92,7 @@ else
 fi
 
 step "device-resident timings and device bandwidth"
-if GPU_BENCH_REPEAT=20 timeout 90 node bench/gpuDevice.js >"$out/device.json"; then
+if GPU_BENCH_REPEAT=20 timeout 45 node bench/gpuDevice.js >"$out/device.json"; then
   status[device]=ok
 else
   status[device]=failed

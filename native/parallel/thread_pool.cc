@@ -1,5 +1,16 @@
 #include "thread_pool.h"
 
+// Prebuilt binaries must load on systems whose libstdc++ is older than the compiler's: libstdc++ 12
+// added a GLIBCXX_3.4.30 version of condition_variable::wait(unique_lock&) (same behaviour), which
+// would make the binary need a GCC 12 runtime. Bind this file's calls to the version every
+// libstdc++ since GCC 4.4 has (README "Prebuilt binaries").
+#if defined(__GLIBCXX__) && defined(__linux__) && defined(_GLIBCXX_RELEASE) && \
+    _GLIBCXX_RELEASE >= 12
+__asm__(
+    ".symver _ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE,"
+    "_ZNSt18condition_variable4waitERSt11unique_lockISt5mutexE@GLIBCXX_3.4.11");
+#endif
+
 #include <algorithm>
 #include <cstdlib>
 

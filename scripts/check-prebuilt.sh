@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The prebuilt-binary install a user without a compiler gets, checked end to end (.ci/run, after
+# npm test): pack the package, install the tarball into a fresh project with --ignore-scripts and
+# no compiler on PATH, then `require('superlora')`, `npx superlora info` (must report the prebuilt
+# binary) and a small plan's ΔW and gradient from the native engine against the tfjs engine.
+#
+# Offline: the tarball's dependencies come from the npm cache (--prefer-offline --offline).
+# Builds prebuilds/ first when there is none (npm run prebuilds: several minutes on 2 cores, not
+# counted in the check's own time). Prints its wall time; it should stay well under 5 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+shopt -s nullglob
+binaries=(prebuilds/"$(node -p 'process.platform + "-" + process.arch')"/*.node)
+if [ ${#binaries[@]} -eq 0 ]; then
+  # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
+  echo "== no prebuilt binary for this platform: npm run prebuilds"
+  node scripts/prebuild.js
+fi
+
+started=$(date +%s)
+work=$(mktemp -d "${TMPDIR:-/tmp}/superlora-prebuilt-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "== npm pack"
+tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
+tar -tzf "$work/$tarball" >"$work/contents.txt" # (grep -q on a pipe would SIGPIPE tar)
+grep -q '^package/prebuilds/.*\.node$' "$work/contents.txt" ||
+  { echo "check-prebuilt: the tarball has no prebuilds/" >&2; exit 1; }
+if grep -q '^package/build/' "$work/contents.txt"; then
+  echo "check-prebuilt: the tarball contains build/ (a local build would hide the prebuilt one)" >&2
+  exit 1
+fi
+
+# A PATH with node, npm and sh (npx runs bins through it) only: no g++, cc, c++, make, python3.
+bin="$work/bin"
+mkdir -p "$bin"
+for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+for compiler in g++ gcc cc c++ clang make python3; do
+  if PATH="$bin" command -v "$compiler" >/dev/null 2>&1; then
+    echo "check-prebuilt: $compiler is still on the stripped PATH" >&2
+    exit 1
+  fi
+done
+
+echo "== install $tarball into a fresh project (no compiler, --ignore-scripts, offline)"
+project="$work/project"
+mkdir -p "$project"
+cd "$project"
+echo '{ "name": "prebuilt-check", "version": "1.0.0", "private": true }' >package.json
+PATH="$bin" npm install --ignore-scripts --prefer-offline --offline --no-audit --no-fund \
+  --loglevel=error "$work/$tarball"
+echo "   installed: $(ls node_modules | tr '\n' ' ')"
+if [ -d node_modules/superlora/build ]; then
+  echo "check-prebuilt: the install produced node_modules/superlora/build" >&2
+  exit 1
+fi
+
+echo "== require('superlora'), npx superlora info"
+PATH="$bin" node -e "require('superlora'); console.log('require: ok')"
+PATH="$bin" npx --no-install superlora info >"$work/info.txt"
+grep -E '^native binary .*prebuilds/.*\(prebuilt\)$' "$work/info.txt" ||
+  { echo "check-prebuilt: superlora info does not report the prebuilt binary:" >&2; cat "$work/info.txt" >&2; exit 1; }
+grep -q '^skipped' "$work/info.txt" && { echo "check-prebuilt: a binary was skipped" >&2; exit 1; }
+
+echo "== native engine against tfjs"
+PATH="$bin" node - <<'EOF'
+const { createPlan, addonInfo } = require('superlora');
+(async () => {
+  if (addonInfo().source !== 'prebuilt') throw new Error(`loaded ${addonInfo().source}`);
+  const targets = [
+    { name: 'q', shape: [12, 8], layer: 0 },
+    { name: 'v', shape: [12, 8], layer: 0 },
+    { name: 'o', shape: [8, 12], layer: 1 },
+  ];
+  const configs = [
+    { rank: 3 },
+    { grouping: 2, order: 3, splits: 2, rank: [2, 'full'], projection: { ratio: 0.5 }, shuffle: true },
+  ];
+  for (const config of configs) {
+    const plan = createPlan(config, targets);
+    const params = Float32Array.from({ length: plan.numParams }, (_, i) => 0.5 * Math.sin(i + 1));
+    const upstream = Float32Array.from({ length: plan.deltaSize }, (_, i) => Math.cos(i + 1));
+    for (const [what, run] of [
+      ['ΔW', (engine) => plan.delta(params, { engine })],
+      ['gradient', (engine) => plan.deltaBackward(params, upstream, { engine })],
+    ]) {
+      const native = await run('native');
+      const tfjs = await run('tfjs');
+      const largest = tfjs.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const tolerance = 1e-4 * largest + 1e-6; // SPEC §10b
+      const worst = native.reduce((m, v, i) => Math.max(m, Math.abs(v - tfjs[i])), 0);
+      if (native.length !== tfjs.length || !(worst <= tolerance)) {
+        throw new Error(`${JSON.stringify(config)} ${what}: native differs from tfjs by ${worst}`);
+      }
+      console.log(`${JSON.stringify(config)} ${what}: ${native.length} values agree (max diff ${worst.toExponential(2)})`);
+    }
+    plan.dispose();
+  }
+})().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+EOF
+
+cd "$root"
+echo "== prebuilt check passed in $(($(date +%s) - started)) s"
