@@ -4,7 +4,6 @@
  */
 import type { MachineDescription } from './machineLimits';
 import type { FmaPeak, GemmRecord, StepRecord, TrainStepModel } from './trainStepBench';
-import { shortConfig } from './trainStepBench';
 
 /** A number in `width` columns with about three significant digits. */
 function num(value: number, width: number): string {
@@ -139,8 +138,6 @@ export function stepFootnotes(
     '  product FLOP (forward × 3) ÷ native ms; "of FMA" ÷ the FMA peak at thr threads. loss Δ:',
     '  |stock − native| loss of the second step (after one update): float32 rounding only.',
     'models:',
-    ...models.map(
-      (model) => `  ${model.name.padEnd(6)} ${shortConfig(model.config)}, batch ${model.batch}`,
-    ),
+    ...models.map((model) => `  ${model.name.padEnd(6)} ${model.description}`),
   ];
 }
