@@ -19,6 +19,10 @@ export interface SweepSettings {
   testSize?: number;
   augment: boolean;
   seed: number;
+  /** Evaluate every N steps besides the end (default 0: at the end only). */
+  evalEvery?: number;
+  /** Checkpoint every N steps (default 0: at the end only); an interrupted config restarts anyway. */
+  checkpointEvery?: number;
   backend: BackendChoice;
   nativeKernels?: boolean;
 }

@@ -34,14 +34,14 @@ async function runJob(job: RunJobMessage): Promise<WorkerReply> {
       lr: settings.lr,
       momentum: settings.momentum,
       weightDecay: settings.weightDecay,
-      // One evaluation, at the end; no checkpoints: an interrupted config is redone from scratch.
-      evalEvery: 0,
-      checkpointEvery: 0,
+      evalEvery: settings.evalEvery ?? 0,
+      checkpointEvery: settings.checkpointEvery ?? 0,
       trainSize: settings.trainSize,
       testSize: settings.testSize,
       augment: settings.augment,
       seed: settings.seed,
       outDir: job.outDir,
+      // An interrupted config is redone from scratch in a fresh folder.
       resume: false,
       progress: new QuietProgress(),
     });

@@ -95,6 +95,8 @@ async function run(flags: SweepFlags): Promise<void> {
       testSize: flags.testSize,
       augment: flags.augment,
       seed: flags.seed,
+      evalEvery: flags.evalEvery,
+      checkpointEvery: flags.checkpointEvery,
       backend: flags.backend,
       nativeKernels: flags.nativeKernels,
     },
