@@ -3,8 +3,7 @@
  * for `steps` steps on synthetic images through the real training loop, with the process's
  * resident set size, V8 heap, external memory and live tfjs tensors sampled every `sampleEvery`
  * steps. A leak shows as a slope: the report fits a line to the samples after warm-up and gives
- * the growth per 1000 steps. A benchmark, not a test: it measures and prints (bench/memory.js, or
- * `superlora bench memory` where that command registers it).
+ * the growth per 1000 steps. A benchmark, not a test: it measures and prints (`superlora bench memory`).
  */
 import * as tf from '@tensorflow/tfjs';
 

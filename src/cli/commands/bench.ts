@@ -15,6 +15,7 @@ import { loadBenchAddon } from '../../bench/machineLimits';
 import { builtinWorkload, workloadNames, type Workload } from '../../bench/workloads';
 import { CliUsageError } from '../errors';
 import { registerBenchKernels } from './benchKernels';
+import { registerBenchMemory } from './benchMemory';
 import { registerBenchTrainStep } from './benchTrainStep';
 import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
@@ -164,4 +165,5 @@ export function registerBenchCommand(program: Command): void {
     .action(benchDelta);
   registerBenchKernels(bench);
   registerBenchTrainStep(bench);
+  registerBenchMemory(bench);
 }
