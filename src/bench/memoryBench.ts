@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { SuperLoraConfig } from '../config';
-import type { Dataset } from '../data/dataset';
+import { stripesDataset } from '../data/stripesDataset';
 import type { EngineChoice } from '../engines/engine';
 import { ModelAdapter } from '../tfjs/modelAdapter';
 import { classificationTask } from '../train/classificationTask';
@@ -84,36 +84,6 @@ function slope(points: [number, number][]): number {
   return den === 0 ? 0 : num / den;
 }
 
-/** Class c lights row c of an 8×8 image: learnable, and no dataset package needed. */
-function stripes(count: number, numClasses: number, seed: number): Dataset {
-  const side = 8;
-  const images = new Uint8Array(count * side * side);
-  const labels = new Uint8Array(count);
-  let state = seed >>> 0;
-  const random = (): number => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  for (let n = 0; n < count; n++) {
-    labels[n] = n % numClasses;
-    for (let i = 0; i < side * side; i++) {
-      const lit = Math.floor(i / side) % numClasses === labels[n];
-      images[n * side * side + i] = Math.round(lit ? 200 + 55 * random() : 60 * random());
-    }
-  }
-  return {
-    name: 'stripes',
-    images,
-    labels,
-    count,
-    height: side,
-    width: side,
-    channels: 1,
-    numClasses,
-    classNames: Array.from({ length: numClasses }, (_, c) => `stripe ${c}`),
-  } as Dataset;
-}
-
 export async function runMemoryBench(options: MemoryBenchOptions): Promise<MemoryBenchReport> {
   const steps = options.steps ?? 1000;
   const sampleEvery = options.sampleEvery ?? 50;
@@ -149,8 +119,8 @@ export async function runMemoryBench(options: MemoryBenchOptions): Promise<Memor
           vit.forward(pixelValues, { training, seed, weightOverride }),
         ),
       variables: new Map([['adapter', adapter.params]]),
-      train: stripes(256, 4, 1),
-      test: stripes(32, 4, 2),
+      train: stripesDataset(256, 8, 4, 1),
+      test: stripesDataset(32, 8, 4, 2),
       batchSize: 16,
       evalBatchSize: 32,
       imageSize: 8,

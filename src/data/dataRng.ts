@@ -12,6 +12,7 @@ export const DataStream = {
   subset: 0x64617402,
   epoch: 0x64617403,
   augment: 0x64617404,
+  synthetic: 0x64617405,
 } as const;
 
 const TWO_POW_32 = 4294967296;

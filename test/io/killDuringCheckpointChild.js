@@ -11,46 +11,9 @@ const { createViT } = require(path.join(dist, 'vit', 'model'));
 const { classificationTask } = require(path.join(dist, 'train', 'classificationTask'));
 const { train } = require(path.join(dist, 'train', 'trainLoop'));
 const { Progress } = require(path.join(dist, 'train', 'progress'));
+const { stripesDataset } = require(path.join(dist, 'data', 'stripesDataset'));
 
 const [runDir, stepsText] = process.argv.slice(2);
-
-/** mulberry32, as test/conformance/randomConfigs.ts. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Class c lights up row c (as test/train/syntheticData.ts). */
-function stripes(count, side, numClasses, seed) {
-  const random = seededRandom(seed);
-  const images = new Uint8Array(count * side * side);
-  const labels = new Uint8Array(count);
-  for (let n = 0; n < count; n++) {
-    labels[n] = n % numClasses;
-    for (let i = 0; i < side * side; i++) {
-      const lit = Math.floor(i / side) % numClasses === labels[n];
-      images[n * side * side + i] = Math.round(lit ? 200 + 55 * random() : 60 * random());
-    }
-  }
-  const classNames = Array.from({ length: numClasses }, (_, c) => `stripe ${c}`);
-  return {
-    name: 'stripes',
-    images,
-    labels,
-    count,
-    height: side,
-    width: side,
-    channels: 1,
-    numClasses,
-    classNames,
-  };
-}
 
 async function main() {
   const vit = createViT(
@@ -69,8 +32,8 @@ async function main() {
   const task = classificationTask({
     forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
     variables: vit.weights,
-    train: stripes(40, 8, 4, 1),
-    test: stripes(16, 8, 4, 2),
+    train: stripesDataset(40, 8, 4, 1),
+    test: stripesDataset(16, 8, 4, 2),
     batchSize: 8,
     evalBatchSize: 16,
     imageSize: 8,

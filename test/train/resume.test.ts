@@ -9,7 +9,7 @@ import { classificationTask } from '../../src/train/classificationTask';
 import { Progress } from '../../src/train/progress';
 import { train, type TrainOptions } from '../../src/train/trainLoop';
 import { createViT } from '../../src/vit/model';
-import { stripesDataset } from './syntheticData';
+import { stripesDataset } from '../../src/data/stripesDataset';
 
 const quiet = new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 
