@@ -1,8 +1,6 @@
 /** Draws the sweep plot: Vega-Lite → Vega → SVG in Node, and PNG from that SVG with resvg. */
 import { extname } from 'path';
 import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { plotSpec, type PlotOptions } from './plotSpec';
@@ -13,6 +11,8 @@ export async function renderSvg(
   results: readonly SweepResult[],
   options: PlotOptions = {},
 ): Promise<string> {
+  // Loaded on first use: every CLI command imports this module, few of them draw.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const { spec } = compile(plotSpec(results, options) as TopLevelSpec);
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
