@@ -116,5 +116,9 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       `tfjs backend: ${backendChoices.join(', ')}`,
       choiceFlag(backendChoices),
       'auto',
+    )
+    .option(
+      '--no-native-kernels',
+      'run tfjs’s own cpu kernels instead of superlora’s native ones (also SUPERLORA_NATIVE_KERNELS=0)',
     );
 }
