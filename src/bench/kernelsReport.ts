@@ -70,6 +70,8 @@ export function kernelTableFooter(): string[] {
     '/memcpy: the median ÷ the time to read and write the data once at the memcpy bandwidth;',
     '  /fill (forward): ÷ the time to write the output once at the fill bandwidth; /FWHT: fastfood ÷ one FWHT of',
     '  the same L in this run. The low-rank and Kronecker hooks run on the calling thread only (the',
-    '  plan spreads them over the pool: see `bench delta`).',
+    '  plan spreads them over the pool: see `bench delta`). The fastfood hook checks that π is a',
+    '  permutation on every call (L random accesses), which dominates at large L: the fused kernel',
+    '  inside a plan is `bench delta`’s fastfood-2d-g1-rho0.1 workload.',
   ];
 }
