@@ -16,7 +16,8 @@ binaries=(prebuilds/"$(node -p 'process.platform + "-" + process.arch')"/*.node)
 if [ ${#binaries[@]} -eq 0 ]; then
   # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
   echo "== no prebuilt binary for this platform: npm run prebuilds"
-  node scripts/prebuild.js
+  # Through npm, which puts its bundled node-gyp on PATH for prebuildify.
+  npm run --silent prebuilds
 fi
 
 started=$(date +%s)

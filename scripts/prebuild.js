@@ -42,7 +42,16 @@ try {
   const started = Date.now();
   const result = spawnSync(
     process.execPath,
-    [prebuildify, '--napi', '--strip', '--tag-libc', ...process.argv.slice(2)],
+    // N-API binaries run on every Node version; building against the running one lets node-gyp
+    // use this Node's own headers instead of downloading another version's (offline CI).
+    [
+      prebuildify,
+      '--napi',
+      '--strip',
+      '--tag-libc',
+      `--target=${process.versions.node}`,
+      ...process.argv.slice(2),
+    ],
     {
       cwd: work,
       stdio: 'inherit',
