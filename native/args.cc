@@ -133,4 +133,15 @@ void RequireUnchangedView(const Napi::Env& env, napi_value array, const void* da
   }
 }
 
+Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, const char* name,
+                                 int64_t length) {
+  Napi::Float32Array array = RequireFloat32Array(info, index, name);
+  if (static_cast<int64_t>(array.ElementLength()) != length) {
+    throw Napi::RangeError::New(info.Env(), "Expected " + std::to_string(length) + " values for " +
+                                                std::string(name) + " but received " +
+                                                std::to_string(array.ElementLength()));
+  }
+  return array;
+}
+
 }  // namespace superlora::args

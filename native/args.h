@@ -19,6 +19,10 @@ Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t in
                                        const char* name);
 
 // info[index] as a power of two (1, 2, 4, ...) that is a safe integer.
+// A Float32Array argument of exactly `length` values (RangeError naming it otherwise).
+Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, const char* name,
+                                 int64_t length);
+
 size_t RequirePowerOfTwo(const Napi::CallbackInfo& info, size_t index, const char* name);
 
 // info[index] as an integer in [min, max] (both within ±2^53): TypeError when it is not a number,

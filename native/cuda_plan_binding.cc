@@ -42,16 +42,7 @@ Napi::Value ThrowNotCompiled(const Napi::CallbackInfo& info) {
 
 constexpr const char* kDisposed = "plan disposed";
 
-Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, const char* name,
-                                 int64_t length) {
-  Napi::Float32Array array = args::RequireFloat32Array(info, index, name);
-  if (static_cast<int64_t>(array.ElementLength()) != length) {
-    throw Napi::RangeError::New(info.Env(), "Expected " + std::to_string(length) + " values for " +
-                                                std::string(name) + " but received " +
-                                                std::to_string(array.ElementLength()));
-  }
-  return array;
-}
+using args::RequireVector;
 
 class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
  public:

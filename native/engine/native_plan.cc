@@ -14,17 +14,7 @@ namespace {
 
 constexpr const char* kDisposed = "plan disposed";
 
-// A Float32Array argument of exactly `length` values.
-Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, const char* name,
-                                 int64_t length) {
-  Napi::Float32Array array = args::RequireFloat32Array(info, index, name);
-  if (static_cast<int64_t>(array.ElementLength()) != length) {
-    throw Napi::RangeError::New(info.Env(), "Expected " + std::to_string(length) + " values for " +
-                                                std::string(name) + " but received " +
-                                                std::to_string(array.ElementLength()));
-  }
-  return array;
-}
+using args::RequireVector;
 
 // An output that shares memory with an input would be read after being overwritten.
 void RequireDisjoint(const Napi::Env& env, const Napi::Float32Array& output,
