@@ -1,8 +1,12 @@
-/** Flags shared by `finetune` and `pretrain`: data, schedule, evaluation, checkpoints, backend. */
+/**
+ * Flags shared by `finetune`, `pretrain` and `sweep`: data, schedule, evaluation, checkpoints,
+ * backend; and their mapping to the library's {@link TrainingSettings}.
+ */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { datasetNames, type DatasetName } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
+import type { TrainingSettings } from '../train/trainingSettings';
 import { integerFlag } from './parseFlags';
 
 export interface TrainingFlags {
@@ -20,7 +24,6 @@ export interface TrainingFlags {
   augment: boolean;
   seed: number;
   out: string;
-  resume?: boolean;
   backend: BackendChoice;
   nativeKernels: boolean;
 }
@@ -110,7 +113,6 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       0,
     )
     .option('--out <dir>', 'output folder (log, checkpoint, results)', defaults.out)
-    .option('--resume', 'continue the run in --out from its last checkpoint')
     .option(
       '--backend <name>',
       `tfjs backend: ${backendChoices.join(', ')}`,
@@ -121,4 +123,28 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       '--no-native-kernels',
       'run tfjs’s own cpu kernels instead of superlora’s native ones (also SUPERLORA_NATIVE_KERNELS=0)',
     );
+}
+
+/** `--resume`, for the commands that train one run (a sweep resumes by itself). */
+export function addResumeFlag(command: Command): Command {
+  return command.option('--resume', 'continue the run in --out from its last checkpoint');
+}
+
+/** The library's training settings, as the shared flags give them. */
+export function trainingSettings(flags: TrainingFlags): TrainingSettings {
+  return {
+    dataset: flags.dataset,
+    dataDir: flags.dataDir,
+    steps: flags.steps,
+    batchSize: flags.batchSize,
+    lr: flags.lr,
+    momentum: flags.momentum,
+    weightDecay: flags.weightDecay,
+    evalEvery: flags.evalEvery,
+    checkpointEvery: flags.checkpointEvery,
+    trainSize: flags.trainSize,
+    testSize: flags.testSize,
+    augment: flags.augment,
+    seed: flags.seed,
+  };
 }

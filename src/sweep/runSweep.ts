@@ -1,12 +1,13 @@
 /**
  * Runs a grid: every config fine-tuned with the same settings, `jobs` at a time in worker
  * processes, each with its share of the cores (SUPERLORA_NUM_THREADS). Resumable: configs already
- * in `results.jsonl` with the same config and settings are skipped; any other (never run, or
- * interrupted) is run from scratch in a fresh run folder. Results are rewritten atomically after
- * every finished config, and the plot at the end.
+ * in `results.jsonl` with the same config and settings are skipped; an interrupted one continues
+ * from the last checkpoint in its run folder (with `checkpointEvery` > 0) when that checkpoint was
+ * made with the same config and settings, and starts over otherwise. Results are rewritten
+ * atomically after every finished config, and the plot at the end.
  */
 import { fork, type ChildProcess } from 'child_process';
-import { mkdir, rm } from 'fs/promises';
+import { mkdir } from 'fs/promises';
 import { availableParallelism } from 'os';
 import { join } from 'path';
 import { writeFileAtomic } from '../io/atomicWrite';
@@ -161,7 +162,6 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
       for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
         if (failures.length > 0) break;
         const runDir = join(outDir, RUNS_DIR, entry.name);
-        await rm(runDir, { recursive: true, force: true });
         const jobStarted = performance.now();
         const reply = await worker.run({
           kind: 'run',
@@ -186,8 +186,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
         await save();
         done += 1;
         const accuracy = row.accuracy === null ? 'n/a' : `${(100 * row.accuracy).toFixed(2)}%`;
+        const resumed = reply.resumedFrom > 0 ? ` (resumed at step ${reply.resumedFrom})` : '';
         log(
-          `[${done}/${total}] ${entry.name} (${entry.family}): ${row.adapterParams} params, accuracy ${accuracy}, ${row.wallSeconds.toFixed(0)} s`,
+          `[${done}/${total}] ${entry.name} (${entry.family}): ${row.adapterParams} params, accuracy ${accuracy}, ${row.wallSeconds.toFixed(0)} s${resumed}`,
         );
       }
     } finally {

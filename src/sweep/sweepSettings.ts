@@ -1,28 +1,16 @@
-/** The training settings every config of a sweep shares (same model, data, steps and seed). */
+/**
+ * The settings every config of a sweep shares: the model, the adapted weights, and the data and
+ * schedule of `finetune`.
+ */
 import { relative, resolve } from 'path';
-import type { DatasetName } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
 import type { BackendChoice } from '../tfjs/backend';
+import type { TrainingSettings } from '../train/trainingSettings';
 
-export interface SweepSettings {
+export interface SweepSettings extends TrainingSettings {
   modelDir: string;
-  dataset: DatasetName;
-  dataDir?: string;
   targetPatterns: readonly string[];
   engine: EngineChoice;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  trainSize?: number;
-  testSize?: number;
-  augment: boolean;
-  seed: number;
-  /** Evaluate every N steps besides the end (default 0: at the end only). */
-  evalEvery?: number;
-  /** Checkpoint every N steps (default 0: at the end only); an interrupted config restarts anyway. */
-  checkpointEvery?: number;
   backend: BackendChoice;
   nativeKernels?: boolean;
 }

@@ -22,27 +22,14 @@ async function runJob(job: RunJobMessage): Promise<WorkerReply> {
     const { settings } = job;
     backendReady ??= useBackend(settings.backend, { nativeKernels: settings.nativeKernels });
     await backendReady;
+    const { backend: _backend, nativeKernels: _nativeKernels, ...training } = settings;
     const summary = await finetune({
-      modelDir: settings.modelDir,
-      dataset: settings.dataset,
-      dataDir: settings.dataDir,
+      ...training,
       config: job.config,
-      targetPatterns: settings.targetPatterns,
-      engine: settings.engine,
-      steps: settings.steps,
-      batchSize: settings.batchSize,
-      lr: settings.lr,
-      momentum: settings.momentum,
-      weightDecay: settings.weightDecay,
-      evalEvery: settings.evalEvery ?? 0,
-      checkpointEvery: settings.checkpointEvery ?? 0,
-      trainSize: settings.trainSize,
-      testSize: settings.testSize,
-      augment: settings.augment,
-      seed: settings.seed,
       outDir: job.outDir,
-      // An interrupted config is redone from scratch in a fresh folder.
-      resume: false,
+      // An interrupted config continues from its last checkpoint (--checkpoint-every N); a
+      // checkpoint of other settings in the folder is dropped and the config starts over.
+      resume: 'if-same-run',
       progress: new QuietProgress(),
     });
     return {
@@ -53,6 +40,7 @@ async function runJob(job: RunJobMessage): Promise<WorkerReply> {
       accuracy: summary.accuracy,
       trainSeconds: summary.seconds,
       steps: summary.steps,
+      resumedFrom: summary.train.resumedFrom,
       engine: summary.engine,
     };
   } catch (error) {

@@ -18,6 +18,8 @@ export interface JobDoneMessage {
   accuracy: number | null;
   trainSeconds: number;
   steps: number;
+  /** Steps taken from a checkpoint of an interrupted run of this config (0: run from the start). */
+  resumedFrom: number;
   engine: string;
 }
 

@@ -3,7 +3,12 @@
  * atomically (a kill mid-write leaves the previous checkpoint intact), plus the number of completed
  * steps and a run key that must match on resume (same model, data, adapter and schedule).
  */
-import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors';
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  writeSafetensors,
+  type SafeTensor,
+} from '../io/safetensors';
 
 export const CHECKPOINT_FORMAT = 'superlora-checkpoint';
 
@@ -39,6 +44,12 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
     completedSteps: String(state.completedSteps),
     runKey: state.runKey,
   });
+}
+
+/** The run key a checkpoint was written with, read from its header only. */
+export async function checkpointRunKey(path: string): Promise<string | undefined> {
+  const { metadata } = await readSafetensorsHeader(path);
+  return metadata.format === CHECKPOINT_FORMAT ? metadata.runKey : undefined;
 }
 
 /**

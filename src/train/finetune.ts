@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig } from '../config';
 import { defaultAugmentation } from '../data/batchAt';
 import { subset, type Dataset } from '../data/dataset';
-import type { DatasetName } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
@@ -20,31 +19,17 @@ import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
-import { train, type TrainResult } from './trainLoop';
+import { train, type ResumeMode, type TrainResult } from './trainLoop';
+import type { TrainingSettings } from './trainingSettings';
 
-export interface FinetuneOptions {
+export interface FinetuneOptions extends TrainingSettings {
   modelDir: string;
-  dataset: DatasetName;
-  /** Folder of CIFAR binary files, for cifar10 / cifar100. */
-  dataDir?: string;
   config: SuperLoraConfig;
   targetPatterns?: readonly string[];
   engine?: EngineChoice;
-  steps: number;
-  batchSize: number;
   evalBatchSize?: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  /** Use this many training / test images (class-stratified); all when absent. */
-  trainSize?: number;
-  testSize?: number;
-  augment?: boolean;
-  seed: number;
   outDir: string;
-  resume: boolean;
+  resume: ResumeMode;
   stopAfter?: number;
   progress?: Progress;
 }

@@ -5,7 +5,7 @@
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import { defaultAugmentation } from '../data/batchAt';
-import { subset, type DatasetName } from '../data/dataset';
+import { subset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
 import { writeFileAtomic } from '../io/atomicWrite';
 import type { ViTConfig } from '../vit/config';
@@ -14,23 +14,11 @@ import { createViT } from '../vit/model';
 import { classificationTask } from './classificationTask';
 import type { Progress } from './progress';
 import { train, type TrainResult } from './trainLoop';
+import type { TrainingSettings } from './trainingSettings';
 
-export interface PretrainOptions {
-  dataset: DatasetName;
-  dataDir?: string;
+export interface PretrainOptions extends TrainingSettings {
   model: Partial<ViTConfig>;
-  steps: number;
-  batchSize: number;
   evalBatchSize?: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  trainSize?: number;
-  testSize?: number;
-  augment?: boolean;
-  seed: number;
   /** The model directory to write; the run's log and checkpoint go to `${outDir}/run`. */
   outDir: string;
   resume: boolean;

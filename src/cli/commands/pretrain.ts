@@ -5,7 +5,12 @@ import { pretrain } from '../../train/pretrain';
 import { Progress } from '../../train/progress';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
-import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
+import {
+  addResumeFlag,
+  addTrainingFlags,
+  trainingSettings,
+  type TrainingFlags,
+} from '../trainingFlags';
 
 export const PRETRAIN_DEFAULTS = {
   dataset: 'fashion-mnist',
@@ -18,6 +23,7 @@ export const PRETRAIN_DEFAULTS = {
 } as const;
 
 interface PretrainFlags extends TrainingFlags {
+  resume?: boolean;
   imageSize: number;
   patchSize: number;
   hidden: number;
@@ -57,20 +63,8 @@ async function run(flags: PretrainFlags): Promise<void> {
   };
   progress.note(`pre-training ${JSON.stringify(model)} on ${flags.dataset} (backend ${backend})`);
   const result = await pretrain({
-    dataset: flags.dataset,
-    dataDir: flags.dataDir,
+    ...trainingSettings(flags),
     model,
-    steps: flags.steps,
-    batchSize: flags.batchSize,
-    lr: flags.lr,
-    momentum: flags.momentum,
-    weightDecay: flags.weightDecay,
-    evalEvery: flags.evalEvery,
-    checkpointEvery: flags.checkpointEvery,
-    trainSize: flags.trainSize,
-    testSize: flags.testSize,
-    augment: flags.augment,
-    seed: flags.seed,
     outDir: flags.out,
     resume: flags.resume === true,
     progress,
@@ -98,5 +92,5 @@ export function registerPretrainCommand(program: Command): void {
     .option('--layers <n>', 'encoder blocks', integerFlag(1, 1024), 4)
     .option('--heads <n>', 'attention heads', integerFlag(1, 1024), 4)
     .option('--mlp <n>', 'MLP (intermediate) size', integerFlag(1, 262144), 128);
-  addTrainingFlags(command, PRETRAIN_DEFAULTS).action(run);
+  addResumeFlag(addTrainingFlags(command, PRETRAIN_DEFAULTS)).action(run);
 }

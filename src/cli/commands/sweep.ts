@@ -2,7 +2,8 @@
  * `superlora sweep`: the paper's parameter-efficiency study. Fine-tunes every config of a grid (a
  * built-in one by name, or a JSON file) with the same model, data, steps and seed, `--jobs` at a
  * time, and writes results.jsonl, results.csv and the accuracy-against-parameters plot (SVG, PNG).
- * Re-running the same command resumes: finished configs are skipped.
+ * Re-running the same command resumes: finished configs are skipped, and an interrupted one
+ * continues from its last checkpoint (`--checkpoint-every N`).
  */
 import { existsSync } from 'fs';
 import type { Command } from 'commander';
@@ -17,7 +18,7 @@ import { CliUsageError } from '../errors';
 import { shippedModelDir } from '../packagePaths';
 import { engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
-import { addTrainingFlags, type TrainingFlags } from '../trainingFlags';
+import { addTrainingFlags, trainingSettings, type TrainingFlags } from '../trainingFlags';
 import { FINETUNE_DEFAULTS } from './finetune';
 
 export const SWEEP_DEFAULTS = {
@@ -81,22 +82,10 @@ async function run(flags: SweepFlags): Promise<void> {
     outDir: flags.out,
     jobs: flags.jobs,
     settings: {
+      ...trainingSettings(flags),
       modelDir: flags.model ?? shippedModelDir(),
-      dataset: flags.dataset,
-      dataDir: flags.dataDir,
       targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
       engine: flags.engine,
-      steps: flags.steps,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      momentum: flags.momentum,
-      weightDecay: flags.weightDecay,
-      trainSize: flags.trainSize,
-      testSize: flags.testSize,
-      augment: flags.augment,
-      seed: flags.seed,
-      evalEvery: flags.evalEvery,
-      checkpointEvery: flags.checkpointEvery,
       backend: flags.backend,
       nativeKernels: flags.nativeKernels,
     },
