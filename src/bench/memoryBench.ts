@@ -8,13 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 
 import type { SuperLoraConfig } from '../config';
-import { stripesDataset } from '../data/stripesDataset';
 import type { EngineChoice } from '../engines/engine';
 import { ModelAdapter } from '../tfjs/modelAdapter';
-import { classificationTask } from '../train/classificationTask';
 import { Progress, type ProgressUpdate } from '../train/progress';
+import { stripesTask, stripesViT } from '../train/stripesTask';
 import { train } from '../train/trainLoop';
-import { createViT } from '../vit/model';
 
 export interface MemoryBenchOptions {
   steps?: number;
@@ -88,19 +86,7 @@ export async function runMemoryBench(options: MemoryBenchOptions): Promise<Memor
   const steps = options.steps ?? 1000;
   const sampleEvery = options.sampleEvery ?? 50;
   const warmup = options.warmupSteps ?? Math.floor(steps * 0.3);
-  const vit = createViT(
-    {
-      imageSize: 8,
-      patchSize: 4,
-      numChannels: 1,
-      hiddenSize: 32,
-      numHiddenLayers: 2,
-      numAttentionHeads: 2,
-      intermediateSize: 64,
-      numLabels: 4,
-    },
-    { seed: 1 },
-  );
+  const vit = stripesViT({ hiddenSize: 32, numHiddenLayers: 2 }, 1);
   const adapter = ModelAdapter.create(vit, options.config ?? { rank: 4 }, undefined, {
     engine: options.engine ?? 'native',
   });
@@ -113,18 +99,15 @@ export async function runMemoryBench(options: MemoryBenchOptions): Promise<Memor
     override note(): void {}
   }
   try {
-    const task = classificationTask({
+    const task = stripesTask({
       forward: (pixelValues, training, seed) =>
         adapter.withDelta((weightOverride) =>
           vit.forward(pixelValues, { training, seed, weightOverride }),
         ),
       variables: new Map([['adapter', adapter.params]]),
-      train: stripesDataset(256, 8, 4, 1),
-      test: stripesDataset(32, 8, 4, 2),
+      trainCount: 256,
+      testCount: 32,
       batchSize: 16,
-      evalBatchSize: 32,
-      imageSize: 8,
-      channels: 1,
       augment: false,
       seed: 1,
     });

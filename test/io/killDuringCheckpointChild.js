@@ -7,37 +7,20 @@
 const path = require('path');
 
 const dist = path.join(__dirname, '..', '..', 'dist');
-const { createViT } = require(path.join(dist, 'vit', 'model'));
-const { classificationTask } = require(path.join(dist, 'train', 'classificationTask'));
+const { stripesTask, stripesViT } = require(path.join(dist, 'train', 'stripesTask'));
 const { train } = require(path.join(dist, 'train', 'trainLoop'));
 const { Progress } = require(path.join(dist, 'train', 'progress'));
-const { stripesDataset } = require(path.join(dist, 'data', 'stripesDataset'));
 
 const [runDir, stepsText] = process.argv.slice(2);
 
 async function main() {
-  const vit = createViT(
-    {
-      imageSize: 8,
-      patchSize: 4,
-      numChannels: 1,
-      hiddenSize: 16,
-      numHiddenLayers: 1,
-      numAttentionHeads: 2,
-      intermediateSize: 32,
-      numLabels: 4,
-    },
-    { seed: 3 },
-  );
-  const task = classificationTask({
+  const vit = stripesViT({ hiddenSize: 16, numHiddenLayers: 1 }, 3);
+  const task = stripesTask({
     forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
     variables: vit.weights,
-    train: stripesDataset(40, 8, 4, 1),
-    test: stripesDataset(16, 8, 4, 2),
+    trainCount: 40,
+    testCount: 16,
     batchSize: 8,
-    evalBatchSize: 16,
-    imageSize: 8,
-    channels: 1,
     augment: { cropPadding: 1, horizontalFlip: true },
     seed: 5,
   });

@@ -5,39 +5,23 @@
 import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { classificationTask } from '../../src/train/classificationTask';
 import { Progress } from '../../src/train/progress';
+import { stripesTask, stripesViT } from '../../src/train/stripesTask';
 import { train, type TrainOptions } from '../../src/train/trainLoop';
-import { createViT } from '../../src/vit/model';
-import { stripesDataset } from '../../src/data/stripesDataset';
 
 const quiet = new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
 
 function setup() {
-  const vit = createViT(
-    {
-      imageSize: 8,
-      patchSize: 4,
-      numChannels: 1,
-      hiddenSize: 16,
-      numHiddenLayers: 1,
-      numAttentionHeads: 2,
-      intermediateSize: 32,
-      numLabels: 4,
-      hiddenDropoutProb: 0.1,
-      attentionProbsDropoutProb: 0.1,
-    },
-    { seed: 3 },
+  const vit = stripesViT(
+    { hiddenSize: 16, numHiddenLayers: 1, hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1 },
+    3,
   );
-  const task = classificationTask({
+  const task = stripesTask({
     forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
     variables: vit.weights,
-    train: stripesDataset(40, 8, 4, 1),
-    test: stripesDataset(16, 8, 4, 2),
+    trainCount: 40,
+    testCount: 16,
     batchSize: 8,
-    evalBatchSize: 16,
-    imageSize: 8,
-    channels: 1,
     augment: { cropPadding: 1, horizontalFlip: true },
     seed: 5,
   });
