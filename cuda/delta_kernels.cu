@@ -191,6 +191,7 @@ __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
 template <typename Kernel>
 void LaunchItems(Kernel kernel, const PlanView& view, const Schedule& schedule, cudaStream_t stream,
                  const char* name) {
+  if (schedule.total == 0) return;  // a grid of 0 blocks is a launch error
   kernel<<<BlocksFor(schedule.total, kThreads), kThreads, 0, stream>>>(view, schedule);
   Check(cudaGetLastError(), std::string(name) + " launch");
 }

@@ -197,12 +197,15 @@ void FwhtDevice(float* deviceData, size_t length, size_t size, void* stream) {
   AppendFwhtJobs(0, static_cast<int64_t>(length / size), logSize, 0, logTile, tiles, columns);
   DeviceBuffer<FwhtTileJob> tileJobs(tiles.size());
   DeviceBuffer<FwhtColumnJob> columnJobs(columns.size());
-  Check(cudaMemcpy(tileJobs.data(), tiles.data(), tiles.size() * sizeof(FwhtTileJob),
-                   cudaMemcpyHostToDevice),
+  // On `stream` itself: a plain cudaMemcpy goes to the legacy stream, which a non-blocking
+  // `stream` is not ordered after.
+  const cudaStream_t onStream = static_cast<cudaStream_t>(stream);
+  Check(cudaMemcpyAsync(tileJobs.data(), tiles.data(), tiles.size() * sizeof(FwhtTileJob),
+                        cudaMemcpyHostToDevice, onStream),
         "cudaMemcpy(fwht tile jobs)");
   if (!columns.empty()) {
-    Check(cudaMemcpy(columnJobs.data(), columns.data(), columns.size() * sizeof(FwhtColumnJob),
-                     cudaMemcpyHostToDevice),
+    Check(cudaMemcpyAsync(columnJobs.data(), columns.data(), columns.size() * sizeof(FwhtColumnJob),
+                          cudaMemcpyHostToDevice, onStream),
           "cudaMemcpy(fwht column jobs)");
   }
   FwhtTilePass(deviceData, tileJobs.data(), static_cast<int64_t>(tiles.size()), logTile, nullptr,

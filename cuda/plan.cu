@@ -480,6 +480,10 @@ void CudaPlan::State::Build() {
   tileJobCount = static_cast<int64_t>(tiles.size());
   columnJobs = Upload(columns, "fwht columns");
   columnJobCount = static_cast<int64_t>(columns.size());
+  // Every upload above is a cudaMemcpy from pageable memory on the legacy default stream, which
+  // may return before the DMA has landed, and `stream` is non-blocking, so it is not ordered after
+  // them: wait for them here, or the first kernels could read job lists still in flight.
+  Check(cudaStreamSynchronize(cudaStreamLegacy), "uploading the plan's tables and job lists");
   // The host tables are on the device now; the copies in tables stay for inspection only.
 }
 
