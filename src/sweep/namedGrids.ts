@@ -1,9 +1,10 @@
 /** Built-in grids, by the name `superlora sweep --grid NAME` takes. */
 import type { SweepGrid } from './grid';
-import { paperSmallGrid } from './paperSmall';
+import { paperCoreGrid, paperSmallGrid } from './paperSmall';
 
 export const namedGrids: Readonly<Record<string, () => SweepGrid>> = {
   'paper-small': paperSmallGrid,
+  'paper-core': paperCoreGrid,
 };
 
 export const gridNames = Object.keys(namedGrids);

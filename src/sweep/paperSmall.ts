@@ -153,3 +153,21 @@ function paperSmallConfigs(): GridEntry[] {
 export function paperSmallGrid(): SweepGrid {
   return { name: 'paper-small', configs: paperSmallConfigs() };
 }
+
+/**
+ * The configs the paper's headline rests on: LoRA against SuperLoRA 2D (G = 1), LoKr and LoRTA,
+ * from a few hundred to 16 384 parameters. Each is the `paper-small` config of the same name; a
+ * third of the runs, so it can be repeated over seeds.
+ */
+export const PAPER_CORE_NAMES: readonly string[] = [
+  ...[1, 2, 4, 8, 16].map((rank) => `lora-r${rank}`),
+  ...[1, 2, 4, 8, 16].map((rank) => `2d-g1-r${rank}`),
+  ...[1, 2, 4].map((rank) => `lokr-r${rank}`),
+  ...[1, 2, 4].map((rank) => `lorta3d-r${rank}`),
+  ...[1, 2].map((rank) => `lorta4d-r${rank}`),
+];
+
+export function paperCoreGrid(): SweepGrid {
+  const wanted = new Set(PAPER_CORE_NAMES);
+  return { name: 'paper-core', configs: paperSmallConfigs().filter((e) => wanted.has(e.name)) };
+}

@@ -6,7 +6,7 @@ import { join } from 'path';
 import { createPlan } from '../../src/createPlan';
 import { parseGrid } from '../../src/sweep/grid';
 import { gridNames, namedGrid } from '../../src/sweep/namedGrids';
-import { FAMILIES, paperSmallGrid } from '../../src/sweep/paperSmall';
+import { FAMILIES, PAPER_CORE_NAMES, paperSmallGrid } from '../../src/sweep/paperSmall';
 import { DEFAULT_TARGET_PATTERNS, selectTargets } from '../../src/tfjs/modelAdapter';
 import { loadViT } from '../../src/vit/io';
 import type { Target } from '../../src/config';
@@ -120,5 +120,20 @@ describe('paper-small grid', () => {
       ),
     ).toThrow(/dup\.json: expected a name not used by an earlier entry for configs\[1\]\.name/);
     expect(() => parseGrid({ name: 'g', configs: [] }, 'empty.json')).toThrow(/empty\.json/);
+  });
+});
+
+describe('paper-core grid', () => {
+  test('is the paper-small configs it names, in paper-small order', () => {
+    const core = namedGrid('paper-core');
+    expect(core?.name).toBe('paper-core');
+    expect(core?.configs.map((e) => e.name)).toEqual(
+      paperSmallGrid()
+        .configs.map((e) => e.name)
+        .filter((name) => PAPER_CORE_NAMES.includes(name)),
+    );
+    expect(core?.configs).toHaveLength(PAPER_CORE_NAMES.length);
+    const small = new Map(paperSmallGrid().configs.map((e) => [e.name, e]));
+    for (const entry of core?.configs ?? []) expect(entry).toEqual(small.get(entry.name));
   });
 });
