@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
+import { formatDeviceLimits } from '../src/bench/deltaReport';
 import { estimateFlops } from '../src/bench/flops';
+import { measureDeviceLimits } from '../src/bench/machineLimits';
 import { builtinWorkload, workloadNames } from '../src/bench/workloads';
 import { createPlan } from '../src/createPlan';
 import { loadAddon } from '../src/native/loadAddon';
@@ -137,6 +139,51 @@ describe('FLOP model', () => {
   });
 });
 
+describe('CUDA device limits for bench delta', () => {
+  test('measureDeviceLimits never throws: without a device it says why', () => {
+    const device = measureDeviceLimits(addon, 1 << 20);
+    if (addon.capabilities().cudaDevices.length === 0) {
+      expect(device.available).toBe(false);
+      if (!device.available) expect(device.reason).toMatch(/CUDA/);
+      expect(formatDeviceLimits(device)).toEqual([
+        `  device    not measured: ${device.available ? '' : device.reason}`,
+      ]);
+    } else {
+      expect(device.available).toBe(true);
+      if (device.available) expectPositiveFinite(device.fillGBs);
+    }
+  });
+
+  test('a measured device prints its name, fill and copy bandwidth on one line', () => {
+    const lines = formatDeviceLimits({
+      available: true,
+      name: 'NVIDIA H200',
+      bytes: 256 * 2 ** 20,
+      fillGBs: 3987.4,
+      memcpyGBs: 4012.6,
+      hostToDeviceGBs: 12.34,
+      deviceToHostGBs: 9.87,
+    });
+    expect(lines).toEqual([
+      '  device    NVIDIA H200: fill 3987 GB/s, memcpy 4013 GB/s (read + written; 256 MiB), ' +
+        'host→device 12.3 GB/s, device→host 9.87 GB/s (pageable)',
+    ]);
+  });
+
+  test('a probe that throws becomes the reason', () => {
+    const failing = {
+      ...addon,
+      cudaMeasureBandwidth: () => {
+        throw new Error('out of memory');
+      },
+    };
+    expect(measureDeviceLimits(failing, 1 << 20)).toEqual({
+      available: false,
+      reason: 'out of memory',
+    });
+  });
+});
+
 describe('superlora bench delta', () => {
   const config = join(dir, 'tiny.json');
   const targets = join(dir, 'targets.json');
@@ -217,6 +264,10 @@ describe('superlora bench delta', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/threads\s+fill GB\/s\s+memcpy GB\/s/);
     expect(stdout).toMatch(/^tiny\s+tfjs\*?\s+1\s+\d/m);
+    // The CUDA device's line: not measured when the cuda engine is not timed, saying why.
+    expect(stdout).toMatch(
+      /^ {2}device {4}not measured: the cuda engine is not timed in this run/m,
+    );
   });
 
   test('an unknown workload exits 1 with one line naming it', async () => {

@@ -4,13 +4,17 @@
  * (measured first, in the same run). It measures; it asserts nothing.
  */
 import { createPlan, type Plan } from '../createPlan';
+import { engineUnavailableReason } from '../engines/createEngine';
 import type { DeltaEngine, EngineName } from '../engines/engine';
 import { estimateFlops, type FlopEstimate } from './flops';
 import {
   describeMachine,
   limitProbeBytes,
+  measureDeviceLimits,
   measureMachineLimits,
   type BenchAddon,
+  type DeviceBenchAddon,
+  type DeviceLimits,
   type MachineDescription,
   type MachineLimits,
 } from './machineLimits';
@@ -77,10 +81,18 @@ export interface DeltaBenchRecord {
   calls: 'into' | 'allocating';
   machine: MachineDescription;
   note?: string;
+  /**
+   * cuda rows, when the device probe ran: the device's own fill and copy bandwidth (DeviceLimits)
+   * and the forward median ÷ the time to fill / copy ΔW at them (the columns above are to the CPU).
+   */
+  deviceFillGBs?: number;
+  deviceMemcpyGBs?: number;
+  forwardVsDeviceFill?: number;
+  forwardVsDeviceMemcpy?: number;
 }
 
 export interface DeltaBenchOptions {
-  addon: BenchAddon;
+  addon: BenchAddon & DeviceBenchAddon;
   workloads: readonly Workload[];
   engines: readonly EngineName[];
   threads: readonly number[];
@@ -89,8 +101,15 @@ export interface DeltaBenchOptions {
   limitBytes?: number;
   /** Whether the engines were named by the user: then no workload skips any of them. */
   enginesChosen: boolean;
-  /** Called once the limits are measured, before any workload runs. */
-  onLimits?(limits: readonly MachineLimits[], machine: MachineDescription): void;
+  /**
+   * Called once the limits are measured, before any workload runs; `device` is the CUDA device's,
+   * measured when the cuda engine is timed, else why not.
+   */
+  onLimits?(
+    limits: readonly MachineLimits[],
+    machine: MachineDescription,
+    device: DeviceLimits,
+  ): void;
   /** Called with each result as soon as it is measured (long runs stream). */
   onRecord(record: DeltaBenchRecord): void;
   /** Called for each engine a workload leaves out by default (Workload.skipByDefault). */
@@ -207,6 +226,20 @@ function record(
   return result;
 }
 
+/** The forward of a cuda row against the device's own fill and copy bandwidth. */
+function addDeviceRatios(
+  result: DeltaBenchRecord,
+  device: Extract<DeviceLimits, { available: true }>,
+  deltaSize: number,
+): void {
+  const deltaBytes = 4 * deltaSize;
+  result.deviceFillGBs = device.fillGBs;
+  result.deviceMemcpyGBs = device.memcpyGBs;
+  result.forwardVsDeviceFill = result.forwardMs / ((deltaBytes / (device.fillGBs * 1e9)) * 1e3);
+  result.forwardVsDeviceMemcpy =
+    result.forwardMs / (((2 * deltaBytes) / (device.memcpyGBs * 1e9)) * 1e3);
+}
+
 /**
  * The thread counts to measure the limits at: every requested one (the table shows how the
  * machine scales even when only pool-less engines run), and 1 for the engines that ignore the pool.
@@ -233,7 +266,18 @@ export async function runDeltaBench(options: DeltaBenchOptions): Promise<void> {
   }
   const anyLimits = limitsByThreads.values().next().value as MachineLimits;
   const machine = describeMachine(addon, anyLimits.fma.isa);
-  options.onLimits?.([...limitsByThreads.values()], machine);
+  let device: DeviceLimits;
+  if (engines.includes('cuda')) {
+    progress('measuring the CUDA device’s fill and copy bandwidth');
+    device = measureDeviceLimits(addon, bytes);
+  } else {
+    const why = engineUnavailableReason('cuda');
+    device = {
+      available: false,
+      reason: `the cuda engine is not timed in this run${why === null ? '' : ` (${why})`}`,
+    };
+  }
+  options.onLimits?.([...limitsByThreads.values()], machine, device);
 
   const poolThreads = addon.getThreads();
   try {
@@ -276,27 +320,33 @@ export async function runDeltaBench(options: DeltaBenchOptions): Promise<void> {
               `the cpu backend runs on the JS thread, so one row per workload, against the 1-thread limits; ${warmups} warm-up + ${repetitions} timed calls, as it takes seconds per call at ViT sizes`,
             );
           }
-          if (name === 'cuda') notes.push('runs on the GPU; the ratios are to this CPU’s limits');
-          options.onRecord(
-            record(
-              workload,
-              plan,
-              flops,
-              name,
-              threads,
-              limitsByThreads.get(threads) as MachineLimits,
-              machine,
-              forward,
-              backward,
-              {
-                warmups,
-                repetitions,
-                setupMs,
-                calls: into ? 'into' : 'allocating',
-                note: notes.length > 0 ? notes.join('; ') : undefined,
-              },
-            ),
+          if (name === 'cuda') {
+            notes.push(
+              device.available
+                ? 'runs on the GPU; the ratio columns are to this CPU’s limits, the device’s own are in JSON (forwardVsDeviceFill, forwardVsDeviceMemcpy)'
+                : 'runs on the GPU; the ratios are to this CPU’s limits',
+            );
+          }
+          const result = record(
+            workload,
+            plan,
+            flops,
+            name,
+            threads,
+            limitsByThreads.get(threads) as MachineLimits,
+            machine,
+            forward,
+            backward,
+            {
+              warmups,
+              repetitions,
+              setupMs,
+              calls: into ? 'into' : 'allocating',
+              note: notes.length > 0 ? notes.join('; ') : undefined,
+            },
           );
+          if (name === 'cuda' && device.available) addDeviceRatios(result, device, plan.deltaSize);
+          options.onRecord(result);
         }
       }
       plan.dispose();

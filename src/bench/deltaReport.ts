@@ -4,7 +4,7 @@
  * means.
  */
 import type { DeltaBenchRecord } from './deltaBench';
-import type { MachineDescription, MachineLimits } from './machineLimits';
+import type { DeviceLimits, MachineDescription, MachineLimits } from './machineLimits';
 
 /** A number in `width` columns with about three significant digits. */
 function num(value: number, width: number): string {
@@ -27,9 +27,20 @@ function size(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/** The CUDA device's line under the CPU limits: its fill and copy bandwidth, or why none. */
+export function formatDeviceLimits(device: DeviceLimits): string[] {
+  if (!device.available) return [`  device    not measured: ${device.reason}`];
+  return [
+    `  device    ${device.name}: fill ${num(device.fillGBs, 0)} GB/s, memcpy ${num(device.memcpyGBs, 0)} GB/s ` +
+      `(read + written; ${size(device.bytes)}), host→device ${num(device.hostToDeviceGBs, 0)} GB/s, ` +
+      `device→host ${num(device.deviceToHostGBs, 0)} GB/s (pageable)`,
+  ];
+}
+
 export function formatLimits(
   limits: readonly MachineLimits[],
   machine: MachineDescription,
+  device?: DeviceLimits,
 ): string[] {
   const first = limits[0];
   const lines = [
@@ -51,6 +62,7 @@ export function formatLimits(
       `  ${String(limit.threads).padStart(7)}   ${num(limit.fill.gbs, 9)}   ${num(limit.memcpy.gbs, 11)} (${num(limit.memcpy.copyGBs ?? limit.memcpy.gbs / 2, 6)})   ${num(limit.fma.gflops, 11)}   ${num(limit.add.gflops, 11)}`,
     );
   }
+  if (device !== undefined) lines.push('', ...formatDeviceLimits(device));
   return lines;
 }
 

@@ -18,6 +18,9 @@ export type BenchAddon = Pick<
   | 'measureAddPeak'
 >;
 
+/** The device probe, present in every build from the CUDA engine on (it throws without CUDA). */
+export type DeviceBenchAddon = Partial<Pick<Addon, 'cudaMeasureBandwidth'>>;
+
 const BENCH_FUNCTIONS = [
   'setThreads',
   'getThreads',
@@ -75,6 +78,58 @@ export function measureMachineLimits(
     fma: addon.measureFmaPeak(threads),
     add: addon.measureAddPeak(threads),
   };
+}
+
+/**
+ * The CUDA device's own memory limits, measured by cudaMeasureBandwidth in the same run when the
+ * cuda engine is timed (the CPU limits above say nothing about a GPU), or why they were not.
+ */
+export type DeviceLimits =
+  | {
+      available: true;
+      /** The device's name, from capabilities().cudaDevices[0]. */
+      name: string;
+      bytes: number;
+      /** cudaMemset: 1e9 bytes written per second. */
+      fillGBs: number;
+      /** Device → device copy: 1e9 bytes read + written per second. */
+      memcpyGBs: number;
+      /** From / to pageable host memory, as the host-array calls copy. */
+      hostToDeviceGBs: number;
+      deviceToHostGBs: number;
+    }
+  | { available: false; reason: string };
+
+/** Smallest buffer of the device probes: enough to run well past the GPU's caches. */
+const DEVICE_PROBE_MIN_BYTES = 256 * 2 ** 20;
+const DEVICE_PROBE_REPEATS = 5;
+
+/** Measures the device limits; never throws (a failure becomes the reason). */
+export function measureDeviceLimits(
+  addon: BenchAddon & DeviceBenchAddon,
+  bytes: number,
+): DeviceLimits {
+  if (typeof addon.cudaMeasureBandwidth !== 'function') {
+    return { available: false, reason: 'the loaded binary predates cudaMeasureBandwidth' };
+  }
+  try {
+    const result = addon.cudaMeasureBandwidth(
+      Math.max(DEVICE_PROBE_MIN_BYTES, bytes),
+      DEVICE_PROBE_REPEATS,
+    );
+    const device = addon.capabilities().cudaDevices[0];
+    return {
+      available: true,
+      name: device?.name ?? 'CUDA device 0',
+      bytes: result.bytes,
+      fillGBs: result.fillBytesPerSecond / 1e9,
+      memcpyGBs: result.copyBytesPerSecond / 1e9,
+      hostToDeviceGBs: result.hostToDeviceBytesPerSecond / 1e9,
+      deviceToHostGBs: result.deviceToHostBytesPerSecond / 1e9,
+    };
+  } catch (error) {
+    return { available: false, reason: (error as Error).message };
+  }
 }
 
 export interface MachineDescription {

@@ -93,9 +93,9 @@ async function benchDelta(flags: DeltaFlags): Promise<void> {
     repeat: flags.repeat,
     limitBytes: flags.limitBytes,
     enginesChosen: flags.engine !== undefined,
-    onLimits: (limits, machine) => {
+    onLimits: (limits, machine, device) => {
       if (flags.json) return;
-      for (const line of formatLimits(limits, machine)) print(line);
+      for (const line of formatLimits(limits, machine, device)) print(line);
       print('');
       for (const line of tableHeader()) print(line);
     },
