@@ -1,6 +1,10 @@
-/** `superlora plot`: redraws the accuracy-against-parameters plot from a sweep's results.jsonl. */
+/**
+ * `superlora plot`: redraws the accuracy-against-parameters plot from a sweep's results.jsonl, or
+ * from several repeats of one sweep (other seeds), plotting each config's mean accuracy.
+ */
 import type { Command } from 'commander';
 import { writePlot } from '../../sweep/renderPlot';
+import { meanOverRuns } from '../../sweep/meanOverRuns';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
@@ -12,26 +16,42 @@ interface PlotFlags {
   width?: number;
 }
 
-async function run(resultsPath: string, flags: PlotFlags): Promise<void> {
+async function run(resultsPaths: string[], flags: PlotFlags): Promise<void> {
   if (!/\.(svg|png)$/i.test(flags.out)) {
     throw new CliUsageError(
       `Expected a file ending in .svg or .png for --out but received ${JSON.stringify(flags.out)}`,
     );
   }
-  const results = await readResultsFile(resultsPath);
+  const sweeps = await Promise.all(resultsPaths.map((path) => readResultsFile(path)));
+  const { results, spreads } = meanOverRuns(sweeps, resultsPaths);
   if (!results.some((r) => r.accuracy !== null)) {
-    throw new CliUsageError(`${resultsPath} has no row with an accuracy to plot`);
+    throw new CliUsageError(`${resultsPaths.join(', ')}: no row with an accuracy to plot`);
   }
   await writePlot(flags.out, results, { title: flags.title, pngWidth: flags.width });
-  console.log(`wrote ${flags.out} (${results.length} configs)`);
+  const repeats = resultsPaths.length > 1 ? `, mean of ${resultsPaths.length} sweeps` : '';
+  console.log(`wrote ${flags.out} (${results.length} configs${repeats})`);
+  if (resultsPaths.length > 1) {
+    console.log('config                         parameters  accuracy mean ± std (runs)');
+    for (const spread of spreads) {
+      const accuracy = `${(100 * spread.mean).toFixed(2)} ± ${(100 * spread.std).toFixed(2)} %`;
+      console.log(
+        `${spread.name.padEnd(30)} ${String(spread.adapterParams).padStart(10)}  ${accuracy} (${spread.accuracies.length})`,
+      );
+    }
+  }
   for (const line of reductionLines(results)) console.log(line);
 }
 
 export function registerPlotCommand(program: Command): void {
   program
     .command('plot')
-    .description('draw accuracy against adapter parameters from a sweep results.jsonl')
-    .argument('<results>', 'results.jsonl written by superlora sweep')
+    .description(
+      'draw accuracy against adapter parameters from a sweep results.jsonl, or the mean of several (one per seed)',
+    )
+    .argument(
+      '<results...>',
+      'results.jsonl written by superlora sweep; several: repeats of one sweep with other seeds, averaged per config',
+    )
     .requiredOption('--out <file>', 'output file, .svg or .png')
     .option('--title <text>', 'plot title')
     .option('--width <px>', 'PNG width in pixels (default: the SVG size)', integerFlag(16, 16384))
