@@ -340,9 +340,27 @@ export async function readSafetensorsHeader(filePath: string): Promise<Safetenso
   const handle = await fs.open(filePath, 'r');
   try {
     return await readHeaderFrom(handle, filePath);
+  } catch (error) {
+    throw withPath(error, filePath);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Errors of reads on an open handle (EISDIR when the path is a folder, EIO) carry no path, unlike
+ * those of open(); add it so that the one-line message says which file.
+ */
+function withPath(error: unknown, filePath: string): unknown {
+  if (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).code === 'string' &&
+    !error.message.includes(filePath)
+  ) {
+    error.message = `${filePath}: ${error.message}`;
+    (error as NodeJS.ErrnoException).path ??= filePath;
+  }
+  return error;
 }
 
 /**
@@ -371,6 +389,8 @@ export async function readSafetensors(filePath: string): Promise<DecodedSafetens
       tensors.set(name, { dtype: info.dtype, shape: info.shape, data } as SafeTensor);
     }
     return { metadata: header.metadata, tensors };
+  } catch (error) {
+    throw withPath(error, filePath);
   } finally {
     await handle.close();
   }
