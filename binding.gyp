@@ -29,7 +29,6 @@
         "native/gemm/gemm_portable.cc",
         "native/engine/fixed_tables.cc",
         "native/engine/native_plan.cc",
-        "native/engine/plan_async.cc",
         "native/engine/plan_backward.cc",
         "native/engine/plan_descriptor.cc",
         "native/engine/plan_executor.cc",

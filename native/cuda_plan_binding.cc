@@ -23,6 +23,7 @@
 #include "../cuda/plan.cuh"
 #include "args.h"
 #include "engine/plan_descriptor.h"
+#include "promise_worker.h"
 #endif
 
 namespace superlora {
@@ -90,50 +91,6 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
   }
 
  private:
-  class Worker : public Napi::AsyncWorker {
-   public:
-    Worker(Napi::Env env, CudaNativePlan* plan, std::vector<Napi::Object> keep, const float* params,
-           const float* d_out, float* out, bool backward)
-        : Napi::AsyncWorker(env, backward ? "superlora:cudaBackward" : "superlora:cudaForward"),
-          deferred_(Napi::Promise::Deferred::New(env)),
-          plan_(plan),
-          params_(params),
-          d_out_(d_out),
-          out_(out),
-          backward_(backward) {
-      for (const Napi::Object& object : keep) keep_alive_.push_back(Napi::Persistent(object));
-    }
-    Napi::Promise Promise() const { return deferred_.Promise(); }
-
-   protected:
-    void Execute() override {
-      try {
-        plan_->Locked([&](cuda::CudaPlan& plan) {
-          if (backward_) {
-            plan.Backward(params_, d_out_, out_);
-          } else {
-            plan.Forward(params_, out_);
-          }
-        });
-      } catch (const std::exception& error) {
-        SetError(error.what());
-      } catch (...) {
-        SetError("superlora: unknown CUDA engine error");
-      }
-    }
-    void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-    void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
-   private:
-    Napi::Promise::Deferred deferred_;
-    CudaNativePlan* plan_;
-    std::vector<Napi::ObjectReference> keep_alive_;
-    const float* params_;
-    const float* d_out_;
-    float* out_;
-    bool backward_;
-  };
-
   void RequireLive(const Napi::Env& env) const {
     if (disposed_.load()) throw Napi::Error::New(env, kDisposed);
   }
@@ -170,11 +127,12 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
     RequireLive(info.Env());
     Napi::Float32Array params = RequireVector(info, 0, "params", num_params_);
     Napi::Float32Array out = RequireVector(info, 1, "out", delta_size_);
-    auto* worker = new Worker(info.Env(), this, {Value(), params, out}, params.Data(), nullptr,
-                              out.Data(), false);
-    const Napi::Promise promise = worker->Promise();
-    worker->Queue();  // deletes itself once settled
-    return promise;
+    const float* params_data = params.Data();
+    float* out_data = out.Data();
+    return QueuePromiseWorker(
+        info.Env(), "superlora:cudaForward", {Value(), params, out}, [this, params_data, out_data] {
+          Locked([&](cuda::CudaPlan& plan) { plan.Forward(params_data, out_data); });
+        });
   }
 
   Napi::Value BackwardAsync(const Napi::CallbackInfo& info) {
@@ -182,11 +140,16 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
     Napi::Float32Array params = RequireVector(info, 0, "params", num_params_);
     Napi::Float32Array d_out = RequireVector(info, 1, "dOut", delta_size_);
     Napi::Float32Array d_params = RequireVector(info, 2, "dParams", num_params_);
-    auto* worker = new Worker(info.Env(), this, {Value(), params, d_out, d_params}, params.Data(),
-                              d_out.Data(), d_params.Data(), true);
-    const Napi::Promise promise = worker->Promise();
-    worker->Queue();
-    return promise;
+    const float* params_data = params.Data();
+    const float* d_out_data = d_out.Data();
+    float* d_params_data = d_params.Data();
+    return QueuePromiseWorker(info.Env(), "superlora:cudaBackward",
+                              {Value(), params, d_out, d_params},
+                              [this, params_data, d_out_data, d_params_data] {
+                                Locked([&](cuda::CudaPlan& plan) {
+                                  plan.Backward(params_data, d_out_data, d_params_data);
+                                });
+                              });
   }
 
   Napi::Value SetParams(const Napi::CallbackInfo& info) {

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "../args.h"
-#include "plan_async.h"
+#include "../promise_worker.h"
 #include "plan_descriptor.h"
 
 namespace superlora::engine {
@@ -133,20 +133,22 @@ Napi::Value NativePlan::Backward(const Napi::CallbackInfo& info) {
 Napi::Value NativePlan::ForwardAsync(const Napi::CallbackInfo& info) {
   Napi::Float32Array params, out;
   CheckForwardArgs(info, params, out);
-  auto* worker =
-      new PlanAsyncWorker(info.Env(), this, Value(), params, Napi::Float32Array(), out, false);
-  const Napi::Promise promise = worker->Promise();
-  worker->Queue();  // the worker deletes itself once settled
-  return promise;
+  const float* params_data = params.Data();
+  float* out_data = out.Data();
+  return QueuePromiseWorker(info.Env(), "superlora:forward", {Value(), params, out},
+                            [this, params_data, out_data] { RunForward(params_data, out_data); });
 }
 
 Napi::Value NativePlan::BackwardAsync(const Napi::CallbackInfo& info) {
   Napi::Float32Array params, d_out, d_params;
   CheckBackwardArgs(info, params, d_out, d_params);
-  auto* worker = new PlanAsyncWorker(info.Env(), this, Value(), params, d_out, d_params, true);
-  const Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  const float* params_data = params.Data();
+  const float* d_out_data = d_out.Data();
+  float* d_params_data = d_params.Data();
+  return QueuePromiseWorker(info.Env(), "superlora:backward", {Value(), params, d_out, d_params},
+                            [this, params_data, d_out_data, d_params_data] {
+                              RunBackward(params_data, d_out_data, d_params_data);
+                            });
 }
 
 Napi::Value NativePlan::Dispose(const Napi::CallbackInfo& info) {
