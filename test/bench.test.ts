@@ -3,11 +3,9 @@
  * return sane numbers and reject bad arguments, and `bench delta` prints complete JSON lines and
  * one-line errors. The CLI runs as a user runs it, `node bin/superlora.js` on the compiled package.
  */
-import { execFile } from 'child_process';
 import { mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import { formatDeviceLimits } from '../src/bench/deltaReport';
 import { estimateFlops } from '../src/bench/flops';
 import { measureDeviceLimits } from '../src/bench/machineLimits';
@@ -15,21 +13,12 @@ import { builtinWorkload, workloadNames } from '../src/bench/workloads';
 import { createPlan } from '../src/createPlan';
 import { loadAddon } from '../src/native/loadAddon';
 import { expectNativeError } from './native/expectNativeError';
+import { cliIn } from './cliRunner';
 
 const addon = loadAddon();
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', 'bin', 'superlora.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-bench-'));
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 function expectPositiveFinite(value: unknown): void {
   expect(typeof value).toBe('number');

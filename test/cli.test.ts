@@ -2,30 +2,19 @@
  * The CLI as a user runs it: `node bin/superlora.js …` on the compiled package (`npm test` builds
  * it first). Checks the SPEC's ΔW through `adapter init` + `delta` for every config field.
  */
-import { execFile } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import type { SuperLoraConfig, Target } from '../src/config';
 import { loadAdapter, saveAdapter } from '../src/io/adapterFile';
 import { decodeSafetensors } from '../src/io/safetensors';
 import { delta64, specTolerance } from './reference/spec64';
 import { sinParams } from './conformance/suite';
+import { cliIn } from './cliRunner';
 
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', 'bin', 'superlora.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-cli-'));
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 function writeJson(name: string, value: unknown): string {
   const path = join(dir, name);

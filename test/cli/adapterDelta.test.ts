@@ -14,38 +14,21 @@
  * and natural folds, per-split ranks with "full" anywhere, a dense core at M = 2, projections with
  * several fastfood sizes, embedded tables, --seed, every preset and both engines.
  */
-import { execFile } from 'child_process';
 import type { Command } from 'commander';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import type { SuperLoraConfig, Target } from '../../src/config';
 import { loadAdapter } from '../../src/io/adapterFile';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/io/safetensors';
 import { buildProgram } from '../../src/cli/main';
 import { presetNames, presets } from '../../src/presets';
 import { delta64, specTolerance } from '../reference/spec64';
+import { cliIn } from '../cliRunner';
 
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-cli-delta-'));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as Result;
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 async function cliOk(...args: string[]): Promise<void> {
   const result = await cli(...args);

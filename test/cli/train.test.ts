@@ -4,11 +4,10 @@
  * parameter counts against createPlan, the files written, a killed run resumed from its checkpoint,
  * and one-line errors for bad flags.
  */
-import { execFile, spawn } from 'child_process';
+import { spawn } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import { FINETUNE_DEFAULTS } from '../../src/cli/commands/finetune';
 import { shippedModelDir } from '../../src/cli/packagePaths';
 import { createPlan } from '../../src/createPlan';
@@ -16,26 +15,11 @@ import { loadAdapter } from '../../src/io/adapterFile';
 import { presetConfig } from '../../src/presets';
 import { DEFAULT_TARGET_PATTERNS, selectTargets } from '../../src/tfjs/modelAdapter';
 import { loadViT } from '../../src/vit/io';
+import { BIN, cliIn } from '../cliRunner';
 
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-cli-train-'));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as Result;
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 /** The value printed after `label` (and at least two spaces) on a line of the table output. */
 function printed(stdout: string, label: string): string {

@@ -2,17 +2,15 @@
  * The sweep plot: SVG from Vega-Lite in Node (marks, axis titles, legend), PNG from that SVG at
  * the requested width, and `superlora plot` on a missing or garbled results file.
  */
-import { execFile } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import { plotRows } from '../../src/sweep/plotSpec';
 import { renderSvg, svgToPng, writePlot } from '../../src/sweep/renderPlot';
 import { formatResultsJsonl, type SweepResult } from '../../src/sweep/results';
+import { cliIn } from '../cliRunner';
 
 const dir = mkdtempSync(join(tmpdir(), 'superlora-plot-'));
-const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
 
 function row(name: string, family: string, adapterParams: number, accuracy: number): SweepResult {
   return {
@@ -45,17 +43,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-      cwd: dir,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 describe('sweep plot', () => {
   test('frontier flags: the dominated LoRA r2 point is off its frontier', () => {

@@ -3,31 +3,20 @@
  * test` builds it first), on a tiny model directory made here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { execFile } from 'child_process';
 import { mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { promisify } from 'util';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { saveViT } from '../../src/vit/io';
 import type { ViT } from '../../src/vit/model';
 import { maxAbsDiff, randomizedViT, randomPixels, TINY } from './tinyVit';
+import { cliIn } from '../cliRunner';
 
-const run = promisify(execFile);
-const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-predict-'));
 const modelDir = join(dir, 'model');
 const imagesFile = join(dir, 'images.safetensors');
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd: dir });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const cli = cliIn(dir);
 
 let vit: ViT;
 let pixels: Float32Array;
