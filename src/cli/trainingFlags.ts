@@ -9,20 +9,9 @@ import { backendChoices, type BackendChoice } from '../tfjs/backend';
 import type { TrainingSettings } from '../train/trainingSettings';
 import { integerFlag } from './parseFlags';
 
-export interface TrainingFlags {
-  dataset: DatasetName;
-  dataDir?: string;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  trainSize?: number;
-  testSize?: number;
+/** What commander parses from the shared flags: the training settings, plus where and how to run. */
+export interface TrainingFlags extends TrainingSettings {
   augment: boolean;
-  seed: number;
   out: string;
   backend: BackendChoice;
   nativeKernels: boolean;
