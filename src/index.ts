@@ -90,3 +90,11 @@ export {
 } from './train/trainLoop';
 export { oneCycleLr, type OneCycleOptions } from './train/schedule';
 export { SgdMomentum, type SgdOptions } from './train/sgdMomentum';
+export type { TrainingSettings } from './train/trainingSettings';
+export { runSweep, type SweepOptions, type SweepOutcome } from './sweep/runSweep';
+export type { SweepSettings } from './sweep/sweepSettings';
+export { parseGrid, type GridEntry, type SweepGrid } from './sweep/grid';
+export { gridNames, namedGrid } from './sweep/namedGrids';
+export type { SweepResult } from './sweep/results';
+export { paramsToReach, paretoFrontier, type ParetoPoint } from './sweep/pareto';
+export { meanOverRuns, type AccuracySpread, type MeanOverRuns } from './sweep/meanOverRuns';

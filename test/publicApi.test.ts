@@ -15,6 +15,13 @@ test('the package entry point exposes the documented API and it works end to end
     'presetConfig',
     'ConfigError',
     'version',
+    'ModelAdapter',
+    'finetune',
+    'train',
+    'runSweep',
+    'namedGrid',
+    'meanOverRuns',
+    'paretoFrontier',
   ]) {
     expect(pkg).toHaveProperty(name);
   }
