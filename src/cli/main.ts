@@ -10,6 +10,7 @@ import { registerBenchCommand } from './commands/bench';
 import { registerDeltaCommand } from './commands/delta';
 import { registerFinetuneCommand } from './commands/finetune';
 import { registerInfoCommand } from './commands/info';
+import { registerMergeCommand } from './commands/merge';
 import { registerPlotCommand } from './commands/plot';
 import { registerPredictCommand } from './commands/predict';
 import { registerPresetsCommand } from './commands/presets';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerPresetsCommand(program);
   registerBenchCommand(program);
   registerPredictCommand(program);
+  registerMergeCommand(program);
   registerSweepCommand(program);
   registerPlotCommand(program);
   for (const command of program.commands) {

@@ -1,0 +1,131 @@
+/**
+ * `superlora merge` as a user runs it: the written model's target weights are W + ΔW, with ΔW from
+ * the adapter's plan on the tfjs reference engine; every other weight is the base model's, bit for
+ * bit; a finetune-style folder also brings its head and label names; and the merged model's logits
+ * equal the adapted model's. Bad input is refused with one line, and the base model is never
+ * overwritten.
+ */
+import { mkdirSync, mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
+import { ModelAdapter } from '../../src/tfjs/modelAdapter';
+import { ADAPTER_FILE, HEAD_FILE } from '../../src/train/outputFiles';
+import { loadViT, saveViT } from '../../src/vit/io';
+import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../../src/vit/weights';
+import { cliIn } from '../cliRunner';
+import { randomizedViT, randomPixels, TINY, uniforms } from '../vit/tinyVit';
+
+const dir = mkdtempSync(join(tmpdir(), 'superlora-merge-'));
+const modelDir = join(dir, 'base');
+const cli = cliIn(dir);
+
+beforeAll(async () => {
+  tf.enableProdMode();
+  await tf.setBackend('cpu');
+});
+
+test('merge writes W + ΔW for the targets and the base weights elsewhere; logits match the adapted model', async () => {
+  const base = randomizedViT(TINY, 4);
+  await saveViT(modelDir, base);
+  const adapter = ModelAdapter.create(base, { grouping: 1, order: 3, rank: 2, core: 'dense' }, [
+    'attention\\.attention\\.(query|value)\\.weight$',
+    'output\\.dense\\.weight$',
+  ]);
+  adapter.params.assign(tf.tensor1d(uniforms(5, adapter.numParams)));
+  const adapterFile = join(dir, 'adapter.safetensors');
+  await adapter.save(adapterFile);
+
+  const result = await cli(
+    'merge',
+    '--model',
+    modelDir,
+    '--adapter',
+    adapterFile,
+    '--out',
+    'merged',
+  );
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain('Wrote merged:');
+
+  const baseFile = await readSafetensors(join(modelDir, 'model.safetensors'));
+  const mergedFile = await readSafetensors(join(dir, 'merged', 'model.safetensors'));
+  expect([...mergedFile.tensors.keys()]).toEqual([...baseFile.tensors.keys()]);
+  const delta = await adapter.plan.delta((await adapter.params.data()) as Float32Array, {
+    engine: 'tfjs',
+  });
+  const targets = new Map(adapter.plan.targets.map((t, i) => [t.name, i]));
+  expect(targets.size).toBe(8); // q, v, attention output and MLP output of 2 layers
+  for (const [name, tensor] of baseFile.tensors) {
+    const merged = mergedFile.tensors.get(name)!.data as Float32Array;
+    const original = tensor.data as Float32Array;
+    const index = targets.get(name);
+    if (index === undefined) {
+      expect(merged).toEqual(original);
+      continue;
+    }
+    const offset = adapter.plan.layout.targetOffsets[index] as number;
+    const expected = original.map((w, i) => w + (delta[offset + i] as number));
+    let worst = 0;
+    for (let i = 0; i < merged.length; i++)
+      worst = Math.max(worst, Math.abs((merged[i] as number) - (expected[i] as number)));
+    expect(worst).toBeLessThan(1e-5);
+    expect(merged).not.toEqual(original);
+  }
+
+  const merged = await loadViT(join(dir, 'merged'));
+  const pixels = randomPixels(base.config, 3);
+  const want = adapter.withDelta((weightOverride) => base.forward(pixels, { weightOverride }));
+  const got = merged.forward(pixels);
+  const a = await want.data();
+  const b = await got.data();
+  for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i] as number, 4);
+  tf.dispose([pixels, want, got]);
+  merged.dispose();
+  adapter.dispose();
+  base.dispose();
+});
+
+test('a finetune output folder brings its head and label names', async () => {
+  const base = await loadViT(modelDir);
+  const adapter = ModelAdapter.create(base, { rank: 1 });
+  adapter.params.assign(tf.tensor1d(uniforms(6, adapter.numParams)));
+  const run = join(dir, 'run');
+  mkdirSync(run);
+  await adapter.save(join(run, ADAPTER_FILE));
+  const hidden = base.config.hiddenSize;
+  const headWeight = uniforms(7, 4 * hidden);
+  const headBias = uniforms(8, 4);
+  await writeSafetensors(
+    join(run, HEAD_FILE),
+    new Map([
+      [CLASSIFIER_WEIGHT, { dtype: 'F32' as const, shape: [4, hidden], data: headWeight }],
+      [CLASSIFIER_BIAS, { dtype: 'F32' as const, shape: [4], data: headBias }],
+    ]),
+    { format: 'superlora-head', labels: JSON.stringify(['zero', 'one', 'two', 'three']) },
+  );
+  const result = await cli('merge', '--model', modelDir, '--adapter', run, '--out', 'with-head');
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain('4 labels: zero, one, two, three');
+  const merged = await loadViT(join(dir, 'with-head'));
+  expect(merged.config.numLabels).toBe(4);
+  expect(merged.config.id2label).toEqual(['zero', 'one', 'two', 'three']);
+  expect(await merged.weights.get(CLASSIFIER_WEIGHT)!.data()).toEqual(headWeight);
+  expect(await merged.weights.get(CLASSIFIER_BIAS)!.data()).toEqual(headBias);
+  merged.dispose();
+  adapter.dispose();
+  base.dispose();
+});
+
+test('merge refuses to overwrite the base model and names a missing adapter', async () => {
+  const inPlace = await cli('merge', '--model', modelDir, '--adapter', 'a', '--out', modelDir);
+  expect(inPlace.code).toBe(1);
+  expect(inPlace.stderr).toContain('would overwrite the base model');
+  const missing = join(dir, 'nope.safetensors');
+  const gone = await cli('merge', '--model', modelDir, '--adapter', missing, '--out', 'x');
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toContain(missing);
+  expect(gone.stderr).not.toMatch(/\n\s+at /);
+});
