@@ -8,7 +8,7 @@ import { meanOverRuns } from '../../sweep/meanOverRuns';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
-import { reductionLines } from './sweep';
+import { reductionLines, spreadLines } from '../sweepReport';
 
 interface PlotFlags {
   out: string;
@@ -30,15 +30,7 @@ async function run(resultsPaths: string[], flags: PlotFlags): Promise<void> {
   await writePlot(flags.out, results, { title: flags.title, pngWidth: flags.width });
   const repeats = resultsPaths.length > 1 ? `, mean of ${resultsPaths.length} sweeps` : '';
   console.log(`wrote ${flags.out} (${results.length} configs${repeats})`);
-  if (resultsPaths.length > 1) {
-    console.log('config                         parameters  accuracy mean ± std (runs)');
-    for (const spread of spreads) {
-      const accuracy = `${(100 * spread.mean).toFixed(2)} ± ${(100 * spread.std).toFixed(2)} %`;
-      console.log(
-        `${spread.name.padEnd(30)} ${String(spread.adapterParams).padStart(10)}  ${accuracy} (${spread.accuracies.length})`,
-      );
-    }
-  }
+  if (resultsPaths.length > 1) for (const line of spreadLines(spreads)) console.log(line);
   for (const line of reductionLines(results)) console.log(line);
 }
 

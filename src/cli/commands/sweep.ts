@@ -2,21 +2,27 @@
  * `superlora sweep`: the paper's parameter-efficiency study. Fine-tunes every config of a grid (a
  * built-in one by name, or a JSON file) with the same model, data, steps and seed, `--jobs` at a
  * time, and writes results.jsonl, results.csv and the accuracy-against-parameters plot (SVG, PNG).
+ * `--seeds A B …` repeats the sweep per seed and plots the per-config means.
  * Re-running the same command resumes: finished configs are skipped, and an interrupted one
  * continues from its last checkpoint (`--checkpoint-every N`).
  */
 import { existsSync } from 'fs';
+import { join } from 'path';
 import type { Command } from 'commander';
 import type { EngineChoice } from '../../engines/engine';
 import { parseGrid, type SweepGrid } from '../../sweep/grid';
 import { gridNames, namedGrid } from '../../sweep/namedGrids';
-import { paramsToReach, paretoFrontier } from '../../sweep/pareto';
+import { meanOverRuns } from '../../sweep/meanOverRuns';
+import { writePlot } from '../../sweep/renderPlot';
 import type { SweepResult } from '../../sweep/results';
-import { runSweep } from '../../sweep/runSweep';
+import { RESULTS_JSONL } from '../../sweep/resultsFiles';
+import { PLOT_PNG, PLOT_SVG, runSweep } from '../../sweep/runSweep';
+import type { SweepSettings } from '../../sweep/sweepSettings';
+import { reductionLines, spreadLines } from '../sweepReport';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { CliUsageError } from '../errors';
 import { shippedModelDir } from '../packagePaths';
-import { engineFlag, integerFlag } from '../parseFlags';
+import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import { addTrainingFlags, trainingSettings, type TrainingFlags } from '../trainingFlags';
 import { FINETUNE_DEFAULTS } from './finetune';
@@ -32,6 +38,7 @@ export const SWEEP_DEFAULTS = {
 } as const;
 
 interface SweepFlags extends TrainingFlags {
+  seeds?: number[];
   grid: string;
   jobs: number;
   model?: string;
@@ -51,44 +58,61 @@ export async function loadGrid(value: string): Promise<SweepGrid> {
   return parseGrid(await readJsonFile(value, '--grid'), value);
 }
 
-/** Lines comparing each family with a baseline family at the baseline's frontier accuracies. */
-export function reductionLines(results: readonly SweepResult[], baseline = 'LoRA'): string[] {
-  const points = (family: string): { params: number; accuracy: number }[] =>
-    results
-      .filter((r) => r.family === family && r.accuracy !== null)
-      .map((r) => ({ params: r.adapterParams, accuracy: r.accuracy as number }));
-  const base = paretoFrontier(points(baseline));
-  if (base.length === 0) return [];
-  const lines: string[] = [];
-  for (const family of new Set(results.map((r) => r.family))) {
-    if (family === baseline) continue;
-    const own = points(family);
-    const cells = base.map((point) => {
-      const needed = paramsToReach(own, point.accuracy);
-      return needed === null ? 'not reached' : `${(point.params / needed).toFixed(2)}×`;
+/** One sweep per seed, each in `out/seed<S>/`, then the plot and savings of the per-config means. */
+async function runSeeds(
+  flags: SweepFlags,
+  grid: SweepGrid,
+  settings: SweepSettings,
+  seeds: number[],
+): Promise<void> {
+  const sweeps: SweepResult[][] = [];
+  for (const seed of seeds) {
+    const outDir = join(flags.out, `seed${seed}`);
+    const outcome = await runSweep({
+      grid,
+      outDir,
+      jobs: flags.jobs,
+      settings: { ...settings, seed },
+      log: (line) => console.error(`seed ${seed}: ${line}`),
     });
-    lines.push(`${family}: ${cells.join(', ')}`);
+    console.log(
+      `${grid.name} seed ${seed}: ran ${outcome.ran.length}, skipped ${outcome.skipped.length} finished, in ${outcome.seconds.toFixed(0)} s; results in ${outDir}`,
+    );
+    sweeps.push(outcome.results);
   }
-  const header = base
-    .map((p) => `${p.params} params @ ${(100 * p.accuracy).toFixed(2)}%`)
-    .join(', ');
-  return [`fewer parameters than ${baseline} (${header}):`, ...lines.map((l) => `  ${l}`)];
+  const sources = seeds.map((seed) => join(flags.out, `seed${seed}`, RESULTS_JSONL));
+  const { results, spreads } = meanOverRuns(sweeps, sources);
+  if (results.some((row) => row.accuracy !== null)) {
+    const title = `${grid.name}: mean accuracy over seeds ${seeds.join(', ')}`;
+    await writePlot(join(flags.out, PLOT_SVG), results, { title });
+    await writePlot(join(flags.out, PLOT_PNG), results, { title, pngWidth: 1200 });
+  }
+  for (const line of spreadLines(spreads)) console.log(line);
+  for (const line of reductionLines(results)) console.log(line);
 }
 
 async function run(flags: SweepFlags): Promise<void> {
   const grid = await loadGrid(flags.grid);
+  const settings: SweepSettings = {
+    ...trainingSettings(flags),
+    modelDir: flags.model ?? shippedModelDir(),
+    targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
+    engine: flags.engine,
+    backend: flags.backend,
+    nativeKernels: flags.nativeKernels,
+  };
+  if (flags.seeds !== undefined) {
+    if (new Set(flags.seeds).size !== flags.seeds.length) {
+      throw new CliUsageError(`Expected distinct --seeds but received ${flags.seeds.join(' ')}`);
+    }
+    await runSeeds(flags, grid, settings, flags.seeds);
+    return;
+  }
   const outcome = await runSweep({
     grid,
     outDir: flags.out,
     jobs: flags.jobs,
-    settings: {
-      ...trainingSettings(flags),
-      modelDir: flags.model ?? shippedModelDir(),
-      targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
-      engine: flags.engine,
-      backend: flags.backend,
-      nativeKernels: flags.nativeKernels,
-    },
+    settings,
     log: (line) => console.error(line),
   });
   console.log(
@@ -121,6 +145,11 @@ export function registerSweepCommand(program: Command): void {
       '--targets <pattern...>',
       `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
     )
-    .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto');
+    .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
+    .option(
+      '--seeds <s...>',
+      'repeat the sweep once per seed, in --out/seed<S>/, then plot each config’s mean accuracy in --out (instead of --seed)',
+      collect(integerFlag(0, 2 ** 32 - 1)),
+    );
   addTrainingFlags(command, SWEEP_DEFAULTS).action(run);
 }
