@@ -9,6 +9,7 @@ import { registerAdapterCommand } from './commands/adapter';
 import { registerBenchCommand } from './commands/bench';
 import { registerDeltaCommand } from './commands/delta';
 import { registerFinetuneCommand } from './commands/finetune';
+import { registerEvaluateCommand } from './commands/evaluate';
 import { registerInfoCommand } from './commands/info';
 import { registerMergeCommand } from './commands/merge';
 import { registerPlotCommand } from './commands/plot';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerPredictCommand(program);
   registerMergeCommand(program);
+  registerEvaluateCommand(program);
   registerSweepCommand(program);
   registerPlotCommand(program);
   for (const command of program.commands) {

@@ -19,6 +19,18 @@ export function integerFlag(min: number, max: number): (value: string) => number
   };
 }
 
+/** Commander parser for one of a fixed set of strings. */
+export function choiceFlag<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(
+        `Expected one of ${choices.join(', ')} but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return value as T;
+  };
+}
+
 const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'tfjs', 'native', 'cuda'];
 
 export function engineFlag(value: string): EngineChoice {

@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 import { datasetNames, type DatasetName } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
 import type { TrainingSettings } from '../train/trainingSettings';
-import { integerFlag } from './parseFlags';
+import { choiceFlag, integerFlag } from './parseFlags';
 
 /** What commander parses from the shared flags: the training settings, plus where and how to run. */
 export interface TrainingFlags extends TrainingSettings {
@@ -26,17 +26,6 @@ function numberFlag(min: number, max: number): (value: string) => number {
       );
     }
     return parsed;
-  };
-}
-
-function choiceFlag<T extends string>(choices: readonly T[]): (value: string) => T {
-  return (value) => {
-    if (!(choices as readonly string[]).includes(value)) {
-      throw new InvalidArgumentError(
-        `Expected one of ${choices.join(', ')} but received ${JSON.stringify(value)}.`,
-      );
-    }
-    return value as T;
   };
 }
 

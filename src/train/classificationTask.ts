@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { batchAt, type AugmentOptions } from '../data/batchAt';
 import type { Dataset } from '../data/dataset';
 import { batchIndices, epochPermutation, stepsPerEpoch } from '../data/epochPermutation';
-import { crossEntropy, type TrainTask } from './trainLoop';
+import { evaluateClassifier } from './evaluateClassifier';
+import type { TrainTask } from './trainLoop';
 
 export type Forward = (pixelValues: tf.Tensor4D, training: boolean, seed: number) => tf.Tensor2D;
 
@@ -57,26 +58,12 @@ export function classificationTask(options: ClassificationTaskOptions): TrainTas
       };
     },
     async evaluate() {
-      let correct = 0;
-      let lossSum = 0;
-      for (let start = 0; start < test.count; start += options.evalBatchSize) {
-        const indices = Array.from(
-          { length: Math.min(options.evalBatchSize, test.count - start) },
-          (_, i) => start + i,
-        );
-        const [batchCorrect, batchLoss] = tf.tidy(() => {
-          const batch = batchAt(test, indices, input);
-          const logits = options.forward(batch.pixelValues, false, 0);
-          const right = logits.argMax(1).equal(batch.labels.toInt()).sum();
-          return [
-            right.dataSync()[0] as number,
-            (crossEntropy(logits, batch.labels).dataSync()[0] as number) * indices.length,
-          ];
-        });
-        correct += batchCorrect;
-        lossSum += batchLoss;
-      }
-      return { accuracy: correct / test.count, loss: lossSum / test.count };
+      const { accuracy, loss } = evaluateClassifier(
+        (pixelValues) => options.forward(pixelValues, false, 0),
+        test,
+        { ...input, batchSize: options.evalBatchSize },
+      );
+      return { accuracy, loss };
     },
   };
 }

@@ -1,12 +1,12 @@
 /** `superlora predict --model DIR --images FILE --out FILE`: ViT logits for a batch of images. */
 import * as tf from '@tensorflow/tfjs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
 import { loadAdaptedViT } from '../../tfjs/loadAdaptedViT';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
-import { integerFlag } from '../parseFlags';
+import { choiceFlag, integerFlag } from '../parseFlags';
 
 interface PredictOptions {
   model: string;
@@ -15,15 +15,6 @@ interface PredictOptions {
   batchSize: number;
   backend: BackendChoice;
   adapter?: string;
-}
-
-function backendFlag(value: string): BackendChoice {
-  if (!(backendChoices as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(
-      `Expected one of ${backendChoices.join(', ')} but received ${JSON.stringify(value)}.`,
-    );
-  }
-  return value as BackendChoice;
 }
 
 /** The one tensor predict reads, as HF image processors name it. */
@@ -99,6 +90,11 @@ export function registerPredictCommand(program: Command): void {
       'a SuperLoRA adapter file, or a finetune output folder (adapter + head), merged into the model',
     )
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
-    .option('--backend <name>', `tfjs backend: ${backendChoices.join(', ')}`, backendFlag, 'auto')
+    .option(
+      '--backend <name>',
+      `tfjs backend: ${backendChoices.join(', ')}`,
+      choiceFlag(backendChoices),
+      'auto',
+    )
     .action(predict);
 }
