@@ -155,7 +155,8 @@ describe.each(ISAS)('fwht with isa %s', (isa) => {
     }
   });
 
-  test.each([2 ** 14, 2 ** 16, 2 ** 17, 2 ** 20])(
+  // 2^21 and 2^22 reach the column panels of more than 16 rows (copy fused with their top levels).
+  test.each([2 ** 14, 2 ** 16, 2 ** 17, 2 ** 20, 2 ** 21, 2 ** 22])(
     'matches the float64 butterfly network exactly on integers, size %i',
     (size) => {
       // Values in [-2, 2]: every partial sum stays an integer below 2^24, exact in float32.
@@ -165,6 +166,19 @@ describe.each(ISAS)('fwht with isa %s', (isa) => {
       expectSame(data, expected, `size ${size}`);
     },
   );
+
+  test('two unaligned rows of 2^21 (fused column panels) are transformed independently', () => {
+    const size = 2 ** 21;
+    const offset = 3;
+    const buffer = new Float32Array(2 * size + offset + 16).fill(GUARD);
+    const view = buffer.subarray(offset, offset + 2 * size);
+    view.set(Float32Array.from(integerData(2 * size, 77), (value) => value % 3));
+    const expected = fastTransform(view, size);
+    addon.fwht(view, size, isa);
+    expectSame(view, expected, 'two rows of 2^21 at offset 3');
+    for (let i = 0; i < offset; i++) expect(buffer[i]).toBe(GUARD);
+    for (let i = offset + 2 * size; i < buffer.length; i++) expect(buffer[i]).toBe(GUARD);
+  });
 
   test('two rows above the single-block size are transformed independently', () => {
     const size = 2 ** 17;
