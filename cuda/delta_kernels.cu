@@ -10,21 +10,6 @@
 namespace superlora::cuda {
 namespace {
 
-#define FOR_EACH_ITEM(schedule, index)                                              \
-  for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; \
-       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
-#define FOR_EACH_WARP_ITEM(schedule, index)                                                \
-  for (int64_t index = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; \
-       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x / 32)
-
-__device__ __forceinline__ double WarpSum(double value) {
-  for (int offset = 16; offset > 0; offset /= 2) {
-    value += __shfl_down_sync(0xffffffffu, value, offset);
-  }
-  return value;
-}
-
 // Where value e of a group's output lands in ΔW_all.
 __device__ __forceinline__ int64_t Destination(const PlanView& view, const GroupInfo& group,
                                                int64_t e) {
@@ -188,41 +173,32 @@ __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
   }
 }
 
-template <typename Kernel>
-void LaunchItems(Kernel kernel, const PlanView& view, const Schedule& schedule, cudaStream_t stream,
-                 const char* name) {
-  if (schedule.total == 0) return;  // a grid of 0 blocks is a launch error
-  kernel<<<BlocksFor(schedule.total, kThreads), kThreads, 0, stream>>>(view, schedule);
-  Check(cudaGetLastError(), std::string(name) + " launch");
-}
-
 }  // namespace
 
 void LaunchGenerate(const PlanView& view, const Schedule& groups, cudaStream_t stream) {
-  LaunchItems(GenerateKernel, view, groups, stream, "GenerateKernel");
+  LaunchOver(GenerateKernel, groups, PerItem::kThread, stream, "GenerateKernel", view, groups);
 }
 
 void LaunchEmit(const PlanView& view, const Schedule& groups, cudaStream_t stream) {
-  LaunchItems(EmitKernel, view, groups, stream, "EmitKernel");
+  LaunchOver(EmitKernel, groups, PerItem::kThread, stream, "EmitKernel", view, groups);
 }
 
 void LaunchUpstream(const PlanView& view, const Schedule& groups, cudaStream_t stream) {
-  LaunchItems(UpstreamKernel, view, groups, stream, "UpstreamKernel");
+  LaunchOver(UpstreamKernel, groups, PerItem::kThread, stream, "UpstreamKernel", view, groups);
 }
 
 void LaunchFinishProjectionGradient(const PlanView& view, const Schedule& groups,
                                     cudaStream_t stream) {
-  LaunchItems(FinishProjectionGradientKernel, view, groups, stream,
-              "FinishProjectionGradientKernel");
+  LaunchOver(FinishProjectionGradientKernel, groups, PerItem::kThread, stream,
+             "FinishProjectionGradientKernel", view, groups);
 }
 
 void LaunchFullGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  LaunchItems(FullGradientKernel, view, jobs, stream, "FullGradientKernel");
+  LaunchOver(FullGradientKernel, jobs, PerItem::kThread, stream, "FullGradientKernel", view, jobs);
 }
 
 void LaunchKronGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  KronGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(view, jobs);
-  Check(cudaGetLastError(), "KronGradientKernel launch");
+  LaunchOver(KronGradientKernel, jobs, PerItem::kWarp, stream, "KronGradientKernel", view, jobs);
 }
 
 }  // namespace superlora::cuda

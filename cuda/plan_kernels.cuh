@@ -8,6 +8,9 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <string>
+
+#include "check.cuh"
 
 namespace superlora::cuda {
 
@@ -133,6 +136,38 @@ constexpr int64_t kMaxBlocks = int64_t{1} << 20;
 inline unsigned BlocksFor(int64_t items, int64_t perBlock) {
   const int64_t blocks = (items + perBlock - 1) / perBlock;
   return static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+// Grid-stride loop over a schedule's items, one thread each.
+#define FOR_EACH_ITEM(schedule, index)                                              \
+  for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; \
+       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+// The same with one warp per item.
+#define FOR_EACH_WARP_ITEM(schedule, index)                                                \
+  for (int64_t index = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; \
+       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x / 32)
+
+// The sum of a warp's values, in lane 0 (a fixed order: bit-identical from call to call).
+__device__ __forceinline__ double WarpSum(double value) {
+  for (int offset = 16; offset > 0; offset /= 2) {
+    value += __shfl_down_sync(0xffffffffu, value, offset);
+  }
+  return value;
+}
+
+// How a kernel covers its schedule: one thread per item, or one warp per item.
+enum class PerItem { kThread, kWarp };
+
+// One launch of `kernel(args...)` over `schedule`, then the launch check. An empty schedule
+// launches nothing: a grid of 0 blocks is a launch error.
+template <typename... Params, typename... Args>
+void LaunchOver(void (*kernel)(Params...), const Schedule& schedule, PerItem per,
+                cudaStream_t stream, const char* name, Args... args) {
+  if (schedule.total == 0) return;
+  const int64_t perBlock = per == PerItem::kThread ? kThreads : kWarpsPerBlock;
+  kernel<<<BlocksFor(schedule.total, perBlock), kThreads, 0, stream>>>(args...);
+  Check(cudaGetLastError(), std::string(name) + " launch");
 }
 
 // split_kernels.cu

@@ -9,13 +9,6 @@
 namespace superlora::cuda {
 namespace {
 
-__device__ __forceinline__ double WarpSum(double value) {
-  for (int offset = 16; offset > 0; offset /= 2) {
-    value += __shfl_down_sync(0xffffffffu, value, offset);
-  }
-  return value;
-}
-
 __device__ __forceinline__ const float* Factor(const PlanView& view, const SplitJob& job, int m) {
   return view.params + view.dims[job.factorOffsets + m];
 }
@@ -31,16 +24,6 @@ __device__ __forceinline__ int64_t ModeIndex(const PlanView& view, const SplitJo
   const int64_t stride = view.dims[job.dims + view.order + m];
   return (c / stride) % dim;
 }
-
-// Grid-stride loop over a schedule's items, one thread each.
-#define FOR_EACH_ITEM(schedule, index)                                              \
-  for (int64_t index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; \
-       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
-// The same with one warp per item.
-#define FOR_EACH_WARP_ITEM(schedule, index)                                                \
-  for (int64_t index = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32; \
-       index < (schedule).total; index += static_cast<int64_t>(gridDim.x) * blockDim.x / 32)
 
 __global__ void IdentityYKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
@@ -199,49 +182,42 @@ __global__ void DenseStepInputGradientKernel(PlanView view, Schedule schedule, i
 }  // namespace
 
 void LaunchIdentityY(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  IdentityYKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
-  Check(cudaGetLastError(), "IdentityYKernel launch");
+  LaunchOver(IdentityYKernel, jobs, PerItem::kThread, stream, "IdentityYKernel", view, jobs);
 }
 
 void LaunchDenseStep(const PlanView& view, const Schedule& jobs, int step, cudaStream_t stream) {
-  DenseStepKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs, step);
-  Check(cudaGetLastError(), "DenseStepKernel launch");
+  LaunchOver(DenseStepKernel, jobs, PerItem::kThread, stream, "DenseStepKernel", view, jobs, step);
 }
 
 void LaunchMaterialise(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  MaterialiseKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
-  Check(cudaGetLastError(), "MaterialiseKernel launch");
+  LaunchOver(MaterialiseKernel, jobs, PerItem::kThread, stream, "MaterialiseKernel", view, jobs);
 }
 
 void LaunchLowRankFactorGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  LowRankFactorGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(view,
-                                                                                              jobs);
-  Check(cudaGetLastError(), "LowRankFactorGradientKernel launch");
+  LaunchOver(LowRankFactorGradientKernel, jobs, PerItem::kWarp, stream,
+             "LowRankFactorGradientKernel", view, jobs);
 }
 
 void LaunchLowRankYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  LowRankYGradientKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs);
-  Check(cudaGetLastError(), "LowRankYGradientKernel launch");
+  LaunchOver(LowRankYGradientKernel, jobs, PerItem::kThread, stream, "LowRankYGradientKernel", view,
+             jobs);
 }
 
 void LaunchIdentityYGradient(const PlanView& view, const Schedule& jobs, cudaStream_t stream) {
-  IdentityYGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(view,
-                                                                                          jobs);
-  Check(cudaGetLastError(), "IdentityYGradientKernel launch");
+  LaunchOver(IdentityYGradientKernel, jobs, PerItem::kWarp, stream, "IdentityYGradientKernel", view,
+             jobs);
 }
 
 void LaunchDenseStepFactorGradient(const PlanView& view, const Schedule& jobs, int step,
                                    cudaStream_t stream) {
-  DenseStepFactorGradientKernel<<<BlocksFor(jobs.total, kWarpsPerBlock), kThreads, 0, stream>>>(
-      view, jobs, step);
-  Check(cudaGetLastError(), "DenseStepFactorGradientKernel launch");
+  LaunchOver(DenseStepFactorGradientKernel, jobs, PerItem::kWarp, stream,
+             "DenseStepFactorGradientKernel", view, jobs, step);
 }
 
 void LaunchDenseStepInputGradient(const PlanView& view, const Schedule& jobs, int step,
                                   cudaStream_t stream) {
-  DenseStepInputGradientKernel<<<BlocksFor(jobs.total, kThreads), kThreads, 0, stream>>>(view, jobs,
-                                                                                         step);
-  Check(cudaGetLastError(), "DenseStepInputGradientKernel launch");
+  LaunchOver(DenseStepInputGradientKernel, jobs, PerItem::kThread, stream,
+             "DenseStepInputGradientKernel", view, jobs, step);
 }
 
 }  // namespace superlora::cuda
