@@ -4,18 +4,10 @@
  * `deltaBackward` return fresh arrays; `deltaInto` / `deltaBackwardInto` run synchronously into
  * arrays the caller reuses, for training loops that should not allocate per step.
  */
+import type { CompiledPlan } from '../native/addonTypes';
 import type { PlanLayout } from '../plan';
 import { checkVector } from './checkVector';
 import type { DeltaEngine, EngineName } from './engine';
-
-/** The calls of the addon's NativePlan and CudaNativePlan that an engine needs. */
-export interface CompiledPlan {
-  forward(params: Float32Array, out: Float32Array): void;
-  backward(params: Float32Array, dOut: Float32Array, dParams: Float32Array): void;
-  forwardAsync(params: Float32Array, out: Float32Array): Promise<void>;
-  backwardAsync(params: Float32Array, dOut: Float32Array, dParams: Float32Array): Promise<void>;
-  dispose(): void;
-}
 
 export abstract class CompiledPlanEngine<P extends CompiledPlan> implements DeltaEngine {
   abstract readonly name: EngineName;

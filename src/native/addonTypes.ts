@@ -110,8 +110,20 @@ export interface PeakMeasurement {
 
 /** Instruction-set levels of the CPU kernels. */
 export type IsaName = 'portable' | 'avx2' | 'avx512';
-export type UnaryOpName =
-  'neg' | 'abs' | 'square' | 'relu' | 'reciprocal' | 'sqrt' | 'rsqrt' | 'exp' | 'erf' | 'sigmoid';
+/** The elementwise unary ops of `unaryOp`, in the addon's order. */
+export const UNARY_OP_NAMES = [
+  'neg',
+  'abs',
+  'square',
+  'relu',
+  'reciprocal',
+  'sqrt',
+  'rsqrt',
+  'exp',
+  'erf',
+  'sigmoid',
+] as const;
+export type UnaryOpName = (typeof UNARY_OP_NAMES)[number];
 export type BinaryOpName =
   'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'squaredDifference' | 'pow';
 export type ReduceOpName = 'sum' | 'mean' | 'max' | 'min';
@@ -239,13 +251,10 @@ export interface NativeFastfoodTable {
 }
 
 /**
- * A plan compiled into the addon (DESIGN.md "Native boundary"): it owns its tables and scratch;
- * forward and backward write into caller-owned arrays without copies. Calls on one plan are
- * serialised, so concurrent async calls are safe. Every method throws TypeError / RangeError
- * naming the argument (wrong type, wrong length, detached buffer, an output overlapping an input)
- * and Error "plan disposed" after dispose().
+ * What NativePlan and CudaNativePlan share, and all an engine needs of them
+ * (src/engines/compiledPlanEngine.ts).
  */
-export interface NativePlan {
+export interface CompiledPlan {
   readonly deltaSize: number;
   readonly numParams: number;
   readonly disposed: boolean;
@@ -261,6 +270,16 @@ export interface NativePlan {
   backwardAsync(params: Float32Array, dOut: Float32Array, dParams: Float32Array): Promise<void>;
   /** Frees tables and scratch now (waiting for a running call); idempotent. */
   dispose(): void;
+}
+
+/**
+ * A plan compiled into the addon (DESIGN.md "Native boundary"): it owns its tables and scratch;
+ * forward and backward write into caller-owned arrays without copies. Calls on one plan are
+ * serialised, so concurrent async calls are safe. Every method throws TypeError / RangeError
+ * naming the argument (wrong type, wrong length, detached buffer, an output overlapping an input)
+ * and Error "plan disposed" after dispose().
+ */
+export interface NativePlan extends CompiledPlan {
   info(): NativePlanInfo;
   /** Copies of the fastfood table for size L. @throws RangeError when the plan has no such L. */
   fastfoodTable(size: number): NativeFastfoodTable;
@@ -295,14 +314,7 @@ export interface CudaNativePlanInfo {
  * errors are TypeError / RangeError naming the argument, CUDA failures are Errors carrying the CUDA
  * runtime's message, and every call after dispose() throws Error "plan disposed".
  */
-export interface CudaNativePlan {
-  readonly deltaSize: number;
-  readonly numParams: number;
-  readonly disposed: boolean;
-  forward(params: Float32Array, out: Float32Array): void;
-  backward(params: Float32Array, dOut: Float32Array, dParams: Float32Array): void;
-  forwardAsync(params: Float32Array, out: Float32Array): Promise<void>;
-  backwardAsync(params: Float32Array, dOut: Float32Array, dParams: Float32Array): Promise<void>;
+export interface CudaNativePlan extends CompiledPlan {
   /** Host → device parameters (numParams values). */
   setParams(params: Float32Array): void;
   /** ΔW_all on the device from the device parameters. */
@@ -315,8 +327,6 @@ export interface CudaNativePlan {
   runBackward(): void;
   /** Device dL/dparams → dParams (numParams values). */
   readParamsGradient(dParams: Float32Array): void;
-  /** Frees the device memory now (waiting for a running call); idempotent. */
-  dispose(): void;
   info(): CudaNativePlanInfo;
 }
 

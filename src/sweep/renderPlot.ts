@@ -1,5 +1,5 @@
 /** Draws the sweep plot: Vega-Lite → Vega → SVG in Node, and PNG from that SVG with resvg. */
-import { extname } from 'path';
+import { extname, join } from 'path';
 import { Resvg } from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../io/atomicWrite';
@@ -53,4 +53,22 @@ export async function writePlot(
   }
   const svg = await renderSvg(results, options);
   await writeFileAtomic(path, kind === '.svg' ? svg : svgToPng(svg, options.pngWidth));
+}
+
+export const PLOT_SVG = 'accuracy-vs-params.svg';
+export const PLOT_PNG = 'accuracy-vs-params.png';
+
+/**
+ * A sweep folder's plot, `accuracy-vs-params.svg` and a 1200-px `.png` of the same drawing
+ * (rendered once); nothing when no row has an accuracy yet.
+ */
+export async function writeSweepPlots(
+  dir: string,
+  results: readonly SweepResult[],
+  title: string,
+): Promise<void> {
+  if (!results.some((row) => row.accuracy !== null)) return;
+  const svg = await renderSvg(results, { title });
+  await writeFileAtomic(join(dir, PLOT_SVG), svg);
+  await writeFileAtomic(join(dir, PLOT_PNG), svgToPng(svg, 1200));
 }

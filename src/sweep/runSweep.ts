@@ -13,15 +13,13 @@ import { join } from 'path';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { findPackageRoot } from '../native/loadAddon';
 import type { GridEntry, SweepGrid } from './grid';
-import { writePlot } from './renderPlot';
+import { writeSweepPlots } from './renderPlot';
 import type { SweepResult } from './results';
 import { readSweepResults, writeSweepResults } from './resultsFiles';
 import { SweepFormatError, SweepJobError } from './sweepErrors';
 import { settingsRecord, type SweepSettings } from './sweepSettings';
 import type { JobDoneMessage, RunJobMessage, WorkerReply } from './workerProtocol';
 
-export const PLOT_SVG = 'accuracy-vs-params.svg';
-export const PLOT_PNG = 'accuracy-vs-params.png';
 export const GRID_FILE = 'grid.json';
 export const RUNS_DIR = 'runs';
 
@@ -198,15 +196,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
   await Promise.all(Array.from({ length: Math.min(jobs, total) }, work));
   await save();
   const results = ordered();
-  if (results.some((row) => row.accuracy !== null)) {
-    await writePlot(join(outDir, PLOT_SVG), results, {
-      title: `${grid.name}: accuracy against adapter parameters`,
-    });
-    await writePlot(join(outDir, PLOT_PNG), results, {
-      title: `${grid.name}: accuracy against adapter parameters`,
-      pngWidth: 1200,
-    });
-  }
+  await writeSweepPlots(outDir, results, `${grid.name}: accuracy against adapter parameters`);
   const [failure] = failures;
   if (failure !== undefined) throw failure;
   return { results, ran, skipped, seconds: (performance.now() - started) / 1000 };

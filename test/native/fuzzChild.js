@@ -16,6 +16,10 @@
  * killed the process; the last line is `RESULT <json>`.
  */
 const fs = require('fs');
+const path = require('path');
+const { UNARY_OP_NAMES } = require(
+  path.join(__dirname, '..', '..', 'dist', 'native', 'addonTypes'),
+);
 
 const [addonPath, seedText, callsText, descriptorsPath] = process.argv.slice(2);
 const addon = require(addonPath);
@@ -335,6 +339,15 @@ function fastfoodTables(size) {
   return [signs, permutation(size), f32(size)];
 }
 
+/** A rank-r product's shape and a range of its flat output that starts on a row. */
+function lowRankShape() {
+  const cols = int(1, 9);
+  const rank = int(1, 4);
+  const rows = int(1, 6);
+  const begin = cols * int(0, rows - 1);
+  return { cols, rank, rows, begin, end: int(begin, rows * cols) };
+}
+
 const exportsFuzzed = {
   version: () => [],
   capabilities: () => [],
@@ -382,19 +395,7 @@ const exportsFuzzed = {
   unaryOp: () => {
     const x = chance(0.3) ? resizableF32(int(0, 40)) : f32(int(0, 40));
     const out = new Float32Array(x.length);
-    const ops = [
-      'neg',
-      'abs',
-      'square',
-      'relu',
-      'reciprocal',
-      'sqrt',
-      'rsqrt',
-      'exp',
-      'erf',
-      'sigmoid',
-    ];
-    return [pick(ops), x, out, ...optionalIsa()];
+    return [pick(UNARY_OP_NAMES), x, out, ...optionalIsa()];
   },
   binaryOp: () => {
     const shape = [int(1, 4), int(1, 4)];
@@ -458,11 +459,7 @@ const exportsFuzzed = {
   nativeTables: () => [int(0, 1000), 2 ** int(0, 8)],
   nativePermutation: () => [int(0, 1000), pick([2, 4]), int(1, 64)],
   lowRankForward: () => {
-    const cols = int(1, 9);
-    const rank = int(1, 4);
-    const rows = int(1, 6);
-    const begin = cols * int(0, rows - 1);
-    const end = int(begin, rows * cols);
+    const { cols, rank, rows, begin, end } = lowRankShape();
     return [
       f32(rows * rank),
       f32(rank * cols),
@@ -476,11 +473,7 @@ const exportsFuzzed = {
     ];
   },
   lowRankBackward: () => {
-    const cols = int(1, 9);
-    const rank = int(1, 4);
-    const rows = int(1, 6);
-    const begin = cols * int(0, rows - 1);
-    const end = int(begin, rows * cols);
+    const { cols, rank, rows, begin, end } = lowRankShape();
     return [
       f32(rows * rank),
       f32(rank * cols),

@@ -5,7 +5,7 @@
  * and without them.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { GemmOptions } from '../../src/native/addonTypes';
+import { UNARY_OP_NAMES, type GemmOptions } from '../../src/native/addonTypes';
 import { loadAddon } from '../../src/native/loadAddon';
 import {
   nativeKernelConfigs,
@@ -770,18 +770,7 @@ describe('addon elementwise kernels on every ISA', () => {
         run(isa, out);
         return out;
       });
-    for (const op of [
-      'neg',
-      'abs',
-      'square',
-      'relu',
-      'reciprocal',
-      'sqrt',
-      'rsqrt',
-      'exp',
-      'erf',
-      'sigmoid',
-    ] as const) {
+    for (const op of UNARY_OP_NAMES) {
       const [portable, ...vector] = results((isa, out) => addon.unaryOp(op, x, out, isa), x.length);
       vector.forEach((out) => expectWithinUlp(out, portable as Float32Array, `${op}`));
     }

@@ -13,10 +13,10 @@ import type { EngineChoice } from '../../engines/engine';
 import { parseGrid, type SweepGrid } from '../../sweep/grid';
 import { gridNames, namedGrid } from '../../sweep/namedGrids';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
-import { writePlot } from '../../sweep/renderPlot';
+import { writeSweepPlots } from '../../sweep/renderPlot';
 import type { SweepResult } from '../../sweep/results';
 import { RESULTS_JSONL } from '../../sweep/resultsFiles';
-import { PLOT_PNG, PLOT_SVG, runSweep } from '../../sweep/runSweep';
+import { runSweep } from '../../sweep/runSweep';
 import type { SweepSettings } from '../../sweep/sweepSettings';
 import { reductionLines, spreadLines } from '../sweepReport';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
@@ -82,11 +82,11 @@ async function runSeeds(
   }
   const sources = seeds.map((seed) => join(flags.out, `seed${seed}`, RESULTS_JSONL));
   const { results, spreads } = meanOverRuns(sweeps, sources);
-  if (results.some((row) => row.accuracy !== null)) {
-    const title = `${grid.name}: mean accuracy over seeds ${seeds.join(', ')}`;
-    await writePlot(join(flags.out, PLOT_SVG), results, { title });
-    await writePlot(join(flags.out, PLOT_PNG), results, { title, pngWidth: 1200 });
-  }
+  await writeSweepPlots(
+    flags.out,
+    results,
+    `${grid.name}: mean accuracy over seeds ${seeds.join(', ')}`,
+  );
   for (const line of spreadLines(spreads)) console.log(line);
   for (const line of reductionLines(results)) console.log(line);
 }
