@@ -92,15 +92,30 @@ constexpr int kPanelLogFloats = 16;
 // FwhtInPlace on many independent rows: chunks of at least this many floats per task.
 constexpr int kRowsGrainLogFloats = 17;
 
-// Each thread's panel buffer, kept for the thread's lifetime (a few hundred KiB) so that large
-// transforms don't page-fault a fresh one on every call.
-float* PanelBuffer(size_t floats) {
-  thread_local std::vector<float> buffer;
+// The first `floats` of a thread's buffer, 64-byte aligned. The buffers are kept for the
+// thread's lifetime (a few hundred KiB each) so that large transforms don't page-fault fresh ones
+// on every call.
+float* AlignedPrefix(std::vector<float>& buffer, size_t floats) {
   constexpr size_t kAlignFloats = 16;
   if (buffer.size() < floats + kAlignFloats) buffer.resize(floats + kAlignFloats);
   const uintptr_t address = reinterpret_cast<uintptr_t>(buffer.data());
   const size_t skip = ((64 - address % 64) % 64) / sizeof(float);
   return buffer.data() + skip;
+}
+
+float* PanelBuffer(size_t floats) {
+  thread_local std::vector<float> buffer;
+  return AlignedPrefix(buffer, floats);
+}
+
+// The row kernels' scratch block for `job` on this thread: null when its work array is 64-byte
+// aligned, or when a block is one leaf chunk (one pass, so nothing to gain).
+float* RowScratch(const IsaKernels& kernels, const RowJob& job) {
+  if (reinterpret_cast<uintptr_t>(job.work) % 64 == 0 || job.log_block <= kernels.log_chunk) {
+    return nullptr;
+  }
+  thread_local std::vector<float> buffer;
+  return AlignedPrefix(buffer, size_t{1} << job.log_block);
 }
 
 int Log2(size_t power_of_two) {
@@ -196,7 +211,7 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
     job.log_block = log_size;
     job.source = source;
     job.sink = sink;
-    kernels.rows(job, 0, 1);
+    kernels.rows(job, 0, 1, RowScratch(kernels, job));
     return;
   }
 
@@ -219,8 +234,8 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
     job.log_width = log_width;
     if (pass == 0) job.source = source;
     const int64_t panels = static_cast<int64_t>(size >> (levels + log_width));
-    // Two panels per thread, one computing while the next is copied in; rows padded by a line.
-    const size_t buffer_floats = 2 * (size_t{1} << levels) * ((size_t{1} << log_width) + 16);
+    // One panel per thread, its rows padded by a cache line.
+    const size_t buffer_floats = (size_t{1} << levels) * ((size_t{1} << log_width) + 16);
     parallel::ParallelFor(0, panels, 1, [&](int64_t begin, int64_t end, int) {
       kernels.columns(job, static_cast<size_t>(begin), static_cast<size_t>(end),
                       PanelBuffer(buffer_floats));
@@ -247,13 +262,14 @@ void Transform(const IsaKernels& kernels, int log_size, float* work, const Sourc
         RowJob part = job;
         part.sink.acc = sink.acc + static_cast<size_t>(task) * sink.acc_stride;
         kernels.rows(part, static_cast<size_t>(blocks * task / tasks),
-                     static_cast<size_t>(blocks * (task + 1) / tasks));
+                     static_cast<size_t>(blocks * (task + 1) / tasks), RowScratch(kernels, part));
       }
     });
     return;
   }
   parallel::ParallelFor(0, blocks, 1, [&](int64_t begin, int64_t end, int) {
-    kernels.rows(job, static_cast<size_t>(begin), static_cast<size_t>(end));
+    kernels.rows(job, static_cast<size_t>(begin), static_cast<size_t>(end),
+                 RowScratch(kernels, job));
   });
 }
 
@@ -280,10 +296,13 @@ void FwhtInPlace(float* data, size_t length, size_t size, simd::Isa isa) {
                                              : detail::kRowsGrainLogFloats - log_size);
     // Below two tasks' worth, call the kernel directly: a transform of 2^10 floats takes about
     // 100 ns, the pool's bookkeeping would be a good part of that.
-    if (static_cast<int64_t>(rows) < 2 * grain) return kernels.rows(job, 0, rows);
+    if (static_cast<int64_t>(rows) < 2 * grain) {
+      return kernels.rows(job, 0, rows, detail::RowScratch(kernels, job));
+    }
     parallel::ParallelFor(0, static_cast<int64_t>(rows), grain,
                           [&](int64_t begin, int64_t end, int) {
-                            kernels.rows(job, static_cast<size_t>(begin), static_cast<size_t>(end));
+                            kernels.rows(job, static_cast<size_t>(begin), static_cast<size_t>(end),
+                                         detail::RowScratch(kernels, job));
                           });
     return;
   }

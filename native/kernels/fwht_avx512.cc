@@ -73,10 +73,7 @@ struct VecAvx512 {
         _mm512_and_si512(_mm512_loadu_si512(index), _mm512_set1_epi32(static_cast<int>(mask)));
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0xFFFF, masked, table, 4);
   }
-#ifndef TUNE_HINT
-#define TUNE_HINT _MM_HINT_T1
-#endif
-  static void Prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), TUNE_HINT); }
+  static void Prefetch(const void* p) { _mm_prefetch(static_cast<const char*>(p), _MM_HINT_T1); }
   static void Fence() { _mm_sfence(); }
 };
 

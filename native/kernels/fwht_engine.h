@@ -54,9 +54,6 @@ struct Engine {
   static constexpr size_t kNoLimit = ~size_t{0};
 
   static constexpr int Min(int a, int b) { return a < b ? a : b; }
-#ifndef TUNE_SPLIT
-#define TUNE_SPLIT true
-#endif
 
   // ---- Sources: how the first pass reads transform index i (a multiple of kWidth). ----------
 
@@ -209,13 +206,6 @@ struct Engine {
 
   static constexpr size_t kLineFloats = 16;  // floats (or int32) per 64-byte line
 
-  // Work interleaved with the butterflies (see Filler below); row blocks have none: the
-  // hardware prefetchers already stream their contiguous reads, and software prefetching the
-  // next block measured slower.
-  struct NoFill {
-    SUPERLORA_FWHT_INLINE void Step() {}
-  };
-
   // ---- Row blocks ----------------------------------------------------------------------------
 
   // 2^K registers at index i + t · stride: K levels (pairs stride · 2^l apart).
@@ -226,7 +216,7 @@ struct Engine {
     T v[kCount];
 #pragma GCC unroll 16
     for (int t = 0; t < kCount; ++t) v[t] = src.Load(work, i + t * stride);
-    Cross<K, kCount, TUNE_SPLIT>(v);
+    Cross<K, kCount, true>(v);
 #pragma GCC unroll 16
     for (int t = 0; t < kCount; ++t) snk.Store(work, i + t * stride, v[t]);
   }
@@ -244,131 +234,161 @@ struct Engine {
   }
 
   // Levels [lo, lo + K) over the region [origin, origin + 2^log_region); 2^lo ≥ kWidth.
-  template <int K, class Src, class Snk, class A>
+  template <int K, class Src, class Snk>
   static void Strided(float* work, size_t origin, int log_region, int lo, const Src& src,
-                      const Snk& snk, A& fill) {
+                      const Snk& snk) {
     const size_t half = size_t{1} << lo;
     const size_t end = origin + (size_t{1} << log_region);
     for (size_t group = origin; group < end; group += half << K) {
-      for (size_t j = 0; j < half; j += kWidth) {
-        Group<K>(work, group + j, half, src, snk);
-        fill.Step();
-      }
+      for (size_t j = 0; j < half; j += kWidth) Group<K>(work, group + j, half, src, snk);
     }
   }
 
-  template <class Src, class Snk, class A>
+  template <class Src, class Snk>
   static void StridedLevels(int levels, float* work, size_t origin, int log_region, int lo,
-                            const Src& src, const Snk& snk, A& fill) {
+                            const Src& src, const Snk& snk) {
     switch (levels) {
       case 1:
-        return Strided<1>(work, origin, log_region, lo, src, snk, fill);
+        return Strided<1>(work, origin, log_region, lo, src, snk);
       case 2:
-        return Strided<2>(work, origin, log_region, lo, src, snk, fill);
+        return Strided<2>(work, origin, log_region, lo, src, snk);
       case 3:
-        return Strided<3>(work, origin, log_region, lo, src, snk, fill);
+        return Strided<3>(work, origin, log_region, lo, src, snk);
       default:
         if constexpr (kLogRegs >= 4) {
-          return Strided<4>(work, origin, log_region, lo, src, snk, fill);
+          return Strided<4>(work, origin, log_region, lo, src, snk);
         }
     }
   }
 
   // Block [origin, origin + 2^log_block), kLogChunk ≤ log_block ≤ 13 (in L1): the strided
   // levels from the top, then the leaf, whose chunks at or past `limit` are skipped.
-  template <class Src, class Snk, class A>
+  template <class Src, class Snk>
   static void SmallBlock(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
-                         size_t limit, A& fill) {
+                         size_t limit) {
     const size_t end = origin + (size_t{1} << log_block);
     if (log_block == kLogChunk) {
       if (origin < limit) Leaf<kLogChunk>(work, origin, src, snk);
-      fill.Step();
       return;
     }
     int hi = log_block;
     int levels = Min(kLogRegs, hi - kLogChunk);
-    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, fill);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{});
     hi -= levels;
     while (hi > kLogChunk) {
       levels = Min(kLogRegs, hi - kLogChunk);
-      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, fill);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{});
       hi -= levels;
     }
     for (size_t i = origin; i < end && i < limit; i += size_t{1} << kLogChunk) {
       Leaf<kLogChunk>(work, i, SrcWork{}, snk);
-      fill.Step();
     }
   }
 
   // Any block (log_block ≥ kLogChunk): the levels spanning L1 sub-blocks first, over the whole
   // block (in L2), then each sub-block (those at or past `limit` are skipped) in L1.
-  template <class Src, class Snk, class A>
+  template <class Src, class Snk>
   static void Block(float* work, size_t origin, int log_block, const Src& src, const Snk& snk,
-                    size_t limit, A& fill) {
+                    size_t limit) {
     const int log_sub = SubBlockLog(log_block);
-    if (log_block <= log_sub) return SmallBlock(work, origin, log_block, src, snk, limit, fill);
+    if (log_block <= log_sub) return SmallBlock(work, origin, log_block, src, snk, limit);
     const size_t end = origin + (size_t{1} << log_block);
     int hi = log_block;
     int levels = Min(kTopLevels, hi - log_sub);
-    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{}, fill);
+    StridedLevels(levels, work, origin, log_block, hi - levels, src, SinkWork{});
     hi -= levels;
     while (hi > log_sub) {
       levels = Min(kTopLevels, hi - log_sub);
-      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{}, fill);
+      StridedLevels(levels, work, origin, log_block, hi - levels, SrcWork{}, SinkWork{});
       hi -= levels;
     }
     for (size_t sub = origin; sub < end && sub < limit; sub += size_t{1} << log_sub) {
-      SmallBlock(work, sub, log_sub, SrcWork{}, snk, limit, fill);
+      SmallBlock(work, sub, log_sub, SrcWork{}, snk, limit);
     }
   }
 
+  // A block transformed in the scratch buffer (at index 0) instead of in place: its first pass
+  // reads, and its last pass writes, index i + offset of the real source and sink.
+  template <class Src>
+  struct SrcAt {
+    const Src& src;
+    const float* work;
+    size_t offset;
+    SUPERLORA_FWHT_INLINE T Load(const float*, size_t i) const {
+      return src.Load(work, i + offset);
+    }
+    void Prefetch(const float*, size_t i) const { src.Prefetch(work, i + offset); }
+  };
+
+  template <class Snk>
+  struct SinkAt {
+    const Snk& snk;
+    float* work;
+    size_t offset;
+    SUPERLORA_FWHT_INLINE void Store(float*, size_t i, T v) const {
+      snk.Store(work, i + offset, v);
+    }
+  };
+
+  // With `scratch` (a 64-byte-aligned buffer of one block, given when the work array is not
+  // 64-byte aligned), each block's passes between the first and the last run there: on the
+  // work array every vector would straddle two cache lines in every pass (2^24 floats, 1 thread
+  // on Zen 5: 25% slower than aligned).
   template <class Src, class Snk>
-  static void RowsWith(const RowJob& job, size_t begin, size_t end, const Src& src, const Snk& snk,
-                       size_t limit) {
+  static void RowsWith(const RowJob& job, size_t begin, size_t end, float* scratch,
+                       const Src& src, const Snk& snk, size_t limit) {
     const size_t block = size_t{1} << job.log_block;
-    NoFill fill;
-    for (size_t b = begin; b < end; ++b)
-      Block(job.work, b * block, job.log_block, src, snk, limit, fill);
+    for (size_t b = begin; b < end; ++b) {
+      const size_t origin = b * block;
+      if (scratch == nullptr) {
+        Block(job.work, origin, job.log_block, src, snk, limit);
+      } else if (origin < limit) {
+        Block(scratch, 0, job.log_block, SrcAt<Src>{src, job.work, origin},
+              SinkAt<Snk>{snk, job.work, origin}, limit - origin);
+      }
+    }
   }
 
   template <class Src>
-  static void RowsToSink(const RowJob& job, size_t begin, size_t end, const Src& src) {
+  static void RowsToSink(const RowJob& job, size_t begin, size_t end, float* scratch,
+                         const Src& src) {
     const Sink& sink = job.sink;
     switch (sink.kind) {
       case SinkKind::kWork:
-        return RowsWith(job, begin, end, src, SinkWork{}, kNoLimit);
+        return RowsWith(job, begin, end, scratch, src, SinkWork{}, kNoLimit);
       case SinkKind::kScaled:
-        return RowsWith(job, begin, end, src,
+        return RowsWith(job, begin, end, scratch, src,
                         SinkScaled{sink.out, sink.limit, V::Set1(sink.factor), sink.stream},
                         sink.limit);
       case SinkKind::kSignedScaled:
-        return RowsWith(job, begin, end, src,
+        return RowsWith(job, begin, end, scratch, src,
                         SinkSignedScaled{sink.out, sink.limit, V::Set1(sink.factor), sink.signs},
                         sink.limit);
       case SinkKind::kScatter:
-        return RowsWith(job, begin, end, src,
+        return RowsWith(job, begin, end, scratch, src,
                         SinkScatter{sink.perm, sink.gaussians, sink.acc, sink.mask}, kNoLimit);
     }
   }
 
-  static void Rows(const RowJob& job, size_t begin, size_t end) {
+  static void Rows(const RowJob& job, size_t begin, size_t end, float* scratch) {
     const Source& source = job.source;
     switch (source.kind) {
       case SourceKind::kWork:
-        RowsToSink(job, begin, end, SrcWork{});
+        RowsToSink(job, begin, end, scratch, SrcWork{});
         break;
       case SourceKind::kPadded:
-        RowsToSink(job, begin, end, SrcPadded{source.data, source.limit});
+        RowsToSink(job, begin, end, scratch, SrcPadded{source.data, source.limit});
         break;
       case SourceKind::kSignedPadded:
-        RowsToSink(job, begin, end, SrcSignedPadded{source.data, source.signs, source.limit});
+        RowsToSink(job, begin, end, scratch,
+                   SrcSignedPadded{source.data, source.signs, source.limit});
         break;
       case SourceKind::kGather:
-        RowsToSink(job, begin, end,
+        RowsToSink(job, begin, end, scratch,
                    SrcGather{source.perm, source.gaussians, source.data, source.mask});
         break;
       case SourceKind::kSum:
-        RowsToSink(job, begin, end, SrcSum{source.data, source.count, source.stride});
+        RowsToSink(job, begin, end, scratch, SrcSum{source.data, source.count, source.stride});
         break;
     }
     if (job.sink.stream) V::Fence();
@@ -378,106 +398,38 @@ struct Engine {
   //
   // Rows of a panel are 2^log_stride floats apart, a power of two of 64 KiB or more, so in place
   // they would all fall into the same L1 sets (and few L2 sets), evicting one another between
-  // register passes. So each panel is copied row by row (through the source) into a contiguous
-  // per-thread buffer, its levels run there (in L2), and the last register pass writes the
-  // finished rows back (non-temporal stores measured slower, even far beyond the caches: the
-  // lines were just read, so plain stores need no extra read).
-  //
-  // Panels of more than 2^kLogRegs rows (transforms of 2^21 floats and up) are copied with their
-  // top kLogRegs levels done on the way (FusedCopy: 2^kLogRegs rows at a time), so the buffer
-  // sees one register pass fewer, and the copy runs on its own, not interleaved with the
-  // butterflies: on Zen 5 (2^24 floats, 1 thread) that column pass takes about 7 ms against 15 ms
-  // for the double buffer below, whose copy, a few vectors after each butterfly group, ran far
-  // below memory speed. Panels of at most 2^kLogRegs rows need no buffer: one butterfly group
-  // holds all their rows, so they run in place (InPlacePanel, 12-28% faster at 2^17..2^20). The
-  // double buffer (while a panel's butterflies run in one half, the next panel is copied into the
-  // other) is left for those with non-temporal write-back.
-
-  struct SinkStream {
-    SUPERLORA_FWHT_INLINE void Store(float* work, size_t i, T v) const { V::Stream(work + i, v); }
-  };
-
-  // Rows the copy prefetches ahead of itself: enough to cover memory latency, few enough that
-  // the rows in flight, which share their L1 sets, fit its associativity.
-#ifndef TUNE_PREFETCH_ROWS
-#define TUNE_PREFETCH_ROWS 8
-#endif
-  static constexpr size_t kCopyPrefetchRows = TUNE_PREFETCH_ROWS;
-#ifndef TUNE_DOUBLE
-#define TUNE_DOUBLE 1
-#endif
+  // register passes. So a panel of more than 2^kLogRegs rows (transforms of 2^21 floats and up)
+  // is copied into a contiguous per-thread buffer with its top kLogRegs levels done on the way
+  // (FusedCopy, 2^kLogRegs rows at a time), its other levels run there (in L2), and the last
+  // register pass writes the finished rows back (non-temporal stores measured slower, even far
+  // beyond the caches: the lines were just read, so plain stores need no extra read). On Zen 5
+  // (2^24 floats, 1 thread) that column pass takes about 7 ms, against 15 ms for a double buffer
+  // whose copy ran interleaved with the butterflies. Panels of at most 2^kLogRegs rows need no
+  // buffer: one butterfly group holds all their rows, so they run in place (InPlacePanel, 12-28%
+  // faster at 2^17..2^20).
 
   // Buffer rows are padded by one cache line: at a power-of-two pitch, the 16 rows of a
   // butterfly group 16 rows apart would again share one L1 set.
   static constexpr size_t Pitch(size_t width) { return width + kLineFloats; }
 
-  // Copies a panel (rows × width floats at origin, `stride` apart) through the source into a
-  // buffer, a slice per Step().
-  template <class Src>
-  struct Filler {
-    const Src* src = nullptr;
-    const float* work = nullptr;
-    float* buffer = nullptr;
-    size_t origin = 0;
-    size_t stride = 0;
-    size_t width = 0;
-    size_t pitch = 0;  // floats between buffer rows
-    size_t rows = 0;   // 0: nothing to copy
-    size_t per_step = 0;
-    size_t row = 0;
-    size_t col = 0;
-
-    void Start(const Src& source, const float* work_array, float* to, size_t at, size_t row_stride,
-               size_t row_width, size_t row_count, size_t steps) {
-      pitch = Pitch(row_width);
-      src = &source;
-      work = work_array;
-      buffer = to;
-      origin = at;
-      stride = row_stride;
-      width = row_width;
-      rows = row_count;
-      const size_t vectors = rows * (width / kWidth);
-      per_step = steps == 0 ? vectors : (vectors + steps - 1) / steps;
-      row = 0;
-      col = 0;
-    }
-    SUPERLORA_FWHT_INLINE void Copy(size_t vectors) {
-      for (size_t k = 0; k < vectors && row < rows; ++k) {
-        if (col == 0 && row + kCopyPrefetchRows < rows) {
-          const size_t at = origin + (row + kCopyPrefetchRows) * stride;
-          for (size_t c = 0; c < width; c += kLineFloats) src->Prefetch(work, at + c);
-        }
-        V::Store(buffer + row * pitch + col, src->Load(work, origin + row * stride + col));
-        col += kWidth;
-        if (col == width) {
-          col = 0;
-          ++row;
-        }
-      }
-    }
-    SUPERLORA_FWHT_INLINE void Step() { Copy(per_step); }
-    void Finish() { Copy(~size_t{0}); }
-  };
-
   // 2^K registers loaded from in[i + t · in_stride], K levels, stored to out[o + t · out_stride].
-  template <int K, class Snk>
+  template <int K>
   static SUPERLORA_FWHT_INLINE void Move(const float* in, size_t i, size_t in_stride, float* out,
-                                         size_t o, size_t out_stride, const Snk& snk) {
+                                         size_t o, size_t out_stride) {
     constexpr int kCount = 1 << K;
     T v[kCount];
 #pragma GCC unroll 16
     for (int t = 0; t < kCount; ++t) v[t] = V::Load(in + i + t * in_stride);
-    Cross<K, kCount, TUNE_SPLIT>(v);
+    Cross<K, kCount, true>(v);
 #pragma GCC unroll 16
-    for (int t = 0; t < kCount; ++t) snk.Store(out, o + t * out_stride, v[t]);
+    for (int t = 0; t < kCount; ++t) V::Store(out + o + t * out_stride, v[t]);
   }
 
   // Levels [lo, lo + K) of the buffer's rows (2^log_rows rows of `width`), stored to `out` at row
   // stride out_stride from `origin` (the buffer itself, or the panel in the work array).
-  template <int K, class Snk, class A>
+  template <int K>
   static void BufferPass(const float* buffer, int log_rows, size_t width, int lo, float* out,
-                         size_t origin, size_t out_stride, const Snk& snk, A& fill) {
+                         size_t origin, size_t out_stride) {
     const size_t rows = size_t{1} << log_rows;
     const size_t low_rows = size_t{1} << lo;
     const size_t pitch = Pitch(width);
@@ -486,83 +438,46 @@ struct Engine {
         const size_t row = high + low;
         for (size_t col = 0; col < width; col += kWidth) {
           Move<K>(buffer, row * pitch + col, pitch << lo, out, origin + row * out_stride + col,
-                  out_stride << lo, snk);
-          fill.Step();
+                  out_stride << lo);
         }
       }
     }
   }
 
-  template <class Snk, class A>
   static void BufferLevels(int levels, const float* buffer, int log_rows, size_t width, int lo,
-                           float* out, size_t origin, size_t out_stride, const Snk& snk, A& fill) {
+                           float* out, size_t origin, size_t out_stride) {
     switch (levels) {
       case 1:
-        return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
+        return BufferPass<1>(buffer, log_rows, width, lo, out, origin, out_stride);
       case 2:
-        return BufferPass<2>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
+        return BufferPass<2>(buffer, log_rows, width, lo, out, origin, out_stride);
       case 3:
-        return BufferPass<3>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
+        return BufferPass<3>(buffer, log_rows, width, lo, out, origin, out_stride);
       default:
         if constexpr (kLogRegs >= 4) {
-          return BufferPass<4>(buffer, log_rows, width, lo, out, origin, out_stride, snk, fill);
+          return BufferPass<4>(buffer, log_rows, width, lo, out, origin, out_stride);
         }
-    }
-  }
-
-  // Butterfly groups a panel's register passes take: the filler's pacing.
-  static size_t PanelGroups(int log_rows, size_t width) {
-    size_t groups = 0;
-    for (int lo = 0; lo < log_rows; lo += kLogRegs) {
-      const int levels = Min(kLogRegs, log_rows - lo);
-      groups += (size_t{1} << (log_rows - levels)) * (width / kWidth);
-    }
-    return groups;
-  }
-
-  // The register passes of a panel already in `buffer`; the last writes it back to the panel.
-  template <class A>
-  static void Panel(float* work, size_t origin, size_t stride, int log_rows, size_t width,
-                    const float* buffer, bool stream, A& fill) {
-    for (int lo = 0; lo < log_rows;) {
-      const int levels = Min(kLogRegs, log_rows - lo);
-      if (lo + levels < log_rows) {
-        BufferLevels(levels, buffer, log_rows, width, lo, const_cast<float*>(buffer), 0,
-                     Pitch(width), SinkWork{}, fill);
-      } else if (stream) {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkStream{}, fill);
-      } else {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkWork{}, fill);
-      }
-      lo += levels;
     }
   }
 
   // After FusedCopy: levels [0, log_rows − kLogRegs) of the panel in `buffer`, the last register
   // pass writing it back to the panel.
   static void FusedPanel(float* work, size_t origin, size_t stride, int log_rows, size_t width,
-                         const float* buffer, bool stream) {
-    NoFill none;
+                         float* buffer) {
     const int log_levels = log_rows - kLogRegs;
     for (int lo = 0; lo < log_levels;) {
       const int levels = Min(kLogRegs, log_levels - lo);
       if (lo + levels < log_levels) {
-        BufferLevels(levels, buffer, log_rows, width, lo, const_cast<float*>(buffer), 0,
-                     Pitch(width), SinkWork{}, none);
-      } else if (stream) {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkStream{}, none);
+        BufferLevels(levels, buffer, log_rows, width, lo, buffer, 0, Pitch(width));
       } else {
-        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride, SinkWork{}, none);
+        BufferLevels(levels, buffer, log_rows, width, lo, work, origin, stride);
       }
       lo += levels;
     }
   }
 
   // Row sets (2^K rows, one per butterfly input) that FusedCopy prefetches ahead of itself.
-#ifndef TUNE_AHEAD
-#define TUNE_AHEAD 1
-#endif
-  static constexpr size_t kFusedAhead = TUNE_AHEAD;
+  static constexpr size_t kFusedAhead = 1;
 
   // Copies a panel into the buffer doing its top K levels on the way: each step loads one vector
   // from each of the 2^K rows low + t · 2^(log_rows − K), butterflies them and stores them to the
@@ -586,7 +501,7 @@ struct Engine {
 #pragma GCC unroll 16
         for (int t = 0; t < kCount; ++t)
           v[t] = src.Load(work, origin + (low + (size_t{1} * t << lo)) * stride + col);
-        Cross<K, kCount, TUNE_SPLIT>(v);
+        Cross<K, kCount, true>(v);
 #pragma GCC unroll 16
         for (int t = 0; t < kCount; ++t)
           V::Store(buffer + (low + (size_t{1} * t << lo)) * pitch + col, v[t]);
@@ -610,74 +525,33 @@ struct Engine {
                           const Src& src) {
     const size_t stride = size_t{1} << job.log_stride;
     const size_t width = size_t{1} << job.log_width;
-    const size_t rows = size_t{1} << job.log_rows;
     const size_t block = stride << job.log_rows;
-    const size_t panel_floats = rows * Pitch(width);
     const int log_panels_per_block = job.log_stride - job.log_width;
     const size_t column_mask = (size_t{1} << log_panels_per_block) - 1;
-    auto origin_of = [&](size_t panel) {
-      return (panel >> log_panels_per_block) * block + (panel & column_mask) * width;
-    };
-#ifndef TUNE_INPLACE
-#define TUNE_INPLACE 1
-#endif
-    if (TUNE_INPLACE && job.log_rows <= kLogRegs && !job.stream) {
-      for (size_t p = begin; p < end; ++p) {
-        const size_t origin = origin_of(p);
-        switch (job.log_rows) {
-          case 1:
-            InPlacePanel<1>(src, job.work, origin, stride, width);
-            break;
-          case 2:
-            InPlacePanel<2>(src, job.work, origin, stride, width);
-            break;
-          case 3:
-            InPlacePanel<3>(src, job.work, origin, stride, width);
-            break;
-          default:
-            if constexpr (kLogRegs >= 4) InPlacePanel<4>(src, job.work, origin, stride, width);
-            break;
-        }
-      }
-      return;
-    }
-    const size_t groups = PanelGroups(job.log_rows, width);
-    if (job.log_rows > kLogRegs) {
-      for (size_t p = begin; p < end; ++p) {
-        const size_t origin = origin_of(p);
-        FusedCopy<kLogRegs>(src, job.work, buffer, origin, stride, job.log_rows, width);
-        FusedPanel(job.work, origin, stride, job.log_rows, width, buffer, job.stream);
-      }
-      if (job.stream) V::Fence();
-      return;
-    }
-    if (TUNE_DOUBLE == 2) {
-      for (size_t p = begin; p < end; ++p) {
-        Filler<Src> fill;
-        fill.Start(src, job.work, buffer, origin_of(p), stride, width, rows, 0);
-        fill.Finish();
-        NoFill none;
-        Panel(job.work, origin_of(p), stride, job.log_rows, width, buffer, job.stream, none);
-      }
-      return;
-    }
-    if (begin < end) {
-      Filler<Src> first;
-      first.Start(src, job.work, buffer, origin_of(begin), stride, width, rows, 0);
-      first.Finish();
-    }
     for (size_t p = begin; p < end; ++p) {
-      float* current = buffer + ((p - begin) & 1) * panel_floats;
-      Filler<Src> next;
-      if (p + 1 < end) {
-        next.Start(src, job.work, buffer + ((p + 1 - begin) & 1) * panel_floats, origin_of(p + 1),
-                   stride, width, rows, groups);
-        if (!TUNE_DOUBLE) next.Finish();
+      const size_t origin = (p >> log_panels_per_block) * block + (p & column_mask) * width;
+      switch (job.log_rows) {
+        case 1:
+          InPlacePanel<1>(src, job.work, origin, stride, width);
+          break;
+        case 2:
+          InPlacePanel<2>(src, job.work, origin, stride, width);
+          break;
+        case 3:
+          InPlacePanel<3>(src, job.work, origin, stride, width);
+          break;
+        case 4:
+          if constexpr (kLogRegs >= 4) {
+            InPlacePanel<4>(src, job.work, origin, stride, width);
+            break;
+          }
+          [[fallthrough]];
+        default:
+          FusedCopy<kLogRegs>(src, job.work, buffer, origin, stride, job.log_rows, width);
+          FusedPanel(job.work, origin, stride, job.log_rows, width, buffer);
+          break;
       }
-      Panel(job.work, origin_of(p), stride, job.log_rows, width, current, job.stream, next);
-      next.Finish();
     }
-    if (job.stream) V::Fence();
   }
 
   static void Columns(const ColumnJob& job, size_t begin, size_t end, float* buffer) {

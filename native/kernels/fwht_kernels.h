@@ -72,13 +72,13 @@ struct Sink {
 // One column pass: levels [log_stride, log_stride + log_rows) of a transform whose work array is
 // viewed as blocks of 2^(log_stride + log_rows) floats, each a 2^log_rows × 2^log_stride matrix.
 // Panel p is 2^log_width contiguous columns of one block; panels are numbered block-major.
-// Panels pass through a per-thread buffer of 2 · 2^(log_rows + log_width) floats (two panels).
+// Panels of more rows than a register group holds pass through a per-thread, 64-byte-aligned
+// buffer of 2^log_rows rows of 2^log_width + 16 floats.
 struct ColumnJob {
   float* work = nullptr;
   int log_stride = 0;
   int log_rows = 0;
   int log_width = 0;
-  bool stream = false;  // non-temporal write-back (work 64-byte aligned); measured slower so far
   Source source;
 };
 
@@ -86,7 +86,6 @@ struct ColumnJob {
 struct RowJob {
   float* work = nullptr;
   int log_block = 0;
-  size_t block_limit = 0;  // blocks at or after this index are skipped (their output is dropped)
   Source source;
   Sink sink;
 };
@@ -96,7 +95,9 @@ struct IsaKernels {
   int log_width;  // floats per vector register
   int log_chunk;  // floats per leaf chunk (one register file's worth); rows() needs blocks ≥ it
   void (*columns)(const ColumnJob& job, size_t panel_begin, size_t panel_end, float* buffer);
-  void (*rows)(const RowJob& job, size_t block_begin, size_t block_end);
+  // `scratch`: null, or a per-thread 64-byte-aligned buffer of one block, in which blocks are
+  // transformed when job.work is not 64-byte aligned (see RowScratch in fwht.cc).
+  void (*rows)(const RowJob& job, size_t block_begin, size_t block_end, float* scratch);
   // In place, rows of 2^log_size < 2^log_chunk floats, `chunks` chunks of 2^log_chunk floats.
   void (*small_rows)(float* data, size_t chunks, int log_size);
 };

@@ -180,6 +180,32 @@ describe.each(ISAS)('fwht with isa %s', (isa) => {
     for (let i = offset + 2 * size; i < buffer.length; i++) expect(buffer[i]).toBe(GUARD);
   });
 
+  // Row blocks of a work array that is not 64-byte aligned run in an aligned scratch block; an
+  // aligned one runs in place. A Node Float32Array's own alignment is up to the allocator, so
+  // every one of the 16 float offsets within a cache line is tried: exactly one is aligned.
+  test.each([
+    [2 ** 9, 4],
+    [2 ** 14, 1],
+    [2 ** 16, 2],
+    [2 ** 17, 1],
+  ])(
+    'size %i × %i rows: the same exact result at each of the 16 offsets in a cache line',
+    (size, rows) => {
+      const source = Float32Array.from(integerData(rows * size, size + rows), (value) => value % 3);
+      const expected = fastTransform(source, size);
+      const buffer = new Float32Array(rows * size + 32);
+      for (let offset = 0; offset < 16; offset++) {
+        buffer.fill(GUARD);
+        const view = buffer.subarray(offset, offset + rows * size);
+        view.set(source);
+        addon.fwht(view, size, isa);
+        expectSame(view, expected, `size ${size} rows ${rows} offset ${offset}`);
+        expect(buffer[offset - 1] ?? GUARD).toBe(GUARD);
+        expect(buffer[offset + rows * size]).toBe(GUARD);
+      }
+    },
+  );
+
   test('two rows above the single-block size are transformed independently', () => {
     const size = 2 ** 17;
     const data = Float32Array.from(integerData(2 * size, 99), (value) => value % 3);
