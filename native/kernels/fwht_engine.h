@@ -335,8 +335,8 @@ struct Engine {
   // work array every vector would straddle two cache lines in every pass (2^24 floats, 1 thread
   // on Zen 5: 25% slower than aligned).
   template <class Src, class Snk>
-  static void RowsWith(const RowJob& job, size_t begin, size_t end, float* scratch,
-                       const Src& src, const Snk& snk, size_t limit) {
+  static void RowsWith(const RowJob& job, size_t begin, size_t end, float* scratch, const Src& src,
+                       const Snk& snk, size_t limit) {
     const size_t block = size_t{1} << job.log_block;
     for (size_t b = begin; b < end; ++b) {
       const size_t origin = b * block;
