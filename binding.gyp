@@ -45,6 +45,7 @@
         "native/kernels/lowrank.cc",
         "native/kernels/lowrank_avx2.cc",
         "native/kernels/lowrank_avx512.cc",
+        "native/ops/fused_ops.cc",
         "native/ops/ops.cc",
         "native/ops/ops_avx2.cc",
         "native/ops/ops_avx512.cc",

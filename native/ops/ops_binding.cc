@@ -7,6 +7,7 @@
 
 #include "../args.h"
 #include "../simd/isa.h"
+#include "fused_ops.h"
 #include "ops.h"
 
 namespace superlora {
@@ -270,6 +271,113 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// layerNorm(x, gamma, beta, eps, y, mean, rstd): rows = mean.length, width = gamma.length.
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array gamma = args::RequireFloat32Array(info, 1, "gamma");
+  Napi::Float32Array beta = args::RequireFloat32Array(info, 2, "beta");
+  const Napi::Value eps_value = info[3];
+  const double eps = eps_value.IsNumber() ? eps_value.As<Napi::Number>().DoubleValue() : -1.0;
+  if (!eps_value.IsNumber() || !std::isfinite(eps) || eps < 0) {
+    throw Napi::RangeError::New(
+        env, "Expected a finite number >= 0 for eps but received " + args::Describe(eps_value));
+  }
+  Napi::Float32Array y = args::RequireFloat32Array(info, 4, "y");
+  Napi::Float32Array mean = args::RequireFloat32Array(info, 5, "mean");
+  Napi::Float32Array rstd = args::RequireFloat32Array(info, 6, "rstd");
+  const double rows = static_cast<double>(mean.ElementLength());
+  const double width = static_cast<double>(gamma.ElementLength());
+  RequireLength(env, x, "x", rows * width, "mean.length · gamma.length");
+  RequireLength(env, beta, "beta", width, "gamma.length");
+  RequireLength(env, y, "y", rows * width, "mean.length · gamma.length");
+  RequireLength(env, rstd, "rstd", rows, "mean.length");
+  for (const auto& [out, out_name] : {std::pair{&y, "y"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
+    for (const auto& [input, name] : {std::pair{&x, "x"}, {&gamma, "gamma"}, {&beta, "beta"}}) {
+      RequireNoOverlap(env, *out, *input, (std::string(name) + " (" + out_name + ")").c_str(),
+                       false);
+    }
+  }
+  ops::LayerNormForward(x.Data(), gamma.Data(), beta.Data(), static_cast<float>(eps),
+                        static_cast<int64_t>(rows), static_cast<int64_t>(width), y.Data(),
+                        mean.Data(), rstd.Data());
+  return env.Undefined();
+}
+
+// layerNormInputGrad(dy, x, gamma, mean, rstd, dx)
+Napi::Value LayerNormInputGrad(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array x = args::RequireFloat32Array(info, 1, "x");
+  Napi::Float32Array gamma = args::RequireFloat32Array(info, 2, "gamma");
+  Napi::Float32Array mean = args::RequireFloat32Array(info, 3, "mean");
+  Napi::Float32Array rstd = args::RequireFloat32Array(info, 4, "rstd");
+  Napi::Float32Array dx = args::RequireFloat32Array(info, 5, "dx");
+  const double rows = static_cast<double>(mean.ElementLength());
+  const double width = static_cast<double>(gamma.ElementLength());
+  RequireLength(env, dy, "dy", rows * width, "mean.length · gamma.length");
+  RequireLength(env, x, "x", rows * width, "mean.length · gamma.length");
+  RequireLength(env, rstd, "rstd", rows, "mean.length");
+  RequireLength(env, dx, "dx", rows * width, "mean.length · gamma.length");
+  for (const auto& [input, name] :
+       {std::pair{&dy, "dy"}, {&x, "x"}, {&gamma, "gamma"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
+    RequireNoOverlap(env, dx, *input, name, false);
+  }
+  ops::LayerNormInputGrad(dy.Data(), x.Data(), gamma.Data(), mean.Data(), rstd.Data(),
+                          static_cast<int64_t>(rows), static_cast<int64_t>(width), dx.Data());
+  return env.Undefined();
+}
+
+// layerNormGammaGrad(dy, x, mean, rstd, dgamma): width = dgamma.length.
+Napi::Value LayerNormGammaGrad(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array x = args::RequireFloat32Array(info, 1, "x");
+  Napi::Float32Array mean = args::RequireFloat32Array(info, 2, "mean");
+  Napi::Float32Array rstd = args::RequireFloat32Array(info, 3, "rstd");
+  Napi::Float32Array dgamma = args::RequireFloat32Array(info, 4, "dgamma");
+  const double rows = static_cast<double>(mean.ElementLength());
+  const double width = static_cast<double>(dgamma.ElementLength());
+  RequireLength(env, dy, "dy", rows * width, "mean.length · dgamma.length");
+  RequireLength(env, x, "x", rows * width, "mean.length · dgamma.length");
+  RequireLength(env, rstd, "rstd", rows, "mean.length");
+  for (const auto& [input, name] :
+       {std::pair{&dy, "dy"}, {&x, "x"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
+    RequireNoOverlap(env, dgamma, *input, name, false);
+  }
+  ops::LayerNormGammaGrad(dy.Data(), x.Data(), mean.Data(), rstd.Data(), static_cast<int64_t>(rows),
+                          static_cast<int64_t>(width), dgamma.Data());
+  return env.Undefined();
+}
+
+// gelu(x, y[, isa]); y may be x.
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array y = args::RequireFloat32Array(info, 1, "y");
+  const simd::Isa isa = OptionalIsa(info, 2);
+  RequireLength(env, y, "y", static_cast<double>(x.ElementLength()), "x.length");
+  RequireNoOverlap(env, y, x, "x", true);
+  ops::Gelu(x.Data(), y.Data(), static_cast<int64_t>(x.ElementLength()), isa);
+  return env.Undefined();
+}
+
+// geluBackward(dy, x, dx[, isa]); dx may be dy or x.
+Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array x = args::RequireFloat32Array(info, 1, "x");
+  Napi::Float32Array dx = args::RequireFloat32Array(info, 2, "dx");
+  const simd::Isa isa = OptionalIsa(info, 3);
+  const double n = static_cast<double>(x.ElementLength());
+  RequireLength(env, dy, "dy", n, "x.length");
+  RequireLength(env, dx, "dx", n, "x.length");
+  RequireNoOverlap(env, dx, dy, "dy", true);
+  RequireNoOverlap(env, dx, x, "x", true);
+  ops::GeluBackward(dy.Data(), x.Data(), dx.Data(), static_cast<int64_t>(n), isa);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
@@ -279,6 +387,13 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose, "transpose"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("copyBox", Napi::Function::New(env, CopyBox, "copyBox"));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm, "layerNorm"));
+  exports.Set("layerNormInputGrad",
+              Napi::Function::New(env, LayerNormInputGrad, "layerNormInputGrad"));
+  exports.Set("layerNormGammaGrad",
+              Napi::Function::New(env, LayerNormGammaGrad, "layerNormGammaGrad"));
+  exports.Set("gelu", Napi::Function::New(env, Gelu, "gelu"));
+  exports.Set("geluBackward", Napi::Function::New(env, GeluBackward, "geluBackward"));
 }
 
 }  // namespace superlora

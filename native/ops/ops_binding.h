@@ -1,4 +1,5 @@
-// unaryOp, binaryOp, reduceOp, transpose, softmax, copyBox: the kernels of ops.h on caller-owned
+// unaryOp, binaryOp, reduceOp, transpose, softmax, copyBox (ops.h), layerNorm,
+// layerNormInputGrad, layerNormGammaGrad, gelu, geluBackward (fused_ops.h): on caller-owned
 // Float32Arrays, for the native tfjs cpu-backend kernels.
 #pragma once
 

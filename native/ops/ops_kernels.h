@@ -1,10 +1,13 @@
 // Internal to native/ops/: the contiguous loops each instruction set provides (ops_portable.cc,
 // ops_avx2.cc, ops_avx512.cc, each compiled for its own target from ops_loops.h) to the
-// ISA-independent driver in ops.cc, which handles broadcasting, reduction layouts and threads.
+// ISA-independent drivers (ops.cc: broadcasting, reduction layouts; fused_ops.cc), with the
+// dispatch and thread-pool helpers they share.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
+#include "../parallel/thread_pool.h"
 #include "ops.h"
 
 namespace superlora::ops::detail {
@@ -30,5 +33,40 @@ const OpsKernels& PortableOpsKernels();
 const OpsKernels& Avx2OpsKernels();
 const OpsKernels& Avx512OpsKernels();
 #endif
+
+// The loops for `isa`, lowered to what this CPU supports.
+inline const OpsKernels& KernelsFor(simd::Isa isa) {
+  const simd::Isa supported = simd::SupportedIsa();
+  if (isa > supported) isa = supported;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (isa == simd::Isa::kAvx512) return Avx512OpsKernels();
+  if (isa == simd::Isa::kAvx2) return Avx2OpsKernels();
+#endif
+  return PortableOpsKernels();
+}
+
+// Below this many floats an operation runs on the calling thread. Waking the pool costs a few µs
+// on an idle machine but up to a scheduler time slice (milliseconds) when other processes keep
+// the cores busy and a helper is preempted mid-chunk, so only work of ~100 µs or more is split:
+// 1 Mi floats of a memory-bound loop (≈0.1 ns each), 256 Ki of double-precision math (≈1 ns).
+constexpr int64_t kParallelFloats = int64_t{1} << 20;
+constexpr int64_t kParallelMathFloats = int64_t{1} << 18;
+// Floats per pool chunk at least (the pool makes at most a few chunks per thread anyway).
+constexpr int64_t kGrainFloats = int64_t{1} << 14;
+
+inline bool RunInline(int64_t floats, int64_t threshold = kParallelFloats) {
+  return floats < threshold || parallel::InsideJob();
+}
+
+// Rows [begin, end) of `rows` rows that cost `row_floats` each, on the pool when large.
+template <class F>
+void ForRows(int64_t rows, int64_t row_floats, F body, int64_t threshold = kParallelFloats) {
+  if (rows <= 1 || RunInline(rows * row_floats, threshold)) {
+    body(int64_t{0}, rows);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, kGrainFloats / std::max<int64_t>(1, row_floats));
+  parallel::ParallelFor(0, rows, grain, [&](int64_t begin, int64_t end, int) { body(begin, end); });
+}
 
 }  // namespace superlora::ops::detail

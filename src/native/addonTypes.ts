@@ -492,6 +492,47 @@ export interface Addon {
   /** Softmax over the last axis of x [rows, cols], as tfjs's cpu Softmax kernel composes it. */
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number, isa?: IsaName): void;
   /**
+   * LayerNorm over the last axis of x [rows, width] (rows = mean.length, width = gamma.length), as
+   * PyTorch's nn.LayerNorm (biased variance, eps inside the square root; statistics in double):
+   * y = (x − mean) · rstd · gamma + beta, with each row's mean and rstd = 1/√(var + eps) written
+   * for the backward (native/ops/fused_ops.h).
+   * @throws TypeError / RangeError for a wrong array, length or eps, or an output overlapping an
+   *   input.
+   */
+  layerNorm(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+  ): void;
+  /** dx of layerNorm for the upstream gradient dy, from its saved mean and rstd. */
+  layerNormInputGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dx: Float32Array,
+  ): void;
+  /** dgamma = Σ_rows dy · (x − mean) · rstd of layerNorm (width = dgamma.length). */
+  layerNormGammaGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    dgamma: Float32Array,
+  ): void;
+  /**
+   * The exact GELU y = ½x(1 + erf(x/√2)), as the ViT composes it from tfjs ops on the native
+   * kernels, bit for bit. y may be x.
+   */
+  gelu(x: Float32Array, y: Float32Array, isa?: IsaName): void;
+  /** dx = dy · GELU′(x). dx may be dy or x. */
+  geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, isa?: IsaName): void;
+  /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
    * (dstShape): slices, pads and concatenations.
    * @throws RangeError when the ranks differ, the box does not fit, a length does not match its

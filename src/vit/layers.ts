@@ -3,6 +3,7 @@
  * Activations are kept 2-D ([tokens, features]) between blocks so every Linear is one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedGelu, fusedLayerNorm } from './fusedOps';
 
 /**
  * nn.Linear: x·Wᵀ + b with W in PyTorch's [out, in] layout, so an adapter's ΔW ([out, in]) adds
@@ -36,8 +37,21 @@ function rowMeans(x: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(x, tf.fill([width, 1], 1 / width));
 }
 
-/** nn.LayerNorm over the last axis: biased variance, eps inside the square root, as PyTorch. */
+/**
+ * nn.LayerNorm over the last axis: biased variance, eps inside the square root, as PyTorch. One
+ * fused kernel where the backend has it (src/vit/fusedOps.ts), else composed from tfjs ops.
+ */
 export function layerNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor2D {
+  return fusedLayerNorm(x, gamma, beta, eps) ?? composedLayerNorm(x, gamma, beta, eps);
+}
+
+/** layerNorm from tfjs ops, for backends without the fused kernel. */
+export function composedLayerNorm(
   x: tf.Tensor2D,
   gamma: tf.Tensor,
   beta: tf.Tensor,
@@ -73,8 +87,16 @@ export const rowSoftmax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[
   };
 }) as (scores: tf.Tensor2D) => tf.Tensor2D;
 
-/** The exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)): HF's "gelu" (tfjs's own gelu ops are tanh-based). */
+/**
+ * The exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)): HF's "gelu" (tfjs's own gelu ops are tanh-based).
+ * One fused kernel where the backend has it (src/vit/fusedOps.ts), else composed from tfjs ops.
+ */
 export function gelu(x: tf.Tensor2D): tf.Tensor2D {
+  return fusedGelu(x) ?? composedGelu(x);
+}
+
+/** gelu from tfjs ops, for backends without the fused kernel. */
+export function composedGelu(x: tf.Tensor2D): tf.Tensor2D {
   return x.mul(tf.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 

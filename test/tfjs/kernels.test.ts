@@ -14,8 +14,10 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
+import { LAYER_NORM } from '../../src/vit/fusedOps';
+import { composedGelu, composedLayerNorm, gelu, layerNorm } from '../../src/vit/layers';
 import { expectNativeError } from '../native/expectNativeError';
-import { randomizedViT, randomPixels, uniforms } from '../vit/tinyVit';
+import { maxAbsDiff, randomizedViT, randomPixels, uniforms } from '../vit/tinyVit';
 
 const addon = loadAddon();
 
@@ -1077,6 +1079,50 @@ describe('registration', () => {
     expect(registerNativeKernels({ env: { SUPERLORA_NATIVE_KERNELS: '0' } })).toBe(false);
     expect(nativeKernelsRegistered()).toBe(false);
     expect(nativeKernelsStatus()).toMatch(/SUPERLORA_NATIVE_KERNELS=0/);
+  });
+});
+
+describe('fused LayerNorm and GELU (src/vit/fusedOps.ts)', () => {
+  const x = () => tf.tensor2d(random(37 * 24, 3), [37, 24]);
+  const gamma = tf.tensor1d(random(24, 0.5).map((v) => 1 + v));
+  const beta = tf.tensor1d(random(24));
+  const upstream = tf.tensor2d(random(37 * 24), [37, 24]);
+
+  test('are used only with the native kernels, and agree with the composed ops', () => {
+    const input = x();
+    const composed = composedLayerNorm(input, gamma, beta, 1e-5);
+    const composedG = composedGelu(input);
+    expect(tf.getKernel(LAYER_NORM, 'cpu')).toBeUndefined();
+    expect(layerNorm(input, gamma, beta, 1e-5).dataSync()).toEqual(composed.dataSync());
+    expect(registerNativeKernels()).toBe(true);
+    expect(tf.getKernel(LAYER_NORM, 'cpu')).toBeDefined();
+    const fused = layerNorm(input, gamma, beta, 1e-5);
+    expect(maxAbsDiff(fused.dataSync(), composed.dataSync())).toBeLessThan(2e-6);
+    // GELU: the same float32 steps on the same erf kernel.
+    expect(gelu(input).dataSync()).toEqual(composedG.dataSync());
+    tf.dispose([input, composed, composedG, fused]);
+  });
+
+  test('their gradients agree with the composed ops for x, gamma and beta, leaking nothing', () => {
+    const input = x();
+    const lossOf =
+      (norm: typeof layerNorm, act: typeof gelu) =>
+      (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+        act(norm(a as tf.Tensor2D, g, b, 1e-5))
+          .mul(upstream)
+          .sum();
+    const composed = tf.grads(lossOf(composedLayerNorm, composedGelu))([input, gamma, beta]);
+    expect(registerNativeKernels()).toBe(true);
+    const before = tf.memory().numTensors;
+    const fused = tf.grads(lossOf(layerNorm, gelu))([input, gamma, beta]);
+    expect(tf.memory().numTensors).toBe(before + 3);
+    fused.forEach((grad, i) => {
+      const expected = (composed[i] as tf.Tensor).dataSync();
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      expect(scale).toBeGreaterThan(0.1);
+      expect(maxAbsDiff(grad.dataSync(), expected) / scale).toBeLessThan(1e-5);
+    });
+    tf.dispose([input, ...composed, ...fused]);
   });
 });
 

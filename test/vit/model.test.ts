@@ -1,9 +1,12 @@
 /**
- * The tfjs ViT against an independent float64 HF forward, the weightOverride contract, dropout,
- * initialisation and config validation.
+ * The tfjs ViT against an independent float64 HF forward (with tfjs's own kernels, and with the
+ * native ones, whose fused LayerNorm and GELU replace the composed ops), the weightOverride
+ * contract, dropout, initialisation and config validation.
  */
 import * as tf from '@tensorflow/tfjs';
 import { resolveViTConfig, ViTFormatError, type ViTConfig } from '../../src/vit/config';
+import { registerNativeKernels, unregisterNativeKernels } from '../../src/tfjs/kernels/register';
+import { LAYER_NORM, GELU } from '../../src/vit/fusedOps';
 import { rowSoftmax } from '../../src/vit/layers';
 import { createViT } from '../../src/vit/model';
 import { erf64, vitForward64 } from './reference64';
@@ -13,6 +16,25 @@ beforeAll(async () => {
   tf.enableProdMode();
   await tf.setBackend('cpu');
 });
+
+afterEach(() => {
+  unregisterNativeKernels();
+});
+
+/** The two kernel sets a ViT runs on the cpu backend; the native one has the fused ops. */
+const KERNEL_SETS = ['tfjs kernels', 'native kernels'] as const;
+type KernelSet = (typeof KERNEL_SETS)[number];
+
+function useKernels(set: KernelSet): void {
+  if (set === 'native kernels') {
+    expect(registerNativeKernels()).toBe(true);
+    expect(tf.getKernel(LAYER_NORM, 'cpu')).toBeDefined();
+    expect(tf.getKernel(GELU, 'cpu')).toBeDefined();
+  } else {
+    unregisterNativeKernels();
+    expect(tf.getKernel(LAYER_NORM, 'cpu')).toBeUndefined();
+  }
+}
 
 describe('ViT forward', () => {
   test('erf64 of the reference is erf', () => {
@@ -38,7 +60,16 @@ describe('ViT forward', () => {
       },
     ],
   ];
-  test.each(variants)('matches the float64 reference: %s', (_, config) => {
+  test.each(
+    KERNEL_SETS.flatMap((set) =>
+      variants.map(([name, config]): [KernelSet, string, Partial<ViTConfig>] => [
+        set,
+        name,
+        config,
+      ]),
+    ),
+  )('matches the float64 reference with %s: %s', (set, _, config) => {
+    useKernels(set);
     const vit = randomizedViT(config, 3);
     const pixels = randomPixels(vit.config, 4);
     const logits = vit.forward(pixels);
@@ -194,7 +225,8 @@ describe('gradients', () => {
     expect(maxAbsDiff(ours(scores).dataSync(), theirs(scores).dataSync())).toBeLessThan(1e-6);
   });
 
-  test('match central differences of the float64 reference', () => {
+  test.each(KERNEL_SETS)('match central differences of the float64 reference with %s', (set) => {
+    useKernels(set);
     const vit = randomizedViT(TINY, 6);
     const batch = 2;
     const pixels = randomPixels(vit.config, batch, 7);

@@ -45,3 +45,23 @@ export function float32Values(
   const array = values as Float32Array;
   return array.length === sizeOf(info.shape) ? array : null;
 }
+
+/**
+ * float32Values for a kernel that has no tfjs kernel to fall back on (the fused ones of
+ * src/vit/fusedOps.ts, which only ever see float32 tensors): an Error naming the kernel and input
+ * otherwise.
+ */
+export function requireFloat32Values(
+  backend: CpuBackend,
+  info: tf.TensorInfo | undefined,
+  kernelName: string,
+  inputName: string,
+): Float32Array {
+  const values = float32Values(backend, info);
+  if (values === null) {
+    throw new Error(
+      `${kernelName}: expected a dense float32 tensor for ${inputName} but received ${info === undefined ? 'nothing' : `dtype ${info.dtype}, shape [${info.shape.join(', ')}]`}`,
+    );
+  }
+  return values;
+}

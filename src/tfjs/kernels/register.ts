@@ -1,7 +1,8 @@
 /**
  * Native kernels for tfjs's cpu backend: registerNativeKernels() replaces tfjs's own cpu kernels
  * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
- * that unregisterNativeKernels() puts them back). Each native kernel computes exactly what
+ * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm and GELU
+ * (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
  * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
  * different order) and hands every other case to tfjs's kernel. The registry is per process
  * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
@@ -18,6 +19,8 @@ import { concatConfig } from './concat';
 import { erfConfig } from './erf';
 import { expConfig } from './exp';
 import { fusedMatMulConfig } from './fusedMatMul';
+import { geluConfig, geluGradConfig } from './gelu';
+import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
 import { maximumConfig } from './maximum';
 import { meanConfig } from './mean';
@@ -52,6 +55,11 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   erfConfig,
   expConfig,
   fusedMatMulConfig,
+  geluConfig,
+  geluGradConfig,
+  layerNormConfig,
+  layerNormGammaGradConfig,
+  layerNormInputGradConfig,
   maxConfig,
   maximumConfig,
   meanConfig,
@@ -86,6 +94,11 @@ const NATIVE_FUNCTIONS = [
   'transpose',
   'softmax',
   'copyBox',
+  'layerNorm',
+  'layerNormInputGrad',
+  'layerNormGammaGrad',
+  'gelu',
+  'geluBackward',
 ] as const;
 
 let registered = false;

@@ -1,0 +1,173 @@
+#include "fused_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "../parallel/thread_pool.h"
+#include "ops_kernels.h"
+
+namespace superlora::ops {
+namespace {
+
+using detail::ForRows;
+using detail::KernelsFor;
+using detail::kParallelMathFloats;
+using detail::OpsKernels;
+
+// GELU runs in chunks of this many floats through a stack buffer, so the erf and exp loops of the
+// per-ISA kernels do the transcendental work while the data stays in L1.
+constexpr int64_t kGeluChunk = 2048;
+
+constexpr float kSqrtHalf = 0.70710678118654752440f;  // Math.SQRT1_2 as float32
+// (2/√π) · (1/√2) = √(2/π), the erf-argument chain rule folded in, in double.
+constexpr double kPdfScale = 0.79788456080286535588;
+
+// The rows of LayerNormGammaGrad's sums are taken in blocks of this many; the blocks' partial sums
+// are added in block order, so the result is the same for any thread count.
+constexpr int64_t kColumnBlockRows = 64;
+
+void LayerNormRows(const float* x, const float* gamma, const float* beta, float eps, int64_t width,
+                   float* y, float* mean, float* rstd, int64_t begin, int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* row = x + r * width;
+    double sum = 0.0;
+    for (int64_t j = 0; j < width; ++j) sum += row[j];
+    const double mu = sum / static_cast<double>(width);
+    double squares = 0.0;
+    for (int64_t j = 0; j < width; ++j) {
+      const double centered = row[j] - mu;
+      squares += centered * centered;
+    }
+    const float row_mean = static_cast<float>(mu);
+    const float row_rstd =
+        static_cast<float>(1.0 / std::sqrt(squares / static_cast<double>(width) + eps));
+    mean[r] = row_mean;
+    rstd[r] = row_rstd;
+    float* out = y + r * width;
+    for (int64_t j = 0; j < width; ++j) {
+      out[j] = (row[j] - row_mean) * row_rstd * gamma[j] + beta[j];
+    }
+  }
+}
+
+// dx for rows [begin, end).
+void LayerNormInputGradRows(const float* dy, const float* x, const float* gamma, const float* mean,
+                            const float* rstd, int64_t width, float* dx, int64_t begin,
+                            int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* dy_row = dy + r * width;
+    const float* x_row = x + r * width;
+    const float row_mean = mean[r];
+    const float row_rstd = rstd[r];
+    double g_sum = 0.0;
+    double gx_sum = 0.0;
+    for (int64_t j = 0; j < width; ++j) {
+      const double g = static_cast<double>(dy_row[j]) * gamma[j];
+      g_sum += g;
+      gx_sum += g * ((x_row[j] - row_mean) * row_rstd);
+    }
+    const float g_mean = static_cast<float>(g_sum / static_cast<double>(width));
+    const float gx_mean = static_cast<float>(gx_sum / static_cast<double>(width));
+    float* dx_row = dx + r * width;
+    for (int64_t j = 0; j < width; ++j) {
+      const float x_hat = (x_row[j] - row_mean) * row_rstd;
+      dx_row[j] = row_rstd * (dy_row[j] * gamma[j] - g_mean - x_hat * gx_mean);
+    }
+  }
+}
+
+}  // namespace
+
+void LayerNormForward(const float* x, const float* gamma, const float* beta, float eps,
+                      int64_t rows, int64_t width, float* y, float* mean, float* rstd) {
+  ForRows(rows, width, [&](int64_t begin, int64_t end) {
+    LayerNormRows(x, gamma, beta, eps, width, y, mean, rstd, begin, end);
+  });
+}
+
+void LayerNormInputGrad(const float* dy, const float* x, const float* gamma, const float* mean,
+                        const float* rstd, int64_t rows, int64_t width, float* dx) {
+  ForRows(rows, width, [&](int64_t begin, int64_t end) {
+    LayerNormInputGradRows(dy, x, gamma, mean, rstd, width, dx, begin, end);
+  });
+}
+
+void LayerNormGammaGrad(const float* dy, const float* x, const float* mean, const float* rstd,
+                        int64_t rows, int64_t width, float* dgamma) {
+  const int64_t blocks = (rows + kColumnBlockRows - 1) / kColumnBlockRows;
+  std::vector<double> partial(static_cast<size_t>(blocks * width));
+  ForRows(blocks, kColumnBlockRows * width, [&](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      double* sums = partial.data() + block * width;
+      const int64_t last = std::min(rows, (block + 1) * kColumnBlockRows);
+      for (int64_t r = block * kColumnBlockRows; r < last; ++r) {
+        const float* dy_row = dy + r * width;
+        const float* x_row = x + r * width;
+        for (int64_t j = 0; j < width; ++j) {
+          sums[j] += static_cast<double>(dy_row[j]) * ((x_row[j] - mean[r]) * rstd[r]);
+        }
+      }
+    }
+  });
+  for (int64_t j = 0; j < width; ++j) {
+    double sum = 0.0;
+    for (int64_t block = 0; block < blocks; ++block)
+      sum += partial[static_cast<size_t>(block * width + j)];
+    dgamma[j] = static_cast<float>(sum);
+  }
+}
+
+void Gelu(const float* x, float* y, int64_t n, simd::Isa isa) {
+  const OpsKernels& kernels = KernelsFor(isa);
+  const int64_t chunks = (n + kGeluChunk - 1) / kGeluChunk;
+  ForRows(
+      chunks, kGeluChunk,
+      [&](int64_t begin, int64_t end) {
+        float erf[kGeluChunk];
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+          const int64_t first = chunk * kGeluChunk;
+          const int64_t count = std::min(kGeluChunk, n - first);
+          const float* in = x + first;
+          for (int64_t i = 0; i < count; ++i) erf[i] = in[i] * kSqrtHalf;
+          kernels.unary(UnaryOp::kErf, erf, erf, count);
+          float* out = y + first;
+          for (int64_t i = 0; i < count; ++i) out[i] = (in[i] * (erf[i] + 1.0f)) * 0.5f;
+        }
+      },
+      kParallelMathFloats);
+}
+
+void GeluBackward(const float* dy, const float* x, float* dx, int64_t n, simd::Isa isa) {
+  const OpsKernels& kernels = KernelsFor(isa);
+  const int64_t chunks = (n + kGeluChunk - 1) / kGeluChunk;
+  ForRows(
+      chunks, kGeluChunk,
+      [&](int64_t begin, int64_t end) {
+        float erf[kGeluChunk];
+        float density[kGeluChunk];
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+          const int64_t first = chunk * kGeluChunk;
+          const int64_t count = std::min(kGeluChunk, n - first);
+          const float* in = x + first;
+          for (int64_t i = 0; i < count; ++i) {
+            const float t = in[i] * kSqrtHalf;
+            erf[i] = t;
+            density[i] = -(t * t);
+          }
+          kernels.unary(UnaryOp::kErf, erf, erf, count);
+          kernels.unary(UnaryOp::kExp, density, density, count);
+          const float* upstream = dy + first;
+          float* out = dx + first;
+          for (int64_t i = 0; i < count; ++i) {
+            const double slope =
+                0.5 * (1.0 + erf[i]) + 0.5 * kPdfScale * static_cast<double>(in[i]) * density[i];
+            out[i] = static_cast<float>(upstream[i] * slope);
+          }
+        }
+      },
+      kParallelMathFloats);
+}
+
+}  // namespace superlora::ops

@@ -1,0 +1,40 @@
+// Fused LayerNorm and GELU for the ViT (src/vit/layers.ts), forward and backward: the native
+// kernels behind its SuperloraLayerNorm and SuperloraGelu tfjs ops. Composed of tfjs ops, a
+// LayerNorm is about 11 kernels forward and 20 backward, each a pass over memory and a fresh
+// tensor; here it is one pass each way.
+#pragma once
+
+#include <cstdint>
+
+#include "../simd/isa.h"
+
+namespace superlora::ops {
+
+// LayerNorm over the last axis of x [rows, width], as PyTorch's nn.LayerNorm: per row, mean and
+// biased variance (both accumulated in double), rstd = 1 / sqrt(variance + eps);
+// y = (x − mean) · rstd · gamma + beta in float32. mean and rstd (one float per row) are kept for
+// the backward.
+void LayerNormForward(const float* x, const float* gamma, const float* beta, float eps,
+                      int64_t rows, int64_t width, float* y, float* mean, float* rstd);
+
+// The input gradient of LayerNormForward for the upstream gradient dy: with x̂ = (x − mean) · rstd
+// and g = dy · gamma, dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)), the row means in double.
+void LayerNormInputGrad(const float* dy, const float* x, const float* gamma, const float* mean,
+                        const float* rstd, int64_t rows, int64_t width, float* dx);
+
+// Its gain gradient, dgamma = Σ_rows dy · x̂, in double over blocks of rows added in order: the
+// result does not depend on the thread count. (The bias gradient is Σ_rows dy, a plain sum.)
+void LayerNormGammaGrad(const float* dy, const float* x, const float* mean, const float* rstd,
+                        int64_t rows, int64_t width, float* dgamma);
+
+// The exact GELU, y = ½ · x · (1 + erf(x / √2)), evaluated as the ViT's tfjs ops compose it:
+// t = x · (1/√2), erf(t) as the native erf kernel (tfjs's formula), then (x · (erf + 1)) · ½, each
+// step rounded to float32: bit-identical to those ops on the native kernels.
+void Gelu(const float* x, float* y, int64_t n, simd::Isa isa = simd::ActiveIsa());
+
+// dx = dy · (½ (1 + erf(t)) + ½ · x · (2/√π) · exp(−t²) / √2), t = x / √2, with the native erf and
+// exp kernels: the derivative of Gelu's formula.
+void GeluBackward(const float* dy, const float* x, float* dx, int64_t n,
+                  simd::Isa isa = simd::ActiveIsa());
+
+}  // namespace superlora::ops

@@ -1,0 +1,83 @@
+/**
+ * The ViT's LayerNorm and exact GELU as single tfjs kernels, by name. A backend that registers
+ * SuperloraLayerNorm and SuperloraGelu with their gradient kernels runs each as one kernel forward
+ * and one or two backward: superlora's native cpu kernels do (src/tfjs/kernels/layerNorm.ts and
+ * gelu.ts). On any other backend layers.ts composes them from tfjs ops (a LayerNorm is then about
+ * 11 kernels forward and 20 backward, each a pass over memory and a fresh tensor). The gradients
+ * are registered here, for every backend, the first time a fused kernel runs.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Inputs x [rows, width], gamma [width], beta [width]; attr eps; outputs y, mean [rows], rstd [rows]. */
+export const LAYER_NORM = 'SuperloraLayerNorm';
+/** Inputs dy, x, gamma, mean, rstd; output dx. */
+export const LAYER_NORM_INPUT_GRAD = 'SuperloraLayerNormInputGrad';
+/** Inputs dy, x, mean, rstd; output dgamma [width]. */
+export const LAYER_NORM_GAMMA_GRAD = 'SuperloraLayerNormGammaGrad';
+/** Input x; output ½x(1 + erf(x/√2)). */
+export const GELU = 'SuperloraGelu';
+/** Inputs dy, x; output dy · GELU′(x). */
+export const GELU_GRAD = 'SuperloraGeluGrad';
+
+function registerGradients(): void {
+  if (tf.getGradient(LAYER_NORM) === undefined) {
+    tf.registerGradient({
+      kernelName: LAYER_NORM,
+      inputsToSave: ['x', 'gamma'],
+      outputsToSave: [false, true, true],
+      // mean and rstd are internal (fusedLayerNorm disposes them): only y's gradient flows.
+      gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+        const [x, gamma, mean, rstd] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const engine = tf.engine();
+        return {
+          x: () =>
+            engine.runKernel(LAYER_NORM_INPUT_GRAD, { dy, x, gamma, mean, rstd }) as tf.Tensor,
+          gamma: () => engine.runKernel(LAYER_NORM_GAMMA_GRAD, { dy, x, mean, rstd }) as tf.Tensor,
+          beta: () => dy.sum(0),
+        };
+      },
+    });
+  }
+  if (tf.getGradient(GELU) === undefined) {
+    tf.registerGradient({
+      kernelName: GELU,
+      inputsToSave: ['x'],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const x = saved[0] as tf.Tensor;
+        return {
+          x: () => tf.engine().runKernel(GELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor,
+        };
+      },
+    });
+  }
+}
+
+function backendHas(...kernelNames: string[]): boolean {
+  const backend = tf.getBackend();
+  return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
+}
+
+/** nn.LayerNorm of x [N, D] by the fused kernel, or null when the active backend has none. */
+export function fusedLayerNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  eps: number,
+): tf.Tensor2D | null {
+  if (!backendHas(LAYER_NORM, LAYER_NORM_INPUT_GRAD, LAYER_NORM_GAMMA_GRAD)) return null;
+  registerGradients();
+  const [y, mean, rstd] = tf
+    .engine()
+    .runKernel(LAYER_NORM, { x, gamma, beta }, { eps }) as tf.Tensor[];
+  // The tape keeps its own copies of the outputs it saves for the gradient.
+  tf.dispose([mean as tf.Tensor, rstd as tf.Tensor]);
+  return y as tf.Tensor2D;
+}
+
+/** The exact GELU of x by the fused kernel, or null when the active backend has none. */
+export function fusedGelu<T extends tf.Tensor>(x: T): T | null {
+  if (!backendHas(GELU, GELU_GRAD)) return null;
+  registerGradients();
+  return tf.engine().runKernel(GELU, { x }) as T;
+}

@@ -1,0 +1,275 @@
+/**
+ * The fused LayerNorm and GELU kernels of native/ops/fused_ops.h against float64 computations
+ * from their definitions, central differences for the gradients, the tfjs-op composition they
+ * replace (GELU: bit for bit), thread-count independence and argument checks.
+ */
+import type { IsaName } from '../../src/native/addonTypes';
+import { loadAddon } from '../../src/native/loadAddon';
+import { erf64 } from '../vit/reference64';
+import { uniforms } from '../vit/tinyVit';
+import { expectNativeError } from './expectNativeError';
+
+const addon = loadAddon();
+
+/** LayerNorm of x [rows, width] in float64, straight from nn.LayerNorm's definition. */
+function layerNorm64(
+  x: ArrayLike<number>,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  eps: number,
+  rows: number,
+): { y: Float64Array; mean: Float64Array; rstd: Float64Array } {
+  const width = gamma.length;
+  const y = new Float64Array(rows * width);
+  const mean = new Float64Array(rows);
+  const rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let j = 0; j < width; j++) sum += x[r * width + j] as number;
+    const mu = sum / width;
+    let squares = 0;
+    for (let j = 0; j < width; j++) squares += ((x[r * width + j] as number) - mu) ** 2;
+    const inverse = 1 / Math.sqrt(squares / width + eps);
+    mean[r] = mu;
+    rstd[r] = inverse;
+    for (let j = 0; j < width; j++) {
+      y[r * width + j] =
+        ((x[r * width + j] as number) - mu) * inverse * (gamma[j] as number) + (beta[j] as number);
+    }
+  }
+  return { y, mean, rstd };
+}
+
+function runLayerNorm(
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+): { y: Float32Array; mean: Float32Array; rstd: Float32Array } {
+  const rows = gamma.length === 0 ? 0 : x.length / gamma.length;
+  const out = {
+    y: new Float32Array(x.length),
+    mean: new Float32Array(rows),
+    rstd: new Float32Array(rows),
+  };
+  addon.layerNorm(x, gamma, beta, eps, out.y, out.mean, out.rstd);
+  return out;
+}
+
+function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i] as number;
+    worst = Math.max(worst, Math.abs((actual[i] as number) - e) / (1 + Math.abs(e)));
+  }
+  return worst;
+}
+
+/** Values spread over [offset − scale/2, offset + scale/2). */
+function spread(seed: number, count: number, scale = 4, offset = 0): Float32Array {
+  return uniforms(seed, count).map((u) => offset + scale * u);
+}
+
+describe('layerNorm', () => {
+  test.each([
+    [1, 1],
+    [3, 2],
+    [17, 64],
+    [5, 1000],
+    [0, 8],
+  ])('matches float64 LayerNorm, %i rows × %i, with its mean and rstd', (rows, width) => {
+    // An offset of 10 makes a one-pass variance (E[x²] − E[x]²) lose digits; the result must not.
+    const x = spread(rows * 31 + width, rows * width, 6, 10);
+    const gamma = spread(width + 1, width, 1, 1);
+    const beta = spread(width + 2, width);
+    const eps = 1e-5;
+    const { y, mean, rstd } = runLayerNorm(x, gamma, beta, eps);
+    const expected = layerNorm64(x, gamma, beta, eps, rows);
+    expect(maxRelativeError(y, expected.y)).toBeLessThan(width === 1 ? 1e-6 : 2e-6);
+    expect(maxRelativeError(mean, expected.mean)).toBeLessThan(1e-7);
+    expect(maxRelativeError(rstd, expected.rstd)).toBeLessThan(1e-6);
+    // x̂ has unit variance per row, so y − beta is not all small.
+    if (rows > 0 && width > 1) {
+      const shifts = Array.from(y, (v, i) => Math.abs(v - (beta[i % width] as number)));
+      expect(Math.max(...shifts)).toBeGreaterThan(0.5);
+    }
+  });
+
+  test('a constant row is beta (the variance is 0, eps keeps rstd finite)', () => {
+    const { y, rstd } = runLayerNorm(
+      new Float32Array(4).fill(3),
+      Float32Array.of(1, 2, 3, 4),
+      Float32Array.of(0.5, -1, 0, 2),
+      1e-12,
+    );
+    expect(Array.from(y)).toEqual([0.5, -1, 0, 2]);
+    expect(rstd[0]).toBeCloseTo(1e6, -1);
+  });
+
+  test('the input gradient matches central differences of float64 LayerNorm', () => {
+    const rows = 3;
+    const width = 7;
+    const x = spread(41, rows * width, 4, 1);
+    const gamma = spread(42, width, 1, 1);
+    const beta = spread(43, width);
+    const dy = spread(44, rows * width, 2);
+    const eps = 1e-5;
+    const { mean, rstd } = runLayerNorm(x, gamma, beta, eps);
+    const dx = new Float32Array(x.length);
+    addon.layerNormInputGrad(dy, x, gamma, mean, rstd, dx);
+    const x64 = Float64Array.from(x);
+    const loss = (): number =>
+      layerNorm64(x64, gamma, beta, eps, rows).y.reduce((s, v, i) => s + v * (dy[i] as number), 0);
+    const h = 1e-6;
+    for (let i = 0; i < x.length; i++) {
+      const original = x64[i] as number;
+      x64[i] = original + h;
+      const up = loss();
+      x64[i] = original - h;
+      const down = loss();
+      x64[i] = original;
+      const numeric = (up - down) / (2 * h);
+      expect(Math.abs((dx[i] as number) - numeric)).toBeLessThan(2e-5 * (1 + Math.abs(numeric)));
+    }
+    // The gradient of a LayerNorm is orthogonal to the row's ones and to x̂: not all zeros.
+    expect(Math.max(...Array.from(dx, Math.abs))).toBeGreaterThan(0.1);
+  });
+
+  test('the gain gradient is Σ_rows dy · x̂, and the same on 1 and 2 threads', () => {
+    // 2 Mi floats, so the sums run on the pool.
+    const rows = 4096;
+    const width = 512;
+    const x = spread(51, rows * width, 4, 2);
+    const gamma = spread(52, width, 1, 1);
+    const dy = spread(53, rows * width, 2);
+    const { mean, rstd } = runLayerNorm(x, gamma, new Float32Array(width), 1e-5);
+    const expected = new Float64Array(width);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < width; j++) {
+        const xHat = Math.fround(
+          Math.fround((x[r * width + j] as number) - (mean[r] as number)) * (rstd[r] as number),
+        );
+        expected[j] = (expected[j] as number) + (dy[r * width + j] as number) * xHat;
+      }
+    }
+    const threads = addon.getThreads();
+    const results = [1, 2].map((count) => {
+      addon.setThreads(count);
+      const dgamma = new Float32Array(width);
+      addon.layerNormGammaGrad(dy, x, mean, rstd, dgamma);
+      return dgamma;
+    });
+    addon.setThreads(threads);
+    expect(maxRelativeError(results[0] as Float32Array, expected)).toBeLessThan(1e-6);
+    expect(results[1]).toEqual(results[0]);
+  });
+
+  test('bad arguments throw naming them', () => {
+    const x = new Float32Array(6);
+    const gamma = new Float32Array(3);
+    const beta = new Float32Array(3);
+    const y = new Float32Array(6);
+    const stats = (): Float32Array => new Float32Array(2);
+    expectNativeError(
+      () => addon.layerNorm(x, gamma, new Float32Array(2), 1e-5, y, stats(), stats()),
+      'RangeError',
+      /beta\.length to be gamma\.length = 3 but received 2/,
+    );
+    expectNativeError(
+      () => addon.layerNorm(x, gamma, beta, -1, y, stats(), stats()),
+      'RangeError',
+      /finite number >= 0 for eps but received number -1/,
+    );
+    expectNativeError(
+      () => addon.layerNorm(x, gamma, beta, 1e-5, x, stats(), stats()),
+      'RangeError',
+      /not to overlap x/,
+    );
+    expectNativeError(
+      () => addon.layerNorm(new Float32Array(5), gamma, beta, 1e-5, y, stats(), stats()),
+      'RangeError',
+      /x\.length to be mean\.length · gamma\.length = 6 but received 5/,
+    );
+    expectNativeError(
+      () => addon.layerNormInputGrad(x, x, gamma, stats(), stats(), new Float32Array(4)),
+      'RangeError',
+      /dx\.length/,
+    );
+    expectNativeError(
+      () => addon.layerNormGammaGrad(x, x, stats(), stats(), x.subarray(0, 3)),
+      'RangeError',
+      /not to overlap dy/,
+    );
+  });
+});
+
+describe('gelu', () => {
+  const x = spread(61, 5000, 12);
+  const gelu64 = (v: number): number => 0.5 * v * (1 + erf64(v / Math.SQRT2));
+
+  test('matches ½x(1 + erf(x/√2)) in float64', () => {
+    const y = new Float32Array(x.length);
+    addon.gelu(x, y);
+    expect(maxRelativeError(y, Array.from(x, gelu64))).toBeLessThan(5e-7);
+  });
+
+  test('is bit for bit the tfjs-op composition on the native kernels, on every ISA, in place too', () => {
+    // x · (1/√2) (a float32 scalar), erf, + 1, · x, · ½, each rounded to float32, as layers.ts
+    // composes it; erf is the native kernel of the same ISA.
+    const composedOn = (isa?: IsaName): Float32Array => {
+      const t = x.map((v) => v * Math.fround(Math.SQRT1_2));
+      addon.unaryOp('erf', t, t, isa);
+      return x.map((v, i) => Math.fround(v * Math.fround((t[i] as number) + 1)) * 0.5);
+    };
+    for (const isa of ['portable', 'avx2', 'avx512'] as const) {
+      const composed = composedOn(isa);
+      const y = new Float32Array(x.length);
+      addon.gelu(x, y, isa);
+      expect({ isa, same: y.every((v, i) => Object.is(v, composed[i])) }).toEqual({
+        isa,
+        same: true,
+      });
+    }
+    const inPlace = x.slice();
+    addon.gelu(inPlace, inPlace);
+    expect(inPlace).toEqual(composedOn());
+  });
+
+  test('the backward matches central differences of the float64 GELU', () => {
+    // Within |x| < 5, where erf64 is a smooth series (it clamps to ±1 beyond 4·√2).
+    const x = spread(63, 5000, 10);
+    const dy = spread(62, x.length, 2);
+    const dx = new Float32Array(x.length);
+    addon.geluBackward(dy, x, dx);
+    // erf64 is accurate to ~1e-13, so a smaller step would difference its own error.
+    const h = 1e-3;
+    let worst = 0;
+    x.forEach((v, i) => {
+      const numeric = ((gelu64(v + h) - gelu64(v - h)) / (2 * h)) * (dy[i] as number);
+      worst = Math.max(worst, Math.abs((dx[i] as number) - numeric) / (1 + Math.abs(numeric)));
+    });
+    expect(worst).toBeLessThan(2e-6);
+    const inPlace = dy.slice();
+    addon.geluBackward(inPlace, x, inPlace);
+    expect(inPlace).toEqual(dx);
+  });
+
+  test('bad arguments throw naming them', () => {
+    expectNativeError(
+      () => addon.gelu(new Float32Array(3), new Float32Array(4)),
+      'RangeError',
+      /y\.length to be x\.length = 3 but received 4/,
+    );
+    const data = new Float32Array(8);
+    expectNativeError(
+      () => addon.gelu(data.subarray(0, 4), data.subarray(2, 6)),
+      'RangeError',
+      /not to overlap x/,
+    );
+    expectNativeError(
+      () => addon.geluBackward(new Float32Array(2), new Float32Array(3), new Float32Array(3)),
+      'RangeError',
+      /dy\.length to be x\.length = 3 but received 2/,
+    );
+  });
+});
