@@ -170,4 +170,18 @@ void GeluBackward(const float* dy, const float* x, float* dx, int64_t n, simd::I
       kParallelMathFloats);
 }
 
+void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
+  ForRows(rows, cols, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* dy_row = dy + r * cols;
+      const float* y_row = y + r * cols;
+      double dot = 0.0;
+      for (int64_t j = 0; j < cols; ++j) dot += static_cast<double>(dy_row[j]) * y_row[j];
+      const float row_dot = static_cast<float>(dot);
+      float* dx_row = dx + r * cols;
+      for (int64_t j = 0; j < cols; ++j) dx_row[j] = y_row[j] * (dy_row[j] - row_dot);
+    }
+  });
+}
+
 }  // namespace superlora::ops

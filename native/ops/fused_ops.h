@@ -1,5 +1,6 @@
-// Fused LayerNorm and GELU for the ViT (src/vit/layers.ts), forward and backward: the native
-// kernels behind its SuperloraLayerNorm and SuperloraGelu tfjs ops. Composed of tfjs ops, a
+// Fused LayerNorm, GELU and the softmax gradient for the ViT (src/vit/layers.ts): the native
+// kernels behind its SuperloraLayerNorm, SuperloraGelu and SuperloraSoftmax tfjs ops (the softmax
+// forward is ops::Softmax). Composed of tfjs ops, a
 // LayerNorm is about 11 kernels forward and 20 backward, each a pass over memory and a fresh
 // tensor; here it is one pass each way.
 #pragma once
@@ -36,5 +37,9 @@ void Gelu(const float* x, float* y, int64_t n, simd::Isa isa = simd::ActiveIsa()
 // exp kernels: the derivative of Gelu's formula.
 void GeluBackward(const float* dy, const float* x, float* dx, int64_t n,
                   simd::Isa isa = simd::ActiveIsa());
+
+// The softmax gradient over rows of y = softmax(x) [rows, cols]: dx = y · (dy − Σ_cols dy · y), the
+// row sum in double.
+void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
 
 }  // namespace superlora::ops

@@ -378,6 +378,24 @@ Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// softmaxBackward(dy, y, dx, rows, cols); dx may be dy.
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array y = args::RequireFloat32Array(info, 1, "y");
+  Napi::Float32Array dx = args::RequireFloat32Array(info, 2, "dx");
+  const int64_t rows = args::RequireIntegerInRange(info, 3, "rows", 0, kMaxDim);
+  const int64_t cols = args::RequireIntegerInRange(info, 4, "cols", 0, kMaxDim);
+  const double total = static_cast<double>(rows) * static_cast<double>(cols);
+  RequireLength(env, dy, "dy", total, "rows · cols");
+  RequireLength(env, y, "y", total, "rows · cols");
+  RequireLength(env, dx, "dx", total, "rows · cols");
+  RequireNoOverlap(env, dx, dy, "dy", true);
+  RequireNoOverlap(env, dx, y, "y", false);
+  ops::SoftmaxBackward(dy.Data(), y.Data(), dx.Data(), rows, cols);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
@@ -394,6 +412,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, LayerNormGammaGrad, "layerNormGammaGrad"));
   exports.Set("gelu", Napi::Function::New(env, Gelu, "gelu"));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward, "geluBackward"));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
 }
 
 }  // namespace superlora

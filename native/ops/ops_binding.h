@@ -1,6 +1,6 @@
 // unaryOp, binaryOp, reduceOp, transpose, softmax, copyBox (ops.h), layerNorm,
-// layerNormInputGrad, layerNormGammaGrad, gelu, geluBackward (fused_ops.h): on caller-owned
-// Float32Arrays, for the native tfjs cpu-backend kernels.
+// layerNormInputGrad, layerNormGammaGrad, gelu, geluBackward, softmaxBackward (fused_ops.h): on
+// caller-owned Float32Arrays, for the native tfjs cpu-backend kernels.
 #pragma once
 
 #include <napi.h>

@@ -533,6 +533,17 @@ export interface Addon {
   /** dx = dy · GELU′(x). dx may be dy or x. */
   geluBackward(dy: Float32Array, x: Float32Array, dx: Float32Array, isa?: IsaName): void;
   /**
+   * The gradient of softmax over the last axis, from its output y [rows, cols]:
+   * dx = y · (dy − Σ_cols dy · y), the row sum in double. dx may be dy.
+   */
+  softmaxBackward(
+    dy: Float32Array,
+    y: Float32Array,
+    dx: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
+  /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
    * (dstShape): slices, pads and concatenations.
    * @throws RangeError when the ranks differ, the box does not fit, a length does not match its

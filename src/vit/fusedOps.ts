@@ -1,8 +1,8 @@
 /**
- * The ViT's LayerNorm and exact GELU as single tfjs kernels, by name. A backend that registers
- * SuperloraLayerNorm and SuperloraGelu with their gradient kernels runs each as one kernel forward
- * and one or two backward: superlora's native cpu kernels do (src/tfjs/kernels/layerNorm.ts and
- * gelu.ts). On any other backend layers.ts composes them from tfjs ops (a LayerNorm is then about
+ * The ViT's LayerNorm, exact GELU and row softmax as single tfjs kernels, by name. A backend that
+ * registers SuperloraLayerNorm, SuperloraGelu and SuperloraSoftmax with their gradient kernels
+ * runs each as one kernel forward and one or two backward: superlora's native cpu kernels do
+ * (src/tfjs/kernels/layerNorm.ts, gelu.ts and rowSoftmax.ts). On any other backend layers.ts composes them from tfjs ops (a LayerNorm is then about
  * 11 kernels forward and 20 backward, each a pass over memory and a fresh tensor). The gradients
  * are registered here, for every backend, the first time a fused kernel runs.
  */
@@ -18,6 +18,10 @@ export const LAYER_NORM_GAMMA_GRAD = 'SuperloraLayerNormGammaGrad';
 export const GELU = 'SuperloraGelu';
 /** Inputs dy, x; output dy · GELU′(x). */
 export const GELU_GRAD = 'SuperloraGeluGrad';
+/** Input logits [rows, cols]; output the softmax of each row. */
+export const SOFTMAX = 'SuperloraSoftmax';
+/** Inputs dy, y (the softmax); output y · (dy − Σ_cols dy · y). */
+export const SOFTMAX_GRAD = 'SuperloraSoftmaxGrad';
 
 function registerGradients(): void {
   if (tf.getGradient(LAYER_NORM) === undefined) {
@@ -53,6 +57,20 @@ function registerGradients(): void {
   }
 }
 
+function registerSoftmaxGradient(): void {
+  if (tf.getGradient(SOFTMAX) !== undefined) return;
+  tf.registerGradient({
+    kernelName: SOFTMAX,
+    outputsToSave: [true],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const y = saved[0] as tf.Tensor;
+      return {
+        logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor,
+      };
+    },
+  });
+}
+
 function backendHas(...kernelNames: string[]): boolean {
   const backend = tf.getBackend();
   return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
@@ -80,4 +98,11 @@ export function fusedGelu<T extends tf.Tensor>(x: T): T | null {
   if (!backendHas(GELU, GELU_GRAD)) return null;
   registerGradients();
   return tf.engine().runKernel(GELU, { x }) as T;
+}
+
+/** The softmax of each row of logits [R, T] by the fused kernel, or null when the backend has none. */
+export function fusedRowSoftmax(logits: tf.Tensor2D): tf.Tensor2D | null {
+  if (!backendHas(SOFTMAX, SOFTMAX_GRAD)) return null;
+  registerSoftmaxGradient();
+  return tf.engine().runKernel(SOFTMAX, { logits }) as tf.Tensor2D;
 }

@@ -3,20 +3,24 @@
  * Activations are kept 2-D ([tokens, features]) between blocks so every Linear is one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedGelu, fusedLayerNorm } from './fusedOps';
+import { fusedGelu, fusedLayerNorm, fusedRowSoftmax } from './fusedOps';
 
 /**
  * nn.Linear: x·Wᵀ + b with W in PyTorch's [out, in] layout, so an adapter's ΔW ([out, in]) adds
  * to W as is; transposeB is also the layout whose inner loop reads both operands contiguously on
- * the tfjs cpu backend. Not tf.fused.matMul: tfjs-backend-wasm 4.22 broadcasts the bias wrongly
- * when transposeB is set (rows after the first get the last bias value), and on cpu the fused
- * kernel is the same matMul followed by the same add.
+ * the tfjs cpu backend. The bias goes through tf.fused.matMul, which superlora's native cpu GEMM
+ * adds in its epilogue (tfjs's own cpu kernel: the same matMul and add), except on wasm:
+ * tfjs-backend-wasm 4.22 broadcasts the bias wrongly when transposeB is set (rows after the first
+ * get the last bias value).
  */
 export function linear(
   x: tf.Tensor2D,
   weight: tf.Tensor,
   bias: tf.Tensor | undefined,
 ): tf.Tensor2D {
+  if (bias !== undefined && tf.getBackend() !== 'wasm') {
+    return tf.fused.matMul({ a: x, b: weight, transposeB: true, bias }) as tf.Tensor2D;
+  }
   const product = tf.matMul(x, weight, false, true) as tf.Tensor2D;
   return bias === undefined ? product : (product.add(bias) as tf.Tensor2D);
 }
@@ -65,11 +69,19 @@ export function composedLayerNorm(
 }
 
 /**
- * Softmax over the last axis of scores [R, T]. tf.softmax on the cpu backend broadcasts [R, 1]
- * (slow, see {@link spreadRows}); its gradient here is the closed form y ⊙ (dy − Σ dy ⊙ y),
- * so the max shift (which cancels) costs nothing in the backward pass.
+ * Softmax over the last axis of scores [R, T]: one fused kernel each way where the backend has it
+ * (src/vit/fusedOps.ts), else {@link composedRowSoftmax}.
  */
-export const rowSoftmax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+export function rowSoftmax(scores: tf.Tensor2D): tf.Tensor2D {
+  return fusedRowSoftmax(scores) ?? composedRowSoftmax(scores);
+}
+
+/**
+ * rowSoftmax from tfjs ops. tf.softmax on the cpu backend broadcasts [R, 1] (slow, see
+ * {@link spreadRows}); its gradient here is the closed form y ⊙ (dy − Σ dy ⊙ y), so the max shift
+ * (which cancels) costs nothing in the backward pass.
+ */
+export const composedRowSoftmax = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const logits = args[0] as tf.Tensor2D;
   const save = args[1] as tf.GradSaveFunc;
   const width = logits.shape[1];

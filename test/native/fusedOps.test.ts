@@ -1,6 +1,6 @@
 /**
- * The fused LayerNorm and GELU kernels of native/ops/fused_ops.h against float64 computations
- * from their definitions, central differences for the gradients, the tfjs-op composition they
+ * The fused LayerNorm, GELU and softmax-gradient kernels of native/ops/fused_ops.h against float64
+ * computations from their definitions, central differences for the gradients, the tfjs-op composition they
  * replace (GELU: bit for bit), thread-count independence and argument checks.
  */
 import type { IsaName } from '../../src/native/addonTypes';
@@ -270,6 +270,67 @@ describe('gelu', () => {
       () => addon.geluBackward(new Float32Array(2), new Float32Array(3), new Float32Array(3)),
       'RangeError',
       /dy\.length to be x\.length = 3 but received 2/,
+    );
+  });
+});
+
+describe('softmaxBackward', () => {
+  const softmax64 = (row: ArrayLike<number>): number[] => {
+    const max = Math.max(...Array.from(row));
+    const exps = Array.from(row, (v) => Math.exp(v - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    return exps.map((e) => e / sum);
+  };
+
+  test('matches central differences of Σ dy · softmax(x) per row, in place too', () => {
+    const rows = 6;
+    const cols = 17;
+    const x = spread(71, rows * cols, 8);
+    const dy = spread(72, rows * cols, 2);
+    const y = new Float32Array(x.length);
+    addon.softmax(x, y, rows, cols);
+    const dx = new Float32Array(x.length);
+    addon.softmaxBackward(dy, y, dx, rows, cols);
+    const h = 1e-6;
+    for (let r = 0; r < rows; r++) {
+      const row = Float64Array.from(x.subarray(r * cols, (r + 1) * cols));
+      const loss = (): number =>
+        softmax64(row).reduce((s, v, j) => s + v * (dy[r * cols + j] as number), 0);
+      for (let j = 0; j < cols; j++) {
+        const original = row[j] as number;
+        row[j] = original + h;
+        const up = loss();
+        row[j] = original - h;
+        const down = loss();
+        row[j] = original;
+        const numeric = (up - down) / (2 * h);
+        expect(Math.abs((dx[r * cols + j] as number) - numeric)).toBeLessThan(
+          1e-6 * (1 + Math.abs(numeric)),
+        );
+      }
+    }
+    expect(Math.max(...Array.from(dx, Math.abs))).toBeGreaterThan(0.05);
+    const inPlace = dy.slice();
+    addon.softmaxBackward(inPlace, y, inPlace, rows, cols);
+    expect(inPlace).toEqual(dx);
+  });
+
+  test('bad arguments throw naming them', () => {
+    const y = new Float32Array(6);
+    expectNativeError(
+      () => addon.softmaxBackward(new Float32Array(5), y, new Float32Array(6), 2, 3),
+      'RangeError',
+      /dy\.length to be rows · cols = 6 but received 5/,
+    );
+    expectNativeError(
+      () => addon.softmaxBackward(new Float32Array(6), y, y, 2, 3),
+      'RangeError',
+      /not to overlap y/,
+    );
+    expectNativeError(
+      () => addon.softmaxBackward(y, y, new Float32Array(6), 2.5, 3),
+      'RangeError',
+      /rows/,
     );
   });
 });

@@ -1,8 +1,8 @@
 /**
  * Native kernels for tfjs's cpu backend: registerNativeKernels() replaces tfjs's own cpu kernels
  * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
- * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm and GELU
- * (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
+ * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm, GELU and row
+ * softmax (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
  * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
  * different order) and hands every other case to tfjs's kernel. The registry is per process
  * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
@@ -33,6 +33,7 @@ import { powConfig } from './pow';
 import { realDivConfig } from './realDiv';
 import { reciprocalConfig } from './reciprocal';
 import { reluConfig } from './relu';
+import { rowSoftmaxConfig, rowSoftmaxGradConfig } from './rowSoftmax';
 import { rsqrtConfig } from './rsqrt';
 import { sigmoidConfig } from './sigmoid';
 import { sliceConfig } from './slice';
@@ -72,6 +73,8 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   realDivConfig,
   reciprocalConfig,
   reluConfig,
+  rowSoftmaxConfig,
+  rowSoftmaxGradConfig,
   rsqrtConfig,
   sigmoidConfig,
   sliceConfig,
@@ -99,6 +102,7 @@ const NATIVE_FUNCTIONS = [
   'layerNormGammaGrad',
   'gelu',
   'geluBackward',
+  'softmaxBackward',
 ] as const;
 
 let registered = false;
