@@ -28,6 +28,21 @@ constexpr double kPdfScale = 0.79788456080286535588;
 // are added in block order, so the result is the same for any thread count.
 constexpr int64_t kColumnBlockRows = 64;
 
+// body(first, count) for the chunks of n floats, on the pool when there are enough of them.
+template <class F>
+void ForChunks(int64_t n, F body) {
+  const int64_t chunks = (n + kGeluChunk - 1) / kGeluChunk;
+  ForRows(
+      chunks, kGeluChunk,
+      [&](int64_t begin, int64_t end) {
+        for (int64_t chunk = begin; chunk < end; ++chunk) {
+          const int64_t first = chunk * kGeluChunk;
+          body(first, std::min(kGeluChunk, n - first));
+        }
+      },
+      kParallelMathFloats);
+}
+
 void LayerNormRows(const float* x, const float* gamma, const float* beta, float eps, int64_t width,
                    float* y, float* mean, float* rstd, int64_t begin, int64_t end) {
   for (int64_t r = begin; r < end; ++r) {
@@ -121,53 +136,37 @@ void LayerNormGammaGrad(const float* dy, const float* x, const float* mean, cons
 
 void Gelu(const float* x, float* y, int64_t n, simd::Isa isa) {
   const OpsKernels& kernels = KernelsFor(isa);
-  const int64_t chunks = (n + kGeluChunk - 1) / kGeluChunk;
-  ForRows(
-      chunks, kGeluChunk,
-      [&](int64_t begin, int64_t end) {
-        float erf[kGeluChunk];
-        for (int64_t chunk = begin; chunk < end; ++chunk) {
-          const int64_t first = chunk * kGeluChunk;
-          const int64_t count = std::min(kGeluChunk, n - first);
-          const float* in = x + first;
-          for (int64_t i = 0; i < count; ++i) erf[i] = in[i] * kSqrtHalf;
-          kernels.unary(UnaryOp::kErf, erf, erf, count);
-          float* out = y + first;
-          for (int64_t i = 0; i < count; ++i) out[i] = (in[i] * (erf[i] + 1.0f)) * 0.5f;
-        }
-      },
-      kParallelMathFloats);
+  ForChunks(n, [&](int64_t first, int64_t count) {
+    float erf[kGeluChunk];
+    const float* in = x + first;
+    for (int64_t i = 0; i < count; ++i) erf[i] = in[i] * kSqrtHalf;
+    kernels.unary(UnaryOp::kErf, erf, erf, count);
+    float* out = y + first;
+    for (int64_t i = 0; i < count; ++i) out[i] = (in[i] * (erf[i] + 1.0f)) * 0.5f;
+  });
 }
 
 void GeluBackward(const float* dy, const float* x, float* dx, int64_t n, simd::Isa isa) {
   const OpsKernels& kernels = KernelsFor(isa);
-  const int64_t chunks = (n + kGeluChunk - 1) / kGeluChunk;
-  ForRows(
-      chunks, kGeluChunk,
-      [&](int64_t begin, int64_t end) {
-        float erf[kGeluChunk];
-        float density[kGeluChunk];
-        for (int64_t chunk = begin; chunk < end; ++chunk) {
-          const int64_t first = chunk * kGeluChunk;
-          const int64_t count = std::min(kGeluChunk, n - first);
-          const float* in = x + first;
-          for (int64_t i = 0; i < count; ++i) {
-            const float t = in[i] * kSqrtHalf;
-            erf[i] = t;
-            density[i] = -(t * t);
-          }
-          kernels.unary(UnaryOp::kErf, erf, erf, count);
-          kernels.unary(UnaryOp::kExp, density, density, count);
-          const float* upstream = dy + first;
-          float* out = dx + first;
-          for (int64_t i = 0; i < count; ++i) {
-            const double slope =
-                0.5 * (1.0 + erf[i]) + 0.5 * kPdfScale * static_cast<double>(in[i]) * density[i];
-            out[i] = static_cast<float>(upstream[i] * slope);
-          }
-        }
-      },
-      kParallelMathFloats);
+  ForChunks(n, [&](int64_t first, int64_t count) {
+    float erf[kGeluChunk];
+    float density[kGeluChunk];
+    const float* in = x + first;
+    for (int64_t i = 0; i < count; ++i) {
+      const float t = in[i] * kSqrtHalf;
+      erf[i] = t;
+      density[i] = -(t * t);
+    }
+    kernels.unary(UnaryOp::kErf, erf, erf, count);
+    kernels.unary(UnaryOp::kExp, density, density, count);
+    const float* upstream = dy + first;
+    float* out = dx + first;
+    for (int64_t i = 0; i < count; ++i) {
+      const double slope =
+          0.5 * (1.0 + erf[i]) + 0.5 * kPdfScale * static_cast<double>(in[i]) * density[i];
+      out[i] = static_cast<float>(upstream[i] * slope);
+    }
+  });
 }
 
 void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,29 @@ void RequireNoOverlap(const Napi::Env& env, const Napi::Float32Array& out,
   if (in_place_ok && o == i && on == in) return;
   throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name +
                                        (in_place_ok ? " (other than being the same array)" : ""));
+}
+
+// A named Float32Array argument, for the checks of the fused kernels' bindings.
+struct Named {
+  const char* name;
+  const Napi::Float32Array* array;
+};
+
+// No output may overlap an input or another output ("Expected <out> not to overlap <in>").
+void RequireDisjoint(const Napi::Env& env, std::initializer_list<Named> outputs,
+                     std::initializer_list<Named> inputs) {
+  for (const Named& out : outputs) {
+    for (const Named& other : inputs) {
+      const float* o = out.array->Data();
+      const float* i = other.array->Data();
+      const size_t on = out.array->ElementLength();
+      const size_t in = other.array->ElementLength();
+      if (on > 0 && in > 0 && o < i + in && i < o + on) {
+        throw Napi::RangeError::New(
+            env, std::string("Expected ") + out.name + " not to overlap " + other.name);
+      }
+    }
+  }
 }
 
 const char* const kUnaryOps[] = {"neg",  "abs",   "square", "relu", "reciprocal",
@@ -292,12 +316,10 @@ Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   RequireLength(env, beta, "beta", width, "gamma.length");
   RequireLength(env, y, "y", rows * width, "mean.length · gamma.length");
   RequireLength(env, rstd, "rstd", rows, "mean.length");
-  for (const auto& [out, out_name] : {std::pair{&y, "y"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
-    for (const auto& [input, name] : {std::pair{&x, "x"}, {&gamma, "gamma"}, {&beta, "beta"}}) {
-      RequireNoOverlap(env, *out, *input, (std::string(name) + " (" + out_name + ")").c_str(),
-                       false);
-    }
-  }
+  RequireDisjoint(env, {{"y", &y}, {"mean", &mean}, {"rstd", &rstd}},
+                  {{"x", &x}, {"gamma", &gamma}, {"beta", &beta}});
+  RequireDisjoint(env, {{"y", &y}, {"mean", &mean}}, {{"rstd", &rstd}});
+  RequireDisjoint(env, {{"y", &y}}, {{"mean", &mean}});
   ops::LayerNormForward(x.Data(), gamma.Data(), beta.Data(), static_cast<float>(eps),
                         static_cast<int64_t>(rows), static_cast<int64_t>(width), y.Data(),
                         mean.Data(), rstd.Data());
@@ -319,10 +341,8 @@ Napi::Value LayerNormInputGrad(const Napi::CallbackInfo& info) {
   RequireLength(env, x, "x", rows * width, "mean.length · gamma.length");
   RequireLength(env, rstd, "rstd", rows, "mean.length");
   RequireLength(env, dx, "dx", rows * width, "mean.length · gamma.length");
-  for (const auto& [input, name] :
-       {std::pair{&dy, "dy"}, {&x, "x"}, {&gamma, "gamma"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
-    RequireNoOverlap(env, dx, *input, name, false);
-  }
+  RequireDisjoint(env, {{"dx", &dx}},
+                  {{"dy", &dy}, {"x", &x}, {"gamma", &gamma}, {"mean", &mean}, {"rstd", &rstd}});
   ops::LayerNormInputGrad(dy.Data(), x.Data(), gamma.Data(), mean.Data(), rstd.Data(),
                           static_cast<int64_t>(rows), static_cast<int64_t>(width), dx.Data());
   return env.Undefined();
@@ -341,10 +361,8 @@ Napi::Value LayerNormGammaGrad(const Napi::CallbackInfo& info) {
   RequireLength(env, dy, "dy", rows * width, "mean.length · dgamma.length");
   RequireLength(env, x, "x", rows * width, "mean.length · dgamma.length");
   RequireLength(env, rstd, "rstd", rows, "mean.length");
-  for (const auto& [input, name] :
-       {std::pair{&dy, "dy"}, {&x, "x"}, {&mean, "mean"}, {&rstd, "rstd"}}) {
-    RequireNoOverlap(env, dgamma, *input, name, false);
-  }
+  RequireDisjoint(env, {{"dgamma", &dgamma}},
+                  {{"dy", &dy}, {"x", &x}, {"mean", &mean}, {"rstd", &rstd}});
   ops::LayerNormGammaGrad(dy.Data(), x.Data(), mean.Data(), rstd.Data(), static_cast<int64_t>(rows),
                           static_cast<int64_t>(width), dgamma.Data());
   return env.Undefined();

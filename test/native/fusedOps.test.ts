@@ -5,6 +5,7 @@
  */
 import type { IsaName } from '../../src/native/addonTypes';
 import { loadAddon } from '../../src/native/loadAddon';
+import { centralDifference } from '../reference/centralDifference';
 import { erf64 } from '../vit/reference64';
 import { uniforms } from '../vit/tinyVit';
 import { expectNativeError } from './expectNativeError';
@@ -122,13 +123,7 @@ describe('layerNorm', () => {
       layerNorm64(x64, gamma, beta, eps, rows).y.reduce((s, v, i) => s + v * (dy[i] as number), 0);
     const h = 1e-6;
     for (let i = 0; i < x.length; i++) {
-      const original = x64[i] as number;
-      x64[i] = original + h;
-      const up = loss();
-      x64[i] = original - h;
-      const down = loss();
-      x64[i] = original;
-      const numeric = (up - down) / (2 * h);
+      const numeric = centralDifference(x64, i, h, loss);
       expect(Math.abs((dx[i] as number) - numeric)).toBeLessThan(2e-5 * (1 + Math.abs(numeric)));
     }
     // The gradient of a LayerNorm is orthogonal to the row's ones and to x̂: not all zeros.
@@ -183,7 +178,13 @@ describe('layerNorm', () => {
     expectNativeError(
       () => addon.layerNorm(x, gamma, beta, 1e-5, x, stats(), stats()),
       'RangeError',
-      /not to overlap x/,
+      'Expected y not to overlap x',
+    );
+    const shared = stats();
+    expectNativeError(
+      () => addon.layerNorm(x, gamma, beta, 1e-5, y, shared, shared),
+      'RangeError',
+      'Expected mean not to overlap rstd',
     );
     expectNativeError(
       () => addon.layerNorm(new Float32Array(5), gamma, beta, 1e-5, y, stats(), stats()),
@@ -198,7 +199,7 @@ describe('layerNorm', () => {
     expectNativeError(
       () => addon.layerNormGammaGrad(x, x, stats(), stats(), x.subarray(0, 3)),
       'RangeError',
-      /not to overlap dy/,
+      'Expected dgamma not to overlap dy',
     );
   });
 });
@@ -297,13 +298,7 @@ describe('softmaxBackward', () => {
       const loss = (): number =>
         softmax64(row).reduce((s, v, j) => s + v * (dy[r * cols + j] as number), 0);
       for (let j = 0; j < cols; j++) {
-        const original = row[j] as number;
-        row[j] = original + h;
-        const up = loss();
-        row[j] = original - h;
-        const down = loss();
-        row[j] = original;
-        const numeric = (up - down) / (2 * h);
+        const numeric = centralDifference(row, j, h, loss);
         expect(Math.abs((dx[r * cols + j] as number) - numeric)).toBeLessThan(
           1e-6 * (1 + Math.abs(numeric)),
         );
