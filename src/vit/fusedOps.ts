@@ -2,13 +2,17 @@
  * The ViT's LayerNorm, exact GELU and row softmax as single tfjs kernels, by name. A backend that
  * registers SuperloraLayerNorm, SuperloraGelu and SuperloraSoftmax with their gradient kernels
  * runs each as one kernel forward and one or two backward: superlora's native cpu kernels do
- * (src/tfjs/kernels/layerNorm.ts, gelu.ts and rowSoftmax.ts). On any other backend layers.ts composes them from tfjs ops (a LayerNorm is then about
- * 11 kernels forward and 20 backward, each a pass over memory and a fresh tensor). The gradients
- * are registered here, for every backend, the first time a fused kernel runs.
+ * (src/tfjs/kernels/layerNorm.ts, gelu.ts and rowSoftmax.ts). On any other backend layers.ts
+ * composes them from tfjs ops (a LayerNorm is then about 11 kernels forward and 20 backward, each a
+ * pass over memory and a fresh tensor). The gradients are registered here, for every backend, the
+ * first time a fused kernel runs.
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** Inputs x [rows, width], gamma [width], beta [width]; attr eps; outputs y, mean [rows], rstd [rows]. */
+/**
+ * Inputs x [rows, width], gamma [width], beta [width]; attr eps; outputs y, mean [rows] and
+ * rstd [rows].
+ */
 export const LAYER_NORM = 'SuperloraLayerNorm';
 /** Inputs dy, x, gamma, mean, rstd; output dx. */
 export const LAYER_NORM_INPUT_GRAD = 'SuperloraLayerNormInputGrad';
@@ -55,20 +59,19 @@ function registerGradients(): void {
       },
     });
   }
-}
-
-function registerSoftmaxGradient(): void {
-  if (tf.getGradient(SOFTMAX) !== undefined) return;
-  tf.registerGradient({
-    kernelName: SOFTMAX,
-    outputsToSave: [true],
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const y = saved[0] as tf.Tensor;
-      return {
-        logits: () => tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor,
-      };
-    },
-  });
+  if (tf.getGradient(SOFTMAX) === undefined) {
+    tf.registerGradient({
+      kernelName: SOFTMAX,
+      outputsToSave: [true],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const y = saved[0] as tf.Tensor;
+        return {
+          logits: () =>
+            tf.engine().runKernel(SOFTMAX_GRAD, { dy: dy as tf.Tensor, y }) as tf.Tensor,
+        };
+      },
+    });
+  }
 }
 
 function backendHas(...kernelNames: string[]): boolean {
@@ -100,9 +103,9 @@ export function fusedGelu<T extends tf.Tensor>(x: T): T | null {
   return tf.engine().runKernel(GELU, { x }) as T;
 }
 
-/** The softmax of each row of logits [R, T] by the fused kernel, or null when the backend has none. */
+/** The softmax of each row of logits [R, T] by the fused kernel, or null without one. */
 export function fusedRowSoftmax(logits: tf.Tensor2D): tf.Tensor2D | null {
   if (!backendHas(SOFTMAX, SOFTMAX_GRAD)) return null;
-  registerSoftmaxGradient();
+  registerGradients();
   return tf.engine().runKernel(SOFTMAX, { logits }) as tf.Tensor2D;
 }

@@ -14,7 +14,7 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
-import { LAYER_NORM } from '../../src/vit/fusedOps';
+import { GELU, LAYER_NORM } from '../../src/vit/fusedOps';
 import {
   composedGelu,
   composedLayerNorm,
@@ -1110,6 +1110,15 @@ describe('fused LayerNorm, GELU and row softmax (src/vit/fusedOps.ts)', () => {
     expect(gelu(input).dataSync()).toEqual(composedG.dataSync());
     expect(rowSoftmax(input).dataSync()).toEqual(composedS.dataSync());
     tf.dispose([input, composed, composedG, composedS, fused]);
+  });
+
+  test('a tensor that is not float32 is refused with its kernel, input, dtype and shape', () => {
+    expect(registerNativeKernels()).toBe(true);
+    const ints = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
+    expect(() => tf.engine().runKernel(GELU, { x: ints })).toThrow(
+      'SuperloraGelu: expected a dense float32 tensor for x but received dtype int32, shape [2, 2]',
+    );
+    ints.dispose();
   });
 
   test('their gradients agree with the composed ops for x, gamma and beta, leaking nothing', () => {

@@ -59,8 +59,10 @@ export function requireFloat32Values(
 ): Float32Array {
   const values = float32Values(backend, info);
   if (values === null) {
+    const received =
+      info === undefined ? 'nothing' : `dtype ${info.dtype}, shape [${info.shape.join(', ')}]`;
     throw new Error(
-      `${kernelName}: expected a dense float32 tensor for ${inputName} but received ${info === undefined ? 'nothing' : `dtype ${info.dtype}, shape [${info.shape.join(', ')}]`}`,
+      `${kernelName}: expected a dense float32 tensor for ${inputName} but received ${received}`,
     );
   }
   return values;
