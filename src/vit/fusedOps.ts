@@ -27,7 +27,11 @@ export const SOFTMAX = 'SuperloraSoftmax';
 /** Inputs dy, y (the softmax); output y · (dy − Σ_cols dy · y). */
 export const SOFTMAX_GRAD = 'SuperloraSoftmaxGrad';
 
+let gradientsRegistered = false;
+
 function registerGradients(): void {
+  if (gradientsRegistered) return;
+  gradientsRegistered = true;
   if (tf.getGradient(LAYER_NORM) === undefined) {
     tf.registerGradient({
       kernelName: LAYER_NORM,

@@ -47,23 +47,32 @@ export function float32Values(
 }
 
 /**
- * float32Values for a kernel that has no tfjs kernel to fall back on (the fused ones of
- * src/vit/fusedOps.ts, which only ever see float32 tensors): an Error naming the kernel and input
- * otherwise.
+ * The float32 values of the named inputs, in order, for a kernel that has no tfjs kernel to fall
+ * back on (the fused ones of src/vit/fusedOps.ts, which only ever see float32 tensors): an Error
+ * naming the kernel, the input, its dtype and shape otherwise.
  */
-export function requireFloat32Values(
-  backend: CpuBackend,
-  info: tf.TensorInfo | undefined,
+export function requireFloat32Inputs(
+  args: KernelArgs,
   kernelName: string,
-  inputName: string,
-): Float32Array {
-  const values = float32Values(backend, info);
-  if (values === null) {
-    const received =
-      info === undefined ? 'nothing' : `dtype ${info.dtype}, shape [${info.shape.join(', ')}]`;
-    throw new Error(
-      `${kernelName}: expected a dense float32 tensor for ${inputName} but received ${received}`,
-    );
-  }
-  return values;
+  names: readonly string[],
+): Float32Array[] {
+  const backend = cpuBackend(args);
+  return names.map((name) => {
+    const info = args.inputs[name];
+    const values = float32Values(backend, info);
+    if (values === null) {
+      const received =
+        info === undefined ? 'nothing' : `dtype ${info.dtype}, shape [${info.shape.join(', ')}]`;
+      throw new Error(
+        `${kernelName}: expected a dense float32 tensor for ${name} but received ${received}`,
+      );
+    }
+    return values;
+  });
+}
+
+/** A tensor viewed as rows of its last axis: [rows, cols] (cols = 1 for a scalar). */
+export function lastAxisRows(shape: readonly number[]): [number, number] {
+  const cols = shape.at(-1) ?? 1;
+  return [cols === 0 ? 0 : sizeOf(shape) / cols, cols];
 }

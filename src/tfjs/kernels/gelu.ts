@@ -2,25 +2,26 @@
 import type * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
 import { GELU, GELU_GRAD } from '../../vit/fusedOps';
-import { cpuBackend, requireFloat32Values, type KernelArgs } from './cpuBackend';
+import { cpuBackend, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND } from './stockKernels';
 
 function gelu(args: KernelArgs): tf.TensorInfo {
-  const { x } = args.inputs;
-  const backend = cpuBackend(args);
-  const values = requireFloat32Values(backend, x, GELU, 'x');
-  const y = new Float32Array(values.length);
-  loadAddon().gelu(values, y);
-  return backend.makeTensorInfo([...(x as tf.TensorInfo).shape], 'float32', y);
+  const [x] = requireFloat32Inputs(args, GELU, ['x']) as [Float32Array];
+  const y = new Float32Array(x.length);
+  loadAddon().gelu(x, y);
+  const shape = (args.inputs['x'] as tf.TensorInfo).shape;
+  return cpuBackend(args).makeTensorInfo([...shape], 'float32', y);
 }
 
 function geluGrad(args: KernelArgs): tf.TensorInfo {
-  const { dy, x } = args.inputs;
-  const backend = cpuBackend(args);
-  const values = requireFloat32Values(backend, x, GELU_GRAD, 'x');
-  const dx = new Float32Array(values.length);
-  loadAddon().geluBackward(requireFloat32Values(backend, dy, GELU_GRAD, 'dy'), values, dx);
-  return backend.makeTensorInfo([...(x as tf.TensorInfo).shape], 'float32', dx);
+  const [dy, x] = requireFloat32Inputs(args, GELU_GRAD, ['dy', 'x']) as [
+    Float32Array,
+    Float32Array,
+  ];
+  const dx = new Float32Array(x.length);
+  loadAddon().geluBackward(dy, x, dx);
+  const shape = (args.inputs['x'] as tf.TensorInfo).shape;
+  return cpuBackend(args).makeTensorInfo([...shape], 'float32', dx);
 }
 
 export const geluConfig: tf.KernelConfig = {

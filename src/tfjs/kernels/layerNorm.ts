@@ -6,64 +6,54 @@
 import type * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
 import { LAYER_NORM, LAYER_NORM_GAMMA_GRAD, LAYER_NORM_INPUT_GRAD } from '../../vit/fusedOps';
-import { cpuBackend, requireFloat32Values, type KernelArgs } from './cpuBackend';
+import { cpuBackend, lastAxisRows, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND } from './stockKernels';
 
 function layerNorm(args: KernelArgs): tf.TensorInfo[] {
-  const { x, gamma, beta } = args.inputs;
-  const backend = cpuBackend(args);
-  const xValues = requireFloat32Values(backend, x, LAYER_NORM, 'x');
-  const width = xValues.length === 0 ? 0 : ((x as tf.TensorInfo).shape.at(-1) as number);
-  const rows = width === 0 ? 0 : xValues.length / width;
-  const y = new Float32Array(xValues.length);
+  const [x, gamma, beta] = requireFloat32Inputs(args, LAYER_NORM, ['x', 'gamma', 'beta']) as [
+    Float32Array,
+    Float32Array,
+    Float32Array,
+  ];
+  const shape = (args.inputs['x'] as tf.TensorInfo).shape;
+  const [rows] = lastAxisRows(shape);
+  const y = new Float32Array(x.length);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
-  loadAddon().layerNorm(
-    xValues,
-    requireFloat32Values(backend, gamma, LAYER_NORM, 'gamma'),
-    requireFloat32Values(backend, beta, LAYER_NORM, 'beta'),
-    args.attrs?.['eps'] as number,
-    y,
-    mean,
-    rstd,
-  );
-  const shape = [...(x as tf.TensorInfo).shape];
+  loadAddon().layerNorm(x, gamma, beta, args.attrs?.['eps'] as number, y, mean, rstd);
+  const backend = cpuBackend(args);
   return [
-    backend.makeTensorInfo(shape, 'float32', y),
+    backend.makeTensorInfo([...shape], 'float32', y),
     backend.makeTensorInfo([rows], 'float32', mean),
     backend.makeTensorInfo([rows], 'float32', rstd),
   ];
 }
 
 function layerNormInputGrad(args: KernelArgs): tf.TensorInfo {
-  const { dy, x, gamma, mean, rstd } = args.inputs;
-  const backend = cpuBackend(args);
-  const xValues = requireFloat32Values(backend, x, LAYER_NORM_INPUT_GRAD, 'x');
-  const dx = new Float32Array(xValues.length);
-  loadAddon().layerNormInputGrad(
-    requireFloat32Values(backend, dy, LAYER_NORM_INPUT_GRAD, 'dy'),
-    xValues,
-    requireFloat32Values(backend, gamma, LAYER_NORM_INPUT_GRAD, 'gamma'),
-    requireFloat32Values(backend, mean, LAYER_NORM_INPUT_GRAD, 'mean'),
-    requireFloat32Values(backend, rstd, LAYER_NORM_INPUT_GRAD, 'rstd'),
-    dx,
-  );
-  return backend.makeTensorInfo([...(x as tf.TensorInfo).shape], 'float32', dx);
+  const [dy, x, gamma, mean, rstd] = requireFloat32Inputs(args, LAYER_NORM_INPUT_GRAD, [
+    'dy',
+    'x',
+    'gamma',
+    'mean',
+    'rstd',
+  ]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+  const dx = new Float32Array(x.length);
+  loadAddon().layerNormInputGrad(dy, x, gamma, mean, rstd, dx);
+  const shape = (args.inputs['x'] as tf.TensorInfo).shape;
+  return cpuBackend(args).makeTensorInfo([...shape], 'float32', dx);
 }
 
 function layerNormGammaGrad(args: KernelArgs): tf.TensorInfo {
-  const { dy, x, mean, rstd } = args.inputs;
-  const backend = cpuBackend(args);
-  const width = (x as tf.TensorInfo).shape.at(-1) as number;
+  const [dy, x, mean, rstd] = requireFloat32Inputs(args, LAYER_NORM_GAMMA_GRAD, [
+    'dy',
+    'x',
+    'mean',
+    'rstd',
+  ]) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const [, width] = lastAxisRows((args.inputs['x'] as tf.TensorInfo).shape);
   const dgamma = new Float32Array(width);
-  loadAddon().layerNormGammaGrad(
-    requireFloat32Values(backend, dy, LAYER_NORM_GAMMA_GRAD, 'dy'),
-    requireFloat32Values(backend, x, LAYER_NORM_GAMMA_GRAD, 'x'),
-    requireFloat32Values(backend, mean, LAYER_NORM_GAMMA_GRAD, 'mean'),
-    requireFloat32Values(backend, rstd, LAYER_NORM_GAMMA_GRAD, 'rstd'),
-    dgamma,
-  );
-  return backend.makeTensorInfo([width], 'float32', dgamma);
+  loadAddon().layerNormGammaGrad(dy, x, mean, rstd, dgamma);
+  return cpuBackend(args).makeTensorInfo([width], 'float32', dgamma);
 }
 
 export const layerNormConfig: tf.KernelConfig = {
