@@ -34,6 +34,28 @@ export {
   SafetensorsFormatError,
   type SafeTensor,
 } from './io/safetensors';
+export {
+  PeftFormatError,
+  readPeftLora,
+  writePeftLora,
+  type PeftLoraAdapter,
+  type PeftLoraModule,
+  type WritePeftLoraOptions,
+} from './io/peftLoraFile';
+export {
+  adapterFromPeftLora,
+  isLoraShaped,
+  peftLoraFromAdapter,
+  type PeftExport,
+  type PeftExportOptions,
+  type PeftExportTarget,
+} from './interop/peftLora';
+export {
+  lowRankDecomposition,
+  rankForTolerance,
+  type LowRankDecomposition,
+  type LowRankFactors,
+} from './linalg/lowRankDecomposition';
 export { addonInfo, loadAddon } from './native/loadAddon';
 export type { Capabilities } from './native/addonTypes';
 export {

@@ -5,6 +5,7 @@
 import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
+import { PeftFormatError } from '../io/peftLoraFile';
 import { SafetensorsFormatError } from '../io/safetensors';
 import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
@@ -22,6 +23,7 @@ const USER_ERRORS = [
   ConfigError,
   EngineUnavailableError,
   AdapterFileError,
+  PeftFormatError,
   SafetensorsFormatError,
   ViTFormatError,
   DatasetUnavailableError,

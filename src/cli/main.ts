@@ -12,6 +12,7 @@ import { registerFinetuneCommand } from './commands/finetune';
 import { registerEvaluateCommand } from './commands/evaluate';
 import { registerInfoCommand } from './commands/info';
 import { registerMergeCommand } from './commands/merge';
+import { registerPeftCommand } from './commands/peft';
 import { registerPlotCommand } from './commands/plot';
 import { registerPredictCommand } from './commands/predict';
 import { registerPresetsCommand } from './commands/presets';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerBenchCommand(program);
   registerPredictCommand(program);
   registerMergeCommand(program);
+  registerPeftCommand(program);
   registerEvaluateCommand(program);
   registerSweepCommand(program);
   registerPlotCommand(program);

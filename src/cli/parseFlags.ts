@@ -19,6 +19,19 @@ export function integerFlag(min: number, max: number): (value: string) => number
   };
 }
 
+/** Commander parser for a finite number in [min, max]. */
+export function numberFlag(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
+      throw new InvalidArgumentError(
+        `Expected a number in [${min}, ${max}] but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return parsed;
+  };
+}
+
 /** Commander parser for one of a fixed set of strings. */
 export function choiceFlag<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {

@@ -3,11 +3,10 @@
  * backend; and their mapping to the library's {@link TrainingSettings}.
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { datasetNames, type DatasetName } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
 import type { TrainingSettings } from '../train/trainingSettings';
-import { choiceFlag, integerFlag } from './parseFlags';
+import { choiceFlag, integerFlag, numberFlag } from './parseFlags';
 
 /** What commander parses from the shared flags: the training settings, plus where and how to run. */
 export interface TrainingFlags extends TrainingSettings {
@@ -15,18 +14,6 @@ export interface TrainingFlags extends TrainingSettings {
   out: string;
   backend: BackendChoice;
   nativeKernels: boolean;
-}
-
-function numberFlag(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const parsed = Number(value);
-    if (value.trim() === '' || !Number.isFinite(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(
-        `Expected a number in [${min}, ${max}] but received ${JSON.stringify(value)}.`,
-      );
-    }
-    return parsed;
-  };
 }
 
 export interface TrainingDefaults {

@@ -11,12 +11,12 @@ import { subset, type Dataset } from '../data/dataset';
 import { loadDataset } from '../data/loadDataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
-import { writeSafetensors } from '../io/safetensors';
 import { DEFAULT_TARGET_PATTERNS, ModelAdapter } from '../tfjs/modelAdapter';
 import { loadViT } from '../vit/io';
 import { initialVariables, type ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
+import { writeHeadFile } from './headFile';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type ResumeMode, type TrainResult } from './trainLoop';
@@ -143,20 +143,16 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     const adapterPath = join(options.outDir, ADAPTER_FILE);
     const headPath = join(options.outDir, HEAD_FILE);
     await adapter.save(adapterPath);
-    await writeSafetensors(
-      headPath,
-      new Map(
-        [...head].map(([name, variable]) => [
-          name,
-          {
-            dtype: 'F32' as const,
-            shape: variable.shape,
-            data: variable.dataSync() as Float32Array,
-          },
-        ]),
-      ),
-      { format: 'superlora-head', labels: JSON.stringify(trainSet.classNames) },
-    );
+    const tensor = (variable: tf.Variable) => ({
+      dtype: 'F32' as const,
+      shape: variable.shape,
+      data: variable.dataSync() as Float32Array,
+    });
+    await writeHeadFile(headPath, {
+      weight: tensor(head.get(CLASSIFIER_WEIGHT) as tf.Variable),
+      bias: tensor(head.get(CLASSIFIER_BIAS) as tf.Variable),
+      labels: [...trainSet.classNames],
+    });
     const headParams = [...head.values()].reduce((sum, v) => sum + v.size, 0);
     const summary: FinetuneSummary = {
       adapterParams: adapter.numParams,

@@ -9,6 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors';
+import { widenToFloat32 } from '../io/widenToFloat32';
 import { defaultLabels, parseViTConfigJson, vitConfigToJson, ViTFormatError } from './config';
 import { initialVariables, ViT } from './model';
 import {
@@ -103,7 +104,12 @@ export async function loadViT(dir: string, options: LoadViTOptions = {}): Promis
           `${weightsPath}: Expected shape [${spec.shape.join(', ')}] (from config.json) for tensor ${JSON.stringify(fileName)} but received [${tensor.shape.join(', ')}]`,
         );
       }
-      const values = toFloat32(tensor, weightsPath, fileName);
+      const values = widenToFloat32(tensor);
+      if (!values) {
+        throw new ViTFormatError(
+          `${weightsPath}: Expected dtype F32, F16 or BF16 for tensor ${JSON.stringify(fileName)} but received ${tensor.dtype}`,
+        );
+      }
       const initial = tf.tensor(values, spec.shape, 'float32');
       weights.set(spec.name, tf.variable(initial));
       initial.dispose();
@@ -158,36 +164,4 @@ export async function saveViT(dir: string, vit: ViT): Promise<void> {
     path.join(dir, CONFIG_FILE),
     `${JSON.stringify(vitConfigToJson(vit.config), null, 2)}\n`,
   );
-}
-
-/** F32 as is; F16 and BF16 (as HF hub checkpoints often are) widened exactly. */
-function toFloat32(tensor: SafeTensor, source: string, name: string): Float32Array {
-  switch (tensor.dtype) {
-    case 'F32':
-      return tensor.data;
-    case 'BF16': {
-      // bfloat16 is the high half of a float32.
-      const bits = new Uint32Array(tensor.data.length);
-      for (let i = 0; i < bits.length; i++) bits[i] = (tensor.data[i] as number) << 16;
-      return new Float32Array(bits.buffer);
-    }
-    case 'F16': {
-      const values = new Float32Array(tensor.data.length);
-      for (let i = 0; i < values.length; i++) values[i] = halfToFloat(tensor.data[i] as number);
-      return values;
-    }
-    default:
-      throw new ViTFormatError(
-        `${source}: Expected dtype F32, F16 or BF16 for tensor ${JSON.stringify(name)} but received ${tensor.dtype}`,
-      );
-  }
-}
-
-function halfToFloat(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const fraction = bits & 0x3ff;
-  if (exponent === 0) return sign * fraction * 2 ** -24;
-  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
-  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
 }

@@ -1,0 +1,146 @@
+/**
+ * `superlora peft export | import`: convert adapters to and from Hugging Face PEFT's LoRA folder
+ * (adapter_config.json + adapter_model.safetensors), so that an adapter trained here loads with
+ * `PeftModel.from_pretrained` and a PEFT LoRA adapter merges, evaluates and predicts here. A
+ * `finetune` output folder's classifier head travels as PEFT's `modules_to_save`.
+ */
+import { existsSync, statSync } from 'fs';
+import { mkdir } from 'fs/promises';
+import { join } from 'path';
+import type { Command } from 'commander';
+import { canonicalConfig } from '../../config';
+import type { EngineChoice } from '../../engines/engine';
+import { loadAdapter, saveAdapter } from '../../io/adapterFile';
+import { readPeftLora, writePeftLora } from '../../io/peftLoraFile';
+import type { SafeTensor } from '../../io/safetensors';
+import {
+  adapterFromPeftLora,
+  DEFAULT_PEFT_TOLERANCE,
+  peftLoraFromAdapter,
+} from '../../interop/peftLora';
+import {
+  classifierHead,
+  headTensors,
+  parseLabels,
+  readHeadFile,
+  writeHeadFile,
+} from '../../train/headFile';
+import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
+import { CliUsageError } from '../errors';
+import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
+
+/** Safetensors metadata that carries the head's label names through PEFT's weights file. */
+const LABELS_METADATA = 'superlora_labels';
+const HEAD_MODULE = 'classifier';
+
+interface ExportFlags {
+  out: string;
+  rank?: number;
+  tolerance: number;
+  baseModel?: string;
+  engine: EngineChoice;
+}
+
+async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
+  const isRunFolder = existsSync(source) && statSync(source).isDirectory();
+  const adapterPath = isRunFolder ? join(source, ADAPTER_FILE) : source;
+  const headPath = isRunFolder ? join(source, HEAD_FILE) : null;
+  const head = headPath && existsSync(headPath) ? await readHeadFile(headPath) : null;
+  const { plan, params } = await loadAdapter(adapterPath);
+  try {
+    const exported = await peftLoraFromAdapter(plan, params, {
+      rank: flags.rank,
+      tolerance: flags.tolerance,
+      engine: flags.engine,
+    });
+    await mkdir(flags.out, { recursive: true });
+    await writePeftLora(flags.out, exported.modules, head ? headTensors(head) : new Map(), {
+      baseModel: flags.baseModel ?? null,
+      metadata: {
+        superlora_config: JSON.stringify(canonicalConfig(plan.config)),
+        ...(head?.labels ? { [LABELS_METADATA]: JSON.stringify(head.labels) } : {}),
+      },
+    });
+    const worst = Math.max(...exported.targets.map((t) => t.relativeError));
+    const how = exported.exact
+      ? 'the adapter’s own LoRA factors'
+      : `truncated SVD of each ΔW, ${flags.rank === undefined ? `the smallest rank within --tolerance ${flags.tolerance}` : 'rank from --rank'}`;
+    console.log(
+      `Wrote ${flags.out}: ${exported.modules.length} LoRA modules at rank ${exported.rank} (${how})` +
+        `${head ? `, and the classifier head as modules_to_save` : ''}; largest relative error of ΔW ${worst.toExponential(2)}`,
+    );
+    for (const target of exported.targets) {
+      console.log(`  ${target.module}  ${target.relativeError.toExponential(2)}`);
+    }
+  } finally {
+    plan.dispose();
+  }
+}
+
+async function importPeft(source: string, flags: { out: string }): Promise<void> {
+  const peft = await readPeftLora(source);
+  const headEntries = new Map<string, SafeTensor>();
+  const others: string[] = [];
+  for (const [name, tensor] of peft.savedModules) {
+    if (name.startsWith(`${HEAD_MODULE}.`)) headEntries.set(name, tensor);
+    else others.push(name);
+  }
+  if (others.length > 0) {
+    throw new CliUsageError(
+      `${source}: modules_to_save other than the ${HEAD_MODULE} head cannot be carried into a SuperLoRA adapter: ${others.join(', ')}`,
+    );
+  }
+  const head =
+    headEntries.size > 0
+      ? classifierHead(headEntries, source, parseLabels(peft.metadata[LABELS_METADATA]))
+      : null;
+  const { plan, params } = adapterFromPeftLora(peft.modules);
+  try {
+    await mkdir(flags.out, { recursive: true });
+    await saveAdapter(join(flags.out, ADAPTER_FILE), plan, params);
+    if (head) await writeHeadFile(join(flags.out, HEAD_FILE), head);
+    const ranks = [...new Set(peft.modules.map((m) => m.rank))];
+    console.log(
+      `Wrote ${flags.out}: ${ADAPTER_FILE} (LoRA on ${plan.targets.length} targets, rank ${ranks.join('/')}, ${plan.numParams} parameters)` +
+        `${head ? ` and ${HEAD_FILE}` : ''}`,
+    );
+  } finally {
+    plan.dispose();
+  }
+}
+
+export function registerPeftCommand(program: Command): void {
+  const peft = program
+    .command('peft')
+    .description('convert adapters to and from Hugging Face PEFT LoRA folders');
+  peft
+    .command('export <adapter>')
+    .description(
+      'write an adapter (file, or finetune output folder with its head) as a PEFT LoRA folder: exact for LoRA configs, a truncated SVD of ΔW otherwise',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'the folder to write (adapter_config.json + adapter_model.safetensors)',
+    )
+    .option(
+      '--rank <r>',
+      'one LoRA rank for every module (default: chosen by --tolerance)',
+      integerFlag(1, 65536),
+    )
+    .option(
+      '--tolerance <x>',
+      'the largest relative Frobenius error of any target’s ΔW when the rank is chosen',
+      numberFlag(1e-7, 0.5),
+      DEFAULT_PEFT_TOLERANCE,
+    )
+    .option('--base-model <name>', 'base_model_name_or_path to record in adapter_config.json')
+    .option('--engine <engine>', 'auto, tfjs, native or cuda', engineFlag, 'auto')
+    .action(exportPeft);
+  peft
+    .command('import <dir>')
+    .description(
+      'convert a PEFT LoRA folder into a SuperLoRA LoRA adapter (and head, from modules_to_save) that merge, evaluate and predict take',
+    )
+    .requiredOption('--out <dir>', 'the folder to write (adapter.safetensors [+ head.safetensors])')
+    .action(importPeft);
+}

@@ -1,0 +1,97 @@
+/**
+ * `superlora peft export | import` as a user runs them: a finetune-style folder (adapter + head
+ * with label names) goes to a PEFT LoRA folder and back, and the model merged from the round
+ * trip equals the model merged from the original, head and labels included. Bad input exits 1
+ * with one line.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { PEFT_CONFIG_FILE } from '../../src/io/peftLoraFile';
+import { readSafetensors } from '../../src/io/safetensors';
+import { ModelAdapter } from '../../src/tfjs/modelAdapter';
+import { writeHeadFile } from '../../src/train/headFile';
+import { ADAPTER_FILE, HEAD_FILE } from '../../src/train/outputFiles';
+import { loadViT, saveViT } from '../../src/vit/io';
+import { cliIn } from '../cliRunner';
+import { maxAbsDiff, randomizedViT, TINY, uniforms } from '../vit/tinyVit';
+
+const dir = mkdtempSync(join(tmpdir(), 'superlora-peft-cli-'));
+const cli = cliIn(dir);
+const modelDir = join(dir, 'base');
+const labels = ['zero', 'one', 'two'];
+
+beforeAll(async () => {
+  tf.enableProdMode();
+  await tf.setBackend('cpu');
+  const base = randomizedViT(TINY, 3);
+  await saveViT(modelDir, base);
+  const hidden = base.config.hiddenSize;
+  for (const [name, config] of [
+    ['run-2d', { grouping: 1, rank: 2 }],
+    ['run-lora', { grouping: 'weight', reshape: 'natural', rank: 2 }],
+  ] as const) {
+    const adapter = ModelAdapter.create(base, config);
+    adapter.params.assign(tf.tensor1d(uniforms(11, adapter.numParams)));
+    mkdirSync(join(dir, name));
+    await adapter.save(join(dir, name, ADAPTER_FILE));
+    await writeHeadFile(join(dir, name, HEAD_FILE), {
+      weight: { dtype: 'F32', shape: [3, hidden], data: uniforms(12, 3 * hidden) },
+      bias: { dtype: 'F32', shape: [3], data: uniforms(13, 3) },
+      labels,
+    });
+    adapter.dispose();
+  }
+  base.dispose();
+});
+
+test.each([
+  ['run-2d', ['--tolerance', '1e-6'], 'truncated SVD of each ΔW'],
+  ['run-lora', [], 'the adapter’s own LoRA factors'],
+])('%s → PEFT → SuperLoRA merges into the same model as the original', async (run, flags, how) => {
+  const exported = await cli('peft', 'export', run, '--out', `${run}-peft`, ...flags);
+  expect(exported.stderr).toBe('');
+  expect(exported.code).toBe(0);
+  expect(exported.stdout).toContain(how);
+  expect(exported.stdout).toContain('and the classifier head as modules_to_save');
+  const imported = await cli('peft', 'import', `${run}-peft`, '--out', `${run}-back`);
+  expect(imported.code).toBe(0);
+  expect(imported.stdout).toContain(`Wrote ${run}-back: adapter.safetensors (LoRA on 4 targets`);
+
+  for (const [adapter, out] of [
+    [run, `${run}-merged`],
+    [`${run}-back`, `${run}-back-merged`],
+  ]) {
+    const merged = await cli('merge', '--model', modelDir, '--adapter', adapter!, '--out', out!);
+    expect(merged.code).toBe(0);
+  }
+  const original = await readSafetensors(join(dir, `${run}-merged`, 'model.safetensors'));
+  const roundTrip = await readSafetensors(join(dir, `${run}-back-merged`, 'model.safetensors'));
+  for (const [name, tensor] of original.tensors) {
+    expect(
+      maxAbsDiff(roundTrip.tensors.get(name)!.data as Float32Array, tensor.data as Float32Array),
+    ).toBeLessThan(1e-5);
+  }
+  const model = await loadViT(join(dir, `${run}-back-merged`));
+  expect(model.config.id2label).toEqual(labels);
+  model.dispose();
+});
+
+test('bad input exits 1 with one line naming the fault', async () => {
+  const lokr = join(dir, 'lokr');
+  mkdirSync(lokr);
+  writeFileSync(join(lokr, PEFT_CONFIG_FILE), JSON.stringify({ peft_type: 'LOKR', r: 4 }));
+  const wrongType = await cli('peft', 'import', 'lokr', '--out', 'x');
+  expect(wrongType.code).toBe(1);
+  expect(wrongType.stderr).toBe(
+    `superlora: ${join('lokr', PEFT_CONFIG_FILE)}: Expected peft_type "LORA" but received "LOKR": only PEFT LoRA adapters can be converted\n`,
+  );
+  const badRank = await cli('peft', 'export', 'run-2d', '--out', 'y', '--rank', '0');
+  expect(badRank.code).toBe(1);
+  expect(badRank.stderr).toContain('Expected an integer in [1, 65536] but received "0"');
+  const missing = await cli('peft', 'export', 'nowhere.safetensors', '--out', 'z');
+  expect(missing.code).toBe(1);
+  expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  expect(missing.stderr).toContain('nowhere.safetensors');
+});
