@@ -16,16 +16,22 @@ import { loadViT } from '../vit/io';
 import { initialVariables, type ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
-import { writeHeadFile } from './headFile';
-import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
+import { applyHead, readHeadFile, writeHeadFile } from './headFile';
+import { ADAPTER_FILE, adapterAndHead, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type ResumeMode, type TrainResult } from './trainLoop';
 import type { TrainingSettings } from './trainingSettings';
 
 export interface FinetuneOptions extends TrainingSettings {
   modelDir: string;
-  config: SuperLoraConfig;
+  /** The adapter to train from scratch; or give `init`. */
+  config?: SuperLoraConfig;
   targetPatterns?: readonly string[];
+  /**
+   * Start from an existing adapter instead (its config, targets and values): an adapter file, or a
+   * run folder, whose head is kept too when it has as many labels as the dataset.
+   */
+  init?: string;
   engine?: EngineChoice;
   evalBatchSize?: number;
   outDir: string;
@@ -73,6 +79,34 @@ async function loadSplits(
   return { trainSet, testSet };
 }
 
+/** A new adapter for `options.config`, or the one `options.init` names (with its head, when it fits). */
+async function createOrLoadAdapter(
+  vit: ViT,
+  options: FinetuneOptions,
+  numClasses: number,
+): Promise<ModelAdapter> {
+  const engine = options.engine ?? 'auto';
+  if (options.init === undefined) {
+    if (!options.config) throw new TypeError('Expected a config or an init adapter to fine-tune');
+    const patterns = options.targetPatterns ?? DEFAULT_TARGET_PATTERNS;
+    return ModelAdapter.create(vit, options.config, patterns, { engine });
+  }
+  const { adapterFile, headFile } = adapterAndHead(options.init);
+  const head = headFile ? await readHeadFile(headFile) : null;
+  if (head && head.weight.shape[0] === numClasses) {
+    applyHead(vit, head, headFile as string);
+    options.progress?.note(`starting from ${adapterFile} and its head ${headFile}`);
+  } else {
+    options.progress?.note(
+      `starting from ${adapterFile}` +
+        (head
+          ? ` with a new head (${headFile} has ${head.weight.shape[0]} labels, ${options.dataset} ${numClasses})`
+          : ''),
+    );
+  }
+  return ModelAdapter.load(vit, adapterFile, { engine });
+}
+
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
   const { trainSet, testSet } = await loadSplits(options);
   const vit = await loadViT(options.modelDir, {
@@ -80,14 +114,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     seed: options.seed,
   });
   resetHead(vit, options.seed);
-  const adapter = ModelAdapter.create(
-    vit,
-    options.config,
-    options.targetPatterns ?? DEFAULT_TARGET_PATTERNS,
-    {
-      engine: options.engine ?? 'auto',
-    },
-  );
+  const adapter = await createOrLoadAdapter(vit, options, trainSet.numClasses);
   try {
     const head = new Map(
       [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS].map((name) => [
@@ -114,6 +141,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     const runKey = JSON.stringify({
       kind: 'finetune',
       modelDir: options.modelDir,
+      init: options.init ?? null,
       dataset: options.dataset,
       config: adapter.plan.config,
       targets: adapter.plan.targets.map((t) => t.name),

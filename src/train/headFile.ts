@@ -2,7 +2,9 @@
  * A fine-tuning run's classifier head (`head.safetensors`): F32 `classifier.weight` [labels, hidden]
  * and `classifier.bias` [labels], with the label names as JSON in the `labels` metadata.
  */
+import * as tf from '@tensorflow/tfjs';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors';
+import type { ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 
 export const HEAD_FORMAT = 'superlora-head';
@@ -15,11 +17,24 @@ export interface ClassifierHead {
 }
 
 /** The head as a tensor map under the model's parameter names. */
-export function headTensors(head: ClassifierHead): Map<string, SafeTensor> {
-  return new Map<string, SafeTensor>([
+export function headTensors(head: ClassifierHead): Map<string, SafeTensor<'F32'>> {
+  return new Map<string, SafeTensor<'F32'>>([
     [CLASSIFIER_WEIGHT, head.weight],
     [CLASSIFIER_BIAS, head.bias],
   ]);
+}
+
+/** Sets the model's classifier to the head; throws a TypeError naming `source` when the shapes differ. */
+export function applyHead(vit: ViT, head: ClassifierHead, source: string): void {
+  for (const [name, tensor] of headTensors(head)) {
+    const variable = vit.weights.get(name) as tf.Variable;
+    if (variable.shape.join() !== tensor.shape.join()) {
+      throw new TypeError(
+        `${source}: ${name} has shape [${tensor.shape}] but the model needs [${variable.shape}]`,
+      );
+    }
+    variable.assign(tf.tensor(tensor.data, tensor.shape, 'float32'));
+  }
 }
 
 /** Checks that the two tensors form a head; throws a TypeError naming `source` otherwise. */

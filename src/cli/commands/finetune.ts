@@ -46,6 +46,7 @@ interface FinetuneFlags extends TrainingFlags {
   preset?: string;
   config?: string;
   targets?: string[];
+  init?: string;
   engine: EngineChoice;
   json?: boolean;
 }
@@ -54,22 +55,32 @@ async function run(flags: FinetuneFlags): Promise<void> {
   if (flags.preset !== undefined && flags.config !== undefined) {
     throw new CliUsageError('Expected at most one of --preset NAME or --config FILE');
   }
-  const config = (
-    flags.config !== undefined
-      ? await readJsonFile(flags.config, '--config')
-      : presetConfig(flags.preset ?? FINETUNE_DEFAULTS.preset)
-  ) as SuperLoraConfig;
+  const clash = (['preset', 'config', 'targets'] as const)
+    .filter((flag) => flags[flag] !== undefined)
+    .map((flag) => `--${flag}`);
+  if (flags.init !== undefined && clash.length > 0) {
+    throw new CliUsageError(
+      `Expected no ${clash.join(' or ')} with --init ${flags.init}: the adapter's config and targets come from it`,
+    );
+  }
+  const config =
+    flags.init !== undefined
+      ? undefined
+      : ((flags.config !== undefined
+          ? await readJsonFile(flags.config, '--config')
+          : presetConfig(flags.preset ?? FINETUNE_DEFAULTS.preset)) as SuperLoraConfig);
   const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const modelDir = flags.model ?? shippedModelDir();
   const progress = new Progress();
   progress.note(
-    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${JSON.stringify(config)}`,
+    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${flags.init ?? JSON.stringify(config)}`,
   );
   const summary = await finetune({
     ...trainingSettings(flags),
     modelDir,
     config,
     targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
+    init: flags.init,
     engine: flags.engine,
     outDir: flags.out,
     resume: flags.resume === true,
@@ -109,6 +120,10 @@ export function registerFinetuneCommand(program: Command): void {
     .option(
       '--targets <pattern...>',
       `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
+    )
+    .option(
+      '--init <path>',
+      'start from an existing adapter (file, or run folder with its head), e.g. one from `superlora peft import`, instead of --preset / --config',
     )
     .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
     .option('--json', 'print the summary as JSON');

@@ -4,7 +4,6 @@
  * `PeftModel.from_pretrained` and a PEFT LoRA adapter merges, evaluates and predicts here. A
  * `finetune` output folder's classifier head travels as PEFT's `modules_to_save`.
  */
-import { existsSync, statSync } from 'fs';
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import type { Command } from 'commander';
@@ -25,7 +24,7 @@ import {
   readHeadFile,
   writeHeadFile,
 } from '../../train/headFile';
-import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
+import { ADAPTER_FILE, adapterAndHead, HEAD_FILE } from '../../train/outputFiles';
 import { CliUsageError } from '../errors';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 
@@ -42,11 +41,9 @@ interface ExportFlags {
 }
 
 async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
-  const isRunFolder = existsSync(source) && statSync(source).isDirectory();
-  const adapterPath = isRunFolder ? join(source, ADAPTER_FILE) : source;
-  const headPath = isRunFolder ? join(source, HEAD_FILE) : null;
-  const head = headPath && existsSync(headPath) ? await readHeadFile(headPath) : null;
-  const { plan, params } = await loadAdapter(adapterPath);
+  const { adapterFile, headFile } = adapterAndHead(source);
+  const head = headFile ? await readHeadFile(headFile) : null;
+  const { plan, params } = await loadAdapter(adapterFile);
   try {
     const exported = await peftLoraFromAdapter(plan, params, {
       rank: flags.rank,
