@@ -35,21 +35,24 @@ export {
   type SafeTensor,
 } from './io/safetensors';
 export {
+  denseFactor,
   PeftFormatError,
-  readPeftLora,
-  writePeftLora,
-  type PeftLoraAdapter,
-  type PeftLoraModule,
-  type WritePeftLoraOptions,
-} from './io/peftLoraFile';
+  readPeftAdapter,
+  writePeftAdapter,
+  type KronFactor,
+  type PeftAdapter,
+  type PeftModule,
+  type PeftType,
+  type WritePeftOptions,
+} from './io/peftFile';
 export {
-  adapterFromPeftLora,
-  isLoraShaped,
-  peftLoraFromAdapter,
+  adapterFromPeft,
+  exactPeftType,
+  peftFromAdapter,
   type PeftExport,
   type PeftExportOptions,
   type PeftExportTarget,
-} from './interop/peftLora';
+} from './interop/peft';
 export {
   lowRankDecomposition,
   rankForTolerance,

@@ -39,3 +39,37 @@ test('the package entry point exposes the documented API and it works end to end
   expect(loaded.params).toEqual(params);
   expect(() => pkg.createPlan({ rank: -1 }, targets)).toThrow(/config.rank/);
 });
+
+test('the README’s PEFT example works through the package entry point', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'superlora-api-peft-'));
+  const targets = [
+    { name: 'blocks.0.q.weight', shape: [16, 16] as [number, number], layer: 0 },
+    { name: 'blocks.0.v.weight', shape: [16, 16] as [number, number], layer: 0 },
+  ];
+  const source = superlora.createPlan({ grouping: 1, rank: 2 }, targets);
+  const seeded = source.initParams();
+  const sourceParams = seeded.map((_, i) => Math.sin(i) * 0.1);
+  await superlora.saveAdapter(join(dir, 'adapter.safetensors'), source, sourceParams);
+
+  const { plan, params } = await superlora.loadAdapter(join(dir, 'adapter.safetensors'));
+  const exported = await superlora.peftFromAdapter(plan, params, {
+    tolerance: 1e-2,
+    engine: 'tfjs',
+  });
+  expect(exported).toMatchObject({ type: 'LORA', exact: false });
+  expect(exported.targets.map((t) => t.module)).toEqual(['blocks.0.q', 'blocks.0.v']);
+  expect(Math.max(...exported.targets.map((t) => t.relativeError))).toBeLessThanOrEqual(1e-2);
+  await superlora.writePeftAdapter(join(dir, 'peft'), exported.type, exported.modules, new Map());
+  const peft = await superlora.readPeftAdapter(join(dir, 'peft'));
+  const imported = superlora.adapterFromPeft(peft.modules);
+  const before = await plan.delta(params, { engine: 'tfjs' });
+  const after = await imported.plan.delta(imported.params, { engine: 'tfjs' });
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < before.length; i++) {
+    diff += (before[i]! - after[i]!) ** 2;
+    norm += before[i]! ** 2;
+  }
+  expect(Math.sqrt(diff / norm)).toBeLessThanOrEqual(1e-2);
+  for (const p of [source, plan, imported.plan]) p.dispose();
+});

@@ -5,7 +5,7 @@
 import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
-import { PeftFormatError } from '../io/peftLoraFile';
+import { PeftFormatError } from '../io/peftFile';
 import { SafetensorsFormatError } from '../io/safetensors';
 import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';

@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { PEFT_CONFIG_FILE } from '../../src/io/peftLoraFile';
+import type { SuperLoraConfig } from '../../src/config';
+import { PEFT_CONFIG_FILE } from '../../src/io/peftFile';
 import { readSafetensors } from '../../src/io/safetensors';
 import { ModelAdapter } from '../../src/tfjs/modelAdapter';
 import { writeHeadFile } from '../../src/train/headFile';
@@ -28,10 +29,12 @@ beforeAll(async () => {
   const base = randomizedViT(TINY, 3);
   await saveViT(modelDir, base);
   const hidden = base.config.hiddenSize;
-  for (const [name, config] of [
+  const runs: Array<[string, SuperLoraConfig]> = [
     ['run-2d', { grouping: 1, rank: 2 }],
     ['run-lora', { grouping: 'weight', reshape: 'natural', rank: 2 }],
-  ] as const) {
+    ['run-lokr', { grouping: 'weight', reshape: 'natural', splits: 2, rank: ['full', 2] }],
+  ];
+  for (const [name, config] of runs) {
     const adapter = ModelAdapter.create(base, config);
     adapter.params.assign(tf.tensor1d(uniforms(11, adapter.numParams)));
     mkdirSync(join(dir, name));
@@ -48,7 +51,8 @@ beforeAll(async () => {
 
 test.each([
   ['run-2d', ['--tolerance', '1e-6'], 'truncated SVD of each ΔW'],
-  ['run-lora', [], 'the adapter’s own LoRA factors'],
+  ['run-lora', [], 'LORA modules, r = 2 (the adapter’s own factors)'],
+  ['run-lokr', [], 'LOKR modules, r = 2 (the adapter’s own factors)'],
 ])('%s → PEFT → SuperLoRA merges into the same model as the original', async (run, flags, how) => {
   const exported = await cli('peft', 'export', run, '--out', `${run}-peft`, ...flags);
   expect(exported.stderr).toBe('');
@@ -57,7 +61,9 @@ test.each([
   expect(exported.stdout).toContain('and the classifier head as modules_to_save');
   const imported = await cli('peft', 'import', `${run}-peft`, '--out', `${run}-back`);
   expect(imported.code).toBe(0);
-  expect(imported.stdout).toContain(`Wrote ${run}-back: adapter.safetensors (LoRA on 4 targets`);
+  expect(imported.stdout).toMatch(
+    new RegExp(`^Wrote ${run}-back: adapter.safetensors \\((LORA|LOKR) on 4 targets as `),
+  );
 
   for (const [adapter, out] of [
     [run, `${run}-merged`],
@@ -79,13 +85,13 @@ test.each([
 });
 
 test('bad input exits 1 with one line naming the fault', async () => {
-  const lokr = join(dir, 'lokr');
-  mkdirSync(lokr);
-  writeFileSync(join(lokr, PEFT_CONFIG_FILE), JSON.stringify({ peft_type: 'LOKR', r: 4 }));
-  const wrongType = await cli('peft', 'import', 'lokr', '--out', 'x');
+  const ia3 = join(dir, 'ia3');
+  mkdirSync(ia3);
+  writeFileSync(join(ia3, PEFT_CONFIG_FILE), JSON.stringify({ peft_type: 'IA3' }));
+  const wrongType = await cli('peft', 'import', 'ia3', '--out', 'x');
   expect(wrongType.code).toBe(1);
   expect(wrongType.stderr).toBe(
-    `superlora: ${join('lokr', PEFT_CONFIG_FILE)}: Expected peft_type "LORA" but received "LOKR": only PEFT LoRA adapters can be converted\n`,
+    `superlora: ${join('ia3', PEFT_CONFIG_FILE)}: Expected peft_type "LORA" or "LOKR" but received "IA3": only PEFT LoRA and LoKr adapters can be converted\n`,
   );
   const badRank = await cli('peft', 'export', 'run-2d', '--out', 'y', '--rank', '0');
   expect(badRank.code).toBe(1);

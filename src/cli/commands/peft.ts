@@ -10,13 +10,9 @@ import type { Command } from 'commander';
 import { canonicalConfig } from '../../config';
 import type { EngineChoice } from '../../engines/engine';
 import { loadAdapter, saveAdapter } from '../../io/adapterFile';
-import { readPeftLora, writePeftLora } from '../../io/peftLoraFile';
+import { readPeftAdapter, writePeftAdapter } from '../../io/peftFile';
 import type { SafeTensor } from '../../io/safetensors';
-import {
-  adapterFromPeftLora,
-  DEFAULT_PEFT_TOLERANCE,
-  peftLoraFromAdapter,
-} from '../../interop/peftLora';
+import { adapterFromPeft, DEFAULT_PEFT_TOLERANCE, peftFromAdapter } from '../../interop/peft';
 import {
   classifierHead,
   headTensors,
@@ -35,6 +31,7 @@ const HEAD_MODULE = 'classifier';
 interface ExportFlags {
   out: string;
   rank?: number;
+  lora?: boolean;
   tolerance: number;
   baseModel?: string;
   engine: EngineChoice;
@@ -45,25 +42,31 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
   const head = headFile ? await readHeadFile(headFile) : null;
   const { plan, params } = await loadAdapter(adapterFile);
   try {
-    const exported = await peftLoraFromAdapter(plan, params, {
+    const exported = await peftFromAdapter(plan, params, {
       rank: flags.rank,
+      lora: flags.lora === true,
       tolerance: flags.tolerance,
       engine: flags.engine,
     });
-    await mkdir(flags.out, { recursive: true });
-    await writePeftLora(flags.out, exported.modules, head ? headTensors(head) : new Map(), {
-      baseModel: flags.baseModel ?? null,
-      metadata: {
-        superlora_config: JSON.stringify(canonicalConfig(plan.config)),
-        ...(head?.labels ? { [LABELS_METADATA]: JSON.stringify(head.labels) } : {}),
+    const { r } = await writePeftAdapter(
+      flags.out,
+      exported.type,
+      exported.modules,
+      head ? headTensors(head) : new Map(),
+      {
+        baseModel: flags.baseModel ?? null,
+        metadata: {
+          superlora_config: JSON.stringify(canonicalConfig(plan.config)),
+          ...(head?.labels ? { [LABELS_METADATA]: JSON.stringify(head.labels) } : {}),
+        },
       },
-    });
+    );
     const worst = Math.max(...exported.targets.map((t) => t.relativeError));
     const how = exported.exact
-      ? 'the adapter’s own LoRA factors'
+      ? 'the adapter’s own factors'
       : `truncated SVD of each ΔW, ${flags.rank === undefined ? `the smallest rank within --tolerance ${flags.tolerance}` : 'rank from --rank'}`;
     console.log(
-      `Wrote ${flags.out}: ${exported.modules.length} LoRA modules at rank ${exported.rank} (${how})` +
+      `Wrote ${flags.out}: ${exported.modules.length} ${exported.type} modules, r = ${r} (${how})` +
         `${head ? `, and the classifier head as modules_to_save` : ''}; largest relative error of ΔW ${worst.toExponential(2)}`,
     );
     for (const target of exported.targets) {
@@ -75,7 +78,7 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
 }
 
 async function importPeft(source: string, flags: { out: string }): Promise<void> {
-  const peft = await readPeftLora(source);
+  const peft = await readPeftAdapter(source);
   const headEntries = new Map<string, SafeTensor>();
   const others: string[] = [];
   for (const [name, tensor] of peft.savedModules) {
@@ -91,14 +94,13 @@ async function importPeft(source: string, flags: { out: string }): Promise<void>
     headEntries.size > 0
       ? classifierHead(headEntries, source, parseLabels(peft.metadata[LABELS_METADATA]))
       : null;
-  const { plan, params } = adapterFromPeftLora(peft.modules);
+  const { plan, params } = adapterFromPeft(peft.modules);
   try {
     await mkdir(flags.out, { recursive: true });
     await saveAdapter(join(flags.out, ADAPTER_FILE), plan, params);
     if (head) await writeHeadFile(join(flags.out, HEAD_FILE), head);
-    const ranks = [...new Set(peft.modules.map((m) => m.rank))];
     console.log(
-      `Wrote ${flags.out}: ${ADAPTER_FILE} (LoRA on ${plan.targets.length} targets, rank ${ranks.join('/')}, ${plan.numParams} parameters)` +
+      `Wrote ${flags.out}: ${ADAPTER_FILE} (${peft.type} on ${plan.targets.length} targets as ${JSON.stringify(canonicalConfig(plan.config))}, ${plan.numParams} parameters)` +
         `${head ? ` and ${HEAD_FILE}` : ''}`,
     );
   } finally {
@@ -109,11 +111,11 @@ async function importPeft(source: string, flags: { out: string }): Promise<void>
 export function registerPeftCommand(program: Command): void {
   const peft = program
     .command('peft')
-    .description('convert adapters to and from Hugging Face PEFT LoRA folders');
+    .description('convert adapters to and from Hugging Face PEFT LoRA and LoKr folders');
   peft
     .command('export <adapter>')
     .description(
-      'write an adapter (file, or finetune output folder with its head) as a PEFT LoRA folder: exact for LoRA configs, a truncated SVD of ΔW otherwise',
+      'write an adapter (file, or finetune output folder with its head) as a PEFT folder: LoRA and LoKr configs exactly, any other as a LoRA from a truncated SVD of each ΔW',
     )
     .requiredOption(
       '--out <dir>',
@@ -121,9 +123,10 @@ export function registerPeftCommand(program: Command): void {
     )
     .option(
       '--rank <r>',
-      'one LoRA rank for every module (default: chosen by --tolerance)',
+      'write a LoRA of this rank for every module (default: the adapter’s own LoRA or LoKr factors, else the rank --tolerance allows)',
       integerFlag(1, 65536),
     )
+    .option('--lora', 'write a LoRA even for a LoKr adapter (a truncated SVD of each ΔW)')
     .option(
       '--tolerance <x>',
       'the largest relative Frobenius error of any target’s ΔW when the rank is chosen',
@@ -136,7 +139,7 @@ export function registerPeftCommand(program: Command): void {
   peft
     .command('import <dir>')
     .description(
-      'convert a PEFT LoRA folder into a SuperLoRA LoRA adapter (and head, from modules_to_save) that merge, evaluate and predict take',
+      'convert a PEFT LoRA or LoKr folder into a SuperLoRA adapter with the same ΔW (and head, from modules_to_save) that merge, evaluate, predict and finetune --init take',
     )
     .requiredOption('--out <dir>', 'the folder to write (adapter.safetensors [+ head.safetensors])')
     .action(importPeft);

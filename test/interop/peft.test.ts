@@ -1,0 +1,554 @@
+/**
+ * PEFT conversions. Export: a LoRA config's own factors and a LoKr config's own Kronecker factors
+ * reproduce ΔW from the tfjs engine, in the tensors PEFT builds (dense w2 exactly when PEFT's rule
+ * r ≥ max(rows, cols) / 2 says so); any other config's truncated factors stay within the
+ * tolerance, or at a given rank leave the error of the best rank-r approximation. Import: for
+ * folders written here by hand in PEFT's layout (key names, scaling rules, rsLoRA, rank_pattern
+ * and alpha_pattern, BF16, LoKr with dense or decomposed w1 and w2), ΔW of the plan equals
+ * scaling · (w1 ⊗ w2) or scaling · lora_B · lora_A computed directly. Anything that cannot be
+ * converted is refused.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import type { SuperLoraConfig, Target } from '../../src/config';
+import { createPlan } from '../../src/createPlan';
+import {
+  PEFT_CONFIG_FILE,
+  PEFT_WEIGHTS_FILE,
+  readPeftAdapter,
+  writePeftAdapter,
+} from '../../src/io/peftFile';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors';
+import { adapterFromPeft, peftFromAdapter } from '../../src/interop/peft';
+import { lowRankDecomposition } from '../../src/linalg/lowRankDecomposition';
+import { uniforms } from '../vit/tinyVit';
+
+beforeAll(async () => {
+  tf.enableProdMode();
+  await tf.setBackend('cpu');
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'superlora-peft-'));
+const targets: Target[] = [
+  { name: 'encoder.layer.0.attention.query.weight', shape: [12, 8], layer: 0 },
+  { name: 'encoder.layer.0.attention.value.weight', shape: [12, 8], layer: 0 },
+  { name: 'encoder.layer.1.output.dense.weight', shape: [8, 20], layer: 1 },
+];
+
+/** up [rows, rank] · down [rank, cols] in float64. */
+function product(
+  up: ArrayLike<number>,
+  down: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  rank: number,
+): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      let sum = 0;
+      for (let j = 0; j < rank; j++) sum += up[r * rank + j]! * down[j * cols + c]!;
+      out[r * cols + c] = sum;
+    }
+  return out;
+}
+
+/** numpy.kron(a, b) of row-major matrices, times scaling. */
+function kron(
+  a: ArrayLike<number>,
+  [ar, ac]: [number, number],
+  b: ArrayLike<number>,
+  [br, bc]: [number, number],
+  scaling = 1,
+): Float64Array {
+  const out = new Float64Array(ar * br * ac * bc);
+  for (let i = 0; i < ar; i++)
+    for (let j = 0; j < ac; j++)
+      for (let k = 0; k < br; k++)
+        for (let l = 0; l < bc; l++)
+          out[(i * br + k) * (ac * bc) + j * bc + l] = a[i * ac + j]! * b[k * bc + l]! * scaling;
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+function relativeFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < exact.length; i++) {
+    diff += (approx[i]! - exact[i]!) ** 2;
+    norm += exact[i]! ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+async function deltaViews(config: SuperLoraConfig, seed: number) {
+  const plan = createPlan(config, targets);
+  const params = uniforms(seed, plan.numParams);
+  const delta = await plan.delta(params, { engine: 'tfjs' });
+  return { plan, params, views: [...plan.splitByTarget(delta).values()] };
+}
+
+/** The ΔW a PEFT folder describes, computed from its tensors as PEFT does. */
+async function peftDelta(
+  folder: string,
+  module: string,
+  shape: [number, number],
+): Promise<Float64Array> {
+  const config = JSON.parse(readFileSync(join(folder, PEFT_CONFIG_FILE), 'utf8'));
+  const { tensors } = await readSafetensors(join(folder, PEFT_WEIGHTS_FILE));
+  const get = (name: string) => tensors.get(`base_model.model.${module}.${name}`);
+  const values = (t: SafeTensor): Float32Array =>
+    t.dtype === 'BF16'
+      ? new Float32Array(Uint32Array.from(t.data, (bits) => bits << 16).buffer)
+      : (t.data as Float32Array);
+  const matrix = (name: string): { data: ArrayLike<number>; shape: [number, number] } => {
+    const dense = get(name);
+    if (dense) return { data: values(dense), shape: dense.shape as [number, number] };
+    const a = get(`${name}_a`)!;
+    const b = get(`${name}_b`)!;
+    return {
+      data: product(values(a), values(b), a.shape[0]!, b.shape[1]!, a.shape[1]!),
+      shape: [a.shape[0]!, b.shape[1]!],
+    };
+  };
+  const scaling =
+    (config.lora_alpha ?? config.alpha) / (config.use_rslora ? Math.sqrt(config.r) : config.r);
+  if (config.peft_type === 'LORA') {
+    const a = get('lora_A.weight')!;
+    return product(values(get('lora_B.weight')!), values(a), shape[0], shape[1], a.shape[0]!).map(
+      (v) => v * scaling,
+    );
+  }
+  const w1 = matrix('lokr_w1');
+  const w2 = matrix('lokr_w2');
+  return kron(w1.data, w1.shape, w2.data, w2.shape, scaling);
+}
+
+describe('export', () => {
+  test('a LoRA config is exported exactly: scale · f0 · f1ᵀ as lora_B · lora_A, in PEFT’s layout', async () => {
+    const { plan, params, views } = await deltaViews(
+      { grouping: 'weight', reshape: 'natural', rank: 3, scale: 0.5 },
+      3,
+    );
+    const exported = await peftFromAdapter(plan, params, { engine: 'tfjs' });
+    expect(exported).toMatchObject({ type: 'LORA', exact: true });
+    const out = join(dir, 'exact-lora');
+    mkdirSync(out);
+    const head = new Map<string, SafeTensor>([
+      ['classifier.weight', { dtype: 'F32', shape: [2, 8], data: uniforms(4, 16) }],
+      ['classifier.bias', { dtype: 'F32', shape: [2], data: uniforms(5, 2) }],
+    ]);
+    expect(
+      await writePeftAdapter(out, 'LORA', exported.modules, head, { baseModel: 'my/vit' }),
+    ).toEqual({ r: 3 });
+    const config = JSON.parse(readFileSync(join(out, PEFT_CONFIG_FILE), 'utf8'));
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      r: 3,
+      lora_alpha: 3,
+      bias: 'none',
+      use_dora: false,
+      fan_in_fan_out: false,
+      base_model_name_or_path: 'my/vit',
+      target_modules: targets.map((t) => t.name.replace(/\.weight$/, '')),
+      modules_to_save: ['classifier'],
+    });
+    const file = await readSafetensors(join(out, PEFT_WEIGHTS_FILE));
+    expect(file.metadata.format).toBe('pt');
+    expect(
+      file.tensors.get('base_model.model.encoder.layer.1.output.dense.lora_A.weight')?.shape,
+    ).toEqual([3, 20]);
+    expect(
+      file.tensors.get('base_model.model.encoder.layer.1.output.dense.lora_B.weight')?.shape,
+    ).toEqual([8, 3]);
+    expect(file.tensors.get('base_model.model.classifier.bias')?.data).toEqual(uniforms(5, 2));
+    for (const [t, target] of targets.entries()) {
+      const want = await peftDelta(out, target.name.replace(/\.weight$/, ''), target.shape);
+      expect(maxAbsDiff(want, views[t]!)).toBeLessThan(1e-6);
+      expect(exported.targets[t]!.relativeError).toBeLessThan(1e-6);
+    }
+    const read = await readPeftAdapter(out);
+    expect(read.baseModel).toBe('my/vit');
+    expect([...read.savedModules.keys()]).toEqual(['classifier.weight', 'classifier.bias']);
+    plan.dispose();
+  });
+
+  test.each([
+    [
+      'dense ⊗ rank 1 (w2 decomposed: 1 < max(3, 4) / 2)',
+      ['full', 1],
+      ['lokr_w1', 'lokr_w2_a', 'lokr_w2_b'],
+    ],
+    ['dense ⊗ rank 2 (w2 dense: 2 ≥ max(3, 4) / 2)', ['full', 2], ['lokr_w1', 'lokr_w2']],
+    ['rank 1 ⊗ dense (w1 written as its product)', [1, 'full'], ['lokr_w1', 'lokr_w2']],
+  ])('a LoKr config, %s, is exported exactly as PEFT builds it', async (name, rank, keys) => {
+    const { plan, params, views } = await deltaViews(
+      {
+        grouping: 'weight',
+        reshape: 'natural',
+        splits: 2,
+        rank: rank as SuperLoraConfig['rank'],
+        scale: 2,
+      },
+      8,
+    );
+    const exported = await peftFromAdapter(plan, params, { engine: 'tfjs' });
+    expect(exported).toMatchObject({ type: 'LOKR', exact: true });
+    const out = join(dir, `lokr-${rank.join('-')}`);
+    mkdirSync(out);
+    const { r } = await writePeftAdapter(out, 'LOKR', exported.modules, new Map());
+    const config = JSON.parse(readFileSync(join(out, PEFT_CONFIG_FILE), 'utf8'));
+    expect(config).toMatchObject({
+      peft_type: 'LOKR',
+      r,
+      alpha: r,
+      decompose_both: false,
+      decompose_factor: -1,
+    });
+    const file = await readSafetensors(join(out, PEFT_WEIGHTS_FILE));
+    // The first target is 12 × 8 = (3 × 2) ⊗ (4 × 4): PEFT's factorization of 12 is (3, 4), of 8 (2, 4).
+    const first = 'base_model.model.encoder.layer.0.attention.query.';
+    expect(
+      [...file.tensors.keys()].filter((k) => k.startsWith(first)).map((k) => k.slice(first.length)),
+    ).toEqual(keys);
+    expect(file.tensors.get(`${first}lokr_w1`)?.shape).toEqual([3, 2]);
+    for (const [t, target] of targets.entries()) {
+      const want = await peftDelta(out, target.name.replace(/\.weight$/, ''), target.shape);
+      expect(maxAbsDiff(want, views[t]!)).toBeLessThan(1e-5);
+      expect(exported.targets[t]!.relativeError).toBeLessThan(1e-6);
+    }
+    plan.dispose();
+  });
+
+  test('another config within the tolerance, at one rank for all targets', async () => {
+    const { plan, params, views } = await deltaViews({ grouping: 1, order: 2, rank: 2 }, 6);
+    for (const tolerance of [0.3, 1e-4]) {
+      const exported = await peftFromAdapter(plan, params, { engine: 'tfjs', tolerance });
+      expect(exported).toMatchObject({ type: 'LORA', exact: false });
+      const rank = exported.modules[0]!.factors[0]!.rank as number;
+      exported.modules.forEach((module, t) => {
+        const [rows, cols] = targets[t]!.shape;
+        const factor = module.factors[0]!;
+        if (factor.rank === null) throw new Error('expected a low-rank factor');
+        expect(factor.rank).toBe(rank);
+        const error = relativeFrobenius(
+          product(factor.up, factor.down, rows, cols, rank),
+          views[t]!,
+        );
+        expect(error).toBeLessThanOrEqual(tolerance);
+        expect(exported.targets[t]!.relativeError).toBeCloseTo(error, 6);
+      });
+      // One rank less would break the tolerance somewhere (the rank is the smallest that works).
+      const lower = await peftFromAdapter(plan, params, { engine: 'tfjs', rank: rank - 1 });
+      expect(Math.max(...lower.targets.map((t) => t.relativeError))).toBeGreaterThan(tolerance);
+    }
+    plan.dispose();
+  });
+
+  test('at a given rank each target gets its best rank-r approximation, padded where its ΔW is smaller; --lora turns LoKr into LoRA', async () => {
+    const { plan, params, views } = await deltaViews({ grouping: 1, order: 3, rank: 2 }, 7);
+    const exported = await peftFromAdapter(plan, params, { engine: 'tfjs', rank: 10 });
+    exported.modules.forEach((module, t) => {
+      const [rows, cols] = targets[t]!.shape;
+      const factor = module.factors[0]!;
+      if (factor.rank === null) throw new Error('expected a low-rank factor');
+      expect(factor.up.length).toBe(rows * 10);
+      const { singularValues } = lowRankDecomposition(views[t]!, rows, cols);
+      const kept = Math.min(10, rows, cols);
+      const tail = singularValues.slice(kept).reduce((sum, s) => sum + s * s, 0);
+      const total = singularValues.reduce((sum, s) => sum + s * s, 0);
+      expect(exported.targets[t]!.relativeError).toBeCloseTo(Math.sqrt(tail / total), 5);
+      // Rank 10 > 8 = min(12, 8): the two padding columns are zero.
+      if (kept < 10) for (let r = 0; r < rows; r++) expect(factor.up[r * 10 + 9]).toBe(0);
+    });
+    await expect(peftFromAdapter(plan, params, { rank: 0 })).rejects.toThrow(
+      'Expected a positive integer rank but received 0',
+    );
+    await expect(peftFromAdapter(plan, params, { tolerance: 1 })).rejects.toThrow(
+      'Expected a tolerance in (0, 1) but received 1',
+    );
+    plan.dispose();
+
+    const lokr = await deltaViews(
+      { grouping: 'weight', reshape: 'natural', splits: 2, rank: ['full', 1] },
+      9,
+    );
+    const asLora = await peftFromAdapter(lokr.plan, lokr.params, {
+      engine: 'tfjs',
+      lora: true,
+      tolerance: 1e-5,
+    });
+    expect(asLora).toMatchObject({ type: 'LORA', exact: false });
+    expect(Math.max(...asLora.targets.map((t) => t.relativeError))).toBeLessThan(1e-5);
+    lokr.plan.dispose();
+  });
+});
+
+/** A PEFT folder as PEFT writes it, built by hand. */
+async function writePeftFolder(
+  name: string,
+  config: Record<string, unknown>,
+  tensors: Map<string, SafeTensor>,
+): Promise<string> {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(
+    join(folder, PEFT_CONFIG_FILE),
+    JSON.stringify({ peft_type: 'LORA', bias: 'none', ...config }),
+  );
+  await writeSafetensors(join(folder, PEFT_WEIGHTS_FILE), tensors, { format: 'pt' });
+  return folder;
+}
+
+const f32 = (shape: number[], seed: number): SafeTensor => ({
+  dtype: 'F32',
+  shape,
+  data: uniforms(seed, shape[0]! * shape[1]!),
+});
+
+function loraTensors(
+  modules: Array<{ name: string; rows: number; cols: number; rank: number; seed: number }>,
+): Map<string, SafeTensor> {
+  const tensors = new Map<string, SafeTensor>();
+  for (const m of modules) {
+    tensors.set(`base_model.model.${m.name}.lora_A.weight`, f32([m.rank, m.cols], m.seed));
+    tensors.set(`base_model.model.${m.name}.lora_B.weight`, f32([m.rows, m.rank], m.seed + 1));
+  }
+  return tensors;
+}
+
+/** Imports the folder and checks every module's ΔW against the folder's own arithmetic. */
+async function expectImportedDelta(
+  folder: string,
+  modules: Array<{ name: string; rows: number; cols: number }>,
+) {
+  const peft = await readPeftAdapter(folder);
+  const { plan, params } = adapterFromPeft(peft.modules);
+  expect(plan.targets.map((t) => t.name)).toEqual(modules.map((m) => `${m.name}.weight`));
+  const delta = await plan.delta(params, { engine: 'tfjs' });
+  const views = [...plan.splitByTarget(delta).values()];
+  for (const [t, m] of modules.entries()) {
+    const want = await peftDelta(folder, m.name, [m.rows, m.cols]);
+    expect(maxAbsDiff(views[t]!, want)).toBeLessThan(
+      1e-5 * Math.max(1, ...Array.from(want, Math.abs)),
+    );
+  }
+  return plan;
+}
+
+describe('import', () => {
+  const modules = [
+    { name: 'vit.encoder.layer.0.attention.attention.query', rows: 12, cols: 8, rank: 4, seed: 10 },
+    { name: 'vit.encoder.layer.1.attention.attention.value', rows: 12, cols: 8, rank: 4, seed: 20 },
+  ];
+
+  test('LoRA: ΔW = lora_alpha / r · B · A, as one LoRA config with that scale', async () => {
+    const plan = await expectImportedDelta(
+      await writePeftFolder('plain', { r: 4, lora_alpha: 16 }, loraTensors(modules)),
+      modules,
+    );
+    expect(plan.config).toMatchObject({
+      grouping: 'weight',
+      reshape: 'natural',
+      splits: 1,
+      rank: [4],
+      scale: 4,
+    });
+    expect(plan.targets.map((t) => t.layer)).toEqual([0, 1]);
+    plan.dispose();
+  });
+
+  test('rsLoRA scales by lora_alpha / √r', async () => {
+    const folder = await writePeftFolder(
+      'rslora',
+      { r: 4, lora_alpha: 16, use_rslora: true },
+      loraTensors(modules),
+    );
+    (await expectImportedDelta(folder, modules)).dispose();
+  });
+
+  test('rank_pattern and alpha_pattern: other ranks padded with zeros, scalings carried in lora_B', async () => {
+    const mixed = [modules[0]!, { ...modules[1]!, rank: 2 }];
+    const folder = await writePeftFolder(
+      'patterns',
+      {
+        r: 4,
+        lora_alpha: 8,
+        rank_pattern: { 'layer.1.attention.attention.value': 2 },
+        alpha_pattern: { value: 6 },
+      },
+      loraTensors(mixed),
+    );
+    const peft = await readPeftAdapter(folder);
+    expect(peft.modules.map((m) => m.scaling)).toEqual([2, 3]);
+    const { plan, params } = adapterFromPeft(peft.modules);
+    expect(plan.config).toMatchObject({ rank: [4], scale: 1 });
+    const delta = await plan.delta(params, { engine: 'tfjs' });
+    const { tensors } = await readSafetensors(join(folder, PEFT_WEIGHTS_FILE));
+    mixed.forEach((m, t) => {
+      const a = tensors.get(`base_model.model.${m.name}.lora_A.weight`)!.data as Float32Array;
+      const b = tensors.get(`base_model.model.${m.name}.lora_B.weight`)!.data as Float32Array;
+      const want = product(b, a, m.rows, m.cols, m.rank).map((v) => v * [2, 3][t]!);
+      expect(maxAbsDiff([...plan.splitByTarget(delta).values()][t]!, want)).toBeLessThan(1e-5);
+    });
+    plan.dispose();
+  });
+
+  test('BF16 factors are widened exactly', async () => {
+    const tensors = new Map<string, SafeTensor>();
+    for (const [name, tensor] of loraTensors(modules)) {
+      const data = tensor.data as Float32Array;
+      tensors.set(name, {
+        dtype: 'BF16',
+        shape: tensor.shape,
+        data: Uint16Array.from(
+          new Uint32Array(data.buffer, data.byteOffset, data.length),
+          (bits) => bits >>> 16,
+        ),
+      });
+    }
+    (
+      await expectImportedDelta(
+        await writePeftFolder('bf16', { r: 4, lora_alpha: 4 }, tensors),
+        modules,
+      )
+    ).dispose();
+  });
+
+  test('LoKr with dense w1 and decomposed w2, or decompose_both: ΔW = alpha / r · w1 ⊗ w2', async () => {
+    // 12 × 8 = (3 × 2) ⊗ (4 × 4), PEFT's factorization and SuperLoRA's natural fold alike.
+    const q = 'vit.encoder.layer.0.attention.attention.query';
+    const dense = new Map<string, SafeTensor>([
+      [`base_model.model.${q}.lokr_w1`, f32([3, 2], 31)],
+      [`base_model.model.${q}.lokr_w2_a`, f32([4, 1], 32)],
+      [`base_model.model.${q}.lokr_w2_b`, f32([1, 4], 33)],
+    ]);
+    const folder = await writePeftFolder('lokr', { peft_type: 'LOKR', r: 1, alpha: 3 }, dense);
+    const plan = await expectImportedDelta(folder, [{ name: q, rows: 12, cols: 8 }]);
+    expect(plan.config).toMatchObject({ splits: 2, rank: ['full', 1], scale: 3 });
+    plan.dispose();
+    const both = new Map<string, SafeTensor>([
+      [`base_model.model.${q}.lokr_w1_a`, f32([3, 1], 34)],
+      [`base_model.model.${q}.lokr_w1_b`, f32([1, 2], 35)],
+      [`base_model.model.${q}.lokr_w2`, f32([4, 4], 36)],
+    ]);
+    const bothPlan = await expectImportedDelta(
+      await writePeftFolder(
+        'lokr-both',
+        { peft_type: 'LOKR', r: 1, alpha: 1, decompose_both: true },
+        both,
+      ),
+      [{ name: q, rows: 12, cols: 8 }],
+    );
+    expect(bothPlan.config).toMatchObject({ rank: [1, 'full'] });
+    bothPlan.dispose();
+  });
+
+  test('a LoKr factorisation other than the natural fold is refused', async () => {
+    const q = 'vit.encoder.layer.0.attention.attention.query';
+    const tensors = new Map<string, SafeTensor>([
+      [`base_model.model.${q}.lokr_w1`, f32([2, 2], 41)],
+      [`base_model.model.${q}.lokr_w2`, f32([6, 4], 42)],
+    ]);
+    const peft = await readPeftAdapter(
+      await writePeftFolder(
+        'lokr-factor',
+        { peft_type: 'LOKR', r: 8, alpha: 8, decompose_factor: 2 },
+        tensors,
+      ),
+    );
+    expect(() => adapterFromPeft(peft.modules)).toThrow(
+      `Expected the factors of module ${q} to be [3×2 ⊗ 4×4] (SuperLoRA's natural fold of [12, 8]) but received [2×2 ⊗ 6×4]`,
+    );
+  });
+
+  test.each([
+    [
+      'another PEFT type',
+      { peft_type: 'IA3', r: 4, lora_alpha: 4 },
+      'Expected peft_type "LORA" or "LOKR" but received "IA3"',
+    ],
+    [
+      'DoRA',
+      { r: 4, lora_alpha: 4, use_dora: true },
+      'use_dora is true: DoRA adapters cannot be converted',
+    ],
+    ['Conv1D layout', { r: 4, lora_alpha: 4, fan_in_fan_out: true }, 'fan_in_fan_out is true'],
+    [
+      'trained biases',
+      { r: 4, lora_alpha: 4, bias: 'all' },
+      'bias is "all": adapters that train biases cannot be converted',
+    ],
+    [
+      'a rank the config does not declare',
+      { r: 8, lora_alpha: 8 },
+      'has rank 4 but adapter_config.json says r = 8',
+    ],
+    [
+      'a non-positive alpha',
+      { r: 4, lora_alpha: 0 },
+      'lora_alpha is 0: expected a positive number',
+    ],
+  ])('refuses %s', async (name, config, message) => {
+    const folder = await writePeftFolder(`bad-${name}`, config, loraTensors(modules));
+    await expect(readPeftAdapter(folder)).rejects.toThrow(message);
+  });
+
+  test('refuses a half module, a stray tensor, a convolution factor and a missing safetensors file', async () => {
+    const half = loraTensors(modules);
+    half.delete('base_model.model.vit.encoder.layer.0.attention.attention.query.lora_B.weight');
+    await expect(
+      readPeftAdapter(await writePeftFolder('half', { r: 4, lora_alpha: 4 }, half)),
+    ).rejects.toThrow(
+      'module "vit.encoder.layer.0.attention.attention.query" has no lora_B.weight and lora_A.weight',
+    );
+    const stray = loraTensors(modules);
+    stray.set('base_model.model.vit.pooler.dense.weight', {
+      dtype: 'F32',
+      shape: [2],
+      data: new Float32Array(2),
+    });
+    await expect(
+      readPeftAdapter(await writePeftFolder('stray', { r: 4, lora_alpha: 4 }, stray)),
+    ).rejects.toThrow('unexpected tensor "base_model.model.vit.pooler.dense.weight"');
+    const conv = new Map([['base_model.model.conv.lokr_t2', f32([2, 2], 1)]]);
+    await expect(
+      readPeftAdapter(await writePeftFolder('conv', { peft_type: 'LOKR', r: 2, alpha: 2 }, conv)),
+    ).rejects.toThrow('belongs to an embedding or convolution adapter');
+    const binOnly = join(dir, 'bin-only');
+    mkdirSync(binOnly);
+    writeFileSync(
+      join(binOnly, PEFT_CONFIG_FILE),
+      JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 4 }),
+    );
+    await expect(readPeftAdapter(binOnly)).rejects.toThrow(
+      'adapter_model.safetensors: not found (only safetensors weights are read',
+    );
+  });
+});
+
+test.each([
+  ['LoRA', { grouping: 'weight', reshape: 'natural', rank: 2, scale: 3 }],
+  ['LoKr', { grouping: 'weight', reshape: 'natural', splits: 2, rank: ['full', 2], scale: 3 }],
+] as const)('%s: export then import gives back the config, targets and ΔW', async (_, config) => {
+  const { plan, params } = await deltaViews(config as SuperLoraConfig, 10);
+  const exported = await peftFromAdapter(plan, params, { engine: 'tfjs' });
+  const folder = join(dir, `roundtrip-${exported.type}`);
+  mkdirSync(folder);
+  await writePeftAdapter(folder, exported.type, exported.modules, new Map());
+  const back = adapterFromPeft((await readPeftAdapter(folder)).modules);
+  expect(back.plan.targets).toEqual(targets);
+  expect(back.plan.config).toMatchObject({ splits: plan.config.splits });
+  const before = await plan.delta(params, { engine: 'tfjs' });
+  const after = await back.plan.delta(back.params, { engine: 'tfjs' });
+  expect(maxAbsDiff(after, before)).toBeLessThan(1e-5);
+  plan.dispose();
+  back.plan.dispose();
+});
