@@ -11,6 +11,8 @@
 namespace superlora::ops {
 namespace {
 
+using detail::AttentionArgs;
+using detail::AttentionScratchFloats;
 using detail::ForRows;
 using detail::KernelsFor;
 using detail::kParallelMathFloats;
@@ -193,6 +195,64 @@ void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, i
       for (int64_t j = 0; j < cols; ++j) dx_row[j] = y_row[j] * (dy_row[j] - row_dot);
     }
   });
+}
+
+namespace {
+
+// The pool splits attention over (batch, head) pairs, each costing about this many floats of work
+// (its softmax's exps are double-precision math, hence the math threshold).
+int64_t PairFloats(int64_t tokens, int64_t head_size) { return tokens * (tokens + 4 * head_size); }
+
+template <class Loop>
+void ForAttentionPairs(const AttentionArgs& args, int64_t batch, int64_t row_floats, Loop loop) {
+  const int64_t pairs = batch * args.heads;
+  if (pairs <= 0 || args.tokens <= 0 || args.head_size <= 0) return;
+  ForRows(
+      pairs, row_floats,
+      [&](int64_t begin, int64_t end) {
+        std::vector<float> scratch(
+            static_cast<size_t>(AttentionScratchFloats(args.tokens, args.head_size)));
+        loop(args, begin, end, scratch.data());
+      },
+      kParallelMathFloats);
+}
+
+}  // namespace
+
+void AttentionForward(const float* q, const float* k, const float* v, int64_t batch, int64_t tokens,
+                      int64_t heads, int64_t head_size, float scale, float* out, float* probs) {
+  AttentionArgs args{};
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.out = out;
+  args.probs_out = probs;
+  args.tokens = tokens;
+  args.heads = heads;
+  args.head_size = head_size;
+  args.scale = scale;
+  ForAttentionPairs(args, batch, PairFloats(tokens, head_size),
+                    KernelsFor(simd::ActiveIsa()).attention_forward);
+}
+
+void AttentionBackward(const float* dy, const float* q, const float* k, const float* v,
+                       const float* probs, int64_t batch, int64_t tokens, int64_t heads,
+                       int64_t head_size, float scale, float* dq, float* dk, float* dv) {
+  AttentionArgs args{};
+  args.dy = dy;
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.probs = probs;
+  args.dq = dq;
+  args.dk = dk;
+  args.dv = dv;
+  args.tokens = tokens;
+  args.heads = heads;
+  args.head_size = head_size;
+  args.scale = scale;
+  ForAttentionPairs(args, batch, 2 * PairFloats(tokens, head_size),
+                    KernelsFor(simd::ActiveIsa()).attention_backward);
 }
 
 }  // namespace superlora::ops

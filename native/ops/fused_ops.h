@@ -42,4 +42,20 @@ void GeluBackward(const float* dy, const float* x, float* dx, int64_t n,
 // row sum in double.
 void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols);
 
+// Multi-head scaled dot-product attention without dropout, on q, k, v [batch·tokens,
+// heads·head_size] as the ViT's projections produce them (no head transposes): for each batch b and
+// head h, with Q, K, V the [tokens, head_size] slices of that head, P = softmax((Q·scale) Kᵀ) by
+// rows and out = P V, written to the same slice of out. P goes to probs [batch·heads, tokens,
+// tokens] for the backward. Products accumulate in float, as the GEMM's do; the softmax is
+// Softmax's row kernel.
+void AttentionForward(const float* q, const float* k, const float* v, int64_t batch, int64_t tokens,
+                      int64_t heads, int64_t head_size, float scale, float* out, float* probs);
+
+// Its gradients for the upstream gradient dy of out (same layout), per batch and head: dV = Pᵀ dO,
+// dP = dO Vᵀ, dS = P ⊙ (dP − Σ_cols dP ⊙ P) (the row sum in double), dQ = scale · dS K and
+// dK = scale · dSᵀ Q.
+void AttentionBackward(const float* dy, const float* q, const float* k, const float* v,
+                       const float* probs, int64_t batch, int64_t tokens, int64_t heads,
+                       int64_t head_size, float scale, float* dq, float* dk, float* dv);
+
 }  // namespace superlora::ops

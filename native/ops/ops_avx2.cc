@@ -18,6 +18,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 
+#include "attention_loops.h"
 #include "ops_loops.h"
 
 namespace superlora::ops::detail {
@@ -58,13 +59,15 @@ struct DoubleAvx2 {
   }
 };
 
+using Attention = AttentionLoops<DoubleAvx2>;
 using Loops = OpsLoops<DoubleAvx2>;
 
 }  // namespace
 
 const OpsKernels& Avx2OpsKernels() {
-  static const OpsKernels kernels{simd::Isa::kAvx2,   &Loops::Unary,         &Loops::Binary,
-                                  &Loops::ReduceRows, &Loops::ReduceColumns, &Loops::SoftmaxRows};
+  static const OpsKernels kernels{simd::Isa::kAvx2,    &Loops::Unary,         &Loops::Binary,
+                                  &Loops::ReduceRows,  &Loops::ReduceColumns, &Loops::SoftmaxRows,
+                                  &Attention::Forward, &Attention::Backward};
   return kernels;
 }
 

@@ -27,6 +27,7 @@
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
 #endif
 
+#include "attention_loops.h"
 #include "ops_loops.h"
 
 namespace superlora::ops::detail {
@@ -74,13 +75,15 @@ struct DoubleAvx512 {
   }
 };
 
+using Attention = AttentionLoops<DoubleAvx512>;
 using Loops = OpsLoops<DoubleAvx512>;
 
 }  // namespace
 
 const OpsKernels& Avx512OpsKernels() {
-  static const OpsKernels kernels{simd::Isa::kAvx512, &Loops::Unary,         &Loops::Binary,
-                                  &Loops::ReduceRows, &Loops::ReduceColumns, &Loops::SoftmaxRows};
+  static const OpsKernels kernels{simd::Isa::kAvx512,  &Loops::Unary,         &Loops::Binary,
+                                  &Loops::ReduceRows,  &Loops::ReduceColumns, &Loops::SoftmaxRows,
+                                  &Attention::Forward, &Attention::Backward};
   return kernels;
 }
 

@@ -414,6 +414,86 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The shape arguments of attention and attentionBackward: [batch, tokens, heads, headSize] from
+// `first` on, then the scale; every count at least 1.
+struct AttentionShape {
+  int64_t batch, tokens, heads, head_size;
+  float scale;
+  double Size() const {
+    return static_cast<double>(batch) * static_cast<double>(tokens) * static_cast<double>(heads) *
+           static_cast<double>(head_size);
+  }
+  double ProbsSize() const {
+    return static_cast<double>(batch) * static_cast<double>(heads) * static_cast<double>(tokens) *
+           static_cast<double>(tokens);
+  }
+};
+
+AttentionShape RequireAttentionShape(const Napi::CallbackInfo& info, size_t first) {
+  AttentionShape shape{};
+  shape.batch = args::RequireIntegerInRange(info, first, "batch", 1, kMaxDim);
+  shape.tokens = args::RequireIntegerInRange(info, first + 1, "tokens", 1, kMaxDim);
+  shape.heads = args::RequireIntegerInRange(info, first + 2, "heads", 1, kMaxDim);
+  shape.head_size = args::RequireIntegerInRange(info, first + 3, "headSize", 1, kMaxDim);
+  const Napi::Value scale_value = info[first + 4];
+  const double scale = scale_value.IsNumber() ? scale_value.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(scale)) {
+    throw Napi::RangeError::New(info.Env(), "Expected a finite number for scale but received " +
+                                                args::Describe(scale_value));
+  }
+  shape.scale = static_cast<float>(scale);
+  return shape;
+}
+
+// attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array q = args::RequireFloat32Array(info, 0, "q");
+  Napi::Float32Array k = args::RequireFloat32Array(info, 1, "k");
+  Napi::Float32Array v = args::RequireFloat32Array(info, 2, "v");
+  const AttentionShape shape = RequireAttentionShape(info, 3);
+  Napi::Float32Array out = args::RequireFloat32Array(info, 8, "out");
+  Napi::Float32Array probs = args::RequireFloat32Array(info, 9, "probs");
+  const char* size = "batch · tokens · heads · headSize";
+  for (const Named& named : {Named{"q", &q}, Named{"k", &k}, Named{"v", &v}, Named{"out", &out}}) {
+    RequireLength(env, *named.array, named.name, shape.Size(), size);
+  }
+  RequireLength(env, probs, "probs", shape.ProbsSize(), "batch · heads · tokens²");
+  RequireDisjoint(env, {{"out", &out}, {"probs", &probs}}, {{"q", &q}, {"k", &k}, {"v", &v}});
+  RequireDisjoint(env, {{"out", &out}}, {{"probs", &probs}});
+  ops::AttentionForward(q.Data(), k.Data(), v.Data(), shape.batch, shape.tokens, shape.heads,
+                        shape.head_size, shape.scale, out.Data(), probs.Data());
+  return env.Undefined();
+}
+
+// attentionBackward(dy, q, k, v, probs, batch, tokens, heads, headSize, scale, dq, dk, dv)
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array q = args::RequireFloat32Array(info, 1, "q");
+  Napi::Float32Array k = args::RequireFloat32Array(info, 2, "k");
+  Napi::Float32Array v = args::RequireFloat32Array(info, 3, "v");
+  Napi::Float32Array probs = args::RequireFloat32Array(info, 4, "probs");
+  const AttentionShape shape = RequireAttentionShape(info, 5);
+  Napi::Float32Array dq = args::RequireFloat32Array(info, 10, "dq");
+  Napi::Float32Array dk = args::RequireFloat32Array(info, 11, "dk");
+  Napi::Float32Array dv = args::RequireFloat32Array(info, 12, "dv");
+  const char* size = "batch · tokens · heads · headSize";
+  for (const Named& named : {Named{"dy", &dy}, Named{"q", &q}, Named{"k", &k}, Named{"v", &v},
+                             Named{"dq", &dq}, Named{"dk", &dk}, Named{"dv", &dv}}) {
+    RequireLength(env, *named.array, named.name, shape.Size(), size);
+  }
+  RequireLength(env, probs, "probs", shape.ProbsSize(), "batch · heads · tokens²");
+  RequireDisjoint(env, {{"dq", &dq}, {"dk", &dk}, {"dv", &dv}},
+                  {{"dy", &dy}, {"q", &q}, {"k", &k}, {"v", &v}, {"probs", &probs}});
+  RequireDisjoint(env, {{"dq", &dq}, {"dk", &dk}}, {{"dv", &dv}});
+  RequireDisjoint(env, {{"dq", &dq}}, {{"dk", &dk}});
+  ops::AttentionBackward(dy.Data(), q.Data(), k.Data(), v.Data(), probs.Data(), shape.batch,
+                         shape.tokens, shape.heads, shape.head_size, shape.scale, dq.Data(),
+                         dk.Data(), dv.Data());
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterOps(Napi::Env env, Napi::Object exports) {
@@ -431,6 +511,9 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports.Set("gelu", Napi::Function::New(env, Gelu, "gelu"));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward, "geluBackward"));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("attentionBackward",
+              Napi::Function::New(env, AttentionBackward, "attentionBackward"));
 }
 
 }  // namespace superlora

@@ -12,6 +12,40 @@
 
 namespace superlora::ops::detail {
 
+// One call of the fused attention (fused_ops.h): the forward reads q, k, v and writes out and
+// probs_out; the backward reads dy, q, k, v and probs and writes dq, dk and dv.
+struct AttentionArgs {
+  const float* q;
+  const float* k;
+  const float* v;
+  const float* dy;
+  const float* probs;
+  float* out;
+  float* probs_out;
+  float* dq;
+  float* dk;
+  float* dv;
+  int64_t tokens;
+  int64_t heads;
+  int64_t head_size;
+  float scale;
+};
+
+// The attention loops accumulate this many floats at a time in registers (one AVX-512 vector).
+constexpr int64_t kAttentionChunk = 16;
+
+// Tokens rounded up to whole chunks: the row length of the loops' transposed heads and scores.
+inline int64_t AttentionPaddedTokens(int64_t tokens) {
+  return (tokens + kAttentionChunk - 1) / kAttentionChunk * kAttentionChunk;
+}
+
+// Floats of zeroed scratch the attention loops need per call: a transposed head, the scores and a
+// row, at the padded length.
+inline int64_t AttentionScratchFloats(int64_t tokens, int64_t head_size) {
+  const int64_t padded = AttentionPaddedTokens(tokens);
+  return head_size * padded + tokens * padded + head_size;
+}
+
 struct OpsKernels {
   simd::Isa isa;
   // out[i] = op(x[i]), i < n.
@@ -26,6 +60,10 @@ struct OpsKernels {
                          int64_t width, double* scratch);
   // Softmax of each of `rows` rows of `cols` floats (see ops.h).
   void (*softmax_rows)(const float* x, float* out, int64_t rows, int64_t cols);
+  // The attention forward and backward of (batch, head) pairs [begin, end), with
+  // AttentionScratchFloats of scratch.
+  void (*attention_forward)(const AttentionArgs& args, int64_t begin, int64_t end, float* scratch);
+  void (*attention_backward)(const AttentionArgs& args, int64_t begin, int64_t end, float* scratch);
 };
 
 const OpsKernels& PortableOpsKernels();

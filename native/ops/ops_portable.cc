@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "attention_loops.h"
 #include "ops_kernels.h"
 #include "ops_loops.h"
 
@@ -41,13 +42,15 @@ struct DoubleScalar {
   static double Sum(V v) { return v; }
 };
 
+using Attention = AttentionLoops<DoubleScalar>;
 using Loops = OpsLoops<DoubleScalar>;
 
 }  // namespace
 
 const OpsKernels& PortableOpsKernels() {
   static const OpsKernels kernels{simd::Isa::kPortable, &Loops::Unary,         &Loops::Binary,
-                                  &Loops::ReduceRows,   &Loops::ReduceColumns, &Loops::SoftmaxRows};
+                                  &Loops::ReduceRows,   &Loops::ReduceColumns, &Loops::SoftmaxRows,
+                                  &Attention::Forward,  &Attention::Backward};
   return kernels;
 }
 

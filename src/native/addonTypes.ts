@@ -544,6 +544,40 @@ export interface Addon {
     cols: number,
   ): void;
   /**
+   * Multi-head attention without dropout on q, k, v [batch·tokens, heads·headSize] (the
+   * projections' layout, no head transposes): per batch and head, P = softmax((Q·scale) Kᵀ) by
+   * rows into probs [batch·heads, tokens, tokens], and out = P V.
+   * @throws RangeError for a length that does not match the shape, or outputs that overlap inputs.
+   */
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    batch: number,
+    tokens: number,
+    heads: number,
+    headSize: number,
+    scale: number,
+    out: Float32Array,
+    probs: Float32Array,
+  ): void;
+  /** The gradients of attention for the upstream gradient dy of out, from its probs. */
+  attentionBackward(
+    dy: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    probs: Float32Array,
+    batch: number,
+    tokens: number,
+    heads: number,
+    headSize: number,
+    scale: number,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+  ): void;
+  /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
    * (dstShape): slices, pads and concatenations.
    * @throws RangeError when the ranks differ, the box does not fit, a length does not match its

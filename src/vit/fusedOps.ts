@@ -1,8 +1,9 @@
 /**
- * The ViT's LayerNorm, exact GELU and row softmax as single tfjs kernels, by name. A backend that
- * registers SuperloraLayerNorm, SuperloraGelu and SuperloraSoftmax with their gradient kernels
- * runs each as one kernel forward and one or two backward: superlora's native cpu kernels do
- * (src/tfjs/kernels/layerNorm.ts, gelu.ts and rowSoftmax.ts). On any other backend layers.ts
+ * The ViT's LayerNorm, exact GELU, row softmax and attention core as single tfjs kernels, by name.
+ * A backend that registers SuperloraLayerNorm, SuperloraGelu, SuperloraSoftmax and
+ * SuperloraAttention with their gradient kernels runs each as one kernel forward and one or two
+ * backward: superlora's native cpu kernels do (src/tfjs/kernels/layerNorm.ts, gelu.ts,
+ * rowSoftmax.ts and attention.ts). On any other backend layers.ts
  * composes them from tfjs ops (a LayerNorm is then about 11 kernels forward and 20 backward, each a
  * pass over memory and a fresh tensor). The gradients are registered here, for every backend, the
  * first time a fused kernel runs.
@@ -26,6 +27,14 @@ export const GELU_GRAD = 'SuperloraGeluGrad';
 export const SOFTMAX = 'SuperloraSoftmax';
 /** Inputs dy, y (the softmax); output y · (dy − Σ_cols dy · y). */
 export const SOFTMAX_GRAD = 'SuperloraSoftmaxGrad';
+
+/**
+ * Inputs q, k, v [batch·tokens, heads·headSize]; attrs tokens, heads, scale; outputs the attention
+ * context [batch·tokens, heads·headSize] and the probabilities [batch·heads·tokens, tokens].
+ */
+export const ATTENTION = 'SuperloraAttention';
+/** Inputs dy, q, k, v, probs; attrs as ATTENTION's; outputs dq, dk, dv. */
+export const ATTENTION_GRAD = 'SuperloraAttentionGrad';
 
 let gradientsRegistered = false;
 
@@ -78,6 +87,24 @@ function registerGradients(): void {
   }
 }
 
+function registerAttentionGradient(): void {
+  if (tf.getGradient(ATTENTION) !== undefined) return;
+  tf.registerGradient({
+    kernelName: ATTENTION,
+    inputsToSave: ['q', 'k', 'v'],
+    outputsToSave: [false, true],
+    // The three gradients come from one kernel, run here: the backward pass's scope owns them.
+    gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const [q, k, v, probs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      const [dq, dk, dv] = tf
+        .engine()
+        .runKernel(ATTENTION_GRAD, { dy, q, k, v, probs }, attrs) as tf.Tensor[];
+      return { q: () => dq as tf.Tensor, k: () => dk as tf.Tensor, v: () => dv as tf.Tensor };
+    },
+  });
+}
+
 function backendHas(...kernelNames: string[]): boolean {
   const backend = tf.getBackend();
   return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
@@ -112,4 +139,26 @@ export function fusedRowSoftmax(logits: tf.Tensor2D): tf.Tensor2D | null {
   if (!backendHas(SOFTMAX, SOFTMAX_GRAD)) return null;
   registerGradients();
   return tf.engine().runKernel(SOFTMAX, { logits }) as tf.Tensor2D;
+}
+
+/**
+ * softmax(QKᵀ · scale)·V per head of q, k, v [B·T, heads·d] by the fused kernel (no dropout), as
+ * [B·T, heads·d], or null when the active backend has none.
+ */
+export function fusedAttention(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  tokens: number,
+  heads: number,
+  scale: number,
+): tf.Tensor2D | null {
+  if (!backendHas(ATTENTION, ATTENTION_GRAD)) return null;
+  registerAttentionGradient();
+  const [context, probs] = tf
+    .engine()
+    .runKernel(ATTENTION, { q, k, v }, { tokens, heads, scale }) as tf.Tensor[];
+  // The tape keeps its own copy of the probabilities for the gradient.
+  (probs as tf.Tensor).dispose();
+  return context as tf.Tensor2D;
 }

@@ -3,7 +3,7 @@
  * Activations are kept 2-D ([tokens, features]) between blocks so every Linear is one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedGelu, fusedLayerNorm, fusedRowSoftmax } from './fusedOps';
+import { fusedAttention, fusedGelu, fusedLayerNorm, fusedRowSoftmax } from './fusedOps';
 
 /**
  * nn.Linear: x·Wᵀ + b with W in PyTorch's [out, in] layout, so an adapter's ΔW ([out, in]) adds
@@ -121,8 +121,13 @@ export class Dropout {
     private readonly seed: number | undefined,
   ) {}
 
+  /** Whether apply(x, rate) returns x unchanged. */
+  isIdentity(rate: number): boolean {
+    return !this.training || rate === 0;
+  }
+
   apply<T extends tf.Tensor>(x: T, rate: number): T {
-    if (!this.training || rate === 0) return x;
+    if (this.isIdentity(rate)) return x;
     this.calls += 1;
     // One distinct seed per call site and forward, reproducible for a given forward seed.
     const seed = this.seed === undefined ? undefined : this.seed * 1000003 + this.calls;
@@ -158,7 +163,8 @@ export function patchEmbed(
 
 /**
  * Multi-head self-attention core (HF ViTSelfAttention after the projections): softmax(QKᵀ/√d)·V
- * per head, with dropout on the attention probabilities. q, k, v are [B·T, hidden].
+ * per head, with dropout on the attention probabilities. q, k, v are [B·T, hidden]. Without
+ * dropout, one fused kernel each way when the backend has it (fusedOps.ts); else tfjs ops.
  */
 export function attention(
   q: tf.Tensor2D,
@@ -172,6 +178,10 @@ export function attention(
 ): tf.Tensor2D {
   const hidden = q.shape[1];
   const headSize = hidden / heads;
+  if (dropout.isIdentity(dropoutRate)) {
+    const fused = fusedAttention(q, k, v, tokens, heads, 1 / Math.sqrt(headSize));
+    if (fused) return fused;
+  }
   const split = (x: tf.Tensor2D): tf.Tensor4D =>
     x.reshape([batch, tokens, heads, headSize]).transpose([0, 2, 1, 3]);
   // Scaling q (T·d values) rather than the scores (T·T) is cheaper and equal up to rounding.

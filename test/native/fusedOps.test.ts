@@ -1,5 +1,5 @@
 /**
- * The fused LayerNorm, GELU and softmax-gradient kernels of native/ops/fused_ops.h against float64
+ * The fused LayerNorm, GELU, softmax-gradient and attention kernels of native/ops/fused_ops.h against float64
  * computations from their definitions, central differences for the gradients, the tfjs-op composition they
  * replace (GELU: bit for bit), thread-count independence and argument checks.
  */
@@ -326,6 +326,171 @@ describe('softmaxBackward', () => {
       () => addon.softmaxBackward(y, y, new Float32Array(6), 2.5, 3),
       'RangeError',
       /rows/,
+    );
+  });
+});
+
+describe('attention', () => {
+  /** Per batch and head of q, k, v [B·T, H·d]: softmax(Q Kᵀ · scale) V, in float64. */
+  function attention64(
+    q: ArrayLike<number>,
+    k: ArrayLike<number>,
+    v: ArrayLike<number>,
+    [batch, tokens, heads, headSize]: readonly [number, number, number, number],
+    scale: number,
+  ): { out: Float64Array; probs: Float64Array } {
+    const width = heads * headSize;
+    const out = new Float64Array(batch * tokens * width);
+    const probs = new Float64Array(batch * heads * tokens * tokens);
+    const at = (x: ArrayLike<number>, b: number, t: number, h: number, c: number): number =>
+      x[(b * tokens + t) * width + h * headSize + c] as number;
+    for (let b = 0; b < batch; b++) {
+      for (let h = 0; h < heads; h++) {
+        for (let i = 0; i < tokens; i++) {
+          const scores = Array.from({ length: tokens }, (_, j) => {
+            let dot = 0;
+            for (let c = 0; c < headSize; c++) dot += at(q, b, i, h, c) * at(k, b, j, h, c);
+            return dot * scale;
+          });
+          const max = Math.max(...scores);
+          const exps = scores.map((s) => Math.exp(s - max));
+          const sum = exps.reduce((a, e) => a + e, 0);
+          for (let j = 0; j < tokens; j++) {
+            const p = (exps[j] as number) / sum;
+            probs[((b * heads + h) * tokens + i) * tokens + j] = p;
+            for (let c = 0; c < headSize; c++) {
+              out[(b * tokens + i) * width + h * headSize + c]! += p * at(v, b, j, h, c);
+            }
+          }
+        }
+      }
+    }
+    return { out, probs };
+  }
+
+  // Odd sizes: 3 images, 6 tokens, 2 heads of 5.
+  const dims = [3, 6, 2, 5] as const;
+  const [batch, tokens, heads, headSize] = dims;
+  const size = batch * tokens * heads * headSize;
+  const scale = 1 / Math.sqrt(headSize);
+  const q = spread(81, size, 3);
+  const k = spread(82, size, 3);
+  const v = spread(83, size, 2);
+
+  function run(): { out: Float32Array; probs: Float32Array } {
+    const out = new Float32Array(size);
+    const probs = new Float32Array(batch * heads * tokens * tokens);
+    addon.attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs);
+    return { out, probs };
+  }
+
+  test('matches softmax(QKᵀ/√d)·V per batch and head in float64, with its probabilities', () => {
+    const { out, probs } = run();
+    const expected = attention64(q, k, v, dims, scale);
+    expect(maxRelativeError(out, expected.out)).toBeLessThan(2e-6);
+    expect(maxRelativeError(probs, expected.probs)).toBeLessThan(2e-6);
+    expect(Math.max(...Array.from(out, Math.abs))).toBeGreaterThan(0.1);
+  });
+
+  test('the gradients match central differences of Σ dy · attention in float64', () => {
+    const { probs } = run();
+    const dy = spread(84, size, 2);
+    const grads = [new Float32Array(size), new Float32Array(size), new Float32Array(size)] as const;
+    addon.attentionBackward(dy, q, k, v, probs, batch, tokens, heads, headSize, scale, ...grads);
+    const inputs = [q, k, v].map((x) => Float64Array.from(x)) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
+    const loss = (): number =>
+      attention64(...inputs, dims, scale).out.reduce((s, o, i) => s + o * (dy[i] as number), 0);
+    inputs.forEach((values, which) => {
+      for (let index = 0; index < size; index += 7) {
+        const numeric = centralDifference(values, index, 1e-6, loss);
+        const analytic = (grads[which] as Float32Array)[index] as number;
+        expect(Math.abs(analytic - numeric)).toBeLessThan(2e-5 * (1 + Math.abs(numeric)));
+      }
+      expect(Math.max(...Array.from(grads[which] as Float32Array, Math.abs))).toBeGreaterThan(0.05);
+    });
+  });
+
+  test('gives the same results on 1 and 2 threads for a batch large enough to split', () => {
+    const big = [64, 17, 4, 16] as const;
+    const n = big[0] * big[1] * big[2] * big[3];
+    const [bq, bk, bv, bdy] = [91, 92, 93, 94].map((seed) => spread(seed, n, 2));
+    const threads = addon.getThreads();
+    const results = [1, 2].map((count) => {
+      addon.setThreads(count);
+      const out = new Float32Array(n);
+      const probs = new Float32Array(big[0] * big[2] * big[1] * big[1]);
+      addon.attention(bq!, bk!, bv!, ...big, 0.25, out, probs);
+      const grads = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      addon.attentionBackward(
+        bdy!,
+        bq!,
+        bk!,
+        bv!,
+        probs,
+        ...big,
+        0.25,
+        grads[0]!,
+        grads[1]!,
+        grads[2]!,
+      );
+      return [out, probs, ...grads];
+    });
+    addon.setThreads(threads);
+    expect(results[1]).toEqual(results[0]);
+  });
+
+  test('bad arguments throw naming them', () => {
+    const out = new Float32Array(size);
+    const probs = new Float32Array(batch * heads * tokens * tokens);
+    expectNativeError(
+      () => addon.attention(q.subarray(1), k, v, batch, tokens, heads, headSize, scale, out, probs),
+      'RangeError',
+      /q\.length to be batch · tokens · heads · headSize = 180 but received 179/,
+    );
+    expectNativeError(
+      () => addon.attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs.subarray(1)),
+      'RangeError',
+      /probs\.length to be batch · heads · tokens² = 216 but received 215/,
+    );
+    expectNativeError(
+      () => addon.attention(q, k, v, batch, tokens, heads, headSize, NaN, out, probs),
+      'RangeError',
+      /finite number for scale/,
+    );
+    expectNativeError(
+      () => addon.attention(q, k, v, batch, 0, heads, headSize, scale, out, probs),
+      'RangeError',
+      /tokens/,
+    );
+    expectNativeError(
+      () => addon.attention(q, k, v, batch, tokens, heads, headSize, scale, q, probs),
+      'RangeError',
+      /out.*overlap q|not to overlap q/,
+    );
+    const grads = [new Float32Array(size), new Float32Array(size)];
+    expectNativeError(
+      () =>
+        addon.attentionBackward(
+          out,
+          q,
+          k,
+          v,
+          probs,
+          batch,
+          tokens,
+          heads,
+          headSize,
+          scale,
+          grads[0]!,
+          grads[0]!,
+          grads[1]!,
+        ),
+      'RangeError',
+      /overlap/,
     );
   });
 });

@@ -14,11 +14,13 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
-import { GELU, LAYER_NORM } from '../../src/vit/fusedOps';
+import { ATTENTION, GELU, LAYER_NORM } from '../../src/vit/fusedOps';
 import {
+  attention,
   composedGelu,
   composedLayerNorm,
   composedRowSoftmax,
+  Dropout,
   gelu,
   layerNorm,
   rowSoftmax,
@@ -1145,6 +1147,61 @@ describe('fused LayerNorm, GELU and row softmax (src/vit/fusedOps.ts)', () => {
       expect(maxAbsDiff(grad.dataSync(), expected) / scale).toBeLessThan(1e-5);
     });
     tf.dispose([input, ...composed, ...fused]);
+  });
+});
+
+describe('fused attention (src/vit/fusedOps.ts)', () => {
+  // Odd sizes on purpose: 5 tokens, 3 heads of 7, a batch of 2.
+  const [batch, tokens, heads, headSize] = [2, 5, 3, 7];
+  const shape: [number, number] = [batch * tokens, heads * headSize];
+  const inputs = () =>
+    [11, 12, 13].map((seed) => tf.tensor2d(random(shape[0] * shape[1], 1.5 + seed / 100), shape));
+  const upstream = tf.tensor2d(random(shape[0] * shape[1]), shape);
+  const noDropout = new Dropout(false, undefined);
+  const run = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, dropout = noDropout, rate = 0) =>
+    attention(
+      q as tf.Tensor2D,
+      k as tf.Tensor2D,
+      v as tf.Tensor2D,
+      batch,
+      tokens,
+      heads,
+      dropout,
+      rate,
+    );
+
+  test('is used only with the native kernels and without dropout, and agrees with the composed ops', async () => {
+    const [q, k, v] = inputs() as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const composed = run(q, k, v);
+    expect(registerNativeKernels()).toBe(true);
+    const fused = await tf.profile(() => run(q, k, v));
+    expect(fused.kernelNames).toEqual([ATTENTION]);
+    expect(maxAbsDiff((fused.result as tf.Tensor).dataSync(), composed.dataSync())).toBeLessThan(
+      2e-6,
+    );
+    // With dropout active the composed ops run, dropout and all.
+    const training = await tf.profile(() => run(q, k, v, new Dropout(true, 7), 0.5));
+    expect(training.kernelNames).not.toContain(ATTENTION);
+    expect(training.kernelNames).toContain('BatchMatMul');
+    tf.dispose([q, k, v, composed, fused.result as tf.Tensor, training.result as tf.Tensor]);
+  });
+
+  test('its gradients for q, k and v agree with the composed ops, leaking nothing', () => {
+    const [q, k, v] = inputs() as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor): tf.Scalar =>
+      run(a, b, c).mul(upstream).sum();
+    const composed = tf.grads(loss)([q, k, v]);
+    expect(registerNativeKernels()).toBe(true);
+    const before = tf.memory().numTensors;
+    const fused = tf.grads(loss)([q, k, v]);
+    expect(tf.memory().numTensors).toBe(before + 3);
+    fused.forEach((grad, i) => {
+      const expected = (composed[i] as tf.Tensor).dataSync();
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      expect(scale).toBeGreaterThan(0.01);
+      expect(maxAbsDiff(grad.dataSync(), expected) / scale).toBeLessThan(1e-5);
+    });
+    tf.dispose([q, k, v, ...composed, ...fused]);
   });
 });
 

@@ -19,6 +19,7 @@ import { concatConfig } from './concat';
 import { erfConfig } from './erf';
 import { expConfig } from './exp';
 import { fusedMatMulConfig } from './fusedMatMul';
+import { attentionConfig, attentionGradConfig } from './attention';
 import { geluConfig, geluGradConfig } from './gelu';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
@@ -51,6 +52,8 @@ import { CPU_BACKEND, saveStockKernel, takeStockKernel } from './stockKernels';
 export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   absConfig,
   addConfig,
+  attentionConfig,
+  attentionGradConfig,
   batchMatMulConfig,
   concatConfig,
   erfConfig,
@@ -103,6 +106,8 @@ const NATIVE_FUNCTIONS = [
   'gelu',
   'geluBackward',
   'softmaxBackward',
+  'attention',
+  'attentionBackward',
 ] as const;
 
 let registered = false;
