@@ -63,19 +63,23 @@ export function peftModuleName(targetName: string): string {
     : targetName;
 }
 
-/** The PEFT type a plan's own factors are, or null when it has to be approximated. */
+/**
+ * The PEFT type a plan's own factors are, or null when it has to be approximated: a natural 2-D
+ * fold with the identity core, weight by weight with K = 1 (LoRA) or K = 2 (LoKr), or layer by
+ * layer with K = 1 (a LoRA whose targets of one layer share lora_A: each takes its rows of lora_B).
+ */
 export function exactPeftType(plan: Plan): PeftType | null {
   const config = plan.config;
-  const perWeight =
-    config.grouping === 'weight' &&
+  const natural =
     config.reshape === 'natural' &&
     config.order === 2 &&
     config.core === 'identity' &&
     config.projection === null &&
     !config.shuffle;
-  if (!perWeight) return null;
-  if (config.splits === 1) return typeof config.rank[0] === 'number' ? 'LORA' : null;
-  return config.splits === 2 ? 'LOKR' : null;
+  const lowRank = typeof config.rank[0] === 'number';
+  if (!natural) return null;
+  if (config.splits === 1 && lowRank && config.grouping !== 1) return 'LORA';
+  return config.splits === 2 && config.grouping === 'weight' ? 'LOKR' : null;
 }
 
 export async function peftFromAdapter(
@@ -182,11 +186,26 @@ function splitSlices(layout: PlanLayout, g: number) {
   });
 }
 
-/** Each target's own Kronecker factors (scale folded into the first): up = A_0, down = A_1ᵀ. */
+/**
+ * Each target's own Kronecker factors (scale folded into the first): up = A_0, down = A_1ᵀ. A
+ * group of several targets (layer grouping, K = 1) stacks their rows in A_0, so each target takes
+ * its rows of it and the shared A_1.
+ */
 function ownKronModules(layout: PlanLayout, params: Float32Array): PeftModule[] {
   const scale = layout.config.scale;
+  const stacked = layout.config.splits === 1;
+  const firstRow = new Map<number, number>();
+  for (const group of layout.groups) {
+    let row = 0;
+    for (const t of group.targets) {
+      firstRow.set(t, row);
+      row += (layout.targets[t] as Target).shape[0];
+    }
+  }
   return layout.targets.map((target, t): PeftModule => {
-    const factors = splitSlices(layout, t).map((slice, k): KronFactor => {
+    const [outRows] = target.shape;
+    const group = layout.groups.findIndex((g) => g.targets.includes(t));
+    const factors = splitSlices(layout, group).map((slice, k): KronFactor => {
       const factorScale = k === 0 ? scale : 1;
       const { rows, cols } = slice;
       if (slice.rank === null) {
@@ -194,16 +213,17 @@ function ownKronModules(layout: PlanLayout, params: Float32Array): PeftModule[] 
         return { rows, cols, rank: null, dense: dense.map((v) => v * factorScale) };
       }
       const rank = slice.rank;
-      const up = params
-        .slice(slice.upStart, slice.upStart + rows * rank)
-        .map((v) => v * factorScale);
+      // With K = 1 the factor's rows are the group's stacked targets; this target's come at firstRow.
+      const own = stacked ? outRows : rows;
+      const upStart = slice.upStart + (stacked ? (firstRow.get(t) as number) : 0) * rank;
+      const up = params.slice(upStart, upStart + own * rank).map((v) => v * factorScale);
       const down = new Float32Array(rank * cols);
       for (let c = 0; c < cols; c++) {
         for (let j = 0; j < rank; j++) {
           down[j * cols + c] = params[slice.downStart + c * rank + j] as number;
         }
       }
-      return { rows, cols, rank, up, down };
+      return { rows: own, cols, rank, up, down };
     });
     return { name: peftModuleName(target.name), shape: target.shape, scaling: 1, factors };
   });

@@ -19,6 +19,7 @@ import {
   PEFT_WEIGHTS_FILE,
   readPeftAdapter,
   writePeftAdapter,
+  type PeftModule,
 } from '../../src/io/peftFile';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors';
 import { adapterFromPeft, peftFromAdapter } from '../../src/interop/peft';
@@ -177,6 +178,27 @@ describe('export', () => {
     const read = await readPeftAdapter(out);
     expect(read.baseModel).toBe('my/vit');
     expect([...read.savedModules.keys()]).toEqual(['classifier.weight', 'classifier.bias']);
+    plan.dispose();
+  });
+
+  test('a layer-grouped LoRA is exported exactly: each target takes its rows of the stacked lora_B and the shared lora_A', async () => {
+    const { plan, params, views } = await deltaViews(
+      { grouping: 'layer', reshape: 'natural', rank: 3, scale: 0.5 },
+      12,
+    );
+    expect(plan.layout.groups.map((g) => g.targets)).toEqual([[0, 1], [2]]);
+    const exported = await peftFromAdapter(plan, params, { engine: 'tfjs' });
+    expect(exported).toMatchObject({ type: 'LORA', exact: true });
+    const out = join(dir, 'exact-layer-lora');
+    await writePeftAdapter(out, 'LORA', exported.modules, new Map());
+    for (const [t, target] of targets.entries()) {
+      const want = await peftDelta(out, target.name.replace(/\.weight$/, ''), target.shape);
+      expect(maxAbsDiff(want, views[t]!)).toBeLessThan(1e-6);
+    }
+    const [q, v] = exported.modules as [PeftModule, PeftModule];
+    expect((q.factors[0] as { down: Float32Array }).down).toEqual(
+      (v.factors[0] as { down: Float32Array }).down,
+    );
     plan.dispose();
   });
 
