@@ -1064,6 +1064,50 @@ describe('layout kernels', () => {
     }
     tf.dispose([x, y, empty]);
   });
+
+  test('tile and broadcastTo match tfjs for every rank and mix of repeats', () => {
+    for (const [shape, reps] of [
+      [[5], [3]],
+      [
+        [1, 1, 64],
+        [128, 1, 1],
+      ], // the ViT's cls token broadcast to a batch
+      [
+        [2, 3],
+        [2, 1],
+      ],
+      [
+        [2, 3],
+        [1, 4],
+      ],
+      [
+        [2, 3, 4],
+        [3, 2, 2],
+      ],
+      [
+        [3, 1, 2, 5],
+        [2, 3, 1, 2],
+      ],
+      [
+        [4, 5],
+        [1, 1],
+      ],
+    ] as [number[], number[]][]) {
+      const x = randomTensor(shape);
+      const { stock, native } = bothWays(() => tf.tile(x, reps));
+      expectIdentical(native, stock, `tile [${shape}] × [${reps}]`);
+      x.dispose();
+    }
+    const row = randomTensor([1, 7]);
+    const { stock, native } = bothWays(() => tf.broadcastTo(row, [6, 7]));
+    expectIdentical(native, stock, 'broadcastTo');
+    row.dispose();
+    // Other dtypes stay with tfjs's kernel.
+    registerNativeKernels();
+    const ints = tf.tile(tf.tensor1d([1, 2], 'int32'), [3]);
+    expect(Array.from(ints.dataSync())).toEqual([1, 2, 1, 2, 1, 2]);
+    ints.dispose();
+  });
 });
 
 describe('registration', () => {

@@ -45,6 +45,7 @@ import { squareConfig } from './square';
 import { squaredDifferenceConfig } from './squaredDifference';
 import { subConfig } from './sub';
 import { sumConfig } from './sum';
+import { tileConfig } from './tile';
 import { transposeConfig } from './transpose';
 import { CPU_BACKEND, saveStockKernel, takeStockKernel } from './stockKernels';
 
@@ -88,6 +89,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   squaredDifferenceConfig,
   subConfig,
   sumConfig,
+  tileConfig,
   transposeConfig,
 ];
 
