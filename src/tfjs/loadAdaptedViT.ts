@@ -1,31 +1,40 @@
 /**
  * A ViT with a fine-tuning result applied for inference: the adapter merged into the weights
- * (W += ΔW, no per-call overhead) and, when the run saved one, its classifier head.
- * `adapterPath` is an adapter .safetensors file or a `finetune` output folder
- * (adapter.safetensors + head.safetensors). The head's label names (its `labels` metadata, as
- * `finetune` writes them) become the model's id2label.
+ * (W += ΔW, no per-call overhead) and, when the path has one, its classifier head. `adapterPath`
+ * is anything readAdapterSource takes: an adapter .safetensors file, a `finetune` output folder
+ * (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder. The head's label names
+ * (its `labels` metadata, as `finetune` writes them) become the model's id2label.
  */
-import { applyHead, readHeadFile } from '../train/headFile';
-import { adapterAndHead } from '../train/outputFiles';
+import { applyHead } from '../train/headFile';
+import { readAdapterSource } from '../train/adapterSource';
 import { loadViT } from '../vit/io';
 import { ViT } from '../vit/model';
 import { ModelAdapter } from './modelAdapter';
 
 export async function loadAdaptedViT(modelDir: string, adapterPath: string): Promise<ViT> {
-  const { adapterFile, headFile } = adapterAndHead(adapterPath);
-  const head = headFile ? await readHeadFile(headFile) : null;
-  const loaded = await loadViT(modelDir, head ? { numLabels: head.weight.shape[0] } : {});
-  const vit = head?.labels
-    ? new ViT({ ...loaded.config, id2label: head.labels }, loaded.weights)
-    : loaded;
+  const source = await readAdapterSource(adapterPath);
+  const { head, headPath } = source;
+  let vit: ViT;
   try {
-    if (head && headFile) applyHead(vit, head, headFile);
-    const adapter = await ModelAdapter.load(vit, adapterFile);
+    const loaded = await loadViT(modelDir, head ? { numLabels: head.weight.shape[0] } : {});
+    vit = head?.labels
+      ? new ViT({ ...loaded.config, id2label: head.labels }, loaded.weights)
+      : loaded;
+  } catch (error) {
+    source.plan.dispose();
+    throw error;
+  }
+  let adapter: ModelAdapter | null = null;
+  try {
+    if (head && headPath) applyHead(vit, head, headPath);
+    adapter = ModelAdapter.attach(vit, source.plan, source.params, {}, source.adapterPath);
     adapter.merge(vit);
-    adapter.dispose();
     return vit;
   } catch (error) {
+    if (!adapter) source.plan.dispose();
     vit.dispose();
     throw error;
+  } finally {
+    adapter?.dispose();
   }
 }

@@ -88,11 +88,26 @@ export class ModelAdapter {
     options: ModelAdapterOptions = {},
   ): Promise<ModelAdapter> {
     const { plan, params } = await loadAdapter(path);
+    return ModelAdapter.attach(model, plan, params, options, path);
+  }
+
+  /**
+   * An adapter for a plan and its parameters (the adapter owns the plan from here on); its
+   * targets must exist in the model with their shapes, else a TypeError naming `source`.
+   */
+  static attach(
+    model: AdaptableModel,
+    plan: Plan,
+    params: Float32Array,
+    options: ModelAdapterOptions = {},
+    source = 'adapter',
+  ): ModelAdapter {
     for (const target of plan.targets) {
       const weight = model.weights.get(target.name);
       if (!weight || weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
+        plan.dispose();
         throw new TypeError(
-          `${path}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
+          `${source}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
             (weight ? ` (the model's is [${weight.shape}])` : ''),
         );
       }

@@ -16,8 +16,9 @@ import { loadViT } from '../vit/io';
 import { initialVariables, type ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
-import { applyHead, readHeadFile, writeHeadFile } from './headFile';
-import { ADAPTER_FILE, adapterAndHead, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
+import { readAdapterSource } from './adapterSource';
+import { applyHead, writeHeadFile } from './headFile';
+import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type ResumeMode, type TrainResult } from './trainLoop';
 import type { TrainingSettings } from './trainingSettings';
@@ -91,20 +92,25 @@ async function createOrLoadAdapter(
     const patterns = options.targetPatterns ?? DEFAULT_TARGET_PATTERNS;
     return ModelAdapter.create(vit, options.config, patterns, { engine });
   }
-  const { adapterFile, headFile } = adapterAndHead(options.init);
-  const head = headFile ? await readHeadFile(headFile) : null;
-  if (head && head.weight.shape[0] === numClasses) {
-    applyHead(vit, head, headFile as string);
-    options.progress?.note(`starting from ${adapterFile} and its head ${headFile}`);
+  const source = await readAdapterSource(options.init);
+  const { head, headPath } = source;
+  if (head && headPath && head.weight.shape[0] === numClasses) {
+    try {
+      applyHead(vit, head, headPath);
+    } catch (error) {
+      source.plan.dispose();
+      throw error;
+    }
+    options.progress?.note(`starting from ${source.adapterPath} and its head ${headPath}`);
   } else {
     options.progress?.note(
-      `starting from ${adapterFile}` +
+      `starting from ${source.adapterPath}` +
         (head
-          ? ` with a new head (${headFile} has ${head.weight.shape[0]} labels, ${options.dataset} ${numClasses})`
+          ? ` with a new head (${headPath} has ${head.weight.shape[0]} labels, ${options.dataset} ${numClasses})`
           : ''),
     );
   }
-  return ModelAdapter.load(vit, adapterFile, { engine });
+  return ModelAdapter.attach(vit, source.plan, source.params, { engine }, source.adapterPath);
 }
 
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {

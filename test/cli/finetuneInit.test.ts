@@ -91,6 +91,32 @@ test('at lr > 0 the adapter trains from its initial values, with the same config
   start.plan.dispose();
 });
 
+test('a PEFT folder is taken as it is: at lr 0 the run writes back its adapter and head', async () => {
+  const exported = await cli('peft', 'export', run, '--out', 'as-peft');
+  expect(exported.code).toBe(0);
+  const result = await cli(
+    'finetune',
+    '--init',
+    'as-peft',
+    '--steps',
+    '1',
+    '--lr',
+    '0',
+    ...quick,
+    '--out',
+    'from-peft',
+  );
+  expect(result.code).toBe(0);
+  expect(result.stderr).toContain('starting from as-peft and its head as-peft');
+  const { plan, params } = await loadAdapter(join(dir, 'from-peft', ADAPTER_FILE));
+  expect(plan.config).toMatchObject({ grouping: 'weight', reshape: 'natural', rank: [2] });
+  expect(params).toEqual(initial);
+  const start = await readHeadFile(join(run, HEAD_FILE));
+  const end = await readHeadFile(join(dir, 'from-peft', HEAD_FILE));
+  expect(end.weight.data).toEqual(start.weight.data);
+  plan.dispose();
+});
+
 test('--init with --preset, --config or --targets is refused in one line', async () => {
   const result = await cli(
     'finetune',

@@ -65,23 +65,29 @@ test.each([
     new RegExp(`^Wrote ${run}-back: adapter.safetensors \\((LORA|LOKR) on 4 targets as `),
   );
 
+  // merge takes the PEFT folder itself as well as the imported adapter.
   for (const [adapter, out] of [
     [run, `${run}-merged`],
     [`${run}-back`, `${run}-back-merged`],
+    [`${run}-peft`, `${run}-peft-merged`],
   ]) {
     const merged = await cli('merge', '--model', modelDir, '--adapter', adapter!, '--out', out!);
     expect(merged.code).toBe(0);
   }
   const original = await readSafetensors(join(dir, `${run}-merged`, 'model.safetensors'));
-  const roundTrip = await readSafetensors(join(dir, `${run}-back-merged`, 'model.safetensors'));
-  for (const [name, tensor] of original.tensors) {
-    expect(
-      maxAbsDiff(roundTrip.tensors.get(name)!.data as Float32Array, tensor.data as Float32Array),
-    ).toBeLessThan(1e-5);
+  for (const merged of [`${run}-back-merged`, `${run}-peft-merged`]) {
+    const roundTrip = await readSafetensors(join(dir, merged, 'model.safetensors'));
+    for (const [name, tensor] of original.tensors) {
+      expect(
+        maxAbsDiff(roundTrip.tensors.get(name)!.data as Float32Array, tensor.data as Float32Array),
+      ).toBeLessThan(1e-5);
+    }
   }
-  const model = await loadViT(join(dir, `${run}-back-merged`));
-  expect(model.config.id2label).toEqual(labels);
-  model.dispose();
+  for (const merged of [`${run}-back-merged`, `${run}-peft-merged`]) {
+    const model = await loadViT(join(dir, merged));
+    expect(model.config.id2label).toEqual(labels);
+    model.dispose();
+  }
 });
 
 test('bad input exits 1 with one line naming the fault', async () => {

@@ -70,7 +70,7 @@ export function registerEvaluateCommand(program: Command): void {
     .requiredOption('--model <dir>', 'directory with config.json and model.safetensors')
     .option(
       '--adapter <path>',
-      'a SuperLoRA adapter file, or a finetune output folder (adapter + head), merged into the model',
+      'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
     .option('--dataset <name>', datasetNames.join(', '), choiceFlag(datasetNames), 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')

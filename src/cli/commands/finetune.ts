@@ -123,7 +123,7 @@ export function registerFinetuneCommand(program: Command): void {
     )
     .option(
       '--init <path>',
-      'start from an existing adapter (file, or run folder with its head), e.g. one from `superlora peft import`, instead of --preset / --config',
+      'start from an existing adapter (file, run folder with its head, or PEFT LoRA / LoKr folder) instead of --preset / --config',
     )
     .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
     .option('--json', 'print the summary as JSON');

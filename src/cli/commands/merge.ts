@@ -43,7 +43,7 @@ export function registerMergeCommand(program: Command): void {
     .requiredOption('--model <dir>', 'the base model: config.json + model.safetensors')
     .requiredOption(
       '--adapter <path>',
-      'a SuperLoRA adapter file, or a finetune output folder (adapter.safetensors + head.safetensors)',
+      'a SuperLoRA adapter file, a finetune output folder (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder',
     )
     .requiredOption('--out <dir>', 'the folder to write (config.json + model.safetensors)')
     .action(run);

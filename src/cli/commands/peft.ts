@@ -1,32 +1,26 @@
 /**
- * `superlora peft export | import`: convert adapters to and from Hugging Face PEFT's LoRA folder
- * (adapter_config.json + adapter_model.safetensors), so that an adapter trained here loads with
- * `PeftModel.from_pretrained` and a PEFT LoRA adapter merges, evaluates and predicts here. A
- * `finetune` output folder's classifier head travels as PEFT's `modules_to_save`.
+ * `superlora peft export | import`: convert adapters to and from Hugging Face PEFT's LoRA and LoKr
+ * folders (adapter_config.json + adapter_model.safetensors), so that an adapter trained here loads
+ * with `PeftModel.from_pretrained`, and a PEFT adapter becomes a SuperLoRA adapter file. (merge,
+ * evaluate, predict and finetune --init also take a PEFT folder as it is.) A `finetune` output
+ * folder's classifier head travels as PEFT's `modules_to_save`.
  */
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import type { Command } from 'commander';
 import { canonicalConfig } from '../../config';
 import type { EngineChoice } from '../../engines/engine';
-import { loadAdapter, saveAdapter } from '../../io/adapterFile';
+import { saveAdapter } from '../../io/adapterFile';
 import { readPeftAdapter, writePeftAdapter } from '../../io/peftFile';
-import type { SafeTensor } from '../../io/safetensors';
 import { adapterFromPeft, DEFAULT_PEFT_TOLERANCE, peftFromAdapter } from '../../interop/peft';
 import {
-  classifierHead,
-  headTensors,
-  parseLabels,
-  readHeadFile,
-  writeHeadFile,
-} from '../../train/headFile';
-import { ADAPTER_FILE, adapterAndHead, HEAD_FILE } from '../../train/outputFiles';
-import { CliUsageError } from '../errors';
+  peftClassifierHead,
+  PEFT_LABELS_METADATA,
+  readAdapterSource,
+} from '../../train/adapterSource';
+import { headTensors, writeHeadFile } from '../../train/headFile';
+import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
-
-/** Safetensors metadata that carries the head's label names through PEFT's weights file. */
-const LABELS_METADATA = 'superlora_labels';
-const HEAD_MODULE = 'classifier';
 
 interface ExportFlags {
   out: string;
@@ -38,9 +32,7 @@ interface ExportFlags {
 }
 
 async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
-  const { adapterFile, headFile } = adapterAndHead(source);
-  const head = headFile ? await readHeadFile(headFile) : null;
-  const { plan, params } = await loadAdapter(adapterFile);
+  const { plan, params, head } = await readAdapterSource(source);
   try {
     const exported = await peftFromAdapter(plan, params, {
       rank: flags.rank,
@@ -57,7 +49,7 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
         baseModel: flags.baseModel ?? null,
         metadata: {
           superlora_config: JSON.stringify(canonicalConfig(plan.config)),
-          ...(head?.labels ? { [LABELS_METADATA]: JSON.stringify(head.labels) } : {}),
+          ...(head?.labels ? { [PEFT_LABELS_METADATA]: JSON.stringify(head.labels) } : {}),
         },
       },
     );
@@ -79,21 +71,7 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
 
 async function importPeft(source: string, flags: { out: string }): Promise<void> {
   const peft = await readPeftAdapter(source);
-  const headEntries = new Map<string, SafeTensor>();
-  const others: string[] = [];
-  for (const [name, tensor] of peft.savedModules) {
-    if (name.startsWith(`${HEAD_MODULE}.`)) headEntries.set(name, tensor);
-    else others.push(name);
-  }
-  if (others.length > 0) {
-    throw new CliUsageError(
-      `${source}: modules_to_save other than the ${HEAD_MODULE} head cannot be carried into a SuperLoRA adapter: ${others.join(', ')}`,
-    );
-  }
-  const head =
-    headEntries.size > 0
-      ? classifierHead(headEntries, source, parseLabels(peft.metadata[LABELS_METADATA]))
-      : null;
+  const head = peftClassifierHead(peft, source);
   const { plan, params } = adapterFromPeft(peft.modules);
   try {
     await mkdir(flags.out, { recursive: true });
@@ -115,7 +93,7 @@ export function registerPeftCommand(program: Command): void {
   peft
     .command('export <adapter>')
     .description(
-      'write an adapter (file, or finetune output folder with its head) as a PEFT folder: LoRA and LoKr configs exactly, any other as a LoRA from a truncated SVD of each ΔW',
+      'write an adapter (file, finetune output folder with its head, or PEFT folder) as a PEFT folder: LoRA and LoKr configs exactly, any other as a LoRA from a truncated SVD of each ΔW',
     )
     .requiredOption(
       '--out <dir>',

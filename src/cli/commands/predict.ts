@@ -87,7 +87,7 @@ export function registerPredictCommand(program: Command): void {
     .requiredOption('--out <file>', 'the .safetensors file to write ("logits")')
     .option(
       '--adapter <path>',
-      'a SuperLoRA adapter file, or a finetune output folder (adapter + head), merged into the model',
+      'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
     .option(
