@@ -41,30 +41,34 @@ beforeAll(async () => {
   vit.dispose();
 });
 
-test('at lr 0 the run writes back the adapter and head it started from', async () => {
+/** Fine-tunes one step at lr 0 from `init` into `out`; the adapter and head must come back unchanged. */
+async function expectUnchangedAtLrZero(init: string, out: string, started: string): Promise<void> {
   const result = await cli(
     'finetune',
     '--init',
-    run,
+    init,
     '--steps',
     '1',
     '--lr',
     '0',
     ...quick,
     '--out',
-    'still',
+    out,
   );
   expect(result.code).toBe(0);
-  expect(result.stderr).toContain(`starting from ${join(run, ADAPTER_FILE)} and its head`);
-  const { plan, params } = await loadAdapter(join(dir, 'still', ADAPTER_FILE));
+  expect(result.stderr).toContain(started);
+  const { plan, params } = await loadAdapter(join(dir, out, ADAPTER_FILE));
   expect(plan.config).toMatchObject({ grouping: 'weight', reshape: 'natural', rank: [2] });
   expect(params).toEqual(initial);
   const start = await readHeadFile(join(run, HEAD_FILE));
-  const end = await readHeadFile(join(dir, 'still', HEAD_FILE));
+  const end = await readHeadFile(join(dir, out, HEAD_FILE));
   expect(end.weight.data).toEqual(start.weight.data);
   expect(end.bias.data).toEqual(start.bias.data);
   plan.dispose();
-});
+}
+
+test('at lr 0 the run writes back the adapter and head it started from', () =>
+  expectUnchangedAtLrZero(run, 'still', `starting from ${join(run, ADAPTER_FILE)} and its head`));
 
 test('at lr > 0 the adapter trains from its initial values, with the same config and targets', async () => {
   const result = await cli(
@@ -94,27 +98,11 @@ test('at lr > 0 the adapter trains from its initial values, with the same config
 test('a PEFT folder is taken as it is: at lr 0 the run writes back its adapter and head', async () => {
   const exported = await cli('peft', 'export', run, '--out', 'as-peft');
   expect(exported.code).toBe(0);
-  const result = await cli(
-    'finetune',
-    '--init',
+  await expectUnchangedAtLrZero(
     'as-peft',
-    '--steps',
-    '1',
-    '--lr',
-    '0',
-    ...quick,
-    '--out',
     'from-peft',
+    'starting from as-peft and its head as-peft',
   );
-  expect(result.code).toBe(0);
-  expect(result.stderr).toContain('starting from as-peft and its head as-peft');
-  const { plan, params } = await loadAdapter(join(dir, 'from-peft', ADAPTER_FILE));
-  expect(plan.config).toMatchObject({ grouping: 'weight', reshape: 'natural', rank: [2] });
-  expect(params).toEqual(initial);
-  const start = await readHeadFile(join(run, HEAD_FILE));
-  const end = await readHeadFile(join(dir, 'from-peft', HEAD_FILE));
-  expect(end.weight.data).toEqual(start.weight.data);
-  plan.dispose();
 });
 
 test('--init with --preset, --config or --targets is refused in one line', async () => {
