@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'fs';
 import { join } from 'path';
 import type { Plan } from '../createPlan';
 import { adapterFromPeft } from '../interop/peft';
-import { loadAdapter } from '../io/adapterFile';
+import { AdapterFileError, loadAdapter } from '../io/adapterFile';
 import {
   PEFT_CONFIG_FILE,
   PeftFormatError,
@@ -56,7 +56,13 @@ export function peftClassifierHead(peft: PeftAdapter, source: string): Classifie
 /** Reads the adapter (and head) a path names; dispose source.plan when done. */
 export async function readAdapterSource(path: string): Promise<AdapterSource> {
   const isDir = existsSync(path) && statSync(path).isDirectory();
-  if (isDir && !existsSync(join(path, ADAPTER_FILE)) && existsSync(join(path, PEFT_CONFIG_FILE))) {
+  if (isDir && !existsSync(join(path, ADAPTER_FILE))) {
+    if (!existsSync(join(path, PEFT_CONFIG_FILE))) {
+      throw new AdapterFileError(
+        path,
+        `a folder with neither ${ADAPTER_FILE} (a run folder) nor ${PEFT_CONFIG_FILE} (a PEFT folder)`,
+      );
+    }
     const peft = await readPeftAdapter(path);
     const head = peftClassifierHead(peft, path);
     const { plan, params } = adapterFromPeft(peft.modules);

@@ -579,7 +579,12 @@ describe('every command has --help', () => {
 
 describe('user errors: exit 1, one line that names what is wrong, no stack', () => {
   test.concurrent.each([
-    [['delta', dir, '--out', 'x.safetensors'], new RegExp(`^superlora: ${dir}: EISDIR`)],
+    [
+      ['delta', dir, '--out', 'x.safetensors'],
+      new RegExp(
+        `^superlora: ${dir}: a folder with neither adapter.safetensors \\(a run folder\\) nor adapter_config.json`,
+      ),
+    ],
     [
       [
         'adapter',

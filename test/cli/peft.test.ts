@@ -90,6 +90,27 @@ test.each([
   }
 });
 
+test('adapter show and delta read a PEFT folder as the SuperLoRA adapter it converts to', async () => {
+  expect((await cli('peft', 'export', 'run-lokr', '--out', 'show-peft')).code).toBe(0);
+  const shown = await cli('adapter', 'show', 'show-peft', '--json');
+  expect(shown.code).toBe(0);
+  expect(JSON.parse(shown.stdout).config).toMatchObject({ splits: 2, reshape: 'natural' });
+  for (const [adapter, out] of [
+    ['run-lokr', 'delta-own.safetensors'],
+    ['show-peft', 'delta-peft.safetensors'],
+  ]) {
+    expect((await cli('delta', adapter!, '--out', out!, '--engine', 'tfjs')).code).toBe(0);
+  }
+  const own = await readSafetensors(join(dir, 'delta-own.safetensors'));
+  const peft = await readSafetensors(join(dir, 'delta-peft.safetensors'));
+  expect([...peft.tensors.keys()]).toEqual([...own.tensors.keys()]);
+  for (const [name, tensor] of own.tensors) {
+    expect(
+      maxAbsDiff(peft.tensors.get(name)!.data as Float32Array, tensor.data as Float32Array),
+    ).toBeLessThan(1e-6);
+  }
+});
+
 test('bad input exits 1 with one line naming the fault', async () => {
   const ia3 = join(dir, 'ia3');
   mkdirSync(ia3);

@@ -1,9 +1,13 @@
-/** `superlora adapter init | show`: create an adapter file from a config, or describe one. */
+/**
+ * `superlora adapter init | show`: create an adapter file from a config, or describe one (an adapter
+ * file, a run folder or a PEFT LoRA / LoKr folder, as the SuperLoRA config it is).
+ */
 import type { Command } from 'commander';
 import type { SuperLoraConfig } from '../../config';
 import { createPlan } from '../../createPlan';
-import { loadAdapter, saveAdapter } from '../../io/adapterFile';
+import { saveAdapter } from '../../io/adapterFile';
 import { presetConfig, presetNames } from '../../presets';
+import { readAdapterSource } from '../../train/adapterSource';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
@@ -40,7 +44,7 @@ async function init(options: InitOptions): Promise<void> {
 }
 
 async function show(path: string, options: { json?: boolean }): Promise<void> {
-  const { plan } = await loadAdapter(path);
+  const { plan } = await readAdapterSource(path);
   const summary = {
     config: plan.config,
     targets: plan.targets,
@@ -91,7 +95,9 @@ export function registerAdapterCommand(program: Command): void {
     .action(init);
   adapter
     .command('show <adapter>')
-    .description('print an adapter’s config, targets, groups and parameter layout')
+    .description(
+      'print an adapter’s config, targets, groups and parameter layout (an adapter file, run folder or PEFT folder)',
+    )
     .option('--json', 'print JSON')
     .action(show);
 }

@@ -1,12 +1,15 @@
-/** `superlora delta ADAPTER --out FILE`: ΔW of every target, as a safetensors file. */
+/**
+ * `superlora delta ADAPTER --out FILE`: ΔW of every target, as a safetensors file (ADAPTER: an
+ * adapter file, a run folder or a PEFT LoRA / LoKr folder).
+ */
 import type { Command } from 'commander';
 import type { EngineChoice } from '../../engines/engine';
-import { loadAdapter } from '../../io/adapterFile';
 import { writeSafetensors, type SafeTensor } from '../../io/safetensors';
+import { readAdapterSource } from '../../train/adapterSource';
 import { engineFlag } from '../parseFlags';
 
 async function delta(path: string, options: { out: string; engine: EngineChoice }): Promise<void> {
-  const { plan, params } = await loadAdapter(path);
+  const { plan, params } = await readAdapterSource(path);
   const started = process.hrtime.bigint();
   const values = await plan.delta(params, { engine: options.engine });
   const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
