@@ -151,6 +151,7 @@ export async function readPeftAdapter(location: string): Promise<PeftAdapter> {
       config.type === 'LORA'
         ? [reader.lowRank('lora_B.weight', 'lora_A.weight')]
         : [reader.either('lokr_w1'), reader.either('lokr_w2')];
+    reader.requireAllUsed();
     for (const factor of factors) {
       if (factor.rank !== null && factor.rank !== rank) {
         throw new PeftFormatError(
@@ -176,11 +177,21 @@ export async function readPeftAdapter(location: string): Promise<PeftAdapter> {
 
 /** Reads one module's factor tensors, naming the module and tensor in every error. */
 class FactorReader {
+  private readonly used = new Set<string>();
+
   constructor(
     private readonly file: string,
     private readonly module: string,
     private readonly parts: Map<string, SafeTensor>,
   ) {}
+
+  /** Refuses tensors no factor was read from (a dense w1 beside w1_a, say), rather than drop them. */
+  requireAllUsed(): void {
+    const unused = [...this.parts.keys()].filter((name) => !this.used.has(name));
+    if (unused.length > 0) {
+      this.fail(`has ${unused.join(', ')} beside the factors it was read from`);
+    }
+  }
 
   /** `prefix` as a dense tensor, or as `prefix_a` · `prefix_b`. */
   either(prefix: string): KronFactor {
@@ -193,6 +204,7 @@ class FactorReader {
     const up = this.parts.get(upName);
     const down = this.parts.get(downName);
     if (!up || !down) this.fail(`has no ${wanted}`);
+    this.used.add(upName).add(downName);
     const [rows, rank] = this.matrixShape(up, upName);
     const [rankOfDown, cols] = this.matrixShape(down, downName);
     if (rankOfDown !== rank) {
@@ -212,6 +224,7 @@ class FactorReader {
   dense(name: string): KronFactor {
     const tensor = this.parts.get(name);
     if (!tensor) return this.fail(`has no ${name}`);
+    this.used.add(name);
     const [rows, cols] = this.matrixShape(tensor, name);
     return { rows, cols, rank: null, dense: this.values(tensor, name) };
   }

@@ -540,6 +540,17 @@ describe('import', () => {
     await expect(
       readPeftAdapter(await writePeftFolder('stray', { r: 4, lora_alpha: 4 }, stray)),
     ).rejects.toThrow('unexpected tensor "base_model.model.vit.pooler.dense.weight"');
+    const q = 'vit.encoder.layer.0.attention.attention.query';
+    const both = new Map<string, SafeTensor>([
+      [`base_model.model.${q}.lokr_w1`, f32([3, 2], 51)],
+      [`base_model.model.${q}.lokr_w1_a`, f32([3, 1], 52)],
+      [`base_model.model.${q}.lokr_w2`, f32([4, 4], 53)],
+    ]);
+    await expect(
+      readPeftAdapter(
+        await writePeftFolder('lokr-extra', { peft_type: 'LOKR', r: 1, alpha: 1 }, both),
+      ),
+    ).rejects.toThrow(`module "${q}" has lokr_w1_a beside the factors it was read from`);
     const conv = new Map([['base_model.model.conv.lokr_t2', f32([2, 2], 1)]]);
     await expect(
       readPeftAdapter(await writePeftFolder('conv', { peft_type: 'LOKR', r: 2, alpha: 2 }, conv)),
