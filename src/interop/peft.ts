@@ -78,7 +78,8 @@ export function exactPeftType(plan: Plan): PeftType | null {
     !config.shuffle;
   const lowRank = typeof config.rank[0] === 'number';
   if (!natural) return null;
-  if (config.splits === 1 && lowRank && config.grouping !== 1) return 'LORA';
+  const grouped = config.grouping === 'weight' || config.grouping === 'layer';
+  if (config.splits === 1 && lowRank && grouped) return 'LORA';
   return config.splits === 2 && config.grouping === 'weight' ? 'LOKR' : null;
 }
 
