@@ -220,7 +220,8 @@ void ForAttentionPairs(const AttentionArgs& args, int64_t batch, int64_t row_flo
 }  // namespace
 
 void AttentionForward(const float* q, const float* k, const float* v, int64_t batch, int64_t tokens,
-                      int64_t heads, int64_t head_size, float scale, float* out, float* probs) {
+                      int64_t heads, int64_t head_size, float scale, float* out, float* probs,
+                      simd::Isa isa) {
   AttentionArgs args{};
   args.q = q;
   args.k = k;
@@ -231,13 +232,13 @@ void AttentionForward(const float* q, const float* k, const float* v, int64_t ba
   args.heads = heads;
   args.head_size = head_size;
   args.scale = scale;
-  ForAttentionPairs(args, batch, PairFloats(tokens, head_size),
-                    KernelsFor(simd::ActiveIsa()).attention_forward);
+  ForAttentionPairs(args, batch, PairFloats(tokens, head_size), KernelsFor(isa).attention_forward);
 }
 
 void AttentionBackward(const float* dy, const float* q, const float* k, const float* v,
                        const float* probs, int64_t batch, int64_t tokens, int64_t heads,
-                       int64_t head_size, float scale, float* dq, float* dk, float* dv) {
+                       int64_t head_size, float scale, float* dq, float* dk, float* dv,
+                       simd::Isa isa) {
   AttentionArgs args{};
   args.dy = dy;
   args.q = q;
@@ -252,7 +253,7 @@ void AttentionBackward(const float* dy, const float* q, const float* k, const fl
   args.head_size = head_size;
   args.scale = scale;
   ForAttentionPairs(args, batch, 2 * PairFloats(tokens, head_size),
-                    KernelsFor(simd::ActiveIsa()).attention_backward);
+                    KernelsFor(isa).attention_backward);
 }
 
 }  // namespace superlora::ops

@@ -49,13 +49,15 @@ void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, i
 // tokens] for the backward. Products accumulate in float, as the GEMM's do; the softmax is
 // Softmax's row kernel.
 void AttentionForward(const float* q, const float* k, const float* v, int64_t batch, int64_t tokens,
-                      int64_t heads, int64_t head_size, float scale, float* out, float* probs);
+                      int64_t heads, int64_t head_size, float scale, float* out, float* probs,
+                      simd::Isa isa = simd::ActiveIsa());
 
 // Its gradients for the upstream gradient dy of out (same layout), per batch and head: dV = Pᵀ dO,
 // dP = dO Vᵀ, dS = P ⊙ (dP − Σ_cols dP ⊙ P) (the row sum in double), dQ = scale · dS K and
 // dK = scale · dSᵀ Q.
 void AttentionBackward(const float* dy, const float* q, const float* k, const float* v,
                        const float* probs, int64_t batch, int64_t tokens, int64_t heads,
-                       int64_t head_size, float scale, float* dq, float* dk, float* dv);
+                       int64_t head_size, float scale, float* dq, float* dk, float* dv,
+                       simd::Isa isa = simd::ActiveIsa());
 
 }  // namespace superlora::ops

@@ -445,7 +445,7 @@ AttentionShape RequireAttentionShape(const Napi::CallbackInfo& info, size_t firs
   return shape;
 }
 
-// attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs)
+// attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs[, isa])
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   Napi::Float32Array q = args::RequireFloat32Array(info, 0, "q");
@@ -454,6 +454,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   const AttentionShape shape = RequireAttentionShape(info, 3);
   Napi::Float32Array out = args::RequireFloat32Array(info, 8, "out");
   Napi::Float32Array probs = args::RequireFloat32Array(info, 9, "probs");
+  const simd::Isa isa = OptionalIsa(info, 10);
   const char* size = "batch · tokens · heads · headSize";
   for (const Named& named : {Named{"q", &q}, Named{"k", &k}, Named{"v", &v}, Named{"out", &out}}) {
     RequireLength(env, *named.array, named.name, shape.Size(), size);
@@ -462,11 +463,11 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   RequireDisjoint(env, {{"out", &out}, {"probs", &probs}}, {{"q", &q}, {"k", &k}, {"v", &v}});
   RequireDisjoint(env, {{"out", &out}}, {{"probs", &probs}});
   ops::AttentionForward(q.Data(), k.Data(), v.Data(), shape.batch, shape.tokens, shape.heads,
-                        shape.head_size, shape.scale, out.Data(), probs.Data());
+                        shape.head_size, shape.scale, out.Data(), probs.Data(), isa);
   return env.Undefined();
 }
 
-// attentionBackward(dy, q, k, v, probs, batch, tokens, heads, headSize, scale, dq, dk, dv)
+// attentionBackward(dy, q, k, v, probs, batch, tokens, heads, headSize, scale, dq, dk, dv[, isa])
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
@@ -478,6 +479,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Napi::Float32Array dq = args::RequireFloat32Array(info, 10, "dq");
   Napi::Float32Array dk = args::RequireFloat32Array(info, 11, "dk");
   Napi::Float32Array dv = args::RequireFloat32Array(info, 12, "dv");
+  const simd::Isa isa = OptionalIsa(info, 13);
   const char* size = "batch · tokens · heads · headSize";
   for (const Named& named : {Named{"dy", &dy}, Named{"q", &q}, Named{"k", &k}, Named{"v", &v},
                              Named{"dq", &dq}, Named{"dk", &dk}, Named{"dv", &dv}}) {
@@ -490,7 +492,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   RequireDisjoint(env, {{"dq", &dq}}, {{"dk", &dk}});
   ops::AttentionBackward(dy.Data(), q.Data(), k.Data(), v.Data(), probs.Data(), shape.batch,
                          shape.tokens, shape.heads, shape.head_size, shape.scale, dq.Data(),
-                         dk.Data(), dv.Data());
+                         dk.Data(), dv.Data(), isa);
   return env.Undefined();
 }
 

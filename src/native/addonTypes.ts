@@ -560,6 +560,7 @@ export interface Addon {
     scale: number,
     out: Float32Array,
     probs: Float32Array,
+    isa?: IsaName,
   ): void;
   /** The gradients of attention for the upstream gradient dy of out, from its probs. */
   attentionBackward(
@@ -576,6 +577,7 @@ export interface Addon {
     dq: Float32Array,
     dk: Float32Array,
     dv: Float32Array,
+    isa?: IsaName,
   ): void;
   /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst

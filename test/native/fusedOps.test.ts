@@ -414,6 +414,46 @@ describe('attention', () => {
     });
   });
 
+  test('every ISA agrees: with the float64 forward, and with the checked backward', () => {
+    // Whole 16-float chunks of a head (16) and of tokens padded 20 → 32, and a head of 5 (tails).
+    for (const shape of [[2, 20, 2, 16], dims] as const) {
+      const [b, t, h, d] = shape;
+      const n = b * t * h * d;
+      const [sq, sk, sv, sdy] = [95, 96, 97, 98].map((seed) => spread(seed, n, 3)) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
+      const s = 1 / Math.sqrt(d);
+      const expected = attention64(sq, sk, sv, shape, s);
+      const backward = (isa?: IsaName) => {
+        const probs = Float32Array.from(expected.probs);
+        const grads = [new Float32Array(n), new Float32Array(n), new Float32Array(n)] as const;
+        addon.attentionBackward(sdy, sq, sk, sv, probs, b, t, h, d, s, ...grads, isa);
+        return grads;
+      };
+      const reference = backward();
+      for (const isa of ['portable', 'avx2', 'avx512'] as const) {
+        const out = new Float32Array(n);
+        const probs = new Float32Array(b * h * t * t);
+        addon.attention(sq, sk, sv, b, t, h, d, s, out, probs, isa);
+        expect({ isa, out: maxRelativeError(out, expected.out) < 2e-6 }).toEqual({
+          isa,
+          out: true,
+        });
+        expect({ isa, probs: maxRelativeError(probs, expected.probs) < 2e-6 }).toEqual({
+          isa,
+          probs: true,
+        });
+        backward(isa).forEach((grad, which) => {
+          const error = maxRelativeError(grad, reference[which] as Float32Array);
+          expect({ isa, which, ok: error < 1e-5 }).toEqual({ isa, which, ok: true });
+        });
+      }
+    }
+  });
+
   test('gives the same results on 1 and 2 threads for a batch large enough to split', () => {
     const big = [64, 17, 4, 16] as const;
     const n = big[0] * big[1] * big[2] * big[3];
