@@ -95,7 +95,7 @@ export {
   type AdaptableModel,
   type ModelAdapterOptions,
 } from './tfjs/modelAdapter';
-export { loadAdaptedViT } from './tfjs/loadAdaptedViT';
+export { loadAdaptedViT } from './train/loadAdaptedViT';
 export { useBackend, BackendUnavailableError, type BackendChoice } from './tfjs/backend';
 export {
   registerNativeKernels,

@@ -203,6 +203,20 @@ namespace {
 // (its softmax's exps are double-precision math, hence the math threshold).
 int64_t PairFloats(int64_t tokens, int64_t head_size) { return tokens * (tokens + 4 * head_size); }
 
+// The inputs and shape both directions share; the caller adds its other inputs and outputs.
+AttentionArgs ArgsFor(const float* q, const float* k, const float* v, int64_t tokens, int64_t heads,
+                      int64_t head_size, float scale) {
+  AttentionArgs args{};
+  args.q = q;
+  args.k = k;
+  args.v = v;
+  args.tokens = tokens;
+  args.heads = heads;
+  args.head_size = head_size;
+  args.scale = scale;
+  return args;
+}
+
 template <class Loop>
 void ForAttentionPairs(const AttentionArgs& args, int64_t batch, int64_t row_floats, Loop loop) {
   const int64_t pairs = batch * args.heads;
@@ -222,16 +236,9 @@ void ForAttentionPairs(const AttentionArgs& args, int64_t batch, int64_t row_flo
 void AttentionForward(const float* q, const float* k, const float* v, int64_t batch, int64_t tokens,
                       int64_t heads, int64_t head_size, float scale, float* out, float* probs,
                       simd::Isa isa) {
-  AttentionArgs args{};
-  args.q = q;
-  args.k = k;
-  args.v = v;
+  AttentionArgs args = ArgsFor(q, k, v, tokens, heads, head_size, scale);
   args.out = out;
   args.probs_out = probs;
-  args.tokens = tokens;
-  args.heads = heads;
-  args.head_size = head_size;
-  args.scale = scale;
   ForAttentionPairs(args, batch, PairFloats(tokens, head_size), KernelsFor(isa).attention_forward);
 }
 
@@ -239,19 +246,12 @@ void AttentionBackward(const float* dy, const float* q, const float* k, const fl
                        const float* probs, int64_t batch, int64_t tokens, int64_t heads,
                        int64_t head_size, float scale, float* dq, float* dk, float* dv,
                        simd::Isa isa) {
-  AttentionArgs args{};
+  AttentionArgs args = ArgsFor(q, k, v, tokens, heads, head_size, scale);
   args.dy = dy;
-  args.q = q;
-  args.k = k;
-  args.v = v;
   args.probs = probs;
   args.dq = dq;
   args.dk = dk;
   args.dv = dv;
-  args.tokens = tokens;
-  args.heads = heads;
-  args.head_size = head_size;
-  args.scale = scale;
   ForAttentionPairs(args, batch, 2 * PairFloats(tokens, head_size),
                     KernelsFor(isa).attention_backward);
 }

@@ -20,7 +20,6 @@ import { denseFactor, type KronFactor, type PeftModule, type PeftType } from '..
 import {
   lowRankDecomposition,
   rankForTolerance,
-  relativeResidual,
   type LowRankFactors,
 } from '../linalg/lowRankDecomposition';
 import { naturalFactors, type PlanLayout } from '../plan';
@@ -116,13 +115,8 @@ export async function peftFromAdapter(
   return { type: exactType ?? 'LORA', modules, exact: exactType !== null, targets };
 }
 
-/** ‖ΔW − module's ΔW‖_F / ‖ΔW‖_F. */
+/** ‖ΔW − module's ΔW‖_F / ‖ΔW‖_F (0 for a zero ΔW). */
 function moduleError(module: PeftModule, delta: Float32Array): number {
-  const [rows, cols] = module.shape;
-  const [only] = module.factors;
-  if (module.factors.length === 1 && only && only.rank !== null) {
-    return relativeResidual(delta, rows, cols, only.up, only.down, only.rank);
-  }
   const approximation = kronDense(module.factors);
   let residual = 0;
   let norm = 0;
@@ -194,40 +188,42 @@ function splitSlices(layout: PlanLayout, g: number) {
  */
 function ownKronModules(layout: PlanLayout, params: Float32Array): PeftModule[] {
   const scale = layout.config.scale;
-  const stacked = layout.config.splits === 1;
-  const firstRow = new Map<number, number>();
-  for (const group of layout.groups) {
-    let row = 0;
+  const modules: PeftModule[] = [];
+  layout.groups.forEach((group, g) => {
+    const slices = splitSlices(layout, g);
+    let firstRow = 0;
     for (const t of group.targets) {
-      firstRow.set(t, row);
-      row += (layout.targets[t] as Target).shape[0];
-    }
-  }
-  return layout.targets.map((target, t): PeftModule => {
-    const [outRows] = target.shape;
-    const group = layout.groups.findIndex((g) => g.targets.includes(t));
-    const factors = splitSlices(layout, group).map((slice, k): KronFactor => {
-      const factorScale = k === 0 ? scale : 1;
-      const { rows, cols } = slice;
-      if (slice.rank === null) {
-        const dense = params.slice(slice.start, slice.start + rows * cols);
-        return { rows, cols, rank: null, dense: dense.map((v) => v * factorScale) };
-      }
-      const rank = slice.rank;
-      // With K = 1 the factor's rows are the group's stacked targets; this target's come at firstRow.
-      const own = stacked ? outRows : rows;
-      const upStart = slice.upStart + (stacked ? (firstRow.get(t) as number) : 0) * rank;
-      const up = params.slice(upStart, upStart + own * rank).map((v) => v * factorScale);
-      const down = new Float32Array(rank * cols);
-      for (let c = 0; c < cols; c++) {
-        for (let j = 0; j < rank; j++) {
-          down[j * cols + c] = params[slice.downStart + c * rank + j] as number;
+      const target = layout.targets[t] as Target;
+      const factors = slices.map((slice, k): KronFactor => {
+        const factorScale = k === 0 ? scale : 1;
+        const { cols } = slice;
+        if (slice.rank === null) {
+          const dense = params.slice(slice.start, slice.start + slice.rows * cols);
+          return { rows: slice.rows, cols, rank: null, dense: dense.map((v) => v * factorScale) };
         }
-      }
-      return { rows: own, cols, rank, up, down };
-    });
-    return { name: peftModuleName(target.name), shape: target.shape, scaling: 1, factors };
+        const rank = slice.rank;
+        // A group of several targets has one split (K = 1) whose rows are theirs, stacked.
+        const rows = group.targets.length > 1 ? target.shape[0] : slice.rows;
+        const upStart = slice.upStart + firstRow * rank;
+        const up = params.slice(upStart, upStart + rows * rank).map((v) => v * factorScale);
+        const down = new Float32Array(rank * cols);
+        for (let c = 0; c < cols; c++) {
+          for (let j = 0; j < rank; j++) {
+            down[j * cols + c] = params[slice.downStart + c * rank + j] as number;
+          }
+        }
+        return { rows, cols, rank, up, down };
+      });
+      modules[t] = {
+        name: peftModuleName(target.name),
+        shape: target.shape,
+        scaling: 1,
+        factors,
+      };
+      firstRow += target.shape[0];
+    }
   });
+  return modules;
 }
 
 /** Each target's best approximation as one LoRA factor, all at one rank. */

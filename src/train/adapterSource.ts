@@ -14,6 +14,7 @@ import {
   PeftFormatError,
   readPeftAdapter,
   type PeftAdapter,
+  type PeftType,
 } from '../io/peftFile';
 import type { SafeTensor } from '../io/safetensors';
 import { classifierHead, parseLabels, readHeadFile, type ClassifierHead } from './headFile';
@@ -36,7 +37,7 @@ export interface AdapterSource {
 }
 
 /** The classifier head among a PEFT adapter's modules_to_save; any other saved module is refused. */
-export function peftClassifierHead(peft: PeftAdapter, source: string): ClassifierHead | null {
+function peftClassifierHead(peft: PeftAdapter, source: string): ClassifierHead | null {
   const head = new Map<string, SafeTensor>();
   const others: string[] = [];
   for (const [name, tensor] of peft.savedModules) {
@@ -53,6 +54,24 @@ export function peftClassifierHead(peft: PeftAdapter, source: string): Classifie
   return classifierHead(head, source, parseLabels(peft.metadata[PEFT_LABELS_METADATA]));
 }
 
+/** A PEFT LoRA / LoKr folder as a SuperLoRA adapter and head, and the PEFT type it was. */
+export async function readPeftSource(
+  path: string,
+): Promise<AdapterSource & { peftType: PeftType }> {
+  const peft = await readPeftAdapter(path);
+  const head = peftClassifierHead(peft, path);
+  const { plan, params } = adapterFromPeft(peft.modules);
+  return {
+    format: 'peft',
+    peftType: peft.type,
+    adapterPath: path,
+    plan,
+    params,
+    head,
+    headPath: head ? path : null,
+  };
+}
+
 /** Reads the adapter (and head) a path names; dispose source.plan when done. */
 export async function readAdapterSource(path: string): Promise<AdapterSource> {
   const isDir = existsSync(path) && statSync(path).isDirectory();
@@ -63,10 +82,7 @@ export async function readAdapterSource(path: string): Promise<AdapterSource> {
         `a folder with neither ${ADAPTER_FILE} (a run folder) nor ${PEFT_CONFIG_FILE} (a PEFT folder)`,
       );
     }
-    const peft = await readPeftAdapter(path);
-    const head = peftClassifierHead(peft, path);
-    const { plan, params } = adapterFromPeft(peft.modules);
-    return { format: 'peft', adapterPath: path, plan, params, head, headPath: head ? path : null };
+    return readPeftSource(path);
   }
   const adapterPath = isDir ? join(path, ADAPTER_FILE) : path;
   const headPath = isDir && existsSync(join(path, HEAD_FILE)) ? join(path, HEAD_FILE) : null;

@@ -29,8 +29,9 @@ export interface FinetuneOptions extends TrainingSettings {
   config?: SuperLoraConfig;
   targetPatterns?: readonly string[];
   /**
-   * Start from an existing adapter instead (its config, targets and values): an adapter file, or a
-   * run folder, whose head is kept too when it has as many labels as the dataset.
+   * Start from an existing adapter instead (its config, targets and values; `config` and
+   * `targetPatterns` are then unused): anything readAdapterSource takes, an adapter file, a run
+   * folder or a PEFT folder, whose head is kept too when it has as many labels as the dataset.
    */
   init?: string;
   engine?: EngineChoice;

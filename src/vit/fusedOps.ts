@@ -85,24 +85,22 @@ function registerGradients(): void {
       },
     });
   }
-}
-
-function registerAttentionGradient(): void {
-  if (tf.getGradient(ATTENTION) !== undefined) return;
-  tf.registerGradient({
-    kernelName: ATTENTION,
-    inputsToSave: ['q', 'k', 'v'],
-    outputsToSave: [false, true],
-    // The three gradients come from one kernel, run here: the backward pass's scope owns them.
-    gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
-      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      const [q, k, v, probs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      const [dq, dk, dv] = tf
-        .engine()
-        .runKernel(ATTENTION_GRAD, { dy, q, k, v, probs }, attrs) as tf.Tensor[];
-      return { q: () => dq as tf.Tensor, k: () => dk as tf.Tensor, v: () => dv as tf.Tensor };
-    },
-  });
+  if (tf.getGradient(ATTENTION) === undefined) {
+    tf.registerGradient({
+      kernelName: ATTENTION,
+      inputsToSave: ['q', 'k', 'v'],
+      outputsToSave: [false, true],
+      // The three gradients come from one kernel, run here: the backward pass's scope owns them.
+      gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
+        const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+        const [q, k, v, probs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [dq, dk, dv] = tf
+          .engine()
+          .runKernel(ATTENTION_GRAD, { dy, q, k, v, probs }, attrs) as tf.Tensor[];
+        return { q: () => dq as tf.Tensor, k: () => dk as tf.Tensor, v: () => dv as tf.Tensor };
+      },
+    });
+  }
 }
 
 function backendHas(...kernelNames: string[]): boolean {
@@ -154,7 +152,7 @@ export function fusedAttention(
   scale: number,
 ): tf.Tensor2D | null {
   if (!backendHas(ATTENTION, ATTENTION_GRAD)) return null;
-  registerAttentionGradient();
+  registerGradients();
   const [context, probs] = tf
     .engine()
     .runKernel(ATTENTION, { q, k, v }, { tokens, heads, scale }) as tf.Tensor[];

@@ -24,7 +24,7 @@ import {
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors';
 import { adapterFromPeft, peftFromAdapter } from '../../src/interop/peft';
 import { lowRankDecomposition } from '../../src/linalg/lowRankDecomposition';
-import { uniforms } from '../vit/tinyVit';
+import { maxAbsDiff, uniforms } from '../vit/tinyVit';
 
 beforeAll(async () => {
   tf.enableProdMode();
@@ -71,12 +71,6 @@ function kron(
         for (let l = 0; l < bc; l++)
           out[(i * br + k) * (ac * bc) + j * bc + l] = a[i * ac + j]! * b[k * bc + l]! * scaling;
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
 }
 
 function relativeFrobenius(approx: ArrayLike<number>, exact: ArrayLike<number>): number {

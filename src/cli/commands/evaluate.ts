@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { datasetNames, subset, type DatasetName } from '../../data/dataset';
 import { loadDataset } from '../../data/loadDataset';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
-import { loadAdaptedViT } from '../../tfjs/loadAdaptedViT';
+import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { evaluateClassifier } from '../../train/evaluateClassifier';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'path';
 import type { Command } from 'commander';
-import { loadAdaptedViT } from '../../tfjs/loadAdaptedViT';
+import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { saveViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 

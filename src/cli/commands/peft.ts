@@ -11,13 +11,9 @@ import type { Command } from 'commander';
 import { canonicalConfig } from '../../config';
 import type { EngineChoice } from '../../engines/engine';
 import { saveAdapter } from '../../io/adapterFile';
-import { readPeftAdapter, writePeftAdapter } from '../../io/peftFile';
-import { adapterFromPeft, DEFAULT_PEFT_TOLERANCE, peftFromAdapter } from '../../interop/peft';
-import {
-  peftClassifierHead,
-  PEFT_LABELS_METADATA,
-  readAdapterSource,
-} from '../../train/adapterSource';
+import { writePeftAdapter } from '../../io/peftFile';
+import { DEFAULT_PEFT_TOLERANCE, peftFromAdapter } from '../../interop/peft';
+import { PEFT_LABELS_METADATA, readAdapterSource, readPeftSource } from '../../train/adapterSource';
 import { headTensors, writeHeadFile } from '../../train/headFile';
 import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
@@ -70,15 +66,13 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
 }
 
 async function importPeft(source: string, flags: { out: string }): Promise<void> {
-  const peft = await readPeftAdapter(source);
-  const head = peftClassifierHead(peft, source);
-  const { plan, params } = adapterFromPeft(peft.modules);
+  const { plan, params, head, peftType } = await readPeftSource(source);
   try {
     await mkdir(flags.out, { recursive: true });
     await saveAdapter(join(flags.out, ADAPTER_FILE), plan, params);
     if (head) await writeHeadFile(join(flags.out, HEAD_FILE), head);
     console.log(
-      `Wrote ${flags.out}: ${ADAPTER_FILE} (${peft.type} on ${plan.targets.length} targets as ${JSON.stringify(canonicalConfig(plan.config))}, ${plan.numParams} parameters)` +
+      `Wrote ${flags.out}: ${ADAPTER_FILE} (${peftType} on ${plan.targets.length} targets as ${JSON.stringify(canonicalConfig(plan.config))}, ${plan.numParams} parameters)` +
         `${head ? ` and ${HEAD_FILE}` : ''}`,
     );
   } finally {

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
-import { loadAdaptedViT } from '../../tfjs/loadAdaptedViT';
+import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import { choiceFlag, integerFlag } from '../parseFlags';

@@ -5,11 +5,11 @@
  * (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder. The head's label names
  * (its `labels` metadata, as `finetune` writes them) become the model's id2label.
  */
-import { applyHead } from '../train/headFile';
-import { readAdapterSource } from '../train/adapterSource';
+import { applyHead } from './headFile';
+import { readAdapterSource } from './adapterSource';
 import { loadViT } from '../vit/io';
 import { ViT } from '../vit/model';
-import { ModelAdapter } from './modelAdapter';
+import { ModelAdapter } from '../tfjs/modelAdapter';
 
 export async function loadAdaptedViT(modelDir: string, adapterPath: string): Promise<ViT> {
   const source = await readAdapterSource(adapterPath);
