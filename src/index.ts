@@ -113,9 +113,25 @@ export {
   type TrainResult,
   type TrainTask,
 } from './train/trainLoop';
-export { oneCycleLr, type OneCycleOptions } from './train/schedule';
+export {
+  learningRate,
+  oneCycleLr,
+  scheduleNames,
+  type OneCycleOptions,
+  type ScheduleName,
+  type ScheduleOptions,
+} from './train/schedule';
+export {
+  createOptimizer,
+  optimizerNames,
+  type Optimizer,
+  type OptimizerName,
+  type OptimizerSettings,
+} from './train/optimizer';
 export { SgdMomentum, type SgdOptions } from './train/sgdMomentum';
-export type { TrainingSettings } from './train/trainingSettings';
+export { AdamW, type AdamWOptions } from './train/adamW';
+export { clipByGlobalNorm, type ClippedGradients } from './train/gradientClipping';
+export type { OptimizationSettings, TrainingSettings } from './train/trainingSettings';
 export { runSweep, type SweepOptions, type SweepOutcome } from './sweep/runSweep';
 export type { SweepSettings } from './sweep/sweepSettings';
 export { parseGrid, type GridEntry, type SweepGrid } from './sweep/grid';

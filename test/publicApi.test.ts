@@ -22,6 +22,10 @@ test('the package entry point exposes the documented API and it works end to end
     'namedGrid',
     'meanOverRuns',
     'paretoFrontier',
+    'createOptimizer',
+    'AdamW',
+    'learningRate',
+    'clipByGlobalNorm',
   ]) {
     expect(pkg).toHaveProperty(name);
   }

@@ -1,15 +1,26 @@
 /**
- * Flags shared by `finetune`, `pretrain` and `sweep`: data, schedule, evaluation, checkpoints,
- * backend; and their mapping to the library's {@link TrainingSettings}.
+ * Flags shared by `finetune`, `pretrain` and `sweep`: data, optimizer, schedule, evaluation,
+ * checkpoints, backend; and their mapping to the library's {@link TrainingSettings}.
  */
 import type { Command } from 'commander';
 import { datasetNames, type DatasetName } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
+import { optimizerNames, type OptimizerName } from '../train/optimizer';
+import { scheduleNames } from '../train/schedule';
 import type { TrainingSettings } from '../train/trainingSettings';
+import { CliUsageError } from './errors';
 import { choiceFlag, integerFlag, numberFlag } from './parseFlags';
 
-/** What commander parses from the shared flags: the training settings, plus where and how to run. */
-export interface TrainingFlags extends TrainingSettings {
+/**
+ * What commander parses from the shared flags: the training settings (lr and momentum absent when
+ * not given: their defaults depend on the optimizer), plus where and how to run.
+ */
+export interface TrainingFlags extends Omit<TrainingSettings, 'lr' | 'momentum'> {
+  lr?: number;
+  momentum?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  adamEpsilon?: number;
   augment: boolean;
   out: string;
   backend: BackendChoice;
@@ -20,11 +31,14 @@ export interface TrainingDefaults {
   dataset: DatasetName;
   steps: number;
   batchSize: number;
-  lr: number;
+  /** Peak learning rate per optimizer. */
+  lr: Record<OptimizerName, number>;
   evalEvery: number;
   checkpointEvery: number;
   out: string;
 }
+
+const SGD_MOMENTUM = 0.9;
 
 export function addTrainingFlags(command: Command, defaults: TrainingDefaults): Command {
   return command
@@ -38,13 +52,40 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
     .option('--steps <n>', 'training steps', integerFlag(1, 10_000_000), defaults.steps)
     .option('--batch-size <n>', 'images per step', integerFlag(1, 65536), defaults.batchSize)
     .option(
-      '--lr <x>',
-      'peak learning rate of the OneCycle schedule',
-      numberFlag(0, 100),
-      defaults.lr,
+      '--optimizer <name>',
+      `${optimizerNames.join(', ')} (default: sgd)`,
+      choiceFlag(optimizerNames),
     )
-    .option('--momentum <x>', 'SGD momentum', numberFlag(0, 1), 0.9)
-    .option('--weight-decay <x>', 'L2 weight decay', numberFlag(0, 1), 0)
+    .option(
+      '--lr <x>',
+      `peak learning rate of the schedule (default: ${optimizerNames.map((name) => `${defaults.lr[name]} for ${name}`).join(', ')})`,
+      numberFlag(0, 100),
+    )
+    .option('--momentum <x>', `SGD momentum (default: ${SGD_MOMENTUM})`, numberFlag(0, 1))
+    .option(
+      '--weight-decay <x>',
+      'weight decay: L2 added to the gradient for sgd, decoupled (w −= lr·λ·w) for adamw',
+      numberFlag(0, 1),
+      0,
+    )
+    .option('--adam-beta1 <x>', 'AdamW β1 (default: 0.9)', numberFlag(0, 0.999999))
+    .option('--adam-beta2 <x>', 'AdamW β2 (default: 0.999)', numberFlag(0, 0.999999))
+    .option('--adam-epsilon <x>', 'AdamW ε (default: 1e-8)', numberFlag(1e-30, 1))
+    .option(
+      '--schedule <name>',
+      `learning-rate schedule: ${scheduleNames.join(', ')} (default: onecycle)`,
+      choiceFlag(scheduleNames),
+    )
+    .option(
+      '--warmup-ratio <x>',
+      'share of the steps spent warming up (default: 0.3 for onecycle, 0 for the others)',
+      numberFlag(0, 1),
+    )
+    .option(
+      '--max-grad-norm <x>',
+      'clip the gradients’ global L2 norm to this (default: no clipping)',
+      numberFlag(0, 1e12),
+    )
     .option(
       '--eval-every <n>',
       'evaluate on the test set every N steps (0: at the end only)',
@@ -95,16 +136,38 @@ export function addResumeFlag(command: Command): Command {
   return command.option('--resume', 'continue the run in --out from its last checkpoint');
 }
 
-/** The library's training settings, as the shared flags give them. */
-export function trainingSettings(flags: TrainingFlags): TrainingSettings {
+/**
+ * The library's training settings, as the shared flags give them; lr and momentum from `defaults`
+ * when not given. A flag of the other optimizer is refused rather than ignored.
+ */
+export function trainingSettings(
+  flags: TrainingFlags,
+  defaults: Pick<TrainingDefaults, 'lr'>,
+): TrainingSettings {
+  const optimizer = flags.optimizer ?? 'sgd';
+  const foreign =
+    optimizer === 'sgd'
+      ? (['adamBeta1', 'adamBeta2', 'adamEpsilon'] as const).filter((f) => flags[f] !== undefined)
+      : (['momentum'] as const).filter((f) => flags[f] !== undefined);
+  if (foreign.length > 0) {
+    const names = foreign.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    throw new CliUsageError(`Expected no ${names.join(' or ')} with --optimizer ${optimizer}`);
+  }
   return {
     dataset: flags.dataset,
     dataDir: flags.dataDir,
     steps: flags.steps,
     batchSize: flags.batchSize,
-    lr: flags.lr,
-    momentum: flags.momentum,
+    optimizer: flags.optimizer,
+    lr: flags.lr ?? defaults.lr[optimizer],
+    momentum: flags.momentum ?? SGD_MOMENTUM,
     weightDecay: flags.weightDecay,
+    beta1: flags.adamBeta1,
+    beta2: flags.adamBeta2,
+    epsilon: flags.adamEpsilon,
+    schedule: flags.schedule,
+    warmupRatio: flags.warmupRatio,
+    maxGradNorm: flags.maxGradNorm,
     evalEvery: flags.evalEvery,
     checkpointEvery: flags.checkpointEvery,
     trainSize: flags.trainSize,

@@ -5,7 +5,7 @@
 import { relative, resolve } from 'path';
 import type { EngineChoice } from '../engines/engine';
 import type { BackendChoice } from '../tfjs/backend';
-import type { TrainingSettings } from '../train/trainingSettings';
+import { optimizationRecord, type TrainingSettings } from '../train/trainingSettings';
 
 export interface SweepSettings extends TrainingSettings {
   modelDir: string;
@@ -26,9 +26,7 @@ export function settingsRecord(settings: SweepSettings): Record<string, unknown>
     targets: [...settings.targetPatterns],
     steps: settings.steps,
     batchSize: settings.batchSize,
-    lr: settings.lr,
-    momentum: settings.momentum,
-    weightDecay: settings.weightDecay,
+    ...optimizationRecord(settings),
     trainSize: settings.trainSize ?? null,
     testSize: settings.testSize ?? null,
     augment: settings.augment,

@@ -1,7 +1,9 @@
 /**
- * Training checkpoints: trainable tensors and optimizer buffers in one safetensors file, written
- * atomically (a kill mid-write leaves the previous checkpoint intact), plus the number of completed
- * steps and a run key that must match on resume (same model, data, adapter and schedule).
+ * Training checkpoints: trainable tensors (`param/<name>`) and the optimizer's state
+ * (`<slot>/<name>`: `momentum/…` for SGD, `exp_avg/…` and `exp_avg_sq/…` for AdamW) in one
+ * safetensors file, written atomically (a kill mid-write leaves the previous checkpoint intact),
+ * plus the number of completed steps and a run key that must match on resume (same model, data,
+ * adapter, optimizer and schedule).
  */
 import {
   readSafetensors,
@@ -21,8 +23,11 @@ export interface CheckpointState {
   completedSteps: number;
   runKey: string;
   params: Map<string, NamedArray>;
-  momentum: Map<string, NamedArray>;
+  /** The optimizer's state tensors by slot, then by variable name. */
+  optimizerState: Map<string, Map<string, NamedArray>>;
 }
+
+const PARAM_PREFIX = 'param';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -30,10 +35,7 @@ export class CheckpointError extends Error {
 
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
   const tensors = new Map<string, SafeTensor>();
-  for (const [prefix, group] of [
-    ['param', state.params],
-    ['momentum', state.momentum],
-  ] as const) {
+  for (const [prefix, group] of [[PARAM_PREFIX, state.params], ...state.optimizerState] as const) {
     for (const [name, array] of group) {
       tensors.set(`${prefix}/${name}`, { dtype: 'F32', shape: array.shape, data: array.values });
     }
@@ -55,7 +57,7 @@ export async function checkpointRunKey(path: string): Promise<string | undefined
 /**
  * Reads a checkpoint and checks it against the run. With `expectedShapes` (the trainable variables'
  * names and shapes), every variable must be in the file with its shape, nothing else may be, and
- * every momentum buffer must belong to a variable of the same shape: a partial restore would
+ * every optimizer state tensor must belong to a variable of the same shape: a partial restore would
  * silently lose completed steps. Every error names the file.
  */
 export async function loadCheckpoint(
@@ -82,27 +84,27 @@ export async function loadCheckpoint(
     );
   }
   const params = new Map<string, NamedArray>();
-  const momentum = new Map<string, NamedArray>();
+  const optimizerState = new Map<string, Map<string, NamedArray>>();
   for (const [name, tensor] of tensors) {
     const slash = name.indexOf('/');
-    const group =
-      name.slice(0, slash) === 'param'
-        ? params
-        : name.slice(0, slash) === 'momentum'
-          ? momentum
-          : null;
-    if (!group || tensor.dtype !== 'F32')
+    if (slash <= 0 || tensor.dtype !== 'F32')
       throw new CheckpointError(`${path}: unexpected tensor ${name} (${tensor.dtype})`);
+    const prefix = name.slice(0, slash);
+    let group = prefix === PARAM_PREFIX ? params : optimizerState.get(prefix);
+    if (!group) {
+      group = new Map();
+      optimizerState.set(prefix, group);
+    }
     group.set(name.slice(slash + 1), { shape: tensor.shape, values: tensor.data });
   }
-  if (expectedShapes) checkShapes(path, params, momentum, expectedShapes);
-  return { completedSteps, runKey: expectedRunKey, params, momentum };
+  if (expectedShapes) checkShapes(path, params, optimizerState, expectedShapes);
+  return { completedSteps, runKey: expectedRunKey, params, optimizerState };
 }
 
 function checkShapes(
   path: string,
   params: Map<string, NamedArray>,
-  momentum: Map<string, NamedArray>,
+  optimizerState: Map<string, Map<string, NamedArray>>,
   expected: ReadonlyMap<string, readonly number[]>,
 ): void {
   const show = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
@@ -124,13 +126,15 @@ function checkShapes(
       throw new CheckpointError(`${path}: tensor param/${name} is not a variable of this run`);
     }
   }
-  for (const [name, buffer] of momentum) {
-    const shape = expected.get(name);
-    if (!shape || !same(buffer.shape, shape)) {
-      throw new CheckpointError(
-        `${path}: momentum/${name} ${show(buffer.shape)} matches no variable of this run` +
-          (shape ? ` (param/${name} is ${show(shape)})` : ''),
-      );
+  for (const [slot, buffers] of optimizerState) {
+    for (const [name, buffer] of buffers) {
+      const shape = expected.get(name);
+      if (!shape || !same(buffer.shape, shape)) {
+        throw new CheckpointError(
+          `${path}: ${slot}/${name} ${show(buffer.shape)} matches no variable of this run` +
+            (shape ? ` (param/${name} is ${show(shape)})` : ''),
+        );
+      }
     }
   }
 }

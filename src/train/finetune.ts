@@ -21,7 +21,11 @@ import { applyHead, writeHeadFile } from './headFile';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type ResumeMode, type TrainResult } from './trainLoop';
-import type { TrainingSettings } from './trainingSettings';
+import {
+  optimizationRecord,
+  optimizationSettings,
+  type TrainingSettings,
+} from './trainingSettings';
 
 export interface FinetuneOptions extends TrainingSettings {
   modelDir: string;
@@ -154,9 +158,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       targets: adapter.plan.targets.map((t) => t.name),
       steps: options.steps,
       batchSize: options.batchSize,
-      lr: options.lr,
-      momentum: options.momentum,
-      weightDecay: options.weightDecay,
+      ...optimizationRecord(options),
       trainSize: trainSet.count,
       augment: options.augment !== false,
       seed: options.seed,
@@ -164,9 +166,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     await mkdir(options.outDir, { recursive: true });
     const result = await train(task, {
       steps: options.steps,
-      lr: options.lr,
-      momentum: options.momentum,
-      weightDecay: options.weightDecay,
+      ...optimizationSettings(options),
       evalEvery: options.evalEvery,
       checkpointEvery: options.checkpointEvery,
       runDir: options.outDir,

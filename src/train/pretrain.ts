@@ -14,7 +14,11 @@ import { createViT } from '../vit/model';
 import { classificationTask } from './classificationTask';
 import type { Progress } from './progress';
 import { train, type TrainResult } from './trainLoop';
-import type { TrainingSettings } from './trainingSettings';
+import {
+  optimizationRecord,
+  optimizationSettings,
+  type TrainingSettings,
+} from './trainingSettings';
 
 export interface PretrainOptions extends TrainingSettings {
   model: Partial<ViTConfig>;
@@ -56,9 +60,7 @@ export async function pretrain(
     await mkdir(runDir, { recursive: true });
     const result = await train(task, {
       steps: options.steps,
-      lr: options.lr,
-      momentum: options.momentum,
-      weightDecay: options.weightDecay,
+      ...optimizationSettings(options),
       evalEvery: options.evalEvery,
       checkpointEvery: options.checkpointEvery,
       runDir,
@@ -76,7 +78,7 @@ export async function pretrain(
     await saveViT(options.outDir, vit);
     await writeFileAtomic(
       join(options.outDir, 'training.json'),
-      `${JSON.stringify({ dataset: options.dataset, steps: result.completedSteps, batchSize: options.batchSize, lr: options.lr, seed: options.seed, testAccuracy: result.finalEval?.accuracy ?? null, testLoss: result.finalEval?.loss ?? null, trainImages: trainSet.count, testImages: testSet.count, seconds: result.seconds }, null, 2)}\n`,
+      `${JSON.stringify({ dataset: options.dataset, steps: result.completedSteps, batchSize: options.batchSize, ...optimizationRecord(options), seed: options.seed, testAccuracy: result.finalEval?.accuracy ?? null, testLoss: result.finalEval?.loss ?? null, trainImages: trainSet.count, testImages: testSet.count, seconds: result.seconds }, null, 2)}\n`,
     );
     return { params: vit.numParams, train: result };
   } finally {

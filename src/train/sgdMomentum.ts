@@ -4,17 +4,29 @@
  * save and restore exactly, and the learning rate can change every step.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { NamedArray } from './checkpoint';
+import { disposeSlots, restoreSlots, type Optimizer } from './optimizer';
 
 export interface SgdOptions {
   momentum: number;
   weightDecay: number;
 }
 
-export class SgdMomentum {
-  /** Momentum buffers by variable name, created on first use. */
-  readonly buffers = new Map<string, tf.Variable>();
+const MOMENTUM_SLOT = 'momentum';
+
+export class SgdMomentum implements Optimizer {
+  private state = new Map<string, Map<string, tf.Variable>>([[MOMENTUM_SLOT, new Map()]]);
 
   constructor(private readonly options: SgdOptions) {}
+
+  get slots(): ReadonlyMap<string, Map<string, tf.Variable>> {
+    return this.state;
+  }
+
+  /** Momentum buffers by variable name, created on first use. */
+  get buffers(): Map<string, tf.Variable> {
+    return this.state.get(MOMENTUM_SLOT) as Map<string, tf.Variable>;
+  }
 
   /** Applies one update to each variable with a gradient. */
   apply(variables: Map<string, tf.Variable>, gradients: Map<string, tf.Tensor>, lr: number): void {
@@ -26,7 +38,7 @@ export class SgdMomentum {
         const decayed = weightDecay !== 0 ? gradient.add(variable.mul(weightDecay)) : gradient;
         let buffer = this.buffers.get(name);
         if (!buffer) {
-          buffer = tf.variable(decayed, false, `${name}.momentum`);
+          buffer = tf.variable(decayed, false, `${name}.${MOMENTUM_SLOT}`);
           this.buffers.set(name, buffer);
         } else {
           buffer.assign(buffer.mul(momentum).add(decayed));
@@ -36,21 +48,12 @@ export class SgdMomentum {
     });
   }
 
-  /** Restores buffers (from a checkpoint). */
-  load(buffers: Map<string, Float32Array>, shapes: Map<string, number[]>): void {
+  load(slots: ReadonlyMap<string, ReadonlyMap<string, NamedArray>>): void {
     this.dispose();
-    for (const [name, values] of buffers) {
-      const shape = shapes.get(name);
-      if (!shape) throw new Error(`No variable named ${name} for its momentum buffer`);
-      this.buffers.set(
-        name,
-        tf.variable(tf.tensor(values, shape, 'float32'), false, `${name}.momentum`),
-      );
-    }
+    this.state = restoreSlots([MOMENTUM_SLOT], slots, 'SGD');
   }
 
   dispose(): void {
-    for (const buffer of this.buffers.values()) buffer.dispose();
-    this.buffers.clear();
+    disposeSlots(this.state);
   }
 }

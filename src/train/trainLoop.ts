@@ -1,18 +1,27 @@
 /**
- * The training loop shared by fine-tuning and pre-training: SGD with momentum under a OneCycle
- * schedule, evaluation every N steps, progress, a JSON-lines log, atomic checkpoints every N steps,
- * and exact resume. Batches and dropout are functions of the step, so a resumed run computes the
+ * The training loop shared by fine-tuning and pre-training: SGD with momentum or AdamW under a
+ * learning-rate schedule (OneCycle by default), optional clipping of the gradients' global norm,
+ * evaluation every N steps, progress, a JSON-lines log, atomic checkpoints every N steps, and exact
+ * resume. Batches and dropout are functions of the step, so a resumed run computes the
  * same losses as an uninterrupted one.
  */
 import { existsSync } from 'fs';
 import { mkdir, readdir, unlink } from 'fs/promises';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { checkpointRunKey, loadCheckpoint, saveCheckpoint, type NamedArray } from './checkpoint';
+import {
+  CheckpointError,
+  checkpointRunKey,
+  loadCheckpoint,
+  saveCheckpoint,
+  type NamedArray,
+} from './checkpoint';
+import { clipByGlobalNorm } from './gradientClipping';
 import { JsonlLog } from './jsonlLog';
+import { createOptimizer } from './optimizer';
 import { Progress } from './progress';
-import { oneCycleLr } from './schedule';
-import { SgdMomentum } from './sgdMomentum';
+import { learningRate } from './schedule';
+import type { OptimizationSettings } from './trainingSettings';
 
 export interface TrainTask {
   /** What is trained, by stable name. */
@@ -27,11 +36,8 @@ export interface TrainTask {
 
 export type ResumeMode = boolean | 'if-same-run';
 
-export interface TrainOptions {
+export interface TrainOptions extends OptimizationSettings {
   steps: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
   /** Evaluate every N steps (0: only at the end). */
   evalEvery: number;
   /** Checkpoint every N steps (0: only at the end). */
@@ -95,10 +101,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
-  const optimizer = new SgdMomentum({
-    momentum: options.momentum,
-    weightDecay: options.weightDecay,
-  });
+  const optimizer = createOptimizer(options);
   const byTfName = new Map([...task.variables].map(([name, variable]) => [variable.name, name]));
 
   let start = 0;
@@ -118,10 +121,11 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       if (!variable) throw new Error(`${checkpointPath}: no trainable variable named ${name}`);
       variable.assign(tf.tensor(array.values, array.shape, 'float32'));
     }
-    optimizer.load(
-      new Map([...state.momentum].map(([name, array]) => [name, array.values])),
-      new Map([...state.momentum].map(([name, array]) => [name, array.shape])),
-    );
+    try {
+      optimizer.load(state.optimizerState);
+    } catch (error) {
+      throw new CheckpointError(`${checkpointPath}: ${(error as Error).message}`);
+    }
     start = state.completedSteps;
     await log.truncateAfter(start);
     progress.note(`resumed from ${checkpointPath} after ${start} steps`);
@@ -134,7 +138,9 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       completedSteps,
       runKey: options.runKey,
       params: snapshot(task.variables),
-      momentum: snapshot(optimizer.buffers),
+      optimizerState: new Map(
+        [...optimizer.slots].map(([slot, buffers]) => [slot, snapshot(buffers)]),
+      ),
     });
   };
 
@@ -143,7 +149,12 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const began = performance.now();
   let finalEval: TrainResult['finalEval'] = null;
   for (let step = start; step < end; step++) {
-    const lr = oneCycleLr(step, { maxLr: options.lr, totalSteps: options.steps });
+    const lr = learningRate(step, {
+      schedule: options.schedule ?? 'onecycle',
+      maxLr: options.lr,
+      totalSteps: options.steps,
+      warmupRatio: options.warmupRatio,
+    });
     let correct = 0;
     const { value, grads } = tf.variableGrads(() => {
       const { logits, labels } = task.trainBatch(step);
@@ -153,9 +164,10 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     const named = new Map(
       Object.entries(grads).map(([tfName, grad]) => [byTfName.get(tfName) ?? tfName, grad]),
     );
-    optimizer.apply(task.variables, named, lr);
+    const clipped = clipByGlobalNorm(named, options.maxGradNorm ?? 0);
+    optimizer.apply(task.variables, clipped.gradients, lr, step + 1);
     const loss = (await value.data())[0] as number;
-    tf.dispose([value, ...Object.values(grads)]);
+    tf.dispose([value, ...Object.values(grads), ...clipped.gradients.values()]);
     if (!Number.isFinite(loss)) {
       throw new Error(
         `The loss became ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr`,
@@ -171,6 +183,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       loss,
       accuracy: correct / task.batchSize,
       lr,
+      gradNorm: clipped.norm,
       imagesPerSecond,
     });
     progress.update({

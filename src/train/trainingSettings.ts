@@ -1,19 +1,29 @@
 /**
- * The data, schedule and run settings that fine-tuning, pre-training and every config of a sweep
- * share: one definition, so the CLI maps its flags to them in one place.
+ * The data, optimizer, schedule and run settings that fine-tuning, pre-training and every config of
+ * a sweep share: one definition, so the CLI maps its flags to them in one place.
  */
 import type { DatasetName } from '../data/dataset';
+import type { OptimizerSettings } from './optimizer';
+import type { ScheduleName } from './schedule';
 
-export interface TrainingSettings {
+/** How the trained variables move: the optimizer, the learning-rate schedule and gradient clipping. */
+export interface OptimizationSettings extends OptimizerSettings {
+  /** Peak learning rate of the schedule. */
+  lr: number;
+  /** Default `onecycle`. */
+  schedule?: ScheduleName;
+  /** Share of the steps spent warming up (default: 0.3 for onecycle, 0 for the others). */
+  warmupRatio?: number;
+  /** Clip the gradients' global L2 norm to this (0 or absent: no clipping). */
+  maxGradNorm?: number;
+}
+
+export interface TrainingSettings extends OptimizationSettings {
   dataset: DatasetName;
   /** Folder of CIFAR binary files, for cifar10 / cifar100. */
   dataDir?: string;
   steps: number;
   batchSize: number;
-  /** Peak learning rate of the OneCycle schedule. */
-  lr: number;
-  momentum: number;
-  weightDecay: number;
   /** Evaluate every N steps besides the end (0: at the end only). */
   evalEvery: number;
   /** Checkpoint every N steps (0: at the end only). */
@@ -24,4 +34,54 @@ export interface TrainingSettings {
   /** Training augmentation (default on). */
   augment?: boolean;
   seed: number;
+}
+
+/**
+ * The optimization settings that identify a run, for run keys and sweep records: lr, momentum and
+ * weight decay always; the rest only where they differ from the defaults, so runs and sweeps made
+ * with SGD under OneCycle before the other choices existed still resume.
+ */
+export function optimizationRecord(settings: OptimizationSettings): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    lr: settings.lr,
+    momentum: settings.momentum,
+    weightDecay: settings.weightDecay,
+  };
+  const optional: Partial<Record<keyof OptimizationSettings, [unknown, unknown]>> = {
+    optimizer: [settings.optimizer, 'sgd'],
+    beta1: [settings.beta1, undefined],
+    beta2: [settings.beta2, undefined],
+    epsilon: [settings.epsilon, undefined],
+    schedule: [settings.schedule, 'onecycle'],
+    warmupRatio: [settings.warmupRatio, undefined],
+    maxGradNorm: [settings.maxGradNorm, 0],
+  };
+  for (const [field, [value, byDefault]] of Object.entries(optional)) {
+    if (value !== undefined && value !== byDefault) record[field] = value;
+  }
+  return record;
+}
+
+/** Only the optimization fields of `settings`, for the training loop. */
+export function optimizationSettings(settings: OptimizationSettings): OptimizationSettings {
+  const { lr, momentum, weightDecay, optimizer, beta1, beta2, epsilon } = settings;
+  const { schedule, warmupRatio, maxGradNorm } = settings;
+  return {
+    lr,
+    momentum,
+    weightDecay,
+    optimizer,
+    beta1,
+    beta2,
+    epsilon,
+    schedule,
+    warmupRatio,
+    maxGradNorm,
+  };
+}
+
+/** One line for progress notes: `sgd lr 0.3 (onecycle)`, `adamw lr 0.01 (cosine, clip 1)`. */
+export function describeOptimization(settings: OptimizationSettings): string {
+  const clip = settings.maxGradNorm ? `, clip ${settings.maxGradNorm}` : '';
+  return `${settings.optimizer ?? 'sgd'} lr ${settings.lr} (${settings.schedule ?? 'onecycle'}${clip})`;
 }

@@ -12,6 +12,7 @@ import { FINETUNE_DEFAULTS } from '../../src/cli/commands/finetune';
 import { shippedModelDir } from '../../src/cli/packagePaths';
 import { createPlan } from '../../src/createPlan';
 import { loadAdapter } from '../../src/io/adapterFile';
+import { readSafetensors } from '../../src/io/safetensors';
 import { presetConfig } from '../../src/presets';
 import { DEFAULT_TARGET_PATTERNS, selectTargets } from '../../src/tfjs/modelAdapter';
 import { loadViT } from '../../src/vit/io';
@@ -132,6 +133,38 @@ describe('superlora pretrain and finetune end to end', () => {
     expect(existsSync(printed(stdout, 'head'))).toBe(true);
   });
 
+  test('finetune --optimizer adamw --schedule cosine --max-grad-norm: the log shows the warm-up, the decay and the norms', async () => {
+    const out = join(dir, 'adamw');
+    const args = ['--optimizer', 'adamw', '--lr', '0.01', '--schedule', 'cosine'];
+    const { code, stderr } = await cli(
+      'finetune',
+      '--steps',
+      '4',
+      ...QUICK,
+      ...args,
+      '--warmup-ratio',
+      '0.5',
+      '--max-grad-norm',
+      '0.1',
+      '--out',
+      out,
+    );
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const steps = readLog(out).filter((record) => record.kind === 'train');
+    // 2 warm-up steps from 0, then a half cosine over the other 2: 0, 0.005, 0.01, 0.005.
+    expect(steps.map((record) => record.lr)).toEqual(
+      [0, 0.005, 0.01, 0.005].map((lr) => expect.closeTo(lr, 12)),
+    );
+    for (const record of steps) expect(record.gradNorm).toBeGreaterThan(0);
+    // The checkpoint holds AdamW's moments of every trained variable.
+    const { tensors } = await readSafetensors(join(out, 'checkpoint.safetensors'));
+    expect([...tensors.keys()].sort()).toEqual(
+      ['adapter', 'classifier.bias', 'classifier.weight']
+        .flatMap((name) => [`exp_avg/${name}`, `exp_avg_sq/${name}`, `param/${name}`])
+        .sort(),
+    );
+  });
+
   test('a killed finetune resumed with --resume continues at the step after its checkpoint and ends as the uninterrupted run', async () => {
     const steps = 24;
     const args = (out: string) => [
@@ -212,6 +245,18 @@ describe('bad flags', () => {
     [['pretrain', '--heads', '3'], /--hidden.*64.*--heads.*3/],
     [['pretrain', '--patch-size', '5'], /--image-size.*28.*--patch-size.*5/],
     [['pretrain', '--momentum', '2'], /--momentum.*"2"/],
+    [['finetune', '--optimizer', 'lion'], /--optimizer.*sgd, adamw.*"lion"/],
+    [
+      ['finetune', '--optimizer', 'adamw', '--momentum', '0.8'],
+      /no --momentum with --optimizer adamw/,
+    ],
+    [
+      ['sweep', '--grid', 'paper-core', '--adam-beta2', '0.99'],
+      /no --adam-beta2 with --optimizer sgd/,
+    ],
+    [['finetune', '--schedule', 'step'], /--schedule.*"step"/],
+    [['finetune', '--warmup-ratio', '1.5'], /--warmup-ratio.*"1.5"/],
+    [['finetune', '--max-grad-norm', '-1'], /--max-grad-norm.*"-1"/],
   ])('%j exits 1 with one error line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await cli(...args, '--out', join(dir, 'never'));
     expect(code).toBe(1);

@@ -217,7 +217,12 @@ test('checkpoints: truncated, corrupted or mismatched are refused naming the fil
         },
       ]),
     );
-  const state = { completedSteps: 7, runKey: 'run', params: arrays(1), momentum: arrays(0.5) };
+  const state = {
+    completedSteps: 7,
+    runKey: 'run',
+    params: arrays(1),
+    optimizerState: new Map([['exp_avg', arrays(0.5)]]),
+  };
   await saveCheckpoint(file, state);
   const load = () => loadCheckpoint(file, 'run', shapes);
   const { refused } = await damageAndCheck('checkpoint', readFileSync(file), file, load, 13);
@@ -250,11 +255,19 @@ test('checkpoints: truncated, corrupted or mismatched are refused naming the fil
       },
     ],
     [
-      'a momentum buffer of another shape',
+      'an optimizer state tensor of another shape',
       async () => {
-        const momentum = arrays(1);
-        momentum.set('b', { shape: [6], values: new Float32Array(6) });
-        await saveCheckpoint(file, { ...state, momentum });
+        const moments = arrays(1);
+        moments.set('b', { shape: [6], values: new Float32Array(6) });
+        await saveCheckpoint(file, { ...state, optimizerState: new Map([['exp_avg', moments]]) });
+      },
+    ],
+    [
+      'optimizer state of a variable the run does not have',
+      async () => {
+        const moments = arrays(1);
+        moments.set('c', { shape: [1], values: new Float32Array(1) });
+        await saveCheckpoint(file, { ...state, optimizerState: new Map([['momentum', moments]]) });
       },
     ],
     [

@@ -36,7 +36,7 @@ test(`${STEPS} fine-tuning steps on MNIST lift the base model's accuracy far abo
     config: presetConfig(FINETUNE_DEFAULTS.preset),
     steps: STEPS,
     batchSize: BATCH,
-    lr: FINETUNE_DEFAULTS.lr,
+    lr: FINETUNE_DEFAULTS.lr.sgd,
     momentum: 0.9,
     weightDecay: 0,
     evalEvery: 0,

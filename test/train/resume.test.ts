@@ -28,48 +28,90 @@ function setup() {
   return { vit, task };
 }
 
-test('resume after a checkpoint reproduces the uninterrupted loss sequence', async () => {
-  const options = (runDir: string): TrainOptions => ({
-    steps: 12,
-    lr: 0.05,
+const optimizations: [string, Partial<TrainOptions>][] = [
+  ['SGD under OneCycle', {}],
+  [
+    'AdamW under a warmed-up cosine, clipped',
+    { optimizer: 'adamw', lr: 0.01, schedule: 'cosine', warmupRatio: 0.25, maxGradNorm: 0.5 },
+  ],
+];
+
+test.each(optimizations)(
+  'resume after a checkpoint reproduces the uninterrupted loss sequence (%s)',
+  async (_, optimization) => {
+    const options = (runDir: string): TrainOptions => ({
+      steps: 12,
+      lr: 0.05,
+      momentum: 0.9,
+      weightDecay: 0.01,
+      ...optimization,
+      evalEvery: 6,
+      checkpointEvery: 4,
+      runDir,
+      resume: true,
+      runKey: 'test-run',
+      progress: quiet,
+    });
+    const straightDir = mkdtempSync(join(tmpdir(), 'superlora-straight-'));
+    const straight = setup();
+    const full = await train(straight.task, options(straightDir));
+    expect(full.losses).toHaveLength(12);
+    straight.vit.dispose();
+
+    const resumedDir = mkdtempSync(join(tmpdir(), 'superlora-resumed-'));
+    const first = setup();
+    // Dies after 7 steps: the last checkpoint holds 4 completed steps.
+    const partial = await train(first.task, { ...options(resumedDir), stopAfter: 7 });
+    expect(partial.completedSteps).toBe(7);
+    first.vit.dispose();
+    const second = setup(); // a new process: fresh weights, restored from the checkpoint
+    const rest = await train(second.task, options(resumedDir));
+    expect(rest.resumedFrom).toBe(4);
+    expect(rest.losses).toEqual(full.losses.slice(4));
+    expect(rest.finalEval).toEqual(full.finalEval);
+    second.vit.dispose();
+
+    const steps = (dir: string) =>
+      readFileSync(join(dir, 'log.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as { kind: string; step: number; loss: number; gradNorm?: number },
+        );
+    expect(steps(resumedDir)).toEqual(
+      steps(straightDir).map((record) =>
+        record.kind === 'train' ? { ...record, imagesPerSecond: expect.any(Number) } : record,
+      ),
+    );
+    if (optimization.maxGradNorm !== undefined) {
+      // Clipping was active: some step's gradient norm exceeded it.
+      const norms = steps(straightDir).flatMap((r) => (r.kind === 'train' ? [r.gradNorm!] : []));
+      expect(Math.max(...norms)).toBeGreaterThan(optimization.maxGradNorm);
+    }
+  },
+);
+
+test('a checkpoint of another optimizer is refused by name', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'superlora-optimizer-'));
+  const a = setup();
+  const options: TrainOptions = {
+    steps: 2,
+    lr: 0.01,
     momentum: 0.9,
-    weightDecay: 0.01,
-    evalEvery: 6,
-    checkpointEvery: 4,
-    runDir,
+    weightDecay: 0,
+    evalEvery: 0,
+    checkpointEvery: 1,
+    runDir: dir,
     resume: true,
-    runKey: 'test-run',
+    runKey: 'same key',
     progress: quiet,
-  });
-  const straightDir = mkdtempSync(join(tmpdir(), 'superlora-straight-'));
-  const straight = setup();
-  const full = await train(straight.task, options(straightDir));
-  expect(full.losses).toHaveLength(12);
-  straight.vit.dispose();
-
-  const resumedDir = mkdtempSync(join(tmpdir(), 'superlora-resumed-'));
-  const first = setup();
-  // Dies after 7 steps: the last checkpoint holds 4 completed steps.
-  const partial = await train(first.task, { ...options(resumedDir), stopAfter: 7 });
-  expect(partial.completedSteps).toBe(7);
-  first.vit.dispose();
-  const second = setup(); // a new process: fresh weights, restored from the checkpoint
-  const rest = await train(second.task, options(resumedDir));
-  expect(rest.resumedFrom).toBe(4);
-  expect(rest.losses).toEqual(full.losses.slice(4));
-  expect(rest.finalEval).toEqual(full.finalEval);
-  second.vit.dispose();
-
-  const steps = (dir: string) =>
-    readFileSync(join(dir, 'log.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { kind: string; step: number; loss: number });
-  expect(steps(resumedDir)).toEqual(
-    steps(straightDir).map((record) =>
-      record.kind === 'train' ? { ...record, imagesPerSecond: expect.any(Number) } : record,
-    ),
+  };
+  await train(a.task, { ...options, stopAfter: 1 });
+  await expect(train(a.task, { ...options, optimizer: 'adamw' })).rejects.toThrow(
+    /checkpoint\.safetensors: Expected AdamW state \(exp_avg, exp_avg_sq\) but the checkpoint has momentum/,
   );
+  a.vit.dispose();
 });
 
 test('a checkpoint from another run is refused', async () => {

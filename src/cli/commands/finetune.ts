@@ -11,6 +11,7 @@ import { useBackend } from '../../tfjs/backend';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { finetune } from '../../train/finetune';
 import { Progress } from '../../train/progress';
+import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
 import { shippedModelDir } from '../packagePaths';
 import { engineFlag } from '../parseFlags';
@@ -34,7 +35,7 @@ export const FINETUNE_DEFAULTS = {
   dataset: 'mnist',
   steps: 600,
   batchSize: 128,
-  lr: 0.3,
+  lr: { sgd: 0.3, adamw: 0.003 },
   evalEvery: 100,
   checkpointEvery: 50,
   out: 'runs/finetune',
@@ -52,6 +53,7 @@ interface FinetuneFlags extends TrainingFlags {
 }
 
 async function run(flags: FinetuneFlags): Promise<void> {
+  const settings = trainingSettings(flags, FINETUNE_DEFAULTS);
   if (flags.preset !== undefined && flags.config !== undefined) {
     throw new CliUsageError('Expected at most one of --preset NAME or --config FILE');
   }
@@ -73,10 +75,10 @@ async function run(flags: FinetuneFlags): Promise<void> {
   const modelDir = flags.model ?? shippedModelDir();
   const progress = new Progress();
   progress.note(
-    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${flags.init ?? JSON.stringify(config)}`,
+    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${flags.init ?? JSON.stringify(config)}, ${describeOptimization(settings)}`,
   );
   const summary = await finetune({
-    ...trainingSettings(flags),
+    ...settings,
     modelDir,
     config,
     targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,

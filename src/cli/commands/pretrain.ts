@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { useBackend } from '../../tfjs/backend';
 import { pretrain } from '../../train/pretrain';
 import { Progress } from '../../train/progress';
+import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
 import { integerFlag } from '../parseFlags';
 import {
@@ -16,7 +17,7 @@ export const PRETRAIN_DEFAULTS = {
   dataset: 'fashion-mnist',
   steps: 3000,
   batchSize: 128,
-  lr: 0.05,
+  lr: { sgd: 0.05, adamw: 0.001 },
   evalEvery: 500,
   checkpointEvery: 100,
   out: 'models/vit-tiny-fashion-mnist',
@@ -48,6 +49,7 @@ function checkArchitecture(flags: PretrainFlags): void {
 
 async function run(flags: PretrainFlags): Promise<void> {
   checkArchitecture(flags);
+  const settings = trainingSettings(flags, PRETRAIN_DEFAULTS);
   const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const progress = new Progress();
   const model = {
@@ -61,9 +63,11 @@ async function run(flags: PretrainFlags): Promise<void> {
     hiddenDropoutProb: 0,
     attentionProbsDropoutProb: 0,
   };
-  progress.note(`pre-training ${JSON.stringify(model)} on ${flags.dataset} (backend ${backend})`);
+  progress.note(
+    `pre-training ${JSON.stringify(model)} on ${flags.dataset} (backend ${backend}), ${describeOptimization(settings)}`,
+  );
   const result = await pretrain({
-    ...trainingSettings(flags),
+    ...settings,
     model,
     outDir: flags.out,
     resume: flags.resume === true,

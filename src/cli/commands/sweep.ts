@@ -94,7 +94,7 @@ async function runSeeds(
 async function run(flags: SweepFlags): Promise<void> {
   const grid = await loadGrid(flags.grid);
   const settings: SweepSettings = {
-    ...trainingSettings(flags),
+    ...trainingSettings(flags, SWEEP_DEFAULTS),
     modelDir: flags.model ?? shippedModelDir(),
     targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
     engine: flags.engine,

@@ -1,0 +1,110 @@
+/**
+ * AdamW (Loshchilov & Hutter), PyTorch's `torch.optim.AdamW` without amsgrad: at update t,
+ *
+ *   w ← w·(1 − lr·λ)
+ *   m ← β1·m + (1 − β1)·g          v ← β2·v + (1 − β2)·g²
+ *   w ← w − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε)
+ *
+ * m and v start at zero and are checkpointed as `exp_avg` and `exp_avg_sq`; t is the training
+ * step, so a resumed run corrects the bias exactly as an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { NamedArray } from './checkpoint';
+import { disposeSlots, restoreSlots, type Optimizer } from './optimizer';
+
+export interface AdamWOptions {
+  weightDecay: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+
+const FIRST_MOMENT = 'exp_avg';
+const SECOND_MOMENT = 'exp_avg_sq';
+
+export class AdamW implements Optimizer {
+  private state = new Map<string, Map<string, tf.Variable>>([
+    [FIRST_MOMENT, new Map()],
+    [SECOND_MOMENT, new Map()],
+  ]);
+  private readonly beta1: number;
+  private readonly beta2: number;
+  private readonly epsilon: number;
+
+  constructor(private readonly options: AdamWOptions) {
+    this.beta1 = options.beta1 ?? 0.9;
+    this.beta2 = options.beta2 ?? 0.999;
+    this.epsilon = options.epsilon ?? 1e-8;
+    for (const [name, value, least] of [
+      ['beta1', this.beta1, 0],
+      ['beta2', this.beta2, 0],
+      ['epsilon', this.epsilon, Number.MIN_VALUE],
+    ] as const) {
+      if (!(value >= least && (name === 'epsilon' || value < 1))) {
+        throw new RangeError(
+          `Expected AdamW ${name} in ${name === 'epsilon' ? '(0, ∞)' : '[0, 1)'} but received ${value}`,
+        );
+      }
+    }
+  }
+
+  get slots(): ReadonlyMap<string, Map<string, tf.Variable>> {
+    return this.state;
+  }
+
+  apply(
+    variables: Map<string, tf.Variable>,
+    gradients: Map<string, tf.Tensor>,
+    lr: number,
+    step: number,
+  ): void {
+    if (!(Number.isInteger(step) && step >= 1)) {
+      throw new RangeError(`Expected an AdamW step count ≥ 1 but received ${step}`);
+    }
+    const { beta1, beta2, epsilon } = this;
+    const firstMoments = this.state.get(FIRST_MOMENT) as Map<string, tf.Variable>;
+    const secondMoments = this.state.get(SECOND_MOMENT) as Map<string, tf.Variable>;
+    const stepSize = lr / (1 - beta1 ** step);
+    const secondCorrection = Math.sqrt(1 - beta2 ** step);
+    tf.tidy(() => {
+      for (const [name, gradient] of gradients) {
+        const variable = variables.get(name);
+        if (!variable) throw new Error(`No variable named ${name} for its gradient`);
+        const m = moment(firstMoments, name, variable, FIRST_MOMENT);
+        const v = moment(secondMoments, name, variable, SECOND_MOMENT);
+        m.assign(m.mul(beta1).add(gradient.mul(1 - beta1)));
+        v.assign(v.mul(beta2).add(gradient.square().mul(1 - beta2)));
+        const decayed =
+          this.options.weightDecay !== 0
+            ? variable.mul(1 - lr * this.options.weightDecay)
+            : variable;
+        const denominator = v.sqrt().div(secondCorrection).add(epsilon);
+        variable.assign(decayed.sub(m.div(denominator).mul(stepSize)));
+      }
+    });
+  }
+
+  load(slots: ReadonlyMap<string, ReadonlyMap<string, NamedArray>>): void {
+    this.dispose();
+    this.state = restoreSlots([FIRST_MOMENT, SECOND_MOMENT], slots, 'AdamW');
+  }
+
+  dispose(): void {
+    disposeSlots(this.state);
+  }
+}
+
+/** The moment `name` of `slot`, zeros of the variable's shape on first use. */
+function moment(
+  slot: Map<string, tf.Variable>,
+  name: string,
+  variable: tf.Variable,
+  slotName: string,
+): tf.Variable {
+  let value = slot.get(name);
+  if (!value) {
+    value = tf.variable(tf.zerosLike(variable), false, `${name}.${slotName}`);
+    slot.set(name, value);
+  }
+  return value;
+}

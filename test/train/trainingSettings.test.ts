@@ -1,0 +1,42 @@
+import { optimizationRecord, optimizationSettings } from '../../src/train/trainingSettings';
+
+test('SGD under OneCycle without clipping records only lr, momentum and weight decay (run keys made before the other choices still match)', () => {
+  const before = { lr: 0.3, momentum: 0.9, weightDecay: 0 };
+  expect(JSON.stringify(optimizationRecord(before))).toBe(JSON.stringify(before));
+  const explicitDefaults = {
+    ...before,
+    optimizer: 'sgd',
+    schedule: 'onecycle',
+    maxGradNorm: 0,
+  } as const;
+  expect(JSON.stringify(optimizationRecord(explicitDefaults))).toBe(JSON.stringify(before));
+});
+
+test('every other choice is part of the record, so a run with another one does not resume this one', () => {
+  const settings = {
+    lr: 0.003,
+    momentum: 0.9,
+    weightDecay: 0.01,
+    optimizer: 'adamw',
+    beta2: 0.99,
+    schedule: 'cosine',
+    warmupRatio: 0.1,
+    maxGradNorm: 1,
+  } as const;
+  expect(optimizationRecord(settings)).toEqual(settings);
+  expect(optimizationRecord({ ...settings, warmupRatio: 0.2 })).not.toEqual(
+    optimizationRecord(settings),
+  );
+});
+
+test('optimizationSettings keeps the optimization fields and drops the rest', () => {
+  const picked = optimizationSettings({
+    lr: 1,
+    momentum: 0.5,
+    weightDecay: 0,
+    schedule: 'linear',
+    dataset: 'mnist',
+  } as Parameters<typeof optimizationSettings>[0]);
+  expect(picked).toMatchObject({ lr: 1, momentum: 0.5, weightDecay: 0, schedule: 'linear' });
+  expect('dataset' in picked).toBe(false);
+});
