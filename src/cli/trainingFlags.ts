@@ -3,7 +3,7 @@
  * checkpoints, backend; and their mapping to the library's {@link TrainingSettings}.
  */
 import type { Command } from 'commander';
-import { datasetNames, type DatasetName } from '../data/dataset';
+import { datasetNames, type DatasetSource } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
 import { optimizerNames, type OptimizerName } from '../train/optimizer';
 import { scheduleNames } from '../train/schedule';
@@ -28,7 +28,7 @@ export interface TrainingFlags extends Omit<TrainingSettings, 'lr' | 'momentum'>
 }
 
 export interface TrainingDefaults {
-  dataset: DatasetName;
+  dataset: DatasetSource;
   steps: number;
   batchSize: number;
   /** Peak learning rate per optimizer. */
@@ -40,14 +40,11 @@ export interface TrainingDefaults {
 
 const SGD_MOMENTUM = 0.9;
 
+export const DATASET_FLAG_HELP = `${datasetNames.join(', ')}, or a folder of PNG / JPEG images with one sub-folder per class (and train/ + test/ sub-folders, or 20 % of each class is held out for testing)`;
+
 export function addTrainingFlags(command: Command, defaults: TrainingDefaults): Command {
   return command
-    .option(
-      '--dataset <name>',
-      `${datasetNames.join(', ')}`,
-      choiceFlag(datasetNames),
-      defaults.dataset,
-    )
+    .option('--dataset <name|dir>', DATASET_FLAG_HELP, defaults.dataset)
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option('--steps <n>', 'training steps', integerFlag(1, 10_000_000), defaults.steps)
     .option('--batch-size <n>', 'images per step', integerFlag(1, 65536), defaults.batchSize)

@@ -12,6 +12,13 @@ export const datasetNames: readonly DatasetName[] = [
   'cifar100',
 ];
 
+/** A built-in dataset's name, or the path of a folder of images (see `loadImageFolder`). */
+export type DatasetSource = DatasetName | (string & {});
+
+export function isDatasetName(source: string): source is DatasetName {
+  return (datasetNames as readonly string[]).includes(source);
+}
+
 export type DatasetSplit = 'train' | 'test';
 
 export interface Dataset {

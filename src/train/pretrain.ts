@@ -5,15 +5,14 @@
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import { defaultAugmentation } from '../data/batchAt';
-import { subset } from '../data/dataset';
-import { loadDataset } from '../data/loadDataset';
 import { writeFileAtomic } from '../io/atomicWrite';
-import type { ViTConfig } from '../vit/config';
+import { VIT_CONFIG_DEFAULTS, type ViTConfig } from '../vit/config';
 import { saveViT } from '../vit/io';
 import { createViT } from '../vit/model';
 import { classificationTask } from './classificationTask';
 import type { Progress } from './progress';
 import { train, type TrainResult } from './trainLoop';
+import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
   optimizationSettings,
@@ -33,12 +32,10 @@ export interface PretrainOptions extends TrainingSettings {
 export async function pretrain(
   options: PretrainOptions,
 ): Promise<{ params: number; train: TrainResult }> {
-  let trainSet = await loadDataset(options.dataset, { split: 'train', dir: options.dataDir });
-  let testSet = await loadDataset(options.dataset, { split: 'test', dir: options.dataDir });
-  if (options.trainSize !== undefined && options.trainSize < trainSet.count)
-    trainSet = subset(trainSet, options.trainSize, { seed: options.seed });
-  if (options.testSize !== undefined && options.testSize < testSet.count)
-    testSet = subset(testSet, options.testSize, { seed: options.seed });
+  const { trainSet, testSet } = await loadTrainTestSplits(options, {
+    imageSize: options.model.imageSize ?? VIT_CONFIG_DEFAULTS.imageSize,
+    numChannels: options.model.numChannels ?? VIT_CONFIG_DEFAULTS.numChannels,
+  });
   const vit = createViT(
     { ...options.model, numLabels: trainSet.numClasses, id2label: [...trainSet.classNames] },
     { seed: options.seed },

@@ -2,7 +2,7 @@
  * The data, optimizer, schedule and run settings that fine-tuning, pre-training and every config of
  * a sweep share: one definition, so the CLI maps its flags to them in one place.
  */
-import type { DatasetName } from '../data/dataset';
+import type { DatasetSource } from '../data/dataset';
 import type { OptimizerSettings } from './optimizer';
 import type { ScheduleName } from './schedule';
 
@@ -19,7 +19,8 @@ export interface OptimizationSettings extends OptimizerSettings {
 }
 
 export interface TrainingSettings extends OptimizationSettings {
-  dataset: DatasetName;
+  /** A built-in dataset's name, or a folder of images. */
+  dataset: DatasetSource;
   /** Folder of CIFAR binary files, for cifar10 / cifar100. */
   dataDir?: string;
   steps: number;

@@ -10,7 +10,13 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors';
 import { widenToFloat32 } from '../io/widenToFloat32';
-import { defaultLabels, parseViTConfigJson, vitConfigToJson, ViTFormatError } from './config';
+import {
+  defaultLabels,
+  parseViTConfigJson,
+  vitConfigToJson,
+  ViTFormatError,
+  type ViTConfig,
+} from './config';
 import { initialVariables, ViT } from './model';
 import {
   CLASSIFIER_BIAS,
@@ -44,9 +50,9 @@ function isHead(name: string): boolean {
   return name === CLASSIFIER_WEIGHT || name === CLASSIFIER_BIAS;
 }
 
-export async function loadViT(dir: string, options: LoadViTOptions = {}): Promise<ViT> {
+/** A model folder's `config.json`, checked (the input size and channels, before the weights load). */
+export async function readViTConfig(dir: string): Promise<ViTConfig> {
   const configPath = path.join(dir, CONFIG_FILE);
-  const weightsPath = path.join(dir, WEIGHTS_FILE);
   let json: unknown;
   const text = await readFile(configPath, 'utf8');
   try {
@@ -54,7 +60,12 @@ export async function loadViT(dir: string, options: LoadViTOptions = {}): Promis
   } catch (error) {
     throw new ViTFormatError(`${configPath}: not valid JSON: ${(error as Error).message}`);
   }
-  let config = parseViTConfigJson(json, configPath);
+  return parseViTConfigJson(json, configPath);
+}
+
+export async function loadViT(dir: string, options: LoadViTOptions = {}): Promise<ViT> {
+  const weightsPath = path.join(dir, WEIGHTS_FILE);
+  let config = await readViTConfig(dir);
   const { tensors } = await readSafetensors(weightsPath);
 
   // A ViTForImageClassification checkpoint names its backbone under `vit.`; ViTModel does not.

@@ -4,7 +4,7 @@
  * preprocessed exactly as `finetune` evaluates it.
  */
 import type { Command } from 'commander';
-import { datasetNames, subset, type DatasetName } from '../../data/dataset';
+import { subset, type DatasetSource } from '../../data/dataset';
 import { loadDataset } from '../../data/loadDataset';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
@@ -12,11 +12,12 @@ import { evaluateClassifier } from '../../train/evaluateClassifier';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import { choiceFlag, integerFlag } from '../parseFlags';
+import { DATASET_FLAG_HELP } from '../trainingFlags';
 
 interface EvaluateFlags {
   model: string;
   adapter?: string;
-  dataset: DatasetName;
+  dataset: DatasetSource;
   dataDir?: string;
   testSize?: number;
   seed: number;
@@ -27,14 +28,19 @@ interface EvaluateFlags {
 
 async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
-  let test = await loadDataset(flags.dataset, { split: 'test', dir: flags.dataDir });
-  if (flags.testSize !== undefined && flags.testSize < test.count) {
-    test = subset(test, flags.testSize, { seed: flags.seed });
-  }
   const vit = flags.adapter
     ? await loadAdaptedViT(flags.model, flags.adapter)
     : await loadViT(flags.model);
   try {
+    let test = await loadDataset(flags.dataset, {
+      split: 'test',
+      dir: flags.dataDir,
+      imageSize: vit.config.imageSize,
+      channels: vit.config.numChannels,
+    });
+    if (flags.testSize !== undefined && flags.testSize < test.count) {
+      test = subset(test, flags.testSize, { seed: flags.seed });
+    }
     if (vit.config.numLabels !== test.numClasses) {
       throw new CliUsageError(
         `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${flags.adapter ?? flags.model} has ${vit.config.numLabels}`,
@@ -72,7 +78,7 @@ export function registerEvaluateCommand(program: Command): void {
       '--adapter <path>',
       'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
-    .option('--dataset <name>', datasetNames.join(', '), choiceFlag(datasetNames), 'mnist')
+    .option('--dataset <name|dir>', DATASET_FLAG_HELP, 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option(
       '--test-size <n>',

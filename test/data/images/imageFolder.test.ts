@@ -1,0 +1,213 @@
+/**
+ * Image folders as datasets: PNG and JPEG files written with the real encoders (pngjs, jpeg-js),
+ * decoded, converted and resized at load, in both folder layouts, and every way a folder can be
+ * wrong.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import {
+  convertChannels,
+  decodeImage,
+  type DecodedImage,
+} from '../../../src/data/images/decodeImage';
+import { loadImageFolder } from '../../../src/data/images/readImageFolder';
+import { resizeImage } from '../../../src/data/images/resizeImage';
+import { loadDataset } from '../../../src/data/loadDataset';
+
+/** PNG bytes of `pixels` (HWC, 1 / 3 / 4 channels). */
+function encodePng(width: number, height: number, channels: 1 | 3 | 4, pixels: Uint8Array): Buffer {
+  const png = new PNG({ width, height });
+  for (let p = 0; p < width * height; p++) {
+    for (let c = 0; c < 4; c++) {
+      png.data[4 * p + c] =
+        c === 3
+          ? channels === 4
+            ? (pixels[4 * p + 3] as number)
+            : 255
+          : (pixels[p * channels + (channels === 1 ? 0 : c)] as number);
+    }
+  }
+  const colorType = channels === 1 ? 0 : channels === 3 ? 2 : 6;
+  return PNG.sync.write(png, { colorType });
+}
+
+function encodeJpeg(width: number, height: number, rgb: Uint8Array, quality = 100): Buffer {
+  const data = Buffer.alloc(width * height * 4, 255);
+  for (let p = 0; p < width * height; p++)
+    rgb.subarray(3 * p, 3 * p + 3).forEach((v, c) => (data[4 * p + c] = v));
+  return jpeg.encode({ width, height, data }, quality).data;
+}
+
+/** A smooth test picture (JPEG keeps smooth images close). */
+function picture(width: number, height: number, channels: number, seed: number): Uint8Array {
+  return Uint8Array.from({ length: width * height * channels }, (_, i) => {
+    const p = Math.floor(i / channels);
+    const [y, x, c] = [Math.floor(p / width), p % width, i % channels];
+    return Math.round(127 + 100 * Math.sin((x + 2 * y + seed) / 4 + c));
+  });
+}
+
+describe('decodeImage', () => {
+  test('PNG grey, RGB and RGBA decode to their exact pixels (alpha dropped)', () => {
+    const grey = picture(5, 3, 1, 0);
+    expect(decodeImage(encodePng(5, 3, 1, grey), 'g.png')).toEqual({
+      width: 5,
+      height: 3,
+      channels: 1,
+      pixels: grey,
+    });
+    const rgb = picture(4, 6, 3, 1);
+    expect(decodeImage(encodePng(4, 6, 3, rgb), 'c.png').pixels).toEqual(rgb);
+    const rgba = picture(4, 2, 4, 2);
+    const decoded = decodeImage(encodePng(4, 2, 4, rgba), 'a.png');
+    expect(decoded.channels).toBe(3);
+    expect(decoded.pixels).toEqual(Uint8Array.from(rgba.filter((_, i) => i % 4 !== 3)));
+  });
+
+  test('JPEG decodes to within a few levels at quality 100; a grey JPEG has one channel', () => {
+    const rgb = picture(16, 16, 3, 3);
+    const decoded = decodeImage(encodeJpeg(16, 16, rgb), 'c.jpg');
+    expect(decoded).toMatchObject({ width: 16, height: 16, channels: 3 });
+    let worst = 0;
+    decoded.pixels.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - (rgb[i] as number)))));
+    expect(worst).toBeLessThanOrEqual(8);
+    const grey = picture(8, 8, 1, 4);
+    const greyRgb = Uint8Array.from(
+      { length: 8 * 8 * 3 },
+      (_, i) => grey[Math.floor(i / 3)] as number,
+    );
+    expect(decodeImage(encodeJpeg(8, 8, greyRgb), 'g.jpg').channels).toBe(1);
+  });
+
+  test('a file that is no image, or a truncated one, is refused naming the file', () => {
+    expect(() => decodeImage(Buffer.from('hello'), 'notes.png')).toThrow(
+      /notes\.png: cannot decode the image: not a PNG or JPEG file/,
+    );
+    const png = encodePng(5, 3, 1, picture(5, 3, 1, 0));
+    expect(() => decodeImage(png.subarray(0, 30), 'cut.png')).toThrow(
+      /cut\.png: cannot decode the image/,
+    );
+  });
+
+  test('RGB to grey uses Pillow’s convert("L") weights; grey to RGB copies', () => {
+    const image: DecodedImage = {
+      width: 4,
+      height: 1,
+      channels: 3,
+      pixels: Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]),
+    };
+    // Pillow: L = R·299/1000 + G·587/1000 + B·114/1000, rounded: 76, 150, 29, 18.
+    expect(Array.from(convertChannels(image, 1))).toEqual([76, 150, 29, 18]);
+    const grey: DecodedImage = {
+      width: 2,
+      height: 1,
+      channels: 1,
+      pixels: Uint8Array.from([7, 9]),
+    };
+    expect(Array.from(convertChannels(grey, 3))).toEqual([7, 7, 7, 9, 9, 9]);
+  });
+});
+
+describe('loadImageFolder', () => {
+  const root = mkdtempSync(join(tmpdir(), 'superlora-images-'));
+  /** Writes DIR/<class>/<i>.png of 6×8 RGB pictures; returns the pictures by class. */
+  function writeClasses(dir: string, counts: Record<string, number>): Map<string, Uint8Array[]> {
+    const written = new Map<string, Uint8Array[]>();
+    for (const [name, count] of Object.entries(counts)) {
+      mkdirSync(join(dir, name), { recursive: true });
+      const pictures: Uint8Array[] = [];
+      for (let i = 0; i < count; i++) {
+        const pixels = picture(6, 8, 3, 100 * name.charCodeAt(0) + i);
+        writeFileSync(
+          join(dir, name, `${String(i).padStart(3, '0')}.png`),
+          encodePng(6, 8, 3, pixels),
+        );
+        pictures.push(pixels);
+      }
+      written.set(name, pictures);
+    }
+    return written;
+  }
+
+  test('train/ and test/ folders: classes sorted by name, every image converted and resized', async () => {
+    const dir = join(root, 'split');
+    const train = writeClasses(join(dir, 'train'), { zebra: 2, ant: 3 });
+    writeClasses(join(dir, 'test'), { zebra: 1 });
+    writeFileSync(join(dir, 'train', 'ant', 'README.txt'), 'not an image');
+    writeFileSync(join(dir, 'train', 'ant', '.hidden.png'), 'not an image either');
+    const options = { imageSize: 4, channels: 1 } as const;
+    const trainSet = await loadImageFolder(dir, { ...options, split: 'train' });
+    expect(trainSet).toMatchObject({ count: 5, height: 4, width: 4, channels: 1, numClasses: 2 });
+    expect(trainSet.classNames).toEqual(['ant', 'zebra']);
+    expect(Array.from(trainSet.labels)).toEqual([0, 0, 0, 1, 1]);
+    // The first zebra: converted to grey, then resized 8×6 → 4×4.
+    const zebra = train.get('zebra')![0]!;
+    const expected = resizeImage(
+      convertChannels({ width: 6, height: 8, channels: 3, pixels: zebra }, 1),
+      8,
+      6,
+      1,
+      4,
+      4,
+    );
+    expect(trainSet.images.subarray(3 * 16, 4 * 16)).toEqual(expected);
+    const testSet = await loadImageFolder(dir, { ...options, split: 'test' });
+    expect(testSet).toMatchObject({ count: 1, numClasses: 2, classNames: ['ant', 'zebra'] });
+    expect(Array.from(testSet.labels)).toEqual([1]);
+  });
+
+  test('class folders only: a seeded, class-stratified 20 % is held out, the same on every load', async () => {
+    const dir = join(root, 'unsplit');
+    writeClasses(dir, { a: 10, b: 5, c: 5 });
+    const load = (split: 'train' | 'test') =>
+      loadDataset(dir, { split, imageSize: 8, channels: 3 });
+    const [trainSet, testSet] = [await load('train'), await load('test')];
+    expect([trainSet.count, testSet.count]).toEqual([16, 4]);
+    expect(Array.from(testSet.labels).sort()).toEqual([0, 0, 1, 2]);
+    expect(testSet.classNames).toEqual(['a', 'b', 'c']);
+    // No image on both sides (all 20 pictures differ).
+    const key = (d: typeof trainSet, i: number) => d.images.subarray(i * 192, (i + 1) * 192).join();
+    const trainKeys = new Set(Array.from({ length: 16 }, (_, i) => key(trainSet, i)));
+    for (let i = 0; i < 4; i++) expect(trainKeys.has(key(testSet, i))).toBe(false);
+    expect((await load('test')).images).toEqual(testSet.images);
+  });
+
+  test('every way a folder can be wrong is one clear error', async () => {
+    const options = { split: 'train', imageSize: 4, channels: 1 } as const;
+    await expect(loadImageFolder(join(root, 'missing'), options)).rejects.toThrow(
+      /missing: no such folder of images/,
+    );
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    await expect(loadImageFolder(empty, options)).rejects.toThrow(/empty: no class folders/);
+    const noImages = join(root, 'no-images');
+    mkdirSync(join(noImages, 'cat'), { recursive: true });
+    writeFileSync(join(noImages, 'cat', 'a.txt'), '');
+    await expect(loadImageFolder(noImages, options)).rejects.toThrow(
+      /cat: no \.png, \.jpg or \.jpeg files/,
+    );
+    const broken = join(root, 'broken');
+    writeClasses(broken, { cat: 1 });
+    writeFileSync(join(broken, 'cat', 'bad.jpg'), 'nope');
+    await expect(loadImageFolder(broken, options)).rejects.toThrow(
+      /bad\.jpg: cannot decode the image/,
+    );
+    const extraClass = join(root, 'extra');
+    writeClasses(join(extraClass, 'train'), { cat: 1 });
+    writeClasses(join(extraClass, 'test'), { dog: 1 });
+    await expect(loadImageFolder(extraClass, { ...options, split: 'test' })).rejects.toThrow(
+      /class folder "dog" is not a class of the training split \(cat\)/,
+    );
+    await expect(
+      loadDataset('fashion_mnist', { split: 'train', imageSize: 28, channels: 1 }),
+    ).rejects.toThrow(
+      /Expected mnist, fashion-mnist, cifar10, cifar100 or a folder of images for the dataset but received "fashion_mnist"/,
+    );
+    await expect(loadDataset(broken, { split: 'train' })).rejects.toThrow(
+      /options\.imageSize and options\.channels/,
+    );
+  });
+});
