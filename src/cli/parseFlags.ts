@@ -1,4 +1,6 @@
+import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { datasetNames, isDatasetName, type DatasetSource } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
 
 /** Commander parser for an integer flag in [min, max]. */
@@ -58,4 +60,14 @@ export function engineFlag(value: string): EngineChoice {
 /** Commander parser for a repeatable flag: each value parsed and appended. */
 export function collect<T>(parse: (value: string) => T): (value: string, previous?: T[]) => T[] {
   return (value, previous) => [...(previous ?? []), parse(value)];
+}
+
+/** Commander parser for `--dataset`: a built-in dataset's name, or an existing folder of images. */
+export function datasetFlag(value: string): DatasetSource {
+  if (isDatasetName(value) || statSync(value, { throwIfNoEntry: false })?.isDirectory()) {
+    return value;
+  }
+  throw new InvalidArgumentError(
+    `Expected ${datasetNames.join(', ')} or a folder of images but received ${JSON.stringify(value)}.`,
+  );
 }

@@ -9,7 +9,7 @@ import { optimizerNames, type OptimizerName } from '../train/optimizer';
 import { scheduleNames } from '../train/schedule';
 import type { TrainingSettings } from '../train/trainingSettings';
 import { CliUsageError } from './errors';
-import { choiceFlag, integerFlag, numberFlag } from './parseFlags';
+import { choiceFlag, datasetFlag, integerFlag, numberFlag } from './parseFlags';
 
 /**
  * What commander parses from the shared flags: the training settings (lr and momentum absent when
@@ -31,6 +31,7 @@ export interface TrainingDefaults {
   dataset: DatasetSource;
   steps: number;
   batchSize: number;
+  optimizer: OptimizerName;
   /** Peak learning rate per optimizer. */
   lr: Record<OptimizerName, number>;
   evalEvery: number;
@@ -44,13 +45,13 @@ export const DATASET_FLAG_HELP = `${datasetNames.join(', ')}, or a folder of PNG
 
 export function addTrainingFlags(command: Command, defaults: TrainingDefaults): Command {
   return command
-    .option('--dataset <name|dir>', DATASET_FLAG_HELP, defaults.dataset)
+    .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, defaults.dataset)
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option('--steps <n>', 'training steps', integerFlag(1, 10_000_000), defaults.steps)
     .option('--batch-size <n>', 'images per step', integerFlag(1, 65536), defaults.batchSize)
     .option(
       '--optimizer <name>',
-      `${optimizerNames.join(', ')} (default: sgd)`,
+      `${optimizerNames.join(', ')} (default: ${defaults.optimizer})`,
       choiceFlag(optimizerNames),
     )
     .option(
@@ -134,28 +135,31 @@ export function addResumeFlag(command: Command): Command {
 }
 
 /**
- * The library's training settings, as the shared flags give them; lr and momentum from `defaults`
- * when not given. A flag of the other optimizer is refused rather than ignored.
+ * The library's training settings, as the shared flags give them; the optimizer, lr and momentum
+ * from `defaults` when not given. A flag of the other optimizer is refused rather than ignored.
  */
 export function trainingSettings(
   flags: TrainingFlags,
-  defaults: Pick<TrainingDefaults, 'lr'>,
+  defaults: Pick<TrainingDefaults, 'optimizer' | 'lr'>,
 ): TrainingSettings {
-  const optimizer = flags.optimizer ?? 'sgd';
+  const optimizer = flags.optimizer ?? defaults.optimizer;
   const foreign =
     optimizer === 'sgd'
       ? (['adamBeta1', 'adamBeta2', 'adamEpsilon'] as const).filter((f) => flags[f] !== undefined)
       : (['momentum'] as const).filter((f) => flags[f] !== undefined);
   if (foreign.length > 0) {
     const names = foreign.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
-    throw new CliUsageError(`Expected no ${names.join(' or ')} with --optimizer ${optimizer}`);
+    const origin = flags.optimizer ? '' : ' (the default; give --optimizer to change it)';
+    throw new CliUsageError(
+      `Expected no ${names.join(' or ')} with --optimizer ${optimizer}${origin}`,
+    );
   }
   return {
     dataset: flags.dataset,
     dataDir: flags.dataDir,
     steps: flags.steps,
     batchSize: flags.batchSize,
-    optimizer: flags.optimizer,
+    optimizer,
     lr: flags.lr ?? defaults.lr[optimizer],
     momentum: flags.momentum ?? SGD_MOMENTUM,
     weightDecay: flags.weightDecay,

@@ -248,10 +248,11 @@ describe('bad flags', () => {
     [['finetune', '--optimizer', 'lion'], /--optimizer.*sgd, adamw.*"lion"/],
     [
       ['finetune', '--optimizer', 'adamw', '--momentum', '0.8'],
-      /no --momentum with --optimizer adamw/,
+      /no --momentum with --optimizer adamw$/,
     ],
+    [['finetune', '--momentum', '0.8'], /no --momentum with --optimizer adamw \(the default/],
     [
-      ['sweep', '--grid', 'paper-core', '--adam-beta2', '0.99'],
+      ['sweep', '--grid', 'paper-core', '--optimizer', 'sgd', '--adam-beta2', '0.99'],
       /no --adam-beta2 with --optimizer sgd/,
     ],
     [['finetune', '--schedule', 'step'], /--schedule.*"step"/],

@@ -123,7 +123,18 @@ describe('sweep resume', () => {
       out,
       '--jobs',
       '2',
-      ...['--model', settings.modelDir, '--steps', '3', '--batch-size', '32', '--lr', '0.05'],
+      ...[
+        '--model',
+        settings.modelDir,
+        '--steps',
+        '3',
+        '--batch-size',
+        '32',
+        '--optimizer',
+        'sgd',
+        '--lr',
+        '0.05',
+      ],
       ...['--train-size', '256', '--test-size', '100', '--no-augment', '--backend', 'cpu'],
     ]);
     expect(stdout).toContain('tiny: ran 2, skipped 1 finished');

@@ -3,9 +3,10 @@
  * test` builds it first), on a tiny model directory made here.
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync } from 'fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { PNG } from 'pngjs';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { saveViT } from '../../src/vit/io';
 import type { ViT } from '../../src/vit/model';
@@ -78,6 +79,82 @@ describe('superlora predict', () => {
     expect(maxAbsDiff(outputs[0]!, outputs[1]!)).toBeLessThan(1e-4);
   });
 
+  test('PNG files and a folder of them: the pixel values finetune evaluates with, the labels printed', async () => {
+    // 8×8 RGB PNGs, the model’s size: pixel_values = x/127.5 − 1 in NCHW, by hand (the pipeline
+    // computes x·(1/127.5) − 1 in float32: equal to rounding).
+    const folder = join(dir, 'pngs');
+    mkdirSync(folder, { recursive: true });
+    const bytes = Uint8Array.from({ length: COUNT * 192 }, (_, i) => (i * 37 + (i >> 6)) % 256);
+    const byHand = new Float32Array(COUNT * 192);
+    for (let n = 0; n < COUNT; n++) {
+      const png = new PNG({ width: 8, height: 8 });
+      for (let p = 0; p < 64; p++) {
+        for (let c = 0; c < 3; c++) {
+          const value = bytes[n * 192 + p * 3 + c]!;
+          png.data[4 * p + c] = value;
+          byHand[n * 192 + c * 64 + p] = value / 127.5 - 1;
+        }
+        png.data[4 * p + 3] = 255;
+      }
+      writeFileSync(join(folder, `image-${n}.png`), PNG.sync.write(png, { colorType: 2 }));
+    }
+    const handFile = join(dir, 'by-hand.safetensors');
+    await writeSafetensors(handFile, {
+      pixel_values: { dtype: 'F32', shape: [COUNT, 3, 8, 8], data: byHand },
+    });
+    const expected = join(dir, 'by-hand-logits.safetensors');
+    expect(
+      (await cli('predict', '--model', modelDir, '--images', handFile, '--out', expected)).code,
+    ).toBe(0);
+    const handLogits = (await readSafetensors(expected)).tensors.get('logits')!
+      .data as Float32Array;
+
+    const out = join(dir, 'png-logits.safetensors');
+    const fromFolder = await cli(
+      'predict',
+      '--model',
+      modelDir,
+      '--images',
+      folder,
+      '--out',
+      out,
+      '--top',
+      '2',
+    );
+    expect({ code: fromFolder.code, stderr: fromFolder.stderr }).toEqual({ code: 0, stderr: '' });
+    const { tensors, metadata } = await readSafetensors(out);
+    expect(maxAbsDiff(tensors.get('logits')!.data as Float32Array, handLogits)).toBeLessThan(1e-5);
+    const files = JSON.parse(metadata.files!) as string[];
+    expect(files).toEqual(Array.from({ length: COUNT }, (_, n) => join(folder, `image-${n}.png`)));
+    // Each line: the file, then the two most probable labels, the first the logits' argmax.
+    const lines = fromFolder.stdout.trim().split('\n').slice(0, COUNT);
+    lines.forEach((line, n) => {
+      const row = Array.from(handLogits.subarray(3 * n, 3 * n + 3));
+      const best = vit.config.id2label[row.indexOf(Math.max(...row))]!;
+      expect(line).toMatch(new RegExp(`^${files[n]}\\s+${best} \\d+\\.\\d%\\s+\\S+ \\d+\\.\\d%$`));
+    });
+
+    const one = await cli(
+      'predict',
+      '--model',
+      modelDir,
+      '--images',
+      files[1]!,
+      files[0]!,
+      '--json',
+    );
+    expect(one.code).toBe(0);
+    const parsed = JSON.parse(one.stdout) as {
+      file: string;
+      predictions: { probability: number }[];
+    }[];
+    expect(parsed.map((p) => p.file)).toEqual([files[1], files[0]]);
+    for (const { predictions } of parsed) {
+      expect(predictions).toHaveLength(1);
+      expect(predictions[0]!.probability).toBeGreaterThan(1 / 3);
+    }
+  });
+
   test('--help describes the flags', async () => {
     const { code, stdout } = await cli('predict', '--help');
     expect(code).toBe(0);
@@ -108,7 +185,7 @@ describe('superlora predict', () => {
         });
         return ['--images', file];
       },
-      /^superlora: Expected "pixel_values" of shape \[B, 3, 8, 8\] for --model \S+ but received \[1, 3, 16, 16\]/,
+      /^superlora: Expected "pixel_values" F32 \[B, 3, 8, 8\] for the model but received F32 \[1, 3, 16, 16\] in --images \S+/,
     ],
     [
       'a model directory without a checkpoint',
@@ -120,11 +197,37 @@ describe('superlora predict', () => {
       async () => ['--images', imagesFile, '--batch-size', '0'],
       /--batch-size <n>' argument '0' is invalid/,
     ],
+    [
+      'a pixel file without --out',
+      async () => ['--images', imagesFile, '--out-missing'],
+      /^superlora: Expected --out FILE for the logits of --images \S+images\.safetensors$/,
+    ],
+    [
+      'a file that is no image',
+      async () => {
+        writeFileSync(join(dir, 'notes.png'), 'hello');
+        return ['--images', join(dir, 'notes.png')];
+      },
+      /^superlora: \S+notes\.png: cannot decode the image: not a PNG or JPEG file/,
+    ],
+    [
+      'a folder without images',
+      async () => {
+        mkdirSync(join(dir, 'empty'), { recursive: true });
+        return ['--images', join(dir, 'empty')];
+      },
+      /^superlora: Expected PNG or JPEG files in --images \S+empty but found none$/,
+    ],
   ];
   test.each(failures)('%s: exit 1 with one line', async (_, args, message) => {
     const extra = await args();
-    const base = ['--model', modelDir, '--images', imagesFile, '--out', join(dir, 'x.safetensors')];
-    const { code, stderr } = await cli('predict', ...base, ...extra);
+    const out = extra.includes('--out-missing') ? [] : ['--out', join(dir, 'x.safetensors')];
+    const base = ['--model', modelDir, ...out];
+    const { code, stderr } = await cli(
+      'predict',
+      ...base,
+      ...extra.filter((arg) => arg !== '--out-missing'),
+    );
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')[0]).toMatch(message);
   });

@@ -11,7 +11,7 @@ import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { evaluateClassifier } from '../../train/evaluateClassifier';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
-import { choiceFlag, integerFlag } from '../parseFlags';
+import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
 import { DATASET_FLAG_HELP } from '../trainingFlags';
 
 interface EvaluateFlags {
@@ -78,7 +78,7 @@ export function registerEvaluateCommand(program: Command): void {
       '--adapter <path>',
       'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
-    .option('--dataset <name|dir>', DATASET_FLAG_HELP, 'mnist')
+    .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option(
       '--test-size <n>',

@@ -17,6 +17,7 @@ export const PRETRAIN_DEFAULTS = {
   dataset: 'fashion-mnist',
   steps: 3000,
   batchSize: 128,
+  optimizer: 'sgd',
   lr: { sgd: 0.05, adamw: 0.001 },
   evalEvery: 500,
   checkpointEvery: 100,

@@ -31,6 +31,7 @@ export const SWEEP_DEFAULTS = {
   dataset: FINETUNE_DEFAULTS.dataset,
   steps: FINETUNE_DEFAULTS.steps,
   batchSize: FINETUNE_DEFAULTS.batchSize,
+  optimizer: FINETUNE_DEFAULTS.optimizer,
   lr: FINETUNE_DEFAULTS.lr,
   evalEvery: 0,
   checkpointEvery: 0,

@@ -40,7 +40,18 @@ async function subfolders(dir: string): Promise<string[]> {
     .sort();
 }
 
-function isImageFile(name: string): boolean {
+/** A PNG / JPEG file as `channels` × size × size bytes (HWC), converted and resized as at load. */
+export async function readImageFile(
+  filePath: string,
+  size: number,
+  channels: 1 | 3,
+): Promise<Uint8Array> {
+  const image = decodeImage(await readFile(filePath), filePath);
+  const pixels = convertChannels(image, channels);
+  return resizeImage(pixels, image.height, image.width, channels, size, size);
+}
+
+export function isImageFile(name: string): boolean {
   const extension = path.extname(name).toLowerCase();
   return !name.startsWith('.') && (IMAGE_EXTENSIONS as readonly string[]).includes(extension);
 }
@@ -88,10 +99,7 @@ async function readSplit(
       throw new DatasetFormatError(classDir, 'no .png, .jpg or .jpeg files in this class folder');
     }
     for (const file of files) {
-      const filePath = path.join(classDir, file);
-      const image = decodeImage(await readFile(filePath), filePath);
-      const pixels = convertChannels(image, channels);
-      chunks.push(resizeImage(pixels, image.height, image.width, channels, side, side));
+      chunks.push(await readImageFile(path.join(classDir, file), side, channels));
       labels.push(classes.indexOf(folder));
     }
   }
