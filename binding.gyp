@@ -7,6 +7,7 @@
       "target_name": "superlora",
       "sources": [
         "native/addon.cc",
+        "native/allocator_binding.cc",
         "native/args.cc",
         "native/capabilities.cc",
         "native/cpu_features.cc",

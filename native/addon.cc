@@ -2,6 +2,7 @@
 // beside the code it exposes; src/native/addonTypes.ts types the same list.
 #include <napi.h>
 
+#include "allocator_binding.h"
 #include "bench/bench_binding.h"
 #include "capabilities.h"
 #include "cuda_binding.h"
@@ -31,6 +32,7 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterGemm(env, exports);
   superlora::RegisterOps(env, exports);
   superlora::RegisterKernels(env, exports);
+  superlora::RegisterAllocator(env, exports);
   return exports;
 }
 

@@ -102,6 +102,7 @@ export {
   unregisterNativeKernels,
   nativeKernelsRegistered,
   nativeKernelsStatus,
+  allocatorTuned,
   type RegisterNativeKernelsOptions,
 } from './tfjs/kernels/register';
 export { finetune, resetHead, type FinetuneOptions, type FinetuneSummary } from './train/finetune';

@@ -47,12 +47,13 @@ export interface Batch {
 
 /**
  * The augmentation we train each dataset with: small shifts everywhere; flips only where a mirror
- * image is still the same class (not for digits: a mirrored 2 is no 2).
+ * image is still the same class (not for digits: a mirrored 2 is no 2). An image folder could hold
+ * either kind, so it gets shifts only.
  */
 export function defaultAugmentation(name: string): AugmentOptions {
-  if (name === 'mnist') return { cropPadding: 2, horizontalFlip: false };
   if (name === 'fashion-mnist') return { cropPadding: 2, horizontalFlip: true };
-  return { cropPadding: 4, horizontalFlip: true };
+  if (name === 'cifar10' || name === 'cifar100') return { cropPadding: 4, horizontalFlip: true };
+  return { cropPadding: 2, horizontalFlip: false };
 }
 
 /**

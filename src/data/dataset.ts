@@ -198,3 +198,23 @@ export function subset(
   chosen.sort((a, b) => a - b);
   return selectSamples(dataset, chosen);
 }
+
+/**
+ * The dataset with its classes in `classNames`' order (a model head's labels), when those are the
+ * same names in another order: image folders number classes by sorted folder name, a model by its
+ * training data's order. Returned unchanged when the names already agree in order, or are not the
+ * same set (then the classes can only be matched by index).
+ */
+export function alignClasses(dataset: Dataset, classNames: readonly string[]): Dataset {
+  const current = dataset.classNames;
+  const sameOrder =
+    current.length === classNames.length && current.every((n, i) => n === classNames[i]);
+  const sameSet =
+    current.length === classNames.length &&
+    new Set(classNames).size === classNames.length &&
+    current.every((name) => classNames.includes(name));
+  if (sameOrder || !sameSet) return dataset;
+  const newIndex = current.map((name) => classNames.indexOf(name));
+  const labels = dataset.labels.map((label) => newIndex[label] as number);
+  return { ...dataset, labels, classNames: [...classNames] };
+}

@@ -594,6 +594,15 @@ export interface Addon {
     dstBegin: number[],
     size: number[],
   ): void;
+  /**
+   * Sets glibc malloc's mmap and trim thresholds (mallopt M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) in
+   * bytes, so that the tfjs cpu backend's many short-lived output buffers reuse heap pages instead
+   * of being mapped, faulted in and unmapped each time.
+   * @returns whether glibc accepted both (false on other C libraries, where nothing changes).
+   * @throws RangeError unless mmapThreshold is an integer in [0, 32 MiB] and trimThreshold in
+   *   [0, 2³¹ − 1].
+   */
+  tuneAllocator?(mmapThreshold: number, trimThreshold: number): boolean;
   /** Compiles a plan descriptor (src/native/planDescriptor.ts) into a native plan. */
   NativePlan: NativePlanConstructor;
   /** Compiles a plan descriptor into a plan on the first CUDA device (CUDA builds only). */

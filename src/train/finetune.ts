@@ -7,6 +7,7 @@ import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig } from '../config';
 import { defaultAugmentation } from '../data/batchAt';
+import { alignClasses } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { DEFAULT_TARGET_PATTERNS, ModelAdapter } from '../tfjs/modelAdapter';
@@ -72,20 +73,24 @@ export function resetHead(vit: ViT, seed: number): void {
   }
 }
 
-/** A new adapter for `options.config`, or the one `options.init` names (with its head, when it fits). */
+/**
+ * A new adapter for `options.config`, or the one `options.init` names with its head when it fits
+ * (and the head's label names, which the data's classes are then put in the order of).
+ */
 async function createOrLoadAdapter(
   vit: ViT,
   options: FinetuneOptions,
   numClasses: number,
-): Promise<ModelAdapter> {
+): Promise<{ adapter: ModelAdapter; headLabels?: readonly string[] }> {
   const engine = options.engine ?? 'auto';
   if (options.init === undefined) {
     if (!options.config) throw new TypeError('Expected a config or an init adapter to fine-tune');
     const patterns = options.targetPatterns ?? DEFAULT_TARGET_PATTERNS;
-    return ModelAdapter.create(vit, options.config, patterns, { engine });
+    return { adapter: ModelAdapter.create(vit, options.config, patterns, { engine }) };
   }
   const source = await readAdapterSource(options.init);
   const { head, headPath } = source;
+  let headLabels: readonly string[] | undefined;
   if (head && headPath && head.weight.shape[0] === numClasses) {
     try {
       applyHead(vit, head, headPath);
@@ -93,6 +98,7 @@ async function createOrLoadAdapter(
       source.plan.dispose();
       throw error;
     }
+    headLabels = head.labels;
     options.progress?.note(`starting from ${source.adapterPath} and its head ${headPath}`);
   } else {
     options.progress?.note(
@@ -102,11 +108,18 @@ async function createOrLoadAdapter(
           : ''),
     );
   }
-  return ModelAdapter.attach(vit, source.plan, source.params, { engine }, source.adapterPath);
+  const adapter = ModelAdapter.attach(
+    vit,
+    source.plan,
+    source.params,
+    { engine },
+    source.adapterPath,
+  );
+  return { adapter, headLabels };
 }
 
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
-  const { trainSet, testSet } = await loadTrainTestSplits(
+  let { trainSet, testSet } = await loadTrainTestSplits(
     options,
     await readViTConfig(options.modelDir),
   );
@@ -115,7 +128,11 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     seed: options.seed,
   });
   resetHead(vit, options.seed);
-  const adapter = await createOrLoadAdapter(vit, options, trainSet.numClasses);
+  const { adapter, headLabels } = await createOrLoadAdapter(vit, options, trainSet.numClasses);
+  if (headLabels) {
+    trainSet = alignClasses(trainSet, headLabels);
+    testSet = alignClasses(testSet, headLabels);
+  }
   try {
     const head = new Map(
       [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS].map((name) => [

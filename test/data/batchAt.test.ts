@@ -185,6 +185,11 @@ describe('augmentation', () => {
   it('never flips digits by default and needs epoch and step', () => {
     expect(defaultAugmentation('mnist')).toEqual({ cropPadding: 2, horizontalFlip: false });
     expect(defaultAugmentation('cifar10')).toEqual({ cropPadding: 4, horizontalFlip: true });
+    expect(defaultAugmentation('/data/my-photos')).toEqual({
+      cropPadding: 2,
+      horizontalFlip: false,
+    });
+    expect(defaultAugmentation('fashion-mnist')).toEqual({ cropPadding: 2, horizontalFlip: true });
     const flipsOff = tf.tidy(() => {
       const { pixelValues } = batchAt(dataset, indices, {
         augment: { horizontalFlip: false },

@@ -353,6 +353,7 @@ const exportsFuzzed = {
   capabilities: () => [],
   getThreads: () => [],
   setThreads: () => [int(1, 3)],
+  tuneAllocator: () => [int(0, 32) << 20, int(0, 512) << 20],
   fwht: () => {
     const size = 2 ** int(0, 7);
     return [f32(size * int(1, 3)), size, ...optionalIsa()];

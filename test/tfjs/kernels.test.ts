@@ -11,6 +11,7 @@ import {
   nativeKernelConfigs,
   nativeKernelsRegistered,
   nativeKernelsStatus,
+  allocatorTuned,
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
@@ -1126,6 +1127,24 @@ describe('registration', () => {
       expect(tf.getKernel(config.kernelName, 'cpu')).toBe(stock[index]);
     });
     unregisterNativeKernels(); // idempotent
+  });
+
+  test('registering raises glibc malloc’s thresholds, unless SUPERLORA_MALLOC_TUNING=0', () => {
+    const glibc = Boolean(
+      (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header
+        .glibcVersionRuntime,
+    );
+    unregisterNativeKernels();
+    expect(registerNativeKernels({ env: { SUPERLORA_MALLOC_TUNING: '0' } })).toBe(true);
+    expect(allocatorTuned()).toBe(false);
+    unregisterNativeKernels();
+    expect(registerNativeKernels({ env: {} })).toBe(true);
+    expect(allocatorTuned()).toBe(glibc);
+    expect(addon.tuneAllocator!(32 << 20, 256 << 20)).toBe(glibc);
+    expect(() => addon.tuneAllocator!(64 << 20, 0)).toThrow(
+      /integer in \[0, 33554432\] for mmapThreshold but received number 67108864/,
+    );
+    expect(() => addon.tuneAllocator!(0, -1)).toThrow(/for trimThreshold but received number -1/);
   });
 
   test('SUPERLORA_NATIVE_KERNELS=0 keeps tfjs kernels', () => {

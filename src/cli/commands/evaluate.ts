@@ -4,7 +4,7 @@
  * preprocessed exactly as `finetune` evaluates it.
  */
 import type { Command } from 'commander';
-import { subset, type DatasetSource } from '../../data/dataset';
+import { alignClasses, subset, type DatasetSource } from '../../data/dataset';
 import { loadDataset } from '../../data/loadDataset';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
@@ -41,6 +41,7 @@ async function run(flags: EvaluateFlags): Promise<void> {
     if (flags.testSize !== undefined && flags.testSize < test.count) {
       test = subset(test, flags.testSize, { seed: flags.seed });
     }
+    test = alignClasses(test, vit.config.id2label);
     if (vit.config.numLabels !== test.numClasses) {
       throw new CliUsageError(
         `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${flags.adapter ?? flags.model} has ${vit.config.numLabels}`,
