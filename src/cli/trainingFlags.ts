@@ -22,6 +22,8 @@ export interface TrainingFlags extends Omit<TrainingSettings, 'lr' | 'momentum'>
   adamBeta2?: number;
   adamEpsilon?: number;
   augment: boolean;
+  /** --flip / --no-flip; undefined when neither is given. */
+  flip?: boolean;
   out: string;
   backend: BackendChoice;
   nativeKernels: boolean;
@@ -111,6 +113,11 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       'no training augmentation (random shifts, and flips where they keep the class)',
     )
     .option(
+      '--flip',
+      'random horizontal flips when augmenting (default: only for fashion-mnist and CIFAR, where a mirror image keeps its class)',
+    )
+    .option('--no-flip', 'no random horizontal flips')
+    .option(
       '--seed <s>',
       'seeds data order, augmentation, dropout and initialisation',
       integerFlag(0, 2 ** 32 - 1),
@@ -174,6 +181,7 @@ export function trainingSettings(
     trainSize: flags.trainSize,
     testSize: flags.testSize,
     augment: flags.augment,
+    horizontalFlip: flags.flip,
     seed: flags.seed,
   };
 }

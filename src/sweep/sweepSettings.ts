@@ -30,6 +30,7 @@ export function settingsRecord(settings: SweepSettings): Record<string, unknown>
     trainSize: settings.trainSize ?? null,
     testSize: settings.testSize ?? null,
     augment: settings.augment,
+    ...(settings.horizontalFlip !== undefined ? { horizontalFlip: settings.horizontalFlip } : {}),
     seed: settings.seed,
   };
 }

@@ -6,7 +6,6 @@ import { mkdir } from 'fs/promises';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig } from '../config';
-import { defaultAugmentation } from '../data/batchAt';
 import { alignClasses } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
@@ -24,6 +23,7 @@ import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
   optimizationSettings,
+  trainingAugmentation,
   type TrainingSettings,
 } from './trainingSettings';
 
@@ -153,7 +153,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       evalBatchSize: options.evalBatchSize ?? 256,
       imageSize: vit.config.imageSize,
       channels: vit.config.numChannels,
-      augment: options.augment === false ? false : defaultAugmentation(options.dataset),
+      augment: trainingAugmentation(options),
       seed: options.seed,
     });
     const runKey = JSON.stringify({
@@ -168,6 +168,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       ...optimizationRecord(options),
       trainSize: trainSet.count,
       augment: options.augment !== false,
+      ...(options.horizontalFlip !== undefined ? { horizontalFlip: options.horizontalFlip } : {}),
       seed: options.seed,
     });
     await mkdir(options.outDir, { recursive: true });

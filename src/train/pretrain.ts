@@ -4,7 +4,6 @@
  */
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
-import { defaultAugmentation } from '../data/batchAt';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { VIT_CONFIG_DEFAULTS, type ViTConfig } from '../vit/config';
 import { saveViT } from '../vit/io';
@@ -16,6 +15,7 @@ import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
   optimizationSettings,
+  trainingAugmentation,
   type TrainingSettings,
 } from './trainingSettings';
 
@@ -50,7 +50,7 @@ export async function pretrain(
       evalBatchSize: options.evalBatchSize ?? 256,
       imageSize: vit.config.imageSize,
       channels: vit.config.numChannels,
-      augment: options.augment === false ? false : defaultAugmentation(options.dataset),
+      augment: trainingAugmentation(options),
       seed: options.seed,
     });
     const runDir = join(options.outDir, 'run');

@@ -2,6 +2,7 @@
  * The data, optimizer, schedule and run settings that fine-tuning, pre-training and every config of
  * a sweep share: one definition, so the CLI maps its flags to them in one place.
  */
+import { defaultAugmentation, type AugmentOptions } from '../data/batchAt';
 import type { DatasetSource } from '../data/dataset';
 import type { OptimizerSettings } from './optimizer';
 import type { ScheduleName } from './schedule';
@@ -34,6 +35,8 @@ export interface TrainingSettings extends OptimizationSettings {
   testSize?: number;
   /** Training augmentation (default on). */
   augment?: boolean;
+  /** Random horizontal flips when augmenting; default the dataset's (see defaultAugmentation). */
+  horizontalFlip?: boolean;
   seed: number;
 }
 
@@ -85,4 +88,15 @@ export function optimizationSettings(settings: OptimizationSettings): Optimizati
 export function describeOptimization(settings: OptimizationSettings): string {
   const clip = settings.maxGradNorm ? `, clip ${settings.maxGradNorm}` : '';
   return `${settings.optimizer ?? 'sgd'} lr ${settings.lr} (${settings.schedule ?? 'onecycle'}${clip})`;
+}
+
+/** What a run trains with: no augmentation, or the dataset's default with its flips overridden. */
+export function trainingAugmentation(
+  settings: Pick<TrainingSettings, 'dataset' | 'augment' | 'horizontalFlip'>,
+): AugmentOptions | false {
+  if (settings.augment === false) return false;
+  const augmentation = defaultAugmentation(settings.dataset);
+  return settings.horizontalFlip === undefined
+    ? augmentation
+    : { ...augmentation, horizontalFlip: settings.horizontalFlip };
 }

@@ -133,7 +133,7 @@ describe('superlora pretrain and finetune end to end', () => {
     expect(existsSync(printed(stdout, 'head'))).toBe(true);
   });
 
-  test('finetune --optimizer adamw --schedule cosine --max-grad-norm: the log shows the warm-up, the decay and the norms', async () => {
+  test('finetune --optimizer adamw --schedule cosine --max-grad-norm --flip: the log shows the warm-up, the decay and the norms', async () => {
     const out = join(dir, 'adamw');
     const args = ['--optimizer', 'adamw', '--lr', '0.01', '--schedule', 'cosine'];
     const { code, stderr } = await cli(
@@ -146,6 +146,7 @@ describe('superlora pretrain and finetune end to end', () => {
       '0.5',
       '--max-grad-norm',
       '0.1',
+      '--flip',
       '--out',
       out,
     );
@@ -157,7 +158,16 @@ describe('superlora pretrain and finetune end to end', () => {
     );
     for (const record of steps) expect(record.gradNorm).toBeGreaterThan(0);
     // The checkpoint holds AdamW's moments of every trained variable.
-    const { tensors } = await readSafetensors(join(out, 'checkpoint.safetensors'));
+    const { tensors, metadata } = await readSafetensors(join(out, 'checkpoint.safetensors'));
+    // The run is keyed by its optimization and its flips, so a resume with other ones is refused.
+    expect(JSON.parse(metadata.runKey!)).toMatchObject({
+      optimizer: 'adamw',
+      lr: 0.01,
+      schedule: 'cosine',
+      warmupRatio: 0.5,
+      maxGradNorm: 0.1,
+      horizontalFlip: true,
+    });
     expect([...tensors.keys()].sort()).toEqual(
       ['adapter', 'classifier.bias', 'classifier.weight']
         .flatMap((name) => [`exp_avg/${name}`, `exp_avg_sq/${name}`, `param/${name}`])

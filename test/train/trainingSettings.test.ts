@@ -1,4 +1,8 @@
-import { optimizationRecord, optimizationSettings } from '../../src/train/trainingSettings';
+import {
+  optimizationRecord,
+  optimizationSettings,
+  trainingAugmentation,
+} from '../../src/train/trainingSettings';
 
 test('SGD under OneCycle without clipping records only lr, momentum and weight decay (run keys made before the other choices still match)', () => {
   const before = { lr: 0.3, momentum: 0.9, weightDecay: 0 };
@@ -39,4 +43,22 @@ test('optimizationSettings keeps the optimization fields and drops the rest', ()
   } as Parameters<typeof optimizationSettings>[0]);
   expect(picked).toMatchObject({ lr: 1, momentum: 0.5, weightDecay: 0, schedule: 'linear' });
   expect('dataset' in picked).toBe(false);
+});
+
+test('trainingAugmentation: the dataset’s default, its flips overridden by horizontalFlip, or none', () => {
+  expect(trainingAugmentation({ dataset: 'mnist' })).toEqual({
+    cropPadding: 2,
+    horizontalFlip: false,
+  });
+  expect(trainingAugmentation({ dataset: 'mnist', horizontalFlip: true })).toEqual({
+    cropPadding: 2,
+    horizontalFlip: true,
+  });
+  expect(trainingAugmentation({ dataset: 'cifar10', horizontalFlip: false })).toEqual({
+    cropPadding: 4,
+    horizontalFlip: false,
+  });
+  expect(trainingAugmentation({ dataset: 'photos/', augment: false, horizontalFlip: true })).toBe(
+    false,
+  );
 });
