@@ -43,6 +43,14 @@ export interface TrainingDefaults {
 
 const SGD_MOMENTUM = 0.9;
 
+/** The flags that only one optimizer reads. */
+const OPTIMIZER_ONLY_FLAGS = [
+  { flag: '--momentum', field: 'momentum', optimizer: 'sgd' },
+  { flag: '--adam-beta1', field: 'adamBeta1', optimizer: 'adamw' },
+  { flag: '--adam-beta2', field: 'adamBeta2', optimizer: 'adamw' },
+  { flag: '--adam-epsilon', field: 'adamEpsilon', optimizer: 'adamw' },
+] as const;
+
 export const DATASET_FLAG_HELP = `${datasetNames.join(', ')}, or a folder of PNG / JPEG images with one sub-folder per class (and train/ + test/ sub-folders, or 20 % of each class is held out for testing)`;
 
 export function addTrainingFlags(command: Command, defaults: TrainingDefaults): Command {
@@ -150,15 +158,13 @@ export function trainingSettings(
   defaults: Pick<TrainingDefaults, 'optimizer' | 'lr'>,
 ): TrainingSettings {
   const optimizer = flags.optimizer ?? defaults.optimizer;
-  const foreign =
-    optimizer === 'sgd'
-      ? (['adamBeta1', 'adamBeta2', 'adamEpsilon'] as const).filter((f) => flags[f] !== undefined)
-      : (['momentum'] as const).filter((f) => flags[f] !== undefined);
+  const foreign = OPTIMIZER_ONLY_FLAGS.filter(
+    (only) => only.optimizer !== optimizer && flags[only.field] !== undefined,
+  ).map((only) => only.flag);
   if (foreign.length > 0) {
-    const names = foreign.map((f) => `--${f.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     const origin = flags.optimizer ? '' : ' (the default; give --optimizer to change it)';
     throw new CliUsageError(
-      `Expected no ${names.join(' or ')} with --optimizer ${optimizer}${origin}`,
+      `Expected no ${foreign.join(' or ')} with --optimizer ${optimizer}${origin}`,
     );
   }
   return {

@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
-import { disposeSlots, restoreSlots, type Optimizer } from './optimizer';
+import type { Optimizer } from './optimizer';
+import { disposeSlots, restoreSlots } from './optimizerSlots';
 
 export interface AdamWOptions {
   weightDecay: number;
@@ -35,16 +36,16 @@ export class AdamW implements Optimizer {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
-    for (const [name, value, least] of [
-      ['beta1', this.beta1, 0],
-      ['beta2', this.beta2, 0],
-      ['epsilon', this.epsilon, Number.MIN_VALUE],
+    for (const [name, value] of [
+      ['beta1', this.beta1],
+      ['beta2', this.beta2],
     ] as const) {
-      if (!(value >= least && (name === 'epsilon' || value < 1))) {
-        throw new RangeError(
-          `Expected AdamW ${name} in ${name === 'epsilon' ? '(0, ∞)' : '[0, 1)'} but received ${value}`,
-        );
+      if (!(value >= 0 && value < 1)) {
+        throw new RangeError(`Expected AdamW ${name} in [0, 1) but received ${value}`);
       }
+    }
+    if (!(this.epsilon > 0)) {
+      throw new RangeError(`Expected AdamW epsilon in (0, ∞) but received ${this.epsilon}`);
     }
   }
 

@@ -5,7 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
-import { disposeSlots, restoreSlots, type Optimizer } from './optimizer';
+import type { Optimizer } from './optimizer';
+import { disposeSlots, restoreSlots } from './optimizerSlots';
 
 export interface SgdOptions {
   momentum: number;

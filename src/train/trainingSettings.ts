@@ -40,27 +40,30 @@ export interface TrainingSettings extends OptimizationSettings {
   seed: number;
 }
 
+/** Every field of OptimizationSettings: the ones a run record always has, then the others with their defaults. */
+const ALWAYS_RECORDED = ['lr', 'momentum', 'weightDecay'] as const;
+const RECORDED_UNLESS_DEFAULT: Required<{
+  [field in Exclude<keyof OptimizationSettings, (typeof ALWAYS_RECORDED)[number]>]: unknown;
+}> = {
+  optimizer: 'sgd',
+  beta1: undefined,
+  beta2: undefined,
+  epsilon: undefined,
+  schedule: 'onecycle',
+  warmupRatio: undefined,
+  maxGradNorm: 0,
+};
+
 /**
  * The optimization settings that identify a run, for run keys and sweep records: lr, momentum and
  * weight decay always; the rest only where they differ from the defaults, so runs and sweeps made
  * with SGD under OneCycle before the other choices existed still resume.
  */
 export function optimizationRecord(settings: OptimizationSettings): Record<string, unknown> {
-  const record: Record<string, unknown> = {
-    lr: settings.lr,
-    momentum: settings.momentum,
-    weightDecay: settings.weightDecay,
-  };
-  const optional: Partial<Record<keyof OptimizationSettings, [unknown, unknown]>> = {
-    optimizer: [settings.optimizer, 'sgd'],
-    beta1: [settings.beta1, undefined],
-    beta2: [settings.beta2, undefined],
-    epsilon: [settings.epsilon, undefined],
-    schedule: [settings.schedule, 'onecycle'],
-    warmupRatio: [settings.warmupRatio, undefined],
-    maxGradNorm: [settings.maxGradNorm, 0],
-  };
-  for (const [field, [value, byDefault]] of Object.entries(optional)) {
+  const record: Record<string, unknown> = {};
+  for (const field of ALWAYS_RECORDED) record[field] = settings[field];
+  for (const [field, byDefault] of Object.entries(RECORDED_UNLESS_DEFAULT)) {
+    const value = settings[field as keyof typeof RECORDED_UNLESS_DEFAULT];
     if (value !== undefined && value !== byDefault) record[field] = value;
   }
   return record;
@@ -68,20 +71,11 @@ export function optimizationRecord(settings: OptimizationSettings): Record<strin
 
 /** Only the optimization fields of `settings`, for the training loop. */
 export function optimizationSettings(settings: OptimizationSettings): OptimizationSettings {
-  const { lr, momentum, weightDecay, optimizer, beta1, beta2, epsilon } = settings;
-  const { schedule, warmupRatio, maxGradNorm } = settings;
-  return {
-    lr,
-    momentum,
-    weightDecay,
-    optimizer,
-    beta1,
-    beta2,
-    epsilon,
-    schedule,
-    warmupRatio,
-    maxGradNorm,
-  };
+  const picked: Record<string, unknown> = {};
+  for (const field of [...ALWAYS_RECORDED, ...Object.keys(RECORDED_UNLESS_DEFAULT)]) {
+    picked[field] = settings[field as keyof OptimizationSettings];
+  }
+  return picked as unknown as OptimizationSettings;
 }
 
 /** One line for progress notes: `sgd lr 0.3 (onecycle)`, `adamw lr 0.01 (cosine, clip 1)`. */

@@ -3,13 +3,11 @@
  * / JPEG, or folders of them, preprocessed exactly as `finetune` evaluates), or logits for a
  * safetensors batch of already normalised `pixel_values`.
  */
-import { readdir, stat } from 'node:fs/promises';
-import * as path from 'node:path';
+import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
 import { batchAt } from '../../data/batchAt';
-import type { Dataset } from '../../data/dataset';
-import { isImageFile, readImageFile } from '../../data/images/readImageFolder';
+import { imageFilesIn, readImageFiles } from '../../data/images/readImageFolder';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
@@ -33,8 +31,14 @@ interface PredictOptions {
 /** The one tensor a safetensors batch holds, as HF image processors name it. */
 const PIXELS = 'pixel_values';
 
+/** A source of model inputs: how many images, and batch [first, first + size) as NCHW pixels. */
+interface PixelSource {
+  count: number;
+  batch(first: number, size: number): tf.Tensor4D;
+}
+
 /** F32 [B, C, H, W] pixel values from a safetensors file, checked against the model. */
-async function readPixelFile(file: string, config: ViTConfig): Promise<tf.Tensor4D> {
+async function readPixelFile(file: string, config: ViTConfig): Promise<PixelSource> {
   const { tensors } = await readSafetensors(file);
   const pixels = tensors.get(PIXELS);
   if (pixels === undefined) {
@@ -52,69 +56,70 @@ async function readPixelFile(file: string, config: ViTConfig): Promise<tf.Tensor
       `Expected "${PIXELS}" F32 [B, ${expected.join(', ')}] for the model but received ${pixels.dtype} [${pixels.shape.join(', ')}] in --images ${file}`,
     );
   }
-  return tf.tensor4d(pixels.data, pixels.shape as [number, number, number, number]);
+  const perImage = numChannels * imageSize * imageSize;
+  return {
+    count: pixels.shape[0] as number,
+    batch: (first, size) =>
+      tf.tensor4d(pixels.data.subarray(first * perImage, (first + size) * perImage), [
+        size,
+        numChannels,
+        imageSize,
+        imageSize,
+      ]),
+  };
 }
 
 /** The image files among `paths`: files as given, folders as their PNG / JPEG files in name order. */
 async function imageFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
   for (const given of paths) {
-    const info = await stat(given);
-    if (!info.isDirectory()) {
+    if (!(await stat(given)).isDirectory()) {
       files.push(given);
       continue;
     }
-    const inFolder = (await readdir(given)).filter(isImageFile).sort();
+    const inFolder = await imageFilesIn(given);
     if (inFolder.length === 0) {
       throw new CliUsageError(`Expected PNG or JPEG files in --images ${given} but found none`);
     }
-    files.push(...inFolder.map((name) => path.join(given, name)));
+    files.push(...inFolder);
   }
   return files;
 }
 
-/** The images as `finetune` evaluates them: converted, resized, normalised, NCHW. */
-async function readImages(files: readonly string[], config: ViTConfig): Promise<tf.Tensor4D> {
-  const { imageSize: size, numChannels } = config;
-  const channels = numChannels === 1 ? 1 : 3;
-  if (numChannels !== channels) {
+/** Image files as `finetune` evaluates them: converted, resized and normalised by batchAt. */
+async function readImages(files: readonly string[], config: ViTConfig): Promise<PixelSource> {
+  const { imageSize, numChannels } = config;
+  if (numChannels !== 1 && numChannels !== 3) {
     throw new CliUsageError(
       `Expected a model of 1 or 3 channels for image files, not ${numChannels}`,
     );
   }
-  const bytes = size * size * channels;
-  const images = new Uint8Array(files.length * bytes);
-  for (const [i, file] of files.entries()) {
-    images.set(await readImageFile(file, size, channels), i * bytes);
-  }
-  const dataset: Dataset = {
-    name: 'images',
-    images,
-    labels: new Int32Array(files.length),
-    count: files.length,
-    height: size,
-    width: size,
-    channels,
-    numClasses: 1,
-    classNames: ['?'],
-  };
-  const { pixelValues, labels } = batchAt(
-    dataset,
-    files.map((_, i) => i),
-    { imageSize: size, channels },
+  const dataset = await readImageFiles(
+    files,
+    { imageSize, channels: numChannels },
+    { name: 'images', labels: files.map(() => 0), classNames: ['unlabelled'] },
   );
-  labels.dispose();
-  return pixelValues;
+  return {
+    count: files.length,
+    batch: (first, size) => {
+      const indices = Array.from({ length: size }, (_, i) => first + i);
+      const { pixelValues, labels } = batchAt(dataset, indices, {
+        imageSize,
+        channels: numChannels,
+      });
+      labels.dispose();
+      return pixelValues;
+    },
+  };
 }
 
 /** Logits [B, labels] of the model, `batchSize` images per forward pass. */
-async function logitsOf(vit: ViT, pixels: tf.Tensor4D, batchSize: number): Promise<Float32Array> {
-  const [count] = pixels.shape;
+async function logitsOf(vit: ViT, source: PixelSource, batchSize: number): Promise<Float32Array> {
   const { numLabels } = vit.config;
-  const logits = new Float32Array(count * numLabels);
-  for (let first = 0; first < count; first += batchSize) {
-    const size = Math.min(batchSize, count - first);
-    const output = tf.tidy(() => vit.forward(pixels.slice([first], [size])));
+  const logits = new Float32Array(source.count * numLabels);
+  for (let first = 0; first < source.count; first += batchSize) {
+    const size = Math.min(batchSize, source.count - first);
+    const output = tf.tidy(() => vit.forward(source.batch(first, size)));
     logits.set(await output.data(), first * numLabels);
     output.dispose();
   }
@@ -158,14 +163,13 @@ async function predict(options: PredictOptions): Promise<void> {
     ? await loadAdaptedViT(options.model, options.adapter)
     : await loadViT(options.model);
   try {
-    const pixels = pixelFile
+    const source = pixelFile
       ? await readPixelFile(pixelFile, vit.config)
       : await readImages(files, vit.config);
     const started = process.hrtime.bigint();
-    const logits = await logitsOf(vit, pixels, options.batchSize);
+    const logits = await logitsOf(vit, source, options.batchSize);
     const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
-    const count = pixels.shape[0];
-    pixels.dispose();
+    const { count } = source;
     const { numLabels, id2label } = vit.config;
     if (options.out !== undefined) {
       await writeSafetensors(

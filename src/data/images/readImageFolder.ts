@@ -51,7 +51,7 @@ export async function readImageFile(
   return resizeImage(pixels, image.height, image.width, channels, size, size);
 }
 
-export function isImageFile(name: string): boolean {
+function isImageFile(name: string): boolean {
   const extension = path.extname(name).toLowerCase();
   return !name.startsWith('.') && (IMAGE_EXTENSIONS as readonly string[]).includes(extension);
 }
@@ -88,33 +88,57 @@ async function readSplit(
       `class folder ${unknown.map((name) => JSON.stringify(name)).join(', ')} is not a class of the training split (${classes.join(', ')})`,
     );
   }
-  const { imageSize: side, channels } = options;
-  const perImage = side * side * channels;
-  const chunks: Uint8Array[] = [];
+  const files: string[] = [];
   const labels: number[] = [];
   for (const folder of folders) {
     const classDir = path.join(dir, folder);
-    const files = (await readdir(classDir)).filter(isImageFile).sort();
-    if (files.length === 0) {
+    const inClass = await imageFilesIn(classDir);
+    if (inClass.length === 0) {
       throw new DatasetFormatError(classDir, 'no .png, .jpg or .jpeg files in this class folder');
     }
-    for (const file of files) {
-      chunks.push(await readImageFile(path.join(classDir, file), side, channels));
-      labels.push(classes.indexOf(folder));
-    }
+    files.push(...inClass);
+    labels.push(...inClass.map(() => classes.indexOf(folder)));
   }
-  const images = new Uint8Array(chunks.length * perImage);
-  chunks.forEach((chunk, i) => images.set(chunk, i * perImage));
-  const dataset: Dataset = {
+  return readImageFiles(files, options, {
     name: path.basename(path.resolve(dir)),
+    labels,
+    classNames: classes,
+  });
+}
+
+/** The PNG / JPEG files directly in `dir` (not in sub-folders), in name order. */
+export async function imageFilesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir))
+    .filter(isImageFile)
+    .sort()
+    .map((name) => path.join(dir, name));
+}
+
+/**
+ * `files` as a dataset of `options.imageSize`² images with `options.channels` channels, each
+ * converted and resized as {@link readImageFile} does, labelled as given.
+ */
+export async function readImageFiles(
+  files: readonly string[],
+  options: Pick<ImageFolderOptions, 'imageSize' | 'channels'>,
+  labelling: { name: string; labels: readonly number[]; classNames: readonly string[] },
+): Promise<Dataset> {
+  const { imageSize: side, channels } = options;
+  const perImage = side * side * channels;
+  const images = new Uint8Array(files.length * perImage);
+  for (const [i, file] of files.entries()) {
+    images.set(await readImageFile(file, side, channels), i * perImage);
+  }
+  const dataset: Dataset = {
+    name: labelling.name,
     images,
-    labels: Int32Array.from(labels),
-    count: labels.length,
+    labels: Int32Array.from(labelling.labels),
+    count: files.length,
     height: side,
     width: side,
     channels,
-    numClasses: classes.length,
-    classNames: [...classes],
+    numClasses: labelling.classNames.length,
+    classNames: [...labelling.classNames],
   };
   checkDataset(dataset);
   return dataset;
