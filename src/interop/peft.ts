@@ -5,9 +5,10 @@
  * identity core, no projection or shuffle) is a Kronecker product of K natural factors per target:
  * with K = 1 and a rank it is PEFT's LoRA, with K = 2 PEFT's LoKr (w1 ⊗ w2, on the same √-nearest
  * factorisation of out and in). Those export exactly, as their own factors. Any other config is
- * exported as a LoRA of each target's best rank-r approximation (a truncated SVD of its ΔW), at
- * one rank for all targets: given, or the smallest that keeps every target within a tolerance.
- * Either way the error of every target is measured against the engine's ΔW and reported.
+ * exported as a LoRA of each target's best rank-r approximation (a truncated SVD of its ΔW): at
+ * a given rank for all targets, or at each target's smallest rank within a tolerance (PEFT's
+ * `rank_pattern`; or the largest of them for all, with `uniformRank`). Either way the error of
+ * every target is measured against the engine's ΔW and reported.
  *
  * Import is exact: each module becomes a target `<module>.weight` of a natural weight-grouped
  * config with one split per Kronecker factor; factors that differ in kind or rank between
@@ -36,6 +37,12 @@ export interface PeftExportOptions {
   lora?: boolean;
   /** The largest relative error ‖ΔW − B·A‖_F / ‖ΔW‖_F allowed for any target when the rank is chosen (default 1e-3). */
   tolerance?: number;
+  /**
+   * When the rank is chosen by `tolerance`: give every target the rank the hardest one needs,
+   * instead of each its own smallest (written as PEFT's `rank_pattern`). For LoRA readers that
+   * ignore `rank_pattern`.
+   */
+  uniformRank?: boolean;
   engine?: EngineChoice;
 }
 
@@ -106,7 +113,13 @@ export async function peftFromAdapter(
         : null;
   const modules = exactType
     ? ownKronModules(plan.layout, params)
-    : truncatedLoraModules(plan.targets, views, options.rank, tolerance);
+    : truncatedLoraModules(
+        plan.targets,
+        views,
+        options.rank,
+        tolerance,
+        options.uniformRank === true,
+      );
   const targets = plan.targets.map((target, t) => ({
     target: target.name,
     module: peftModuleName(target.name),
@@ -226,23 +239,34 @@ function ownKronModules(layout: PlanLayout, params: Float32Array): PeftModule[] 
   return modules;
 }
 
-/** Each target's best approximation as one LoRA factor, all at one rank. */
+/**
+ * Each target's best approximation as one LoRA factor: at `rank` for all, else at each target's
+ * smallest rank within `tolerance` (with `uniform`, the largest of those for all).
+ */
 function truncatedLoraModules(
   targets: readonly Target[],
   views: readonly Float32Array[],
   rank: number | undefined,
   tolerance: number,
+  uniform: boolean,
 ): PeftModule[] {
   const decompositions = targets.map((target, t) =>
     lowRankDecomposition(views[t] as Float32Array, target.shape[0], target.shape[1]),
   );
-  // PEFT needs r ≥ 1, even for an adapter whose ΔW is still zero.
-  const chosen =
-    rank ??
-    Math.max(1, ...decompositions.map((d) => rankForTolerance(d.singularValues, tolerance)));
+  // PEFT needs r ≥ 1, even for a module whose ΔW is still zero.
+  const ownRanks = decompositions.map((d) =>
+    Math.max(1, rankForTolerance(d.singularValues, tolerance)),
+  );
+  const ranks =
+    rank !== undefined
+      ? ownRanks.map(() => rank)
+      : uniform
+        ? ownRanks.map(() => Math.max(...ownRanks))
+        : ownRanks;
   return decompositions.map((decomposition, t) => {
     const target = targets[t] as Target;
     const [rows, cols] = target.shape;
+    const chosen = ranks[t] as number;
     const factors = padToRank(
       decomposition.factors(Math.min(chosen, rows, cols)),
       rows,

@@ -258,11 +258,12 @@ export interface WritePeftOptions {
 
 /**
  * Writes a PEFT folder for modules of scaling 1 (alpha = r, so the stored factors are ΔW), and
- * the saved modules under `modules_to_save`. LoRA modules need one low-rank factor of one rank r.
- * LoKr modules need two factors: w1 is written dense (PEFT's default, `decompose_both: false`);
+ * the saved modules under `modules_to_save`. LoRA modules need one low-rank factor each; r is the
+ * most common rank (the smallest of equally common ones), and every other module's rank goes into
+ * `rank_pattern` and `alpha_pattern` (see `patternKeys`). LoKr modules need two factors: w1 is written dense (PEFT's default, `decompose_both: false`);
  * w2 is written as PEFT will build it from r: dense when r ≥ max(its rows, cols) / 2, else as
  * w2_a · w2_b of rank r. The folder is created if need be; each file is written atomically, the
- * weights first.
+ * weights first. Returns r, the rank pattern and the number of adapter parameters written.
  */
 export async function writePeftAdapter(
   dir: string,
@@ -270,7 +271,7 @@ export async function writePeftAdapter(
   modules: readonly PeftModule[],
   savedModules: ReadonlyMap<string, SafeTensor>,
   options: WritePeftOptions = {},
-): Promise<{ r: number }> {
+): Promise<{ r: number; rankPattern: Record<string, number>; parameters: number }> {
   const factorCount = type === 'LORA' ? 1 : 2;
   if (
     modules.length === 0 ||
@@ -281,15 +282,18 @@ export async function writePeftAdapter(
     );
   }
   const r = type === 'LORA' ? loraRank(modules) : lokrRank(modules);
+  const rankPattern = type === 'LORA' ? loraRankPattern(modules, r) : {};
   const tensors = new Map<string, SafeTensor>();
+  let parameters = 0;
   const put = (module: string, name: string, shape: number[], data: Float32Array): void => {
+    parameters += data.length;
     tensors.set(`${PEFT_KEY_PREFIX}${module}.${name}`, { dtype: 'F32', shape, data });
   };
   for (const { name, factors } of modules) {
     if (type === 'LORA') {
       const factor = factors[0] as KronFactor & { rank: number };
-      put(name, 'lora_A.weight', [r, factor.cols], factor.down);
-      put(name, 'lora_B.weight', [factor.rows, r], factor.up);
+      put(name, 'lora_A.weight', [factor.rank, factor.cols], factor.down);
+      put(name, 'lora_B.weight', [factor.rows, factor.rank], factor.up);
       continue;
     }
     const [w1, w2] = factors as [KronFactor, KronFactor];
@@ -316,8 +320,8 @@ export async function writePeftAdapter(
     r,
     target_modules: modules.map((m) => m.name),
     modules_to_save: modulesToSave.length > 0 ? modulesToSave : null,
-    rank_pattern: {},
-    alpha_pattern: {},
+    rank_pattern: rankPattern,
+    alpha_pattern: rankPattern,
     layers_to_transform: null,
     layers_pattern: null,
   };
@@ -349,16 +353,82 @@ export async function writePeftAdapter(
     format: 'pt',
   });
   await writeFileAtomic(path.join(dir, PEFT_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
-  return { r };
+  return { r, rankPattern, parameters };
 }
 
+/** The most common rank of the LoRA modules (the smallest of equally common ones). */
 function loraRank(modules: readonly PeftModule[]): number {
-  const ranks = new Set(modules.map((m) => m.factors[0]?.rank));
-  const [rank] = ranks;
-  if (ranks.size !== 1 || typeof rank !== 'number') {
-    throw new RangeError('Expected every LoRA module to be one low-rank factor of the same rank');
+  const counts = new Map<number, number>();
+  for (const module of modules) {
+    const rank = module.factors[0]?.rank;
+    if (typeof rank !== 'number') {
+      throw new RangeError(
+        `Expected LoRA module ${module.name} to be one low-rank factor but it is dense`,
+      );
+    }
+    counts.set(rank, (counts.get(rank) ?? 0) + 1);
   }
-  return rank;
+  let best = Infinity;
+  let bestCount = 0;
+  for (const [rank, count] of counts) {
+    if (count > bestCount || (count === bestCount && rank < best))
+      [best, bestCount] = [rank, count];
+  }
+  return best;
+}
+
+/** `rank_pattern` for the modules whose rank is not r (also their `alpha_pattern`: scaling 1). */
+function loraRankPattern(modules: readonly PeftModule[], r: number): Record<string, number> {
+  const names = modules.map((m) => m.name);
+  const keys = patternKeys(names);
+  const pattern: Record<string, number> = {};
+  modules.forEach((module, i) => {
+    const rank = module.factors[0]?.rank as number;
+    if (rank !== r) pattern[keys[i] as string] = rank;
+  });
+  return pattern;
+}
+
+/**
+ * Keys for PEFT's `rank_pattern` / `alpha_pattern`, one per module, each matching its own module
+ * and no other under both rules PEFT has used to look them up: `re.match(rf".*\\.{key}$", name)`
+ * (older PEFT) and `re.match(rf"(.*\\.)?({key})$", name)` (current PEFT). The key is the module's name
+ * without its first part (`vit.encoder.layer.0.…query` → `encoder.layer.0.…query`), its dots
+ * escaped if that alone would also match another module. Where no key can match a module alone
+ * under the older rule (a name without a dot, or `a.x` beside `b.x`), the whole escaped name is
+ * the key, which only the later rule matches.
+ */
+export function patternKeys(names: readonly string[]): string[] {
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return names.map((name) => {
+    const dot = name.indexOf('.');
+    const suffix = dot < 0 ? name : name.slice(dot + 1);
+    const matchesOnly = (key: string, required: RegExp[]): boolean => {
+      const rules = [olderPatternRule(key), patternRule(key)];
+      return (
+        required.every((rule) => rule.test(name)) &&
+        names.every((other) => other === name || !rules.some((rule) => rule.test(other)))
+      );
+    };
+    for (const key of [suffix, escape(suffix)]) {
+      if (matchesOnly(key, [olderPatternRule(key), patternRule(key)])) return key;
+    }
+    const key = escape(name);
+    if (matchesOnly(key, [patternRule(key)])) return key;
+    throw new RangeError(
+      `No rank_pattern key can match module ${name} alone: another module's name ends with it; give every module one rank`,
+    );
+  });
+}
+
+/** Older PEFT's lookup of a pattern key (`re.match(rf".*\.{key}$", name)`). */
+function olderPatternRule(key: string): RegExp {
+  return new RegExp(`^.*\\.${key}$`);
+}
+
+/** PEFT's lookup of a pattern key (`re.match(rf"(.*\.)?({key})$", name)`). */
+function patternRule(key: string): RegExp {
+  return new RegExp(`^(.*\\.)?(${key})$`);
 }
 
 /**
@@ -396,7 +466,7 @@ function patternValue(
   for (const [pattern, value] of Object.entries(patterns)) {
     let expression: RegExp;
     try {
-      expression = new RegExp(`^(.*\\.)?(${pattern})$`);
+      expression = patternRule(pattern);
     } catch (error) {
       throw new PeftFormatError(
         configPath,

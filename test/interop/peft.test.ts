@@ -17,8 +17,10 @@ import { createPlan } from '../../src/createPlan';
 import {
   PEFT_CONFIG_FILE,
   PEFT_WEIGHTS_FILE,
+  patternKeys,
   readPeftAdapter,
   writePeftAdapter,
+  type KronFactor,
   type PeftModule,
 } from '../../src/io/peftFile';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors';
@@ -113,8 +115,14 @@ async function peftDelta(
       shape: [a.shape[0]!, b.shape[1]!],
     };
   };
-  const scaling =
-    (config.lora_alpha ?? config.alpha) / (config.use_rslora ? Math.sqrt(config.r) : config.r);
+  // PEFT's per-module r and alpha: the first pattern key that matches the name's end.
+  const patterned = (pattern: Record<string, number> | undefined, fallback: number): number => {
+    const key = Object.keys(pattern ?? {}).find((k) => new RegExp(`^(.*\\.)?(${k})$`).test(module));
+    return key === undefined ? fallback : pattern![key]!;
+  };
+  const r = patterned(config.rank_pattern, config.r);
+  const alpha = patterned(config.alpha_pattern, config.lora_alpha ?? config.alpha);
+  const scaling = alpha / (config.use_rslora ? Math.sqrt(r) : r);
   if (config.peft_type === 'LORA') {
     const a = get('lora_A.weight')!;
     return product(values(get('lora_B.weight')!), values(a), shape[0], shape[1], a.shape[0]!).map(
@@ -142,7 +150,7 @@ describe('export', () => {
     ]);
     expect(
       await writePeftAdapter(out, 'LORA', exported.modules, head, { baseModel: 'my/vit' }),
-    ).toEqual({ r: 3 });
+    ).toEqual({ r: 3, rankPattern: {}, parameters: 3 * (12 + 8) * 2 + 3 * (8 + 20) });
     const config = JSON.parse(readFileSync(join(out, PEFT_CONFIG_FILE), 'utf8'));
     expect(config).toMatchObject({
       peft_type: 'LORA',
@@ -243,29 +251,112 @@ describe('export', () => {
     plan.dispose();
   });
 
-  test('another config within the tolerance, at one rank for all targets', async () => {
+  test('another config within the tolerance: each target at its own smallest rank, or all at the largest', async () => {
     const { plan, params, views } = await deltaViews({ grouping: 1, order: 2, rank: 2 }, 6);
+    const ranksOf = (exported: { modules: PeftModule[] }) =>
+      exported.modules.map((m) => m.factors[0]!.rank as number);
     for (const tolerance of [0.3, 1e-4]) {
       const exported = await peftFromAdapter(plan, params, { engine: 'tfjs', tolerance });
       expect(exported).toMatchObject({ type: 'LORA', exact: false });
-      const rank = exported.modules[0]!.factors[0]!.rank as number;
+      const ranks = ranksOf(exported);
       exported.modules.forEach((module, t) => {
         const [rows, cols] = targets[t]!.shape;
         const factor = module.factors[0]!;
         if (factor.rank === null) throw new Error('expected a low-rank factor');
-        expect(factor.rank).toBe(rank);
         const error = relativeFrobenius(
-          product(factor.up, factor.down, rows, cols, rank),
+          product(factor.up, factor.down, rows, cols, factor.rank),
           views[t]!,
         );
         expect(error).toBeLessThanOrEqual(tolerance);
         expect(exported.targets[t]!.relativeError).toBeCloseTo(error, 6);
+        // One rank less breaks this target's tolerance: its rank is the smallest that works.
+        const { singularValues } = lowRankDecomposition(views[t]!, rows, cols);
+        const tail = singularValues.slice(factor.rank - 1).reduce((sum, v) => sum + v * v, 0);
+        const total = singularValues.reduce((sum, v) => sum + v * v, 0);
+        expect(Math.sqrt(tail / total)).toBeGreaterThan(tolerance);
       });
-      // One rank less would break the tolerance somewhere (the rank is the smallest that works).
-      const lower = await peftFromAdapter(plan, params, { engine: 'tfjs', rank: rank - 1 });
-      expect(Math.max(...lower.targets.map((t) => t.relativeError))).toBeGreaterThan(tolerance);
+      const uniform = await peftFromAdapter(plan, params, {
+        engine: 'tfjs',
+        tolerance,
+        uniformRank: true,
+      });
+      expect(ranksOf(uniform)).toEqual(ranks.map(() => Math.max(...ranks)));
+      expect(Math.max(...uniform.targets.map((t) => t.relativeError))).toBeLessThanOrEqual(
+        tolerance,
+      );
     }
+    // The ranks differ between targets here, or this test would not tell the two apart.
+    const loose = await peftFromAdapter(plan, params, { engine: 'tfjs', tolerance: 0.3 });
+    expect(new Set(ranksOf(loose)).size).toBeGreaterThan(1);
     plan.dispose();
+  });
+
+  test('modules of different ranks: r is the most common, the others in rank_pattern and alpha_pattern, matched by old and new PEFT alike', async () => {
+    const names = [
+      'vit.encoder.layer.1.attention.attention.query',
+      'vit.encoder.layer.11.attention.attention.query',
+      'vit.encoder.layer.1.attention.attention.value',
+      'vit.encoder.layer.2.attention.attention.value',
+    ];
+    const ranks = [3, 1, 3, 2];
+    const modules: PeftModule[] = names.map((name, t) => ({
+      name,
+      shape: [6, 5],
+      scaling: 1,
+      factors: [
+        {
+          rows: 6,
+          cols: 5,
+          rank: ranks[t]!,
+          up: uniforms(20 + t, 6 * ranks[t]!),
+          down: uniforms(30 + t, ranks[t]! * 5),
+        },
+      ],
+    }));
+    const folder = join(dir, 'mixed-ranks');
+    const written = await writePeftAdapter(folder, 'LORA', modules, new Map());
+    expect(written.r).toBe(3);
+    expect(written.parameters).toBe(ranks.reduce((sum, r) => sum + r * (6 + 5), 0));
+    const config = JSON.parse(readFileSync(join(folder, PEFT_CONFIG_FILE), 'utf8'));
+    expect(config).toMatchObject({ r: 3, lora_alpha: 3 });
+    expect(Object.values(config.rank_pattern).sort()).toEqual([1, 2]);
+    expect(config.alpha_pattern).toEqual(config.rank_pattern);
+    // PEFT's lookups, written out: the first key (in order) that matches, else the default.
+    const older = (key: string, name: string) => new RegExp(`^.*\\.${key}$`).test(name);
+    const current = (key: string, name: string) => new RegExp(`^(.*\\.)?(${key})$`).test(name);
+    for (const rule of [older, current]) {
+      const lookup = (pattern: Record<string, number>, name: string, fallback: number) => {
+        const key = Object.keys(pattern).find((k) => rule(k, name));
+        return key === undefined ? fallback : pattern[key]!;
+      };
+      names.forEach((name, t) => {
+        expect(lookup(config.rank_pattern, name, config.r)).toBe(ranks[t]);
+        expect(lookup(config.alpha_pattern, name, config.lora_alpha)).toBe(ranks[t]);
+      });
+    }
+    for (const [t, name] of names.entries()) {
+      const module = modules[t]!.factors[0] as KronFactor & { rank: number };
+      const want = product(module.up, module.down, 6, 5, module.rank);
+      expect(maxAbsDiff(await peftDelta(folder, name, [6, 5]), want)).toBeLessThan(1e-6);
+    }
+    // Read back: every module at its own rank, scaling 1.
+    const back = await readPeftAdapter(folder);
+    expect(back.modules.map((m) => [m.name, m.factors[0]!.rank, m.scaling])).toEqual(
+      names.map((name, t) => [name, ranks[t], 1]),
+    );
+  });
+
+  test('pattern keys: the name without its first part, escaped or whole only where it must be', () => {
+    expect(
+      patternKeys(['vit.encoder.layer.1.query', 'vit.encoder.layer.11.query', 'classifier']),
+    ).toEqual(['encoder.layer.1.query', 'encoder.layer.11.query', 'classifier']);
+    // `x.1y` would also match `x.11y`'s neighbour `x11y` through the unescaped dot.
+    expect(patternKeys(['m.x.1y', 'm.x11y'])).toEqual(['x\\.1y', 'x11y']);
+    // No suffix tells a.x from b.x under the older rule: the whole name, for the current one.
+    expect(patternKeys(['a.x', 'b.x'])).toEqual(['a\\.x', 'b\\.x']);
+    expect(() => patternKeys(['a.x', 'b.a.x'])).toThrow(
+      'No rank_pattern key can match module a.x alone',
+    );
   });
 
   test('at a given rank each target gets its best rank-r approximation, padded where its ΔW is smaller; --lora turns LoKr into LoRA', async () => {

@@ -12,7 +12,7 @@ import { canonicalConfig } from '../../config';
 import type { EngineChoice } from '../../engines/engine';
 import { saveAdapter } from '../../io/adapterFile';
 import { writePeftAdapter } from '../../io/peftFile';
-import { DEFAULT_PEFT_TOLERANCE, peftFromAdapter } from '../../interop/peft';
+import { DEFAULT_PEFT_TOLERANCE, peftFromAdapter, type PeftExportTarget } from '../../interop/peft';
 import { PEFT_LABELS_METADATA, readAdapterSource, readPeftSource } from '../../train/adapterSource';
 import { headTensors, writeHeadFile } from '../../train/headFile';
 import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
@@ -23,6 +23,7 @@ interface ExportFlags {
   rank?: number;
   lora?: boolean;
   tolerance: number;
+  uniformRank?: boolean;
   baseModel?: string;
   engine: EngineChoice;
 }
@@ -34,9 +35,10 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
       rank: flags.rank,
       lora: flags.lora === true,
       tolerance: flags.tolerance,
+      uniformRank: flags.uniformRank === true,
       engine: flags.engine,
     });
-    const { r } = await writePeftAdapter(
+    const { r, rankPattern, parameters } = await writePeftAdapter(
       flags.out,
       exported.type,
       exported.modules,
@@ -52,17 +54,29 @@ async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
     const worst = Math.max(...exported.targets.map((t) => t.relativeError));
     const how = exported.exact
       ? 'the adapter’s own factors'
-      : `truncated SVD of each ΔW, ${flags.rank === undefined ? `the smallest rank within --tolerance ${flags.tolerance}` : 'rank from --rank'}`;
+      : `truncated SVD of each ΔW, ${rankChoice(flags)}`;
+    const patterned = Object.keys(rankPattern).length;
     console.log(
-      `Wrote ${flags.out}: ${exported.modules.length} ${exported.type} modules, r = ${r} (${how})` +
+      `Wrote ${flags.out}: ${exported.modules.length} ${exported.type} modules, r = ${r}` +
+        `${patterned > 0 ? ` (${patterned} ${patterned === 1 ? 'other' : 'others'} in rank_pattern)` : ''} (${how}), ` +
+        `${parameters} parameters` +
         `${head ? `, and the classifier head as modules_to_save` : ''}; largest relative error of ΔW ${worst.toExponential(2)}`,
     );
-    for (const target of exported.targets) {
-      console.log(`  ${target.module}  ${target.relativeError.toExponential(2)}`);
-    }
+    exported.modules.forEach((module, t) => {
+      const rank = exported.type === 'LORA' ? `  r ${module.factors[0]?.rank}` : '';
+      const error = (exported.targets[t] as PeftExportTarget).relativeError;
+      console.log(`  ${module.name}${rank}  ${error.toExponential(2)}`);
+    });
   } finally {
     plan.dispose();
   }
+}
+
+function rankChoice(flags: ExportFlags): string {
+  if (flags.rank !== undefined) return 'rank from --rank';
+  return flags.uniformRank === true
+    ? `the rank every module needs to be within --tolerance ${flags.tolerance}`
+    : `each module's smallest rank within --tolerance ${flags.tolerance}`;
 }
 
 async function importPeft(source: string, flags: { out: string }): Promise<void> {
@@ -104,6 +118,10 @@ export function registerPeftCommand(program: Command): void {
       'the largest relative Frobenius error of any target’s ΔW when the rank is chosen',
       numberFlag(1e-7, 0.5),
       DEFAULT_PEFT_TOLERANCE,
+    )
+    .option(
+      '--uniform-rank',
+      'with --tolerance: one rank for every module (the largest needed) instead of each its own in rank_pattern',
     )
     .option('--base-model <name>', 'base_model_name_or_path to record in adapter_config.json')
     .option('--engine <engine>', 'auto, tfjs, native or cuda', engineFlag, 'auto')
