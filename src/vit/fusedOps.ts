@@ -1,9 +1,9 @@
 /**
- * The ViT's LayerNorm, exact GELU, row softmax and attention core as single tfjs kernels, by name.
- * A backend that registers SuperloraLayerNorm, SuperloraGelu, SuperloraSoftmax and
- * SuperloraAttention with their gradient kernels runs each as one kernel forward and one or two
- * backward: superlora's native cpu kernels do (src/tfjs/kernels/layerNorm.ts, gelu.ts,
- * rowSoftmax.ts and attention.ts). On any other backend layers.ts
+ * The ViT's Linear, LayerNorm, exact GELU, row softmax and attention core as single tfjs kernels,
+ * by name. A backend that registers SuperloraLinear, SuperloraLayerNorm, SuperloraGelu,
+ * SuperloraSoftmax and SuperloraAttention with their gradient kernels runs each as one kernel
+ * forward and one or two backward: superlora's native cpu kernels do (src/tfjs/kernels/linear.ts,
+ * layerNorm.ts, gelu.ts, rowSoftmax.ts and attention.ts). On any other backend layers.ts
  * composes them from tfjs ops (a LayerNorm is then about 11 kernels forward and 20 backward, each a
  * pass over memory and a fresh tensor). The gradients are registered here, for every backend, the
  * first time a fused kernel runs.
@@ -36,11 +36,34 @@ export const ATTENTION = 'SuperloraAttention';
 /** Inputs dy, q, k, v, probs; attrs as ATTENTION's; outputs dq, dk, dv. */
 export const ATTENTION_GRAD = 'SuperloraAttentionGrad';
 
+/**
+ * Inputs x [rows, in], weight [out, in] (PyTorch's layout), bias [out]; output x·Wᵀ + b. Its
+ * gradient computes only what the backward pass asks for: tf.fused.matMul's (a tf.customGrad)
+ * computes the weight's and the bias's gradient even for frozen weights, which in fine-tuning is
+ * every Linear but the adapted ones and the head.
+ */
+export const LINEAR = 'SuperloraLinear';
+
 let gradientsRegistered = false;
 
 function registerGradients(): void {
   if (gradientsRegistered) return;
   gradientsRegistered = true;
+  if (tf.getGradient(LINEAR) === undefined) {
+    tf.registerGradient({
+      kernelName: LINEAR,
+      inputsToSave: ['x', 'weight'],
+      gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor2D;
+        const [x, weight] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return {
+          x: () => tf.matMul(dy, weight),
+          weight: () => tf.matMul(dy, x, true, false),
+          bias: () => dy.sum(0),
+        };
+      },
+    });
+  }
   if (tf.getGradient(LAYER_NORM) === undefined) {
     tf.registerGradient({
       kernelName: LAYER_NORM,
@@ -106,6 +129,17 @@ function registerGradients(): void {
 function backendHas(...kernelNames: string[]): boolean {
   const backend = tf.getBackend();
   return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
+}
+
+/** nn.Linear, x [N, in] · weight [out, in]ᵀ + bias [out], by the fused kernel, or null without one. */
+export function fusedLinear(
+  x: tf.Tensor2D,
+  weight: tf.Tensor,
+  bias: tf.Tensor,
+): tf.Tensor2D | null {
+  if (!backendHas(LINEAR)) return null;
+  registerGradients();
+  return tf.engine().runKernel(LINEAR, { x, weight, bias }) as tf.Tensor2D;
 }
 
 /** nn.LayerNorm of x [N, D] by the fused kernel, or null when the active backend has none. */

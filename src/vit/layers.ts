@@ -3,21 +3,30 @@
  * Activations are kept 2-D ([tokens, features]) between blocks so every Linear is one matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { fusedAttention, fusedGelu, fusedLayerNorm, fusedRowSoftmax } from './fusedOps';
+import {
+  fusedAttention,
+  fusedGelu,
+  fusedLayerNorm,
+  fusedLinear,
+  fusedRowSoftmax,
+} from './fusedOps';
 
 /**
  * nn.Linear: x·Wᵀ + b with W in PyTorch's [out, in] layout, so an adapter's ΔW ([out, in]) adds
  * to W as is; transposeB is also the layout whose inner loop reads both operands contiguously on
- * the tfjs cpu backend. The bias goes through tf.fused.matMul, which superlora's native cpu GEMM
- * adds in its epilogue (tfjs's own cpu kernel: the same matMul and add), except on wasm:
- * tfjs-backend-wasm 4.22 broadcasts the bias wrongly when transposeB is set (rows after the first
- * get the last bias value).
+ * the tfjs cpu backend. With a bias, one fused kernel where the backend has it (fusedOps.ts: the
+ * native cpu GEMM adds the bias in its epilogue, and the backward pass computes no gradient of a
+ * frozen weight); else tf.fused.matMul (tfjs's own cpu kernel: the same matMul and add), except on
+ * wasm: tfjs-backend-wasm 4.22 broadcasts the bias wrongly when transposeB is set (rows after the
+ * first get the last bias value).
  */
 export function linear(
   x: tf.Tensor2D,
   weight: tf.Tensor,
   bias: tf.Tensor | undefined,
 ): tf.Tensor2D {
+  const fused = bias === undefined ? null : fusedLinear(x, weight, bias);
+  if (fused) return fused;
   if (bias !== undefined && tf.getBackend() !== 'wasm') {
     return tf.fused.matMul({ a: x, b: weight, transposeB: true, bias }) as tf.Tensor2D;
   }

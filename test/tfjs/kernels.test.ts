@@ -15,7 +15,7 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
-import { ATTENTION, GELU, LAYER_NORM } from '../../src/vit/fusedOps';
+import { ATTENTION, GELU, LAYER_NORM, LINEAR } from '../../src/vit/fusedOps';
 import {
   attention,
   composedGelu,
@@ -24,6 +24,7 @@ import {
   Dropout,
   gelu,
   layerNorm,
+  linear,
   rowSoftmax,
 } from '../../src/vit/layers';
 import { expectNativeError } from '../native/expectNativeError';
@@ -1224,6 +1225,86 @@ describe('fused LayerNorm, GELU and row softmax (src/vit/fusedOps.ts)', () => {
       [input, gamma, beta],
     );
     input.dispose();
+  });
+});
+
+describe('fused Linear (src/vit/fusedOps.ts)', () => {
+  const [rows, inputs, outputs] = [37, 24, 13];
+  const x = tf.tensor2d(random(rows * inputs), [rows, inputs]);
+  const weight = tf.tensor2d(random(outputs * inputs), [outputs, inputs]);
+  const bias = tf.tensor1d(random(outputs));
+  const upstream = tf.tensor2d(random(rows * outputs), [rows, outputs]);
+  /** x·Wᵀ + b from tfjs's own matMul and add: the definition. */
+  const composed = (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+    tf.matMul(a as tf.Tensor2D, w as tf.Tensor2D, false, true).add(b);
+
+  test('is used only with the native kernels, and agrees with matMul + add', async () => {
+    const want = composed(x, weight, bias);
+    expect(tf.getKernel(LINEAR, 'cpu')).toBeUndefined();
+    expect(maxAbsDiff(linear(x, weight, bias).dataSync(), want.dataSync())).toBeLessThan(1e-6);
+    expect(registerNativeKernels()).toBe(true);
+    const fused = await tf.profile(() => linear(x, weight, bias));
+    expect(fused.kernelNames).toEqual([LINEAR]);
+    const result = fused.result as tf.Tensor;
+    expect(maxAbsDiff(result.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+    // Without a bias it is a plain matMul.
+    const plain = await tf.profile(() => linear(x, weight, undefined));
+    expect(plain.kernelNames).toEqual(['BatchMatMul']);
+    tf.dispose([want, result, plain.result as tf.Tensor]);
+  });
+
+  test('refuses shapes that are not x [rows, in], weight [out, in], bias [out]', () => {
+    expect(registerNativeKernels()).toBe(true);
+    const wrongBias = tf.tensor1d(random(outputs + 1));
+    expect(() => tf.engine().runKernel(LINEAR, { x, weight, bias: wrongBias })).toThrow(
+      'SuperloraLinear: expected x [rows, in], weight [out, in] and bias [out] but received [37, 24], [13, 24] and 14 values',
+    );
+    expect(() => tf.engine().runKernel(LINEAR, { x, weight: x, bias })).toThrow(
+      'SuperloraLinear: expected x [rows, in], weight [out, in] and bias [out]',
+    );
+    wrongBias.dispose();
+  });
+
+  test('its gradients for x, weight and bias agree with matMul + add, leaking nothing', () => {
+    const loss =
+      (f: typeof composed) =>
+      (a: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Scalar =>
+        f(a, w, b).mul(upstream).sum();
+    expectFusedGradsAgree(
+      loss(composed),
+      loss((a, w, b) => linear(a as tf.Tensor2D, w, b)),
+      [x, weight, bias],
+    );
+  });
+
+  test('the backward pass computes only the gradients asked for: none for a frozen weight', async () => {
+    expect(registerNativeKernels()).toBe(true);
+    const lossOfX = (a: tf.Tensor): tf.Scalar =>
+      linear(a as tf.Tensor2D, weight, bias)
+        .mul(upstream)
+        .sum();
+    const onlyX = await tf.profile(() => tf.grad(lossOfX)(x));
+    // Forward: the Linear, the product with upstream, the sum; backward: one product dy·W.
+    // (kernelNames lists each name once; kernels has every run.)
+    const count = (info: { kernels: Array<{ name: string }> }, name: string) =>
+      info.kernels.filter((kernel) => kernel.name === name).length;
+    expect(count(onlyX, 'BatchMatMul')).toBe(1);
+    expect(count(onlyX, 'Sum')).toBe(1);
+    const dx = onlyX.result as tf.Tensor;
+    const want = tf.grad((a: tf.Tensor) => composed(a, weight, bias).mul(upstream).sum())(x);
+    expect(maxAbsDiff(dx.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+    // tf.fused.matMul, a tf.customGrad, computes the weight's and the bias's gradient as well.
+    const stock = await tf.profile(() =>
+      tf.grad((a: tf.Tensor) =>
+        tf.fused
+          .matMul({ a: a as tf.Tensor2D, b: weight as tf.Tensor2D, transposeB: true, bias })
+          .mul(upstream)
+          .sum(),
+      )(x),
+    );
+    expect(count(stock, 'BatchMatMul')).toBe(2);
+    expect(count(stock, 'Sum')).toBe(2);
+    tf.dispose([dx, want, stock.result as tf.Tensor]);
   });
 });
 

@@ -2,7 +2,7 @@
  * Native kernels for tfjs's cpu backend: registerNativeKernels() replaces tfjs's own cpu kernels
  * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
  * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm, GELU and row
- * softmax (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
+ * softmax and Linear (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
  * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
  * different order) and hands every other case to tfjs's kernel. The registry is per process
  * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
@@ -21,6 +21,7 @@ import { expConfig } from './exp';
 import { fusedMatMulConfig } from './fusedMatMul';
 import { attentionConfig, attentionGradConfig } from './attention';
 import { geluConfig, geluGradConfig } from './gelu';
+import { linearConfig } from './linear';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
 import { maximumConfig } from './maximum';
@@ -65,6 +66,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   layerNormConfig,
   layerNormGammaGradConfig,
   layerNormInputGradConfig,
+  linearConfig,
   maxConfig,
   maximumConfig,
   meanConfig,
