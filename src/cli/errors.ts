@@ -6,6 +6,7 @@ import { ConfigError } from '../config';
 import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
 import { PeftFormatError } from '../io/peftFile';
+import { RunLogError } from '../plot/runLog';
 import { SafetensorsFormatError } from '../io/safetensors';
 import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
@@ -31,6 +32,7 @@ const USER_ERRORS = [
   CheckpointError,
   BackendUnavailableError,
   SweepFormatError,
+  RunLogError,
 ];
 const FILE_ERROR_CODES = new Set([
   'ENOENT',

@@ -5,8 +5,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { plotRows } from '../../src/sweep/plotSpec';
-import { renderSvg, svgToPng, writePlot } from '../../src/sweep/renderPlot';
+import { plotRows, plotSpec } from '../../src/sweep/plotSpec';
+import { renderSvg, svgToPng } from '../../src/plot/renderVega';
+import { writePlot } from '../../src/sweep/renderPlot';
 import { formatResultsJsonl, type SweepResult } from '../../src/sweep/results';
 import { cliIn } from '../cliRunner';
 
@@ -54,7 +55,7 @@ describe('sweep plot', () => {
   });
 
   test('the SVG has one point per config, one frontier line per family, titles and legend', async () => {
-    const svg = await renderSvg(results, { title: 'my sweep' });
+    const svg = await renderSvg(plotSpec(results, { title: 'my sweep' }));
     expect(svg.startsWith('<svg')).toBe(true);
     // The points: one symbol mark group whose paths are the five configs.
     const symbols = svg.match(/class="mark-symbol role-mark[^"]*"[^>]*>(.*?)<\/g>/);
@@ -76,7 +77,7 @@ describe('sweep plot', () => {
   });
 
   test('the PNG starts with the signature and has the requested width', async () => {
-    const svg = await renderSvg(results);
+    const svg = await renderSvg(plotSpec(results));
     const natural = pngSize(svgToPng(svg));
     const svgWidth = Number(/width="(\d+)"/.exec(svg)?.[1]);
     const svgHeight = Number(/height="(\d+)"/.exec(svg)?.[1]);

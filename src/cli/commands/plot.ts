@@ -1,27 +1,78 @@
 /**
  * `superlora plot`: redraws the accuracy-against-parameters plot from a sweep's results.jsonl, or
- * from several repeats of one sweep (other seeds), plotting each config's mean accuracy.
+ * from several repeats of one sweep (other seeds), plotting each config's mean accuracy; or, given
+ * training runs (finetune / pretrain output folders or their log.jsonl), draws their training
+ * curves side by side.
  */
 import type { Command } from 'commander';
+import { curvesSpec, DEFAULT_SMOOTHING } from '../../plot/curvesSpec';
+import { writeSpecPlot } from '../../plot/renderVega';
+import { isRunPath, readRuns, smoothed, type RunCurves } from '../../plot/runLog';
 import { writePlot } from '../../sweep/renderPlot';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
-import { integerFlag } from '../parseFlags';
+import { integerFlag, numberFlag } from '../parseFlags';
 import { reductionLines, spreadLines } from '../sweepReport';
 
 interface PlotFlags {
   out: string;
   title?: string;
   width?: number;
+  smoothing?: number;
 }
 
-async function run(resultsPaths: string[], flags: PlotFlags): Promise<void> {
+async function run(paths: string[], flags: PlotFlags): Promise<void> {
   if (!/\.(svg|png)$/i.test(flags.out)) {
     throw new CliUsageError(
       `Expected a file ending in .svg or .png for --out but received ${JSON.stringify(flags.out)}`,
     );
   }
+  const runs = await Promise.all(paths.map((path) => isRunPath(path)));
+  if (runs.every(Boolean)) return plotCurves(paths, flags);
+  if (runs.some(Boolean)) {
+    throw new CliUsageError(
+      `Expected sweep results files or training runs, not both: ${paths.filter((_, i) => runs[i]).join(', ')} ${runs.filter(Boolean).length === 1 ? 'is a run' : 'are runs'}`,
+    );
+  }
+  if (flags.smoothing !== undefined) {
+    throw new CliUsageError('--smoothing applies to training curves (run folders) only');
+  }
+  await plotSweeps(paths, flags);
+}
+
+/** One line per run: its steps, last smoothed training loss, last and best test accuracy. */
+function runLines(runs: readonly RunCurves[], smoothing: number): string[] {
+  return runs.map((run) => {
+    const loss = smoothed(
+      run.train.map((point) => point.loss),
+      smoothing,
+    ).at(-1) as number;
+    const last = run.evals.at(-1);
+    const best = run.evals.reduce<(typeof run.evals)[number] | undefined>(
+      (top, point) => (top === undefined || point.accuracy > top.accuracy ? point : top),
+      undefined,
+    );
+    const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
+    const evals =
+      last && best
+        ? `, test accuracy ${percent(last.accuracy)} at step ${last.step} (best ${percent(best.accuracy)} at step ${best.step})`
+        : ', no evaluation logged';
+    return `  ${run.name}: ${run.train.length} steps, training loss ${loss.toFixed(4)} (smoothed)${evals}`;
+  });
+}
+
+async function plotCurves(paths: string[], flags: PlotFlags): Promise<void> {
+  const runs = await readRuns(paths);
+  const smoothing = flags.smoothing ?? DEFAULT_SMOOTHING;
+  await writeSpecPlot(flags.out, curvesSpec(runs, { title: flags.title, smoothing }), flags.width);
+  console.log(
+    `wrote ${flags.out} (training curves of ${runs.length} run${runs.length > 1 ? 's' : ''})`,
+  );
+  for (const line of runLines(runs, smoothing)) console.log(line);
+}
+
+async function plotSweeps(resultsPaths: string[], flags: PlotFlags): Promise<void> {
   const sweeps = await Promise.all(resultsPaths.map((path) => readResultsFile(path)));
   const { results, spreads } = meanOverRuns(sweeps, resultsPaths);
   if (!results.some((r) => r.accuracy !== null)) {
@@ -38,14 +89,19 @@ export function registerPlotCommand(program: Command): void {
   program
     .command('plot')
     .description(
-      'draw accuracy against adapter parameters from a sweep results.jsonl, or the mean of several (one per seed)',
+      'draw accuracy against adapter parameters from a sweep results.jsonl, or the mean of several (one per seed); or the training curves of finetune / pretrain runs',
     )
     .argument(
       '<results...>',
-      'results.jsonl written by superlora sweep; several: repeats of one sweep with other seeds, averaged per config',
+      'results.jsonl written by superlora sweep (several: repeats of one sweep with other seeds, averaged per config); or run folders (or their log.jsonl) to compare their training curves',
     )
     .requiredOption('--out <file>', 'output file, .svg or .png')
     .option('--title <text>', 'plot title')
     .option('--width <px>', 'PNG width in pixels (default: the SVG size)', integerFlag(16, 16384))
+    .option(
+      '--smoothing <x>',
+      `training curves: TensorBoard-style smoothing of the training loss and gradient norm, in [0, 1) (default ${DEFAULT_SMOOTHING})`,
+      numberFlag(0, 0.999),
+    )
     .action(run);
 }

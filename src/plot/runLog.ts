@@ -1,0 +1,136 @@
+/**
+ * A training run's curves, read from its `log.jsonl` (src/train/jsonlLog.ts): the loss, accuracy,
+ * learning rate and gradient norm of every training step, and the test loss and accuracy of every
+ * evaluation. A resumed run's log already reads as one uninterrupted run.
+ */
+import { existsSync } from 'fs';
+import { readFile, stat } from 'fs/promises';
+import { basename, dirname, join, resolve } from 'path';
+import { RESULTS_JSONL } from '../sweep/resultsFiles';
+
+export const RUN_LOG = 'log.jsonl';
+
+/** A run log that cannot be read; the message names the file and the fault. */
+export class RunLogError extends Error {
+  override name = 'RunLogError';
+}
+
+export interface TrainPoint {
+  step: number;
+  loss: number;
+  lr: number | null;
+  gradNorm: number | null;
+}
+
+export interface EvalPoint {
+  step: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface RunCurves {
+  /** The run's folder name (its path where two runs share one). */
+  name: string;
+  /** Training steps in order, 1-based as the CLI prints them. */
+  train: TrainPoint[];
+  evals: EvalPoint[];
+}
+
+/** Whether `path` is a run: a folder with a log.jsonl, or a file named log.jsonl. */
+export async function isRunPath(path: string): Promise<boolean> {
+  try {
+    if ((await stat(path)).isDirectory()) return true;
+  } catch {
+    return false;
+  }
+  return basename(path) === RUN_LOG;
+}
+
+/** The log file of a run folder or log path. */
+function logFileOf(path: string, isDirectory: boolean): string {
+  return isDirectory ? join(path, RUN_LOG) : path;
+}
+
+/**
+ * Reads one run. A line that is not JSON is an error naming it, except the last, which a process
+ * killed mid-append can leave partial (as the training loop itself reads the log). Throws a
+ * RunLogError for a folder without a log or a log without training steps.
+ */
+export async function readRunCurves(path: string): Promise<Omit<RunCurves, 'name'>> {
+  const isDirectory = (await stat(path)).isDirectory();
+  const file = logFileOf(path, isDirectory);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      const sweep = isDirectory && existsSync(join(path, RESULTS_JSONL));
+      throw new RunLogError(
+        sweep
+          ? `${path} is a sweep folder: give its ${RESULTS_JSONL} to plot accuracy against parameters`
+          : `${path}: no ${RUN_LOG} (expected a finetune or pretrain output folder, or its ${RUN_LOG})`,
+      );
+    }
+    throw error;
+  }
+  const lines = text.split('\n');
+  const train: TrainPoint[] = [];
+  const evals: EvalPoint[] = [];
+  lines.forEach((line, index) => {
+    if (line.trim().length === 0) return;
+    let record: Record<string, unknown>;
+    try {
+      record = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      if (lines.slice(index + 1).every((rest) => rest.trim().length === 0)) return;
+      throw new RunLogError(`${file} line ${index + 1} is not valid JSON`);
+    }
+    const number = (field: string): number | null =>
+      typeof record[field] === 'number' && Number.isFinite(record[field])
+        ? (record[field] as number)
+        : null;
+    const step = number('step');
+    const loss = number('loss');
+    if (step === null || loss === null) return;
+    if (record.kind === 'train') {
+      train.push({ step: step + 1, loss, lr: number('lr'), gradNorm: number('gradNorm') });
+    } else if (record.kind === 'eval' && number('accuracy') !== null) {
+      evals.push({ step: step + 1, loss, accuracy: number('accuracy') as number });
+    }
+  });
+  if (train.length === 0) throw new RunLogError(`${file}: no training steps logged`);
+  return { train, evals };
+}
+
+/** Reads every run, each named by its folder (by its path where two folder names collide). */
+export async function readRuns(paths: readonly string[]): Promise<RunCurves[]> {
+  const folders = await Promise.all(
+    paths.map(async (path) => ((await stat(path)).isDirectory() ? path : dirname(path))),
+  );
+  const names = folders.map((folder) => basename(resolve(folder)));
+  const runs = await Promise.all(paths.map((path) => readRunCurves(path)));
+  return runs.map((run, i) => ({
+    name:
+      names.filter((name) => name === names[i]).length > 1
+        ? (folders[i] as string)
+        : (names[i] as string),
+    ...run,
+  }));
+}
+
+/**
+ * TensorBoard's smoothing: an exponential moving average with weight `smoothing` on the past,
+ * debiased (divided by 1 − smoothing^t) so that the first points are not pulled towards zero.
+ */
+export function smoothed(values: readonly number[], smoothing: number): number[] {
+  if (!(smoothing >= 0 && smoothing < 1)) {
+    throw new RangeError(`Expected a smoothing in [0, 1) but received ${smoothing}`);
+  }
+  let average = 0;
+  let weight = 1;
+  return values.map((value) => {
+    average = smoothing * average + (1 - smoothing) * value;
+    weight *= smoothing;
+    return average / (1 - weight);
+  });
+}
