@@ -58,7 +58,12 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
     .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, defaults.dataset)
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option('--steps <n>', 'training steps', integerFlag(1, 10_000_000), defaults.steps)
-    .option('--batch-size <n>', 'images per step', integerFlag(1, 65536), defaults.batchSize)
+    .option('--batch-size <n>', 'images per batch', integerFlag(1, 65536), defaults.batchSize)
+    .option(
+      '--gradient-accumulation-steps <n>',
+      'batches whose gradients are averaged into each step’s update: each step sees N × --batch-size images, with the memory of one batch (default 1)',
+      integerFlag(1, 65536),
+    )
     .option(
       '--optimizer <name>',
       `${optimizerNames.join(', ')} (default: ${defaults.optimizer})`,
@@ -182,6 +187,7 @@ export function trainingSettings(
     schedule: flags.schedule,
     warmupRatio: flags.warmupRatio,
     maxGradNorm: flags.maxGradNorm,
+    gradientAccumulationSteps: flags.gradientAccumulationSteps,
     evalEvery: flags.evalEvery,
     checkpointEvery: flags.checkpointEvery,
     trainSize: flags.trainSize,

@@ -26,10 +26,13 @@ import type { OptimizationSettings } from './trainingSettings';
 export interface TrainTask {
   /** What is trained, by stable name. */
   variables: Map<string, tf.Variable>;
-  /** Images per step. */
+  /** Images per batch. */
   batchSize: number;
-  /** Logits and labels of training step `step`'s batch (deterministic in `step`). */
-  trainBatch(step: number): { logits: tf.Tensor2D; labels: tf.Tensor1D };
+  /**
+   * Logits and labels of batch `batch` (deterministic in `batch`). Step s trains on batches
+   * s·A … s·A + A − 1, A = gradientAccumulationSteps (1: batch s).
+   */
+  trainBatch(batch: number): { logits: tf.Tensor2D; labels: tf.Tensor1D };
   /** Loss and accuracy on the evaluation set. */
   evaluate(): Promise<{ loss: number; accuracy: number }>;
 }
@@ -95,6 +98,53 @@ async function removeStaleTemporaries(runDir: string): Promise<void> {
   }
 }
 
+/**
+ * The loss, correct predictions and gradients (by stable name) of step `step`: the mean over its
+ * `accumulation` batches, each batch's gradient computed and added before the next batch runs.
+ * With one batch, exactly tf.variableGrads' result.
+ */
+async function accumulatedGradients(
+  task: TrainTask,
+  step: number,
+  accumulation: number,
+  byTfName: ReadonlyMap<string, string>,
+): Promise<{ loss: number; correct: number; gradients: Map<string, tf.Tensor> }> {
+  let lossSum = 0;
+  let correct = 0;
+  let sums: Map<string, tf.Tensor> | null = null;
+  for (let part = 0; part < accumulation; part++) {
+    const { value, grads } = tf.variableGrads(() => {
+      const { logits, labels } = task.trainBatch(step * accumulation + part);
+      correct += tf.tidy(
+        () => logits.argMax(1).equal(labels.toInt()).sum().dataSync()[0] as number,
+      );
+      return crossEntropy(logits, labels);
+    }, [...task.variables.values()]);
+    lossSum += (await value.data())[0] as number;
+    value.dispose();
+    const named = new Map(
+      Object.entries(grads).map(([tfName, grad]) => [byTfName.get(tfName) ?? tfName, grad]),
+    );
+    if (sums === null) {
+      sums = named;
+      continue;
+    }
+    for (const [name, grad] of named) {
+      const previous = sums.get(name) as tf.Tensor;
+      sums.set(name, previous.add(grad));
+      tf.dispose([previous, grad]);
+    }
+  }
+  const gradients = sums as Map<string, tf.Tensor>;
+  if (accumulation > 1) {
+    for (const [name, sum] of gradients) {
+      gradients.set(name, sum.div(accumulation));
+      sum.dispose();
+    }
+  }
+  return { loss: lossSum / accumulation, correct, gradients };
+}
+
 export async function train(task: TrainTask, options: TrainOptions): Promise<TrainResult> {
   await mkdir(options.runDir, { recursive: true });
   await removeStaleTemporaries(options.runDir);
@@ -102,6 +152,13 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
   const optimizer = createOptimizer(options);
+  const accumulation = options.gradientAccumulationSteps ?? 1;
+  if (!(Number.isInteger(accumulation) && accumulation >= 1)) {
+    throw new RangeError(
+      `Expected a positive integer gradientAccumulationSteps but received ${accumulation}`,
+    );
+  }
+  const imagesPerStep = task.batchSize * accumulation;
   const byTfName = new Map([...task.variables].map(([name, variable]) => [variable.name, name]));
 
   let start = 0;
@@ -155,19 +212,15 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       totalSteps: options.steps,
       warmupRatio: options.warmupRatio,
     });
-    let correct = 0;
-    const { value, grads } = tf.variableGrads(() => {
-      const { logits, labels } = task.trainBatch(step);
-      correct = tf.tidy(() => logits.argMax(1).equal(labels.toInt()).sum().dataSync()[0] as number);
-      return crossEntropy(logits, labels);
-    }, [...task.variables.values()]);
-    const named = new Map(
-      Object.entries(grads).map(([tfName, grad]) => [byTfName.get(tfName) ?? tfName, grad]),
+    const { loss, correct, gradients } = await accumulatedGradients(
+      task,
+      step,
+      accumulation,
+      byTfName,
     );
-    const clipped = clipByGlobalNorm(named, options.maxGradNorm ?? 0);
+    const clipped = clipByGlobalNorm(gradients, options.maxGradNorm ?? 0);
     optimizer.apply(task.variables, clipped.gradients, lr, step + 1);
-    const loss = (await value.data())[0] as number;
-    tf.dispose([value, ...Object.values(grads), ...clipped.gradients.values()]);
+    tf.dispose([...gradients.values(), ...clipped.gradients.values()]);
     if (!Number.isFinite(loss)) {
       throw new Error(
         `The loss became ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr`,
@@ -176,12 +229,12 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     losses.push(loss);
     const seconds = (performance.now() - began) / 1000;
     const done = step + 1 - start;
-    const imagesPerSecond = (done * task.batchSize) / seconds;
+    const imagesPerSecond = (done * imagesPerStep) / seconds;
     await log.append({
       kind: 'train',
       step,
       loss,
-      accuracy: correct / task.batchSize,
+      accuracy: correct / imagesPerStep,
       lr,
       gradNorm: clipped.norm,
       imagesPerSecond,
@@ -190,7 +243,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       step,
       totalSteps: options.steps,
       loss,
-      accuracy: correct / task.batchSize,
+      accuracy: correct / imagesPerStep,
       imagesPerSecond,
       secondsLeft: ((options.steps - step - 1) * seconds) / done,
     });
@@ -214,6 +267,6 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     finalEval: end === options.steps ? finalEval : null,
     losses,
     seconds,
-    imagesPerSecond: ((end - start) * task.batchSize) / Math.max(seconds, 1e-9),
+    imagesPerSecond: ((end - start) * imagesPerStep) / Math.max(seconds, 1e-9),
   };
 }

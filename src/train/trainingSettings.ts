@@ -17,6 +17,11 @@ export interface OptimizationSettings extends OptimizerSettings {
   warmupRatio?: number;
   /** Clip the gradients' global L2 norm to this (0 or absent: no clipping). */
   maxGradNorm?: number;
+  /**
+   * Batches whose gradients are averaged into each update (default 1): an update sees this many
+   * times the batch size of images, with the memory of one batch.
+   */
+  gradientAccumulationSteps?: number;
 }
 
 export interface TrainingSettings extends OptimizationSettings {
@@ -52,6 +57,7 @@ const RECORDED_UNLESS_DEFAULT: Required<{
   schedule: 'onecycle',
   warmupRatio: undefined,
   maxGradNorm: 0,
+  gradientAccumulationSteps: 1,
 };
 
 /**
@@ -78,10 +84,15 @@ export function optimizationSettings(settings: OptimizationSettings): Optimizati
   return picked as unknown as OptimizationSettings;
 }
 
-/** One line for progress notes: `sgd lr 0.3 (onecycle)`, `adamw lr 0.01 (cosine, clip 1)`. */
+/**
+ * One line for progress notes: `sgd lr 0.3 (onecycle)`, `adamw lr 0.01 (cosine, clip 1)`,
+ * `adamw lr 0.03 (onecycle, 4 batches per update)`.
+ */
 export function describeOptimization(settings: OptimizationSettings): string {
   const clip = settings.maxGradNorm ? `, clip ${settings.maxGradNorm}` : '';
-  return `${settings.optimizer ?? 'sgd'} lr ${settings.lr} (${settings.schedule ?? 'onecycle'}${clip})`;
+  const accumulation = settings.gradientAccumulationSteps ?? 1;
+  const batches = accumulation > 1 ? `, ${accumulation} batches per update` : '';
+  return `${settings.optimizer ?? 'sgd'} lr ${settings.lr} (${settings.schedule ?? 'onecycle'}${clip}${batches})`;
 }
 
 /** What a run trains with: no augmentation, or the dataset's default with its flips overridden. */

@@ -133,7 +133,7 @@ describe('superlora pretrain and finetune end to end', () => {
     expect(existsSync(printed(stdout, 'head'))).toBe(true);
   });
 
-  test('finetune --optimizer adamw --schedule cosine --max-grad-norm --flip: the log shows the warm-up, the decay and the norms', async () => {
+  test('finetune --optimizer adamw --schedule cosine --max-grad-norm --flip --gradient-accumulation-steps: the log shows the warm-up, the decay and the norms', async () => {
     const out = join(dir, 'adamw');
     const args = ['--optimizer', 'adamw', '--lr', '0.01', '--schedule', 'cosine'];
     const { code, stderr } = await cli(
@@ -147,11 +147,20 @@ describe('superlora pretrain and finetune end to end', () => {
       '--max-grad-norm',
       '0.1',
       '--flip',
+      '--gradient-accumulation-steps',
+      '2',
       '--out',
       out,
     );
     expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
     const steps = readLog(out).filter((record) => record.kind === 'train');
+    // Each step's accuracy is over its 2 batches of 8 images.
+    for (const record of steps) {
+      expect((record.accuracy as number) * 16).toBeCloseTo(
+        Math.round((record.accuracy as number) * 16),
+        9,
+      );
+    }
     // 2 warm-up steps from 0, then a half cosine over the other 2: 0, 0.005, 0.01, 0.005.
     expect(steps.map((record) => record.lr)).toEqual(
       [0, 0.005, 0.01, 0.005].map((lr) => expect.closeTo(lr, 12)),
@@ -166,6 +175,7 @@ describe('superlora pretrain and finetune end to end', () => {
       schedule: 'cosine',
       warmupRatio: 0.5,
       maxGradNorm: 0.1,
+      gradientAccumulationSteps: 2,
       horizontalFlip: true,
     });
     expect([...tensors.keys()].sort()).toEqual(
@@ -268,6 +278,7 @@ describe('bad flags', () => {
     [['finetune', '--schedule', 'step'], /--schedule.*"step"/],
     [['finetune', '--warmup-ratio', '1.5'], /--warmup-ratio.*"1.5"/],
     [['finetune', '--max-grad-norm', '-1'], /--max-grad-norm.*"-1"/],
+    [['finetune', '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps.*"0"/],
   ])('%j exits 1 with one error line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await cli(...args, '--out', join(dir, 'never'));
     expect(code).toBe(1);

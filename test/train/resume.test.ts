@@ -34,6 +34,7 @@ const optimizations: [string, Partial<TrainOptions>][] = [
     'AdamW under a warmed-up cosine, clipped',
     { optimizer: 'adamw', lr: 0.01, schedule: 'cosine', warmupRatio: 0.25, maxGradNorm: 0.5 },
   ],
+  ['AdamW, 3 batches per update', { optimizer: 'adamw', lr: 0.01, gradientAccumulationSteps: 3 }],
 ];
 
 test.each(optimizations)(

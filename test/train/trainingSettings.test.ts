@@ -12,6 +12,7 @@ test('SGD under OneCycle without clipping records only lr, momentum and weight d
     optimizer: 'sgd',
     schedule: 'onecycle',
     maxGradNorm: 0,
+    gradientAccumulationSteps: 1,
   } as const;
   expect(JSON.stringify(optimizationRecord(explicitDefaults))).toBe(JSON.stringify(before));
 });
@@ -26,6 +27,7 @@ test('every other choice is part of the record, so a run with another one does n
     schedule: 'cosine',
     warmupRatio: 0.1,
     maxGradNorm: 1,
+    gradientAccumulationSteps: 4,
   } as const;
   expect(optimizationRecord(settings)).toEqual(settings);
   expect(optimizationRecord({ ...settings, warmupRatio: 0.2 })).not.toEqual(
