@@ -179,7 +179,7 @@ export function defaultDatasetCacheDir(env: NodeJS.ProcessEnv = process.env): st
 }
 
 /** The nearest directory above this file whose package.json is superlora's (src/ or dist/ alike). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let directory = __dirname;
   for (;;) {
     try {

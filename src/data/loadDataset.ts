@@ -24,7 +24,7 @@ export interface LoadDatasetOptions {
   split: DatasetSplit;
   /** CIFAR only: the folder with the binary .bin files (or the folder the archive was extracted into). */
   dir?: string;
-  /** MNIST / Fashion-MNIST: where the binary cache lives; default `$SUPERLORA_CACHE/datasets` or `<package>/.cache/datasets`. */
+  /** MNIST / Fashion-MNIST and image folders: where the binary caches live; default `$SUPERLORA_CACHE/datasets` or `<package>/.cache/datasets`. */
   cacheDir?: string;
   /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
   cifar100Labels?: CifarLabelKind;
@@ -79,7 +79,12 @@ export async function loadDataset(
         `Expected options.imageSize and options.channels (1 or 3) to load the image folder ${name}`,
       );
     }
-    return loadImageFolder(name, { split: options.split, imageSize, channels });
+    return loadImageFolder(name, {
+      split: options.split,
+      imageSize,
+      channels,
+      cacheDir: options.cacheDir,
+    });
   }
   if (name === 'cifar10' || name === 'cifar100') {
     return loadCifar(name, options.split, options.dir, { labels: options.cifar100Labels });

@@ -96,7 +96,8 @@ async function readImages(files: readonly string[], config: ViTConfig): Promise<
   }
   const dataset = await readImageFiles(
     files,
-    { imageSize, channels: numChannels },
+    // Decoded on every core; not cached: these are files to label, not a dataset to train on.
+    { imageSize, channels: numChannels, cacheDir: null },
     { name: 'images', labels: files.map(() => 0), classNames: ['unlabelled'] },
   );
   return {

@@ -6,17 +6,29 @@
  *   DIR/<class>/*.png|jpg         (no split: `testFraction` of each class is held out, seeded)
  *
  * Every image is decoded, converted to the model's channels and resized to its square input size
- * (Pillow's antialiased BILINEAR) once, at load. Files that are not .png / .jpg / .jpeg, and hidden
- * files and folders, are ignored; a file with an image extension that does not decode is an error
- * that names it.
+ * (Pillow's antialiased BILINEAR) once, at load, on every core (decodePool.ts), and the result is
+ * cached (the dataset cache's format, keyed by every file's path, size and modification time, the
+ * size, channels and labels): a second load of the same folder reads one file. Files that are not
+ * .png / .jpg / .jpeg, and hidden files and folders, are ignored; a file with an image extension
+ * that does not decode is an error that names it.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { checkDataset, selectSamples, type Dataset, type DatasetSplit } from '../dataset';
+import { defaultDatasetCacheDir, readDatasetCache, writeDatasetCache } from '../datasetCache';
 import { DatasetFormatError, DatasetUnavailableError } from '../datasetErrors';
 import { stratifiedSplit, type SplitIndices } from '../stratifiedSplit';
-import { convertChannels, decodeImage, IMAGE_EXTENSIONS } from './decodeImage';
-import { resizeImage } from './resizeImage';
+import { IMAGE_EXTENSIONS } from './decodeImage';
+import { decodeImageFiles } from './decodePool';
+
+export { readImageFile } from './readImageFile';
+
+/**
+ * Part of every image cache key: raise it when decoding, channel conversion or resizing change
+ * what a file becomes, so that older caches are rebuilt.
+ */
+export const IMAGE_CACHE_VERSION = 1;
 
 export interface ImageFolderOptions {
   split: DatasetSplit;
@@ -28,6 +40,11 @@ export interface ImageFolderOptions {
   testFraction?: number;
   /** Seeds that hold-out split (default 0). */
   splitSeed?: number;
+  /**
+   * Where decoded folders are cached (in `images/`): default defaultDatasetCacheDir(); null: no
+   * cache. Folders of more than 256 classes are not cached.
+   */
+  cacheDir?: string | null;
 }
 
 const TEST_FOLDERS = ['test', 'validation', 'val'];
@@ -38,17 +55,6 @@ async function subfolders(dir: string): Promise<string[]> {
     .filter((entry) => entry.isDirectory() && !entry.name.startsWith('.'))
     .map((entry) => entry.name)
     .sort();
-}
-
-/** A PNG / JPEG file as `channels` × size × size bytes (HWC), converted and resized as at load. */
-export async function readImageFile(
-  filePath: string,
-  size: number,
-  channels: 1 | 3,
-): Promise<Uint8Array> {
-  const image = decodeImage(await readFile(filePath), filePath);
-  const pixels = convertChannels(image, channels);
-  return resizeImage(pixels, image.height, image.width, channels, size, size);
 }
 
 function isImageFile(name: string): boolean {
@@ -116,32 +122,76 @@ export async function imageFilesIn(dir: string): Promise<string[]> {
 
 /**
  * `files` as a dataset of `options.imageSize`² images with `options.channels` channels, each
- * converted and resized as {@link readImageFile} does, labelled as given.
+ * converted and resized as {@link readImageFile} does, labelled as given; from the cache when it
+ * holds these files as they are now (see the module comment).
  */
 export async function readImageFiles(
   files: readonly string[],
-  options: Pick<ImageFolderOptions, 'imageSize' | 'channels'>,
+  options: Pick<ImageFolderOptions, 'imageSize' | 'channels' | 'cacheDir'>,
   labelling: { name: string; labels: readonly number[]; classNames: readonly string[] },
 ): Promise<Dataset> {
   const { imageSize: side, channels } = options;
-  const perImage = side * side * channels;
-  const images = new Uint8Array(files.length * perImage);
-  for (const [i, file] of files.entries()) {
-    images.set(await readImageFile(file, side, channels), i * perImage);
+  const classNames = [...labelling.classNames];
+  const cacheDir = options.cacheDir === undefined ? defaultDatasetCacheDir() : options.cacheDir;
+  const cache =
+    cacheDir === null || classNames.length > 256
+      ? null
+      : await imageCacheEntry(cacheDir, files, side, channels, labelling);
+  if (cache !== null) {
+    const cached = await readDatasetCache(cache.path, {
+      name: labelling.name,
+      source: cache.source,
+      classNames,
+    });
+    if ('dataset' in cached && cached.dataset.count === files.length) {
+      return { ...cached.dataset, labels: Int32Array.from(cached.dataset.labels) };
+    }
   }
   const dataset: Dataset = {
     name: labelling.name,
-    images,
+    images: await decodeImageFiles(files, side, channels),
     labels: Int32Array.from(labelling.labels),
     count: files.length,
     height: side,
     width: side,
     channels,
-    numClasses: labelling.classNames.length,
-    classNames: [...labelling.classNames],
+    numClasses: classNames.length,
+    classNames,
   };
   checkDataset(dataset);
+  if (cache !== null) {
+    // The cache only saves time: a folder it cannot be written to (a read-only install) is no error.
+    await writeDatasetCache(
+      cache.path,
+      { ...dataset, labels: Uint8Array.from(labelling.labels) },
+      cache.source,
+    ).catch(() => undefined);
+  }
   return dataset;
+}
+
+/** The cache file of these files as they are now, and the source string that identifies them. */
+async function imageCacheEntry(
+  cacheDir: string,
+  files: readonly string[],
+  side: number,
+  channels: number,
+  labelling: { labels: readonly number[]; classNames: readonly string[] },
+): Promise<{ path: string; source: string }> {
+  const stats = await Promise.all(files.map((file) => stat(file)));
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify([IMAGE_CACHE_VERSION, side, channels, labelling.classNames]));
+  files.forEach((file, i) => {
+    // Whole milliseconds: sub-millisecond digits do not survive every way of setting a time stamp.
+    const { size, mtimeMs } = stats[i]!;
+    const time = Math.trunc(mtimeMs);
+    hash.update(`\n${path.resolve(file)}\0${size}\0${time}\0${labelling.labels[i]}`);
+  });
+  const key = hash.digest('hex');
+  return {
+    path: path.join(cacheDir, 'images', `${key.slice(0, 32)}.bin`),
+    source: `images:${key}`,
+  };
 }
 
 // `finetune` loads the train split, then the test split: a folder without a split is decoded

@@ -3,7 +3,7 @@
  * decoded, converted and resized at load, in both folder layouts, and every way a folder can be
  * wrong.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as jpeg from 'jpeg-js';
@@ -13,7 +13,8 @@ import {
   decodeImage,
   type DecodedImage,
 } from '../../../src/data/images/decodeImage';
-import { loadImageFolder } from '../../../src/data/images/readImageFolder';
+import { decodeImageFiles, decodeWorkerScript } from '../../../src/data/images/decodePool';
+import { loadImageFolder, readImageFile } from '../../../src/data/images/readImageFolder';
 import { resizeImage } from '../../../src/data/images/resizeImage';
 import { loadDataset } from '../../../src/data/loadDataset';
 
@@ -208,6 +209,50 @@ describe('loadImageFolder', () => {
     );
     await expect(loadDataset(broken, { split: 'train' })).rejects.toThrow(
       /options\.imageSize and options\.channels/,
+    );
+  });
+
+  test('a second load comes from the cache, keyed by each file’s size and modification time', async () => {
+    // train/ + test/: a folder without them is also memoised in the process (for its hold-out).
+    const dir = join(root, 'cached');
+    writeClasses(join(dir, 'train'), { a: 3, b: 2 });
+    writeClasses(join(dir, 'test'), { a: 1 });
+    // Whole-second time stamps, which utimes restores exactly.
+    const stamp = 1_700_000_000;
+    const file = join(dir, 'train', 'b', '001.png');
+    utimesSync(file, stamp, stamp);
+    const cacheDir = join(root, 'cache');
+    const options = { split: 'train', imageSize: 5, channels: 3, cacheDir } as const;
+    const first = await loadImageFolder(dir, options);
+    expect(readdirSync(join(cacheDir, 'images'))).toHaveLength(1);
+    const uncached = await loadImageFolder(dir, { ...options, cacheDir: null });
+    expect(first.images).toEqual(uncached.images);
+    // Garbage of the same size and time stamp: the cache still answers, so it did not decode.
+    writeFileSync(file, Buffer.alloc(statSync(file).size, 7));
+    utimesSync(file, stamp, stamp);
+    const second = await loadImageFolder(dir, options);
+    expect(second.images).toEqual(first.images);
+    expect(Array.from(second.labels)).toEqual(Array.from(first.labels));
+    expect(second.classNames).toEqual(['a', 'b']);
+    // A new time stamp is a new key: the file is decoded again, and named.
+    utimesSync(file, stamp, stamp + 5);
+    await expect(loadImageFolder(dir, options)).rejects.toThrow(/001\.png: cannot decode/);
+  });
+
+  test('many files decode on worker threads into exactly what one thread decodes', async () => {
+    expect(decodeWorkerScript()).not.toBeNull(); // the compiled worker: `npm test` builds it first
+    const dir = join(root, 'many');
+    writeClasses(dir, { m: 70 });
+    const files = readdirSync(join(dir, 'm')).map((name) => join(dir, 'm', name));
+    // Small files would decode on this thread: workersFromBytes 0 makes them go to the pool.
+    const pool = { threads: 2, workersFromBytes: 0 };
+    const pooled = await decodeImageFiles(files, 6, 3, pool);
+    const one = await decodeImageFiles(files, 6, 3, { threads: 1 });
+    expect(pooled).toEqual(one);
+    expect(pooled.subarray(69 * 108)).toEqual(await readImageFile(files[69]!, 6, 3));
+    writeFileSync(files[40]!, 'not a png');
+    await expect(decodeImageFiles(files, 6, 3, pool)).rejects.toThrow(
+      new RegExp(`^${files[40]!.replace(/[.]/g, '\\.')}: cannot decode the image`),
     );
   });
 });
