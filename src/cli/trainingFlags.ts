@@ -122,6 +122,15 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       integerFlag(1, 100_000_000),
     )
     .option(
+      '--validation-size <n>',
+      'hold out N training images (class-stratified, the same for every seed) for the evaluations during training; the test set is then evaluated once, at the end',
+      integerFlag(1, 100_000_000),
+    )
+    .option(
+      '--keep-best',
+      'end with the weights of the best validation accuracy instead of the last step’s (needs --validation-size)',
+    )
+    .option(
       '--no-augment',
       'no training augmentation (random shifts, and flips where they keep the class)',
     )
@@ -162,6 +171,11 @@ export function trainingSettings(
   flags: TrainingFlags,
   defaults: Pick<TrainingDefaults, 'optimizer' | 'lr'>,
 ): TrainingSettings {
+  if (flags.keepBest === true && flags.validationSize === undefined) {
+    throw new CliUsageError(
+      'Expected --validation-size with --keep-best: the best weights are chosen on a validation set, never on the test set',
+    );
+  }
   const optimizer = flags.optimizer ?? defaults.optimizer;
   const foreign = OPTIMIZER_ONLY_FLAGS.filter(
     (only) => only.optimizer !== optimizer && flags[only.field] !== undefined,
@@ -192,6 +206,8 @@ export function trainingSettings(
     checkpointEvery: flags.checkpointEvery,
     trainSize: flags.trainSize,
     testSize: flags.testSize,
+    validationSize: flags.validationSize,
+    keepBest: flags.keepBest,
     augment: flags.augment,
     horizontalFlip: flags.flip,
     seed: flags.seed,

@@ -1,8 +1,8 @@
 /**
  * Training curves as a Vega-Lite spec: one panel each for the loss (training, faint as logged and
- * smoothed, and test), the test accuracy, the learning rate and the gradient norm against the
- * step, one colour per run. Panels without data (no evaluations, a log from before gradNorm was
- * logged) are left out.
+ * smoothed; test; validation), the accuracy (test; validation), the learning rate and the gradient
+ * norm against the step, one colour per run. Panels without data (no evaluations, a log from
+ * before gradNorm was logged) are left out.
  */
 import { smoothed, type RunCurves } from './runLog';
 
@@ -17,7 +17,7 @@ export interface CurvesOptions {
   height?: number;
 }
 
-export type CurveSeries = 'training' | 'training (smoothed)' | 'test';
+export type CurveSeries = 'training' | 'training (smoothed)' | 'test' | 'validation';
 
 export interface CurveRow {
   run: string;
@@ -29,7 +29,7 @@ export interface CurveRow {
 
 export const PANELS = {
   loss: 'loss',
-  accuracy: 'test accuracy',
+  accuracy: 'accuracy',
   lr: 'learning rate',
   gradNorm: 'gradient norm (before clipping)',
 } as const;
@@ -47,19 +47,22 @@ export function curveRows(runs: readonly RunCurves[], smoothing = DEFAULT_SMOOTH
     const losses = run.train.map((point) => point.loss);
     push(PANELS.loss, 'training', steps, losses);
     push(PANELS.loss, 'training (smoothed)', steps, smoothed(losses, smoothing));
-    const evalSteps = run.evals.map((point) => point.step);
-    push(
-      PANELS.loss,
-      'test',
-      evalSteps,
-      run.evals.map((point) => point.loss),
-    );
-    push(
-      PANELS.accuracy,
-      'test',
-      evalSteps,
-      run.evals.map((point) => point.accuracy),
-    );
+    for (const split of ['test', 'validation'] as const) {
+      const evals = run.evals.filter((point) => point.split === split);
+      const evalSteps = evals.map((point) => point.step);
+      push(
+        PANELS.loss,
+        split,
+        evalSteps,
+        evals.map((point) => point.loss),
+      );
+      push(
+        PANELS.accuracy,
+        split,
+        evalSteps,
+        evals.map((point) => point.accuracy),
+      );
+    }
     const withLr = run.train.filter((point) => point.lr !== null);
     push(
       PANELS.lr,
@@ -115,13 +118,20 @@ export function curvesSpec(runs: readonly RunCurves[], options: CurvesOptions = 
         line('training', { opacity: 0.2, strokeWidth: 1 }),
         line('training (smoothed)'),
         line('test', { strokeDash: [5, 3], point: true }),
+        line('validation', { strokeDash: [1, 2], point: true }),
       ],
-      'loss (faint: training, as logged; solid: smoothed; dashed: test)',
+      'loss (faint: training, as logged; solid: smoothed; dashed: test; dotted: validation)',
     ),
     has(PANELS.accuracy) &&
-      panel(PANELS.accuracy, { scale: { zero: false }, axis: { format: '.0%' } }, [
-        line('test', { point: true }),
-      ]),
+      panel(
+        PANELS.accuracy,
+        { scale: { zero: false }, axis: { format: '.0%' } },
+        [
+          line('test', { strokeDash: [5, 3], point: true }),
+          line('validation', { strokeDash: [1, 2], point: true }),
+        ],
+        'accuracy (dashed: test; dotted: validation)',
+      ),
     has(PANELS.lr) && panel(PANELS.lr, { axis: { format: '.1~e' } }, [line('training')]),
     has(PANELS.gradNorm) &&
       panel(PANELS.gradNorm, { scale: { zero: false } }, [line('training (smoothed)')]),

@@ -10,7 +10,8 @@ import { writeFileAtomic } from '../io/atomicWrite';
 export async function renderSvg(spec: object): Promise<string> {
   // Loaded on first use: every CLI command imports this module, few of them draw.
   const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
-  const { spec: compiled } = compile(spec as TopLevelSpec);
+  // Errors only: Vega-Lite's optimiser warns about its own passes ("Maximum optimization runs").
+  const { spec: compiled } = compile(spec as TopLevelSpec, { logger: vega.logger(vega.Error) });
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

@@ -24,6 +24,8 @@ export interface TrainPoint {
 
 export interface EvalPoint {
   step: number;
+  /** Where the run evaluated: its test set, or a validation set held out of its training data. */
+  split: 'test' | 'validation';
   loss: number;
   accuracy: number;
 }
@@ -95,7 +97,8 @@ export async function readRunCurves(path: string): Promise<Omit<RunCurves, 'name
     if (record.kind === 'train') {
       train.push({ step: step + 1, loss, lr: number('lr'), gradNorm: number('gradNorm') });
     } else if (record.kind === 'eval' && number('accuracy') !== null) {
-      evals.push({ step: step + 1, loss, accuracy: number('accuracy') as number });
+      const split = record.split === 'validation' ? 'validation' : 'test';
+      evals.push({ step: step + 1, split, loss, accuracy: number('accuracy') as number });
     }
   });
   if (train.length === 0) throw new RunLogError(`${file}: no training steps logged`);

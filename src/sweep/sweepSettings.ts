@@ -5,7 +5,11 @@
 import { relative, resolve } from 'path';
 import type { EngineChoice } from '../engines/engine';
 import type { BackendChoice } from '../tfjs/backend';
-import { optimizationRecord, type TrainingSettings } from '../train/trainingSettings';
+import {
+  modelSelectionRecord,
+  optimizationRecord,
+  type TrainingSettings,
+} from '../train/trainingSettings';
 
 export interface SweepSettings extends TrainingSettings {
   modelDir: string;
@@ -31,6 +35,7 @@ export function settingsRecord(settings: SweepSettings): Record<string, unknown>
     testSize: settings.testSize ?? null,
     augment: settings.augment,
     ...(settings.horizontalFlip !== undefined ? { horizontalFlip: settings.horizontalFlip } : {}),
+    ...modelSelectionRecord(settings),
     seed: settings.seed,
   };
 }

@@ -3,7 +3,8 @@
  * (`<slot>/<name>`: `momentum/…` for SGD, `exp_avg/…` and `exp_avg_sq/…` for AdamW) in one
  * safetensors file, written atomically (a kill mid-write leaves the previous checkpoint intact),
  * plus the number of completed steps and a run key that must match on resume (same model, data,
- * adapter, optimizer and schedule).
+ * adapter, optimizer and schedule); and, for a run that keeps its best weights, those weights
+ * (`best/<name>`) with the step and validation accuracy they had.
  */
 import {
   readSafetensors,
@@ -25,9 +26,19 @@ export interface CheckpointState {
   params: Map<string, NamedArray>;
   /** The optimizer's state tensors by slot, then by variable name. */
   optimizerState: Map<string, Map<string, NamedArray>>;
+  /** The best weights so far, by validation accuracy (runs that keep them). */
+  best?: BestWeights;
+}
+
+export interface BestWeights {
+  /** Completed steps when they were evaluated. */
+  step: number;
+  accuracy: number;
+  params: Map<string, NamedArray>;
 }
 
 const PARAM_PREFIX = 'param';
+const BEST_PREFIX = 'best';
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -35,7 +46,12 @@ export class CheckpointError extends Error {
 
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
   const tensors = new Map<string, SafeTensor>();
-  for (const [prefix, group] of [[PARAM_PREFIX, state.params], ...state.optimizerState] as const) {
+  const groups = [
+    [PARAM_PREFIX, state.params],
+    ...state.optimizerState,
+    ...(state.best ? [[BEST_PREFIX, state.best.params] as const] : []),
+  ] as const;
+  for (const [prefix, group] of groups) {
     for (const [name, array] of group) {
       tensors.set(`${prefix}/${name}`, { dtype: 'F32', shape: array.shape, data: array.values });
     }
@@ -45,6 +61,9 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
     version: '1',
     completedSteps: String(state.completedSteps),
     runKey: state.runKey,
+    ...(state.best
+      ? { bestStep: String(state.best.step), bestAccuracy: String(state.best.accuracy) }
+      : {}),
   });
 }
 
@@ -97,8 +116,24 @@ export async function loadCheckpoint(
     }
     group.set(name.slice(slash + 1), { shape: tensor.shape, values: tensor.data });
   }
-  if (expectedShapes) checkShapes(path, params, optimizerState, expectedShapes);
-  return { completedSteps, runKey: expectedRunKey, params, optimizerState };
+  const bestParams = optimizerState.get(BEST_PREFIX);
+  optimizerState.delete(BEST_PREFIX);
+  if (expectedShapes) {
+    checkShapes(path, params, optimizerState, expectedShapes);
+    if (bestParams) checkShapes(path, bestParams, new Map(), expectedShapes, BEST_PREFIX);
+  }
+  const state: CheckpointState = { completedSteps, runKey: expectedRunKey, params, optimizerState };
+  if (bestParams) {
+    const step = Number(metadata.bestStep);
+    const accuracy = Number(metadata.bestAccuracy);
+    if (!Number.isSafeInteger(step) || !Number.isFinite(accuracy)) {
+      throw new CheckpointError(
+        `${path}: best/ tensors without a valid bestStep and bestAccuracy (${JSON.stringify(metadata.bestStep)}, ${JSON.stringify(metadata.bestAccuracy)})`,
+      );
+    }
+    state.best = { step, accuracy, params: bestParams };
+  }
+  return state;
 }
 
 function checkShapes(
@@ -106,6 +141,7 @@ function checkShapes(
   params: Map<string, NamedArray>,
   optimizerState: Map<string, Map<string, NamedArray>>,
   expected: ReadonlyMap<string, readonly number[]>,
+  prefix = PARAM_PREFIX,
 ): void {
   const show = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
   const same = (a: readonly number[], b: readonly number[]): boolean =>
@@ -113,17 +149,17 @@ function checkShapes(
   for (const [name, shape] of expected) {
     const saved = params.get(name);
     if (!saved) {
-      throw new CheckpointError(`${path}: missing tensor param/${name} (shape ${show(shape)})`);
+      throw new CheckpointError(`${path}: missing tensor ${prefix}/${name} (shape ${show(shape)})`);
     }
     if (!same(saved.shape, shape)) {
       throw new CheckpointError(
-        `${path}: Expected shape ${show(shape)} for tensor param/${name} but received ${show(saved.shape)}`,
+        `${path}: Expected shape ${show(shape)} for tensor ${prefix}/${name} but received ${show(saved.shape)}`,
       );
     }
   }
   for (const name of params.keys()) {
     if (!expected.has(name)) {
-      throw new CheckpointError(`${path}: tensor param/${name} is not a variable of this run`);
+      throw new CheckpointError(`${path}: tensor ${prefix}/${name} is not a variable of this run`);
     }
   }
   for (const [slot, buffers] of optimizerState) {

@@ -1,6 +1,7 @@
 /**
  * An image-classification TrainTask over a Dataset: seeded epoch shuffles with full batches,
- * augmentation and dropout as pure functions of the step, and evaluation over the whole test set.
+ * augmentation and dropout as pure functions of the step, and evaluation over the whole test set
+ * (and the validation set, when there is one).
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchAt, type AugmentOptions } from '../data/batchAt';
@@ -15,6 +16,8 @@ export interface ClassificationTaskOptions {
   forward: Forward;
   variables: Map<string, tf.Variable>;
   train: Dataset;
+  /** Evaluated during training instead of `test`, when given. */
+  validation?: Dataset | null;
   test: Dataset;
   batchSize: number;
   evalBatchSize: number;
@@ -57,13 +60,16 @@ export function classificationTask(options: ClassificationTaskOptions): TrainTas
         labels: batch.labels,
       };
     },
-    async evaluate() {
-      const { accuracy, loss } = evaluateClassifier(
-        (pixelValues) => options.forward(pixelValues, false, 0),
-        test,
-        { ...input, batchSize: options.evalBatchSize },
-      );
-      return { accuracy, loss };
-    },
+    evaluate: async () => evaluateOn(test),
+    ...(options.validation ? { validate: async () => evaluateOn(options.validation!) } : {}),
   };
+
+  function evaluateOn(dataset: Dataset): { loss: number; accuracy: number } {
+    const { accuracy, loss } = evaluateClassifier(
+      (pixelValues) => options.forward(pixelValues, false, 0),
+      dataset,
+      { ...input, batchSize: options.evalBatchSize },
+    );
+    return { accuracy, loss };
+  }
 }

@@ -22,6 +22,7 @@ import { train, type ResumeMode, type TrainResult } from './trainLoop';
 import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
+  modelSelectionRecord,
   optimizationSettings,
   trainingAugmentation,
   type TrainingSettings,
@@ -50,8 +51,13 @@ export interface FinetuneSummary {
   adapterParams: number;
   headParams: number;
   engine: string;
+  /** Test accuracy and loss at the end (of the kept weights, with keepBest). */
   accuracy: number | null;
   loss: number | null;
+  /** The last validation accuracy, with a validation set. */
+  validationAccuracy: number | null;
+  /** With keepBest: the step whose weights were kept. */
+  bestStep: number | null;
   steps: number;
   seconds: number;
   imagesPerSecond: number;
@@ -119,7 +125,7 @@ async function createOrLoadAdapter(
 }
 
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
-  let { trainSet, testSet } = await loadTrainTestSplits(
+  let { trainSet, validationSet, testSet } = await loadTrainTestSplits(
     options,
     await readViTConfig(options.modelDir),
   );
@@ -132,6 +138,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
   if (headLabels) {
     trainSet = alignClasses(trainSet, headLabels);
     testSet = alignClasses(testSet, headLabels);
+    validationSet = validationSet && alignClasses(validationSet, headLabels);
   }
   try {
     const head = new Map(
@@ -148,6 +155,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
         ),
       variables,
       train: trainSet,
+      validation: validationSet,
       test: testSet,
       batchSize: options.batchSize,
       evalBatchSize: options.evalBatchSize ?? 256,
@@ -169,6 +177,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       trainSize: trainSet.count,
       augment: options.augment !== false,
       ...(options.horizontalFlip !== undefined ? { horizontalFlip: options.horizontalFlip } : {}),
+      ...modelSelectionRecord(options),
       seed: options.seed,
     });
     await mkdir(options.outDir, { recursive: true });
@@ -181,6 +190,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       resume: options.resume,
       runKey,
       stopAfter: options.stopAfter,
+      keepBest: options.keepBest,
       progress: options.progress,
     });
     const adapterPath = join(options.outDir, ADAPTER_FILE);
@@ -203,6 +213,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       engine: adapter.engine,
       accuracy: result.finalEval?.accuracy ?? null,
       loss: result.finalEval?.loss ?? null,
+      validationAccuracy: result.validation?.accuracy ?? null,
+      bestStep: result.best?.step ?? null,
       steps: result.completedSteps,
       seconds: result.seconds,
       imagesPerSecond: result.imagesPerSecond,

@@ -32,7 +32,7 @@ export interface PretrainOptions extends TrainingSettings {
 export async function pretrain(
   options: PretrainOptions,
 ): Promise<{ params: number; train: TrainResult }> {
-  const { trainSet, testSet } = await loadTrainTestSplits(options, {
+  const { trainSet, validationSet, testSet } = await loadTrainTestSplits(options, {
     imageSize: options.model.imageSize ?? VIT_CONFIG_DEFAULTS.imageSize,
     numChannels: options.model.numChannels ?? VIT_CONFIG_DEFAULTS.numChannels,
   });
@@ -45,6 +45,7 @@ export async function pretrain(
       forward: (pixelValues, training, seed) => vit.forward(pixelValues, { training, seed }),
       variables: vit.weights,
       train: trainSet,
+      validation: validationSet,
       test: testSet,
       batchSize: options.batchSize,
       evalBatchSize: options.evalBatchSize ?? 256,
@@ -70,12 +71,13 @@ export async function pretrain(
         resume: undefined,
       }),
       stopAfter: options.stopAfter,
+      keepBest: options.keepBest,
       progress: options.progress,
     });
     await saveViT(options.outDir, vit);
     await writeFileAtomic(
       join(options.outDir, 'training.json'),
-      `${JSON.stringify({ dataset: options.dataset, steps: result.completedSteps, batchSize: options.batchSize, ...optimizationRecord(options), seed: options.seed, testAccuracy: result.finalEval?.accuracy ?? null, testLoss: result.finalEval?.loss ?? null, trainImages: trainSet.count, testImages: testSet.count, seconds: result.seconds }, null, 2)}\n`,
+      `${JSON.stringify({ dataset: options.dataset, steps: result.completedSteps, batchSize: options.batchSize, ...optimizationRecord(options), seed: options.seed, testAccuracy: result.finalEval?.accuracy ?? null, testLoss: result.finalEval?.loss ?? null, ...(result.validation ? { validationAccuracy: result.validation.accuracy, validationImages: validationSet?.count } : {}), ...(result.best ? { keptStep: result.best.step } : {}), trainImages: trainSet.count, testImages: testSet.count, seconds: result.seconds }, null, 2)}\n`,
     );
     return { params: vit.numParams, train: result };
   } finally {

@@ -1,8 +1,9 @@
 /**
  * The training loop shared by fine-tuning and pre-training: SGD with momentum or AdamW under a
  * learning-rate schedule (OneCycle by default), optional clipping of the gradients' global norm,
- * evaluation every N steps, progress, a JSON-lines log, atomic checkpoints every N steps, and exact
- * resume. Batches and dropout are functions of the step, so a resumed run computes the
+ * evaluation every N steps (on a validation set when the task has one, keeping the best weights if
+ * asked, then on the test set at the end), progress, a JSON-lines log, atomic checkpoints every N
+ * steps, and exact resume. Batches and dropout are functions of the step, so a resumed run computes the
  * same losses as an uninterrupted one.
  */
 import { existsSync } from 'fs';
@@ -12,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   CheckpointError,
   checkpointRunKey,
+  type BestWeights,
   loadCheckpoint,
   saveCheckpoint,
   type NamedArray,
@@ -33,8 +35,13 @@ export interface TrainTask {
    * s·A … s·A + A − 1, A = gradientAccumulationSteps (1: batch s).
    */
   trainBatch(batch: number): { logits: tf.Tensor2D; labels: tf.Tensor1D };
-  /** Loss and accuracy on the evaluation set. */
+  /** Loss and accuracy on the test set. */
   evaluate(): Promise<{ loss: number; accuracy: number }>;
+  /**
+   * Loss and accuracy on a validation set, when the task has one: the evaluations during training
+   * use it, and `evaluate` runs once, at the end.
+   */
+  validate?(): Promise<{ loss: number; accuracy: number }>;
 }
 
 export type ResumeMode = boolean | 'if-same-run';
@@ -56,27 +63,55 @@ export interface TrainOptions extends OptimizationSettings {
   runKey: string;
   /** Stop after this many steps of this invocation (tests interrupt runs with it). */
   stopAfter?: number;
+  /**
+   * End with the weights of the best validation accuracy (the earliest of equals) rather than the
+   * last step's; the task must have a validation set.
+   */
+  keepBest?: boolean;
   progress?: Progress;
 }
 
 export interface TrainResult {
   completedSteps: number;
   resumedFrom: number;
+  /** The test set's loss and accuracy at the end (of the kept weights); null for a stopped run. */
   finalEval: { loss: number; accuracy: number } | null;
+  /** The last validation (step: completed steps), for a task with a validation set. */
+  validation: { step: number; loss: number; accuracy: number } | null;
+  /** The weights kept with keepBest: their step and validation accuracy. */
+  best: { step: number; accuracy: number } | null;
   losses: number[];
   seconds: number;
   imagesPerSecond: number;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+function percent(fraction: number): string {
+  return `${(100 * fraction).toFixed(2)}%`;
+}
 export const LOG_FILE = 'log.jsonl';
 
-function snapshot(variables: Map<string, tf.Variable>): Map<string, NamedArray> {
+/** The variables' values; copies (`copy`) when they must outlive later updates. */
+function snapshot(variables: Map<string, tf.Variable>, copy = false): Map<string, NamedArray> {
   const out = new Map<string, NamedArray>();
   for (const [name, variable] of variables) {
-    out.set(name, { shape: variable.shape, values: variable.dataSync() as Float32Array });
+    const values = variable.dataSync() as Float32Array;
+    out.set(name, { shape: variable.shape, values: copy ? values.slice() : values });
   }
   return out;
+}
+
+function restore(
+  variables: Map<string, tf.Variable>,
+  params: ReadonlyMap<string, NamedArray>,
+  source: string,
+): void {
+  for (const [name, array] of params) {
+    const variable = variables.get(name);
+    if (!variable) throw new Error(`${source}: no trainable variable named ${name}`);
+    variable.assign(tf.tensor(array.values, array.shape, 'float32'));
+  }
 }
 
 /** Mean softmax cross-entropy of logits [B, C] against integer labels [B]. */
@@ -161,6 +196,11 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const imagesPerStep = task.batchSize * accumulation;
   const byTfName = new Map([...task.variables].map(([name, variable]) => [variable.name, name]));
 
+  if (options.keepBest && !task.validate) {
+    throw new RangeError('keepBest needs a validation set to choose the best weights by');
+  }
+  let best: BestWeights | null = null;
+  let lastValidation: TrainResult['validation'] = null;
   let start = 0;
   if (
     options.resume === 'if-same-run' &&
@@ -173,11 +213,8 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   if (options.resume !== false && existsSync(checkpointPath)) {
     const shapes = new Map([...task.variables].map(([name, variable]) => [name, variable.shape]));
     const state = await loadCheckpoint(checkpointPath, options.runKey, shapes);
-    for (const [name, array] of state.params) {
-      const variable = task.variables.get(name);
-      if (!variable) throw new Error(`${checkpointPath}: no trainable variable named ${name}`);
-      variable.assign(tf.tensor(array.values, array.shape, 'float32'));
-    }
+    restore(task.variables, state.params, checkpointPath);
+    best = state.best ?? null;
     try {
       optimizer.load(state.optimizerState);
     } catch (error) {
@@ -198,6 +235,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       optimizerState: new Map(
         [...optimizer.slots].map(([slot, buffers]) => [slot, snapshot(buffers)]),
       ),
+      ...(best ? { best } : {}),
     });
   };
 
@@ -248,15 +286,50 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       secondsLeft: ((options.steps - step - 1) * seconds) / done,
     });
     const last = step + 1 === options.steps;
-    if (last || (options.evalEvery > 0 && (step + 1) % options.evalEvery === 0)) {
+    const evaluating = last || (options.evalEvery > 0 && (step + 1) % options.evalEvery === 0);
+    if (evaluating && task.validate) {
+      const validation = await task.validate();
+      await log.append({ kind: 'eval', split: 'validation', step, ...validation });
+      progress.note(
+        `step ${step + 1}: validation loss ${validation.loss.toFixed(4)}, accuracy ${percent(validation.accuracy)}`,
+      );
+      lastValidation = { step: step + 1, ...validation };
+      if (options.keepBest && (best === null || validation.accuracy > best.accuracy)) {
+        best = {
+          step: step + 1,
+          accuracy: validation.accuracy,
+          params: snapshot(task.variables, true),
+        };
+      }
+    } else if (evaluating) {
       finalEval = await task.evaluate();
       await log.append({ kind: 'eval', step, ...finalEval });
       progress.note(
-        `step ${step + 1}: test loss ${finalEval.loss.toFixed(4)}, accuracy ${(100 * finalEval.accuracy).toFixed(2)}%`,
+        `step ${step + 1}: test loss ${finalEval.loss.toFixed(4)}, accuracy ${percent(finalEval.accuracy)}`,
       );
     }
     if (last || (options.checkpointEvery > 0 && (step + 1) % options.checkpointEvery === 0)) {
       await checkpoint(step + 1);
+    }
+    if (last && task.validate) {
+      const kept = best !== null && best.step !== step + 1 ? best : null;
+      if (kept) {
+        restore(task.variables, kept.params, 'the best weights');
+        progress.note(
+          `kept the weights of step ${kept.step} (validation accuracy ${percent(kept.accuracy)})`,
+        );
+      }
+      finalEval = await task.evaluate();
+      await log.append({
+        kind: 'eval',
+        split: 'test',
+        step,
+        ...(kept ? { weightsOfStep: kept.step } : {}),
+        ...finalEval,
+      });
+      progress.note(
+        `test loss ${finalEval.loss.toFixed(4)}, accuracy ${percent(finalEval.accuracy)}`,
+      );
     }
   }
   const seconds = (performance.now() - began) / 1000;
@@ -265,6 +338,8 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     completedSteps: end,
     resumedFrom: start,
     finalEval: end === options.steps ? finalEval : null,
+    validation: lastValidation,
+    best: best ? { step: best.step, accuracy: best.accuracy } : null,
     losses,
     seconds,
     imagesPerSecond: ((end - start) * imagesPerStep) / Math.max(seconds, 1e-9),

@@ -38,6 +38,14 @@ export interface TrainingSettings extends OptimizationSettings {
   /** Use this many training / test images (class-stratified); all when absent. */
   trainSize?: number;
   testSize?: number;
+  /**
+   * Hold out this many training images (class-stratified, the same for every seed) as a
+   * validation set: the evaluations during training use it, and the test set is evaluated once,
+   * at the end.
+   */
+  validationSize?: number;
+  /** With a validation set: end with the weights of its best accuracy, not the last step's. */
+  keepBest?: boolean;
   /** Training augmentation (default on). */
   augment?: boolean;
   /** Random horizontal flips when augmenting; default the dataset's (see defaultAugmentation). */
@@ -82,6 +90,19 @@ export function optimizationSettings(settings: OptimizationSettings): Optimizati
     picked[field] = settings[field as keyof OptimizationSettings];
   }
   return picked as unknown as OptimizationSettings;
+}
+
+/**
+ * The validation settings that identify a run, for run keys and sweep records: present only when
+ * set, so runs made before they existed still resume.
+ */
+export function modelSelectionRecord(
+  settings: Pick<TrainingSettings, 'validationSize' | 'keepBest'>,
+): Record<string, unknown> {
+  return {
+    ...(settings.validationSize !== undefined ? { validationSize: settings.validationSize } : {}),
+    ...(settings.keepBest ? { keepBest: true } : {}),
+  };
 }
 
 /**

@@ -185,6 +185,37 @@ describe('superlora pretrain and finetune end to end', () => {
     );
   });
 
+  test('finetune --validation-size --keep-best: validation during training, the test set once, on the kept weights', async () => {
+    const out = join(dir, 'validated');
+    const { code, stdout, stderr } = await cli(
+      'finetune',
+      '--steps',
+      '4',
+      ...QUICK.filter((flag, i) => flag !== '--eval-every' && QUICK[i - 1] !== '--eval-every'),
+      '--eval-every',
+      '2',
+      '--validation-size',
+      '40',
+      '--keep-best',
+      '--out',
+      out,
+    );
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    const evals = readLog(out).filter((record) => record.kind === 'eval');
+    expect(evals.map((record) => [record.split, record.step])).toEqual([
+      ['validation', 1],
+      ['validation', 3],
+      ['test', 3],
+    ]);
+    const validation = evals.slice(0, 2).map((record) => record.accuracy as number);
+    const bestStep = validation[1]! > validation[0]! ? 4 : 2;
+    expect(stdout).toMatch(/^validation accuracy \d+\.\d{2}% \(last step\)$/m);
+    expect(stdout).toContain(`(weights of step ${bestStep})`);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ bestStep, validationAccuracy: validation[1] });
+    expect(summary.accuracy).toBe(evals[2]!.accuracy);
+  });
+
   test('a killed finetune resumed with --resume continues at the step after its checkpoint and ends as the uninterrupted run', async () => {
     const steps = 24;
     const args = (out: string) => [
@@ -279,6 +310,7 @@ describe('bad flags', () => {
     [['finetune', '--warmup-ratio', '1.5'], /--warmup-ratio.*"1.5"/],
     [['finetune', '--max-grad-norm', '-1'], /--max-grad-norm.*"-1"/],
     [['finetune', '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps.*"0"/],
+    [['finetune', '--keep-best'], /Expected --validation-size with --keep-best/],
   ])('%j exits 1 with one error line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await cli(...args, '--out', join(dir, 'never'));
     expect(code).toBe(1);

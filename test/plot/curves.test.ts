@@ -11,7 +11,9 @@ import { renderSvg } from '../../src/plot/renderVega';
 import { readRunCurves, readRuns, RunLogError, smoothed } from '../../src/plot/runLog';
 import { cliIn } from '../cliRunner';
 
-const LOSS_TITLE = 'loss (faint: training, as logged; solid: smoothed; dashed: test)';
+const LOSS_TITLE =
+  'loss (faint: training, as logged; solid: smoothed; dashed: test; dotted: validation)';
+const ACCURACY_TITLE = 'accuracy (dashed: test; dotted: validation)';
 const dir = mkdtempSync(join(tmpdir(), 'superlora-curves-'));
 const cli = cliIn(dir);
 
@@ -65,8 +67,8 @@ describe('run logs', () => {
     expect(train.map((point) => point.step)).toEqual([1, 2, 3, 4]);
     expect(train[2]).toEqual({ step: 3, loss: 2 / 3, lr: 0.03, gradNorm: 2.5 });
     expect(evals).toEqual([
-      { step: 2, loss: 1, accuracy: 0.1 },
-      { step: 4, loss: 1 / 3, accuracy: expect.closeTo(0.3, 12) },
+      { step: 2, split: 'test', loss: 1, accuracy: 0.1 },
+      { step: 4, split: 'test', loss: 1 / 3, accuracy: expect.closeTo(0.3, 12) },
     ]);
     // The log file itself reads the same.
     expect((await readRunCurves(join(run, 'log.jsonl'))).train).toEqual(train);
@@ -138,7 +140,7 @@ describe('curves', () => {
     const runs = await readRuns([writeRun('first', 8), writeRun('second', 8)]);
     const svg = await renderSvg(curvesSpec(runs, { title: 'two runs' }));
     expect(svg.startsWith('<svg')).toBe(true);
-    const titles = [PANELS.accuracy, PANELS.lr, PANELS.gradNorm, LOSS_TITLE];
+    const titles = [ACCURACY_TITLE, PANELS.lr, PANELS.gradNorm, LOSS_TITLE];
     for (const text of ['two runs', ...titles, 'first', 'second', 'step']) {
       expect(svg).toContain(`>${text}</text>`);
     }
@@ -146,7 +148,7 @@ describe('curves', () => {
     const bare = await readRuns([writeRun('bare', 8, { evals: false, gradNorm: false })]);
     const bareSvg = await renderSvg(curvesSpec(bare));
     expect(bareSvg).toContain(`>${LOSS_TITLE}</text>`);
-    expect(bareSvg).not.toContain(`>${PANELS.accuracy}</text>`);
+    expect(bareSvg).not.toContain(`>${ACCURACY_TITLE}</text>`);
     expect(bareSvg).not.toContain(`>${PANELS.gradNorm}</text>`);
   });
 

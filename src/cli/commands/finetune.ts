@@ -101,7 +101,13 @@ async function run(flags: FinetuneFlags): Promise<void> {
   const accuracy = summary.accuracy === null ? 'n/a' : `${(100 * summary.accuracy).toFixed(2)}%`;
   console.log(`adapter parameters  ${summary.adapterParams}  (engine ${summary.engine})`);
   console.log(`head parameters     ${summary.headParams}`);
-  console.log(`test accuracy       ${accuracy}`);
+  if (summary.validationAccuracy !== null) {
+    console.log(
+      `validation accuracy ${(100 * summary.validationAccuracy).toFixed(2)}% (last step)`,
+    );
+  }
+  const kept = summary.bestStep !== null ? ` (weights of step ${summary.bestStep})` : '';
+  console.log(`test accuracy       ${accuracy}${kept}`);
   console.log(
     `training            ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(0)} images/s)`,
   );

@@ -41,23 +41,24 @@ async function run(paths: string[], flags: PlotFlags): Promise<void> {
   await plotSweeps(paths, flags);
 }
 
-/** One line per run: its steps, last smoothed training loss, last and best test accuracy. */
+/** One line per run: its steps, last smoothed training loss, last and best accuracies. */
 function runLines(runs: readonly RunCurves[], smoothing: number): string[] {
+  const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
   return runs.map((run) => {
     const loss = smoothed(
       run.train.map((point) => point.loss),
       smoothing,
     ).at(-1) as number;
-    const last = run.evals.at(-1);
-    const best = run.evals.reduce<(typeof run.evals)[number] | undefined>(
-      (top, point) => (top === undefined || point.accuracy > top.accuracy ? point : top),
-      undefined,
-    );
-    const percent = (value: number) => `${(value * 100).toFixed(2)} %`;
-    const evals =
-      last && best
-        ? `, test accuracy ${percent(last.accuracy)} at step ${last.step} (best ${percent(best.accuracy)} at step ${best.step})`
-        : ', no evaluation logged';
+    const accuracies = (['test', 'validation'] as const).flatMap((split) => {
+      const evals = run.evals.filter((point) => point.split === split);
+      const last = evals.at(-1);
+      if (!last) return [];
+      const best = evals.reduce((top, point) => (point.accuracy > top.accuracy ? point : top));
+      return [
+        `${split} accuracy ${percent(last.accuracy)} at step ${last.step} (best ${percent(best.accuracy)} at step ${best.step})`,
+      ];
+    });
+    const evals = accuracies.length > 0 ? `, ${accuracies.join(', ')}` : ', no evaluation logged';
     return `  ${run.name}: ${run.train.length} steps, training loss ${loss.toFixed(4)} (smoothed)${evals}`;
   });
 }
