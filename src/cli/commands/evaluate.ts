@@ -1,14 +1,15 @@
 /**
  * `superlora evaluate --model DIR [--adapter FILE|DIR] [--dataset NAME]`: test accuracy and loss of
  * a ViT, optionally with an adapter (and a finetune run's head) merged, on a dataset's test split,
- * preprocessed exactly as `finetune` evaluates it.
+ * preprocessed exactly as `finetune` evaluates it; with each class's accuracy and the class its
+ * images are most often taken for (and the confusion matrix with --json).
  */
 import type { Command } from 'commander';
 import { alignClasses, subset, type DatasetSource } from '../../data/dataset';
 import { loadDataset } from '../../data/loadDataset';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
-import { evaluateClassifier } from '../../train/evaluateClassifier';
+import { classResults, evaluateClassifier, type ClassResult } from '../../train/evaluateClassifier';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
@@ -54,8 +55,10 @@ async function run(flags: EvaluateFlags): Promise<void> {
       channels: vit.config.numChannels,
     });
     const seconds = (performance.now() - started) / 1000;
+    const classes = classResults(result.confusion, test.classNames);
     if (flags.json) {
-      console.log(JSON.stringify({ ...result, dataset: flags.dataset, seconds, backend }));
+      const json = { ...result, classes, dataset: flags.dataset, seconds, backend };
+      console.log(JSON.stringify(json));
       return;
     }
     console.log(`test accuracy  ${(100 * result.accuracy).toFixed(2)}%`);
@@ -63,16 +66,45 @@ async function run(flags: EvaluateFlags): Promise<void> {
     console.log(
       `images         ${result.count} of ${flags.dataset} in ${seconds.toFixed(1)} s (${backend} backend)`,
     );
+    for (const line of classLines(classes)) console.log(line);
   } finally {
     vit.dispose();
   }
+}
+
+/** Up to this many classes are listed one by one; more, only the least accurate of them. */
+const LISTED_CLASSES = 20;
+
+/** A table of each class's accuracy and most frequent mistake (the worst ones, for many classes). */
+function classLines(classes: readonly ClassResult[]): string[] {
+  const tested = classes.filter((c) => c.accuracy !== null);
+  const many = tested.length > LISTED_CLASSES;
+  const shown = many
+    ? [...tested]
+        .sort((a, b) => (a.accuracy as number) - (b.accuracy as number))
+        .slice(0, LISTED_CLASSES / 2)
+    : tested;
+  const width = Math.max(5, ...shown.map((c) => c.label.length));
+  const rows = shown.map((c) => {
+    const mistake = c.mistakenFor ? `${c.mistakenFor.label} (${c.mistakenFor.count})` : '';
+    const accuracy = `${(100 * (c.accuracy as number)).toFixed(2)}%`;
+    return `  ${c.label.padEnd(width)}  ${String(c.count).padStart(6)}  ${accuracy.padStart(8)}  ${mistake}`;
+  });
+  const title = many
+    ? `the ${shown.length} least accurate of ${tested.length} classes (--json lists all):`
+    : 'per class:';
+  return [
+    title,
+    `  ${'class'.padEnd(width)}  ${'images'.padStart(6)}  ${'accuracy'.padStart(8)}  most often taken for`,
+    ...rows,
+  ];
 }
 
 export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
     .description(
-      'test accuracy and loss of a ViT, optionally with an adapter merged, on a dataset’s test split',
+      'test accuracy and loss of a ViT, optionally with an adapter merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
     )
     .requiredOption('--model <dir>', 'directory with config.json and model.safetensors')
     .option(
@@ -94,6 +126,6 @@ export function registerEvaluateCommand(program: Command): void {
       choiceFlag(backendChoices),
       'auto',
     )
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as JSON (with every class and the confusion matrix)')
     .action(run);
 }
