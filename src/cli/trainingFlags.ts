@@ -131,6 +131,11 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       'end with the weights of the best validation accuracy instead of the last step’s (needs --validation-size)',
     )
     .option(
+      '--early-stopping-patience <n>',
+      'stop after N validations in a row without a new best (needs --keep-best and --eval-every)',
+      integerFlag(1, 1_000_000),
+    )
+    .option(
       '--no-augment',
       'no training augmentation (random shifts, and flips where they keep the class)',
     )
@@ -176,6 +181,14 @@ export function trainingSettings(
       'Expected --validation-size with --keep-best: the best weights are chosen on a validation set, never on the test set',
     );
   }
+  if (
+    flags.earlyStoppingPatience !== undefined &&
+    (flags.keepBest !== true || !(flags.evalEvery > 0))
+  ) {
+    throw new CliUsageError(
+      'Expected --keep-best and --eval-every N with --early-stopping-patience: the run stops on validations and ends with its best weights',
+    );
+  }
   const optimizer = flags.optimizer ?? defaults.optimizer;
   const foreign = OPTIMIZER_ONLY_FLAGS.filter(
     (only) => only.optimizer !== optimizer && flags[only.field] !== undefined,
@@ -208,6 +221,7 @@ export function trainingSettings(
     testSize: flags.testSize,
     validationSize: flags.validationSize,
     keepBest: flags.keepBest,
+    earlyStoppingPatience: flags.earlyStoppingPatience,
     augment: flags.augment,
     horizontalFlip: flags.flip,
     seed: flags.seed,

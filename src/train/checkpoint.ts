@@ -28,6 +28,8 @@ export interface CheckpointState {
   optimizerState: Map<string, Map<string, NamedArray>>;
   /** The best weights so far, by validation accuracy (runs that keep them). */
   best?: BestWeights;
+  /** The run stopped early here (early stopping): resuming it trains no further. */
+  stoppedEarly?: boolean;
 }
 
 export interface BestWeights {
@@ -64,6 +66,7 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
     ...(state.best
       ? { bestStep: String(state.best.step), bestAccuracy: String(state.best.accuracy) }
       : {}),
+    ...(state.stoppedEarly ? { stoppedEarly: 'true' } : {}),
   });
 }
 
@@ -123,6 +126,7 @@ export async function loadCheckpoint(
     if (bestParams) checkShapes(path, bestParams, new Map(), expectedShapes, BEST_PREFIX);
   }
   const state: CheckpointState = { completedSteps, runKey: expectedRunKey, params, optimizerState };
+  if (metadata.stoppedEarly === 'true') state.stoppedEarly = true;
   if (bestParams) {
     const step = Number(metadata.bestStep);
     const accuracy = Number(metadata.bestAccuracy);

@@ -58,6 +58,8 @@ export interface FinetuneSummary {
   validationAccuracy: number | null;
   /** With keepBest: the step whose weights were kept. */
   bestStep: number | null;
+  /** Whether early stopping ended the run (after `steps` steps). */
+  stoppedEarly: boolean;
   steps: number;
   seconds: number;
   imagesPerSecond: number;
@@ -191,6 +193,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       runKey,
       stopAfter: options.stopAfter,
       keepBest: options.keepBest,
+      earlyStoppingPatience: options.earlyStoppingPatience,
       progress: options.progress,
     });
     const adapterPath = join(options.outDir, ADAPTER_FILE);
@@ -215,6 +218,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       loss: result.finalEval?.loss ?? null,
       validationAccuracy: result.validation?.accuracy ?? null,
       bestStep: result.best?.step ?? null,
+      stoppedEarly: result.stoppedEarly,
       steps: result.completedSteps,
       seconds: result.seconds,
       imagesPerSecond: result.imagesPerSecond,

@@ -72,6 +72,7 @@ export async function pretrain(
       }),
       stopAfter: options.stopAfter,
       keepBest: options.keepBest,
+      earlyStoppingPatience: options.earlyStoppingPatience,
       progress: options.progress,
     });
     await saveViT(options.outDir, vit);

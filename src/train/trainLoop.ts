@@ -68,6 +68,11 @@ export interface TrainOptions extends OptimizationSettings {
    * last step's; the task must have a validation set.
    */
   keepBest?: boolean;
+  /**
+   * Stop when this many validations in a row have not beaten the best accuracy (Hugging Face's
+   * EarlyStoppingCallback); needs keepBest, and the run ends with the best weights.
+   */
+  earlyStoppingPatience?: number;
   progress?: Progress;
 }
 
@@ -80,6 +85,8 @@ export interface TrainResult {
   validation: { step: number; loss: number; accuracy: number } | null;
   /** The weights kept with keepBest: their step and validation accuracy. */
   best: { step: number; accuracy: number } | null;
+  /** Whether early stopping ended the run (at completedSteps). */
+  stoppedEarly: boolean;
   losses: number[];
   seconds: number;
   imagesPerSecond: number;
@@ -199,6 +206,18 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   if (options.keepBest && !task.validate) {
     throw new RangeError('keepBest needs a validation set to choose the best weights by');
   }
+  const patience = options.earlyStoppingPatience;
+  if (patience !== undefined) {
+    if (!(Number.isInteger(patience) && patience >= 1)) {
+      throw new RangeError(`Expected a positive integer patience but received ${patience}`);
+    }
+    if (!options.keepBest || !(options.evalEvery > 0)) {
+      throw new RangeError(
+        'earlyStoppingPatience needs keepBest and evaluations every N steps (evalEvery > 0)',
+      );
+    }
+  }
+  let stoppedEarly = false;
   let best: BestWeights | null = null;
   let lastValidation: TrainResult['validation'] = null;
   let start = 0;
@@ -215,6 +234,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     const state = await loadCheckpoint(checkpointPath, options.runKey, shapes);
     restore(task.variables, state.params, checkpointPath);
     best = state.best ?? null;
+    stoppedEarly = state.stoppedEarly === true;
     try {
       optimizer.load(state.optimizerState);
     } catch (error) {
@@ -236,11 +256,13 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
         [...optimizer.slots].map(([slot, buffers]) => [slot, snapshot(buffers)]),
       ),
       ...(best ? { best } : {}),
+      ...(stoppedEarly ? { stoppedEarly } : {}),
     });
   };
 
   const losses: number[] = [];
-  const end = Math.min(options.steps, start + (options.stopAfter ?? Infinity));
+  // A run that stopped early is finished: resuming it trains no further.
+  let end = stoppedEarly ? start : Math.min(options.steps, start + (options.stopAfter ?? Infinity));
   const began = performance.now();
   let finalEval: TrainResult['finalEval'] = null;
   for (let step = start; step < end; step++) {
@@ -285,7 +307,7 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
       imagesPerSecond,
       secondsLeft: ((options.steps - step - 1) * seconds) / done,
     });
-    const last = step + 1 === options.steps;
+    let last = step + 1 === options.steps;
     const evaluating = last || (options.evalEvery > 0 && (step + 1) % options.evalEvery === 0);
     if (evaluating && task.validate) {
       const validation = await task.validate();
@@ -300,6 +322,19 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
           accuracy: validation.accuracy,
           params: snapshot(task.variables, true),
         };
+      }
+      // Validations since the best one (they come every evalEvery steps).
+      const since =
+        best === null
+          ? 0
+          : Math.floor((step + 1) / options.evalEvery) - Math.floor(best.step / options.evalEvery);
+      if (patience !== undefined && !last && since >= patience) {
+        stoppedEarly = true;
+        last = true;
+        end = step + 1;
+        progress.note(
+          `stopped early at step ${step + 1}: ${since} validations without beating step ${best?.step}`,
+        );
       }
     } else if (evaluating) {
       finalEval = await task.evaluate();
@@ -337,9 +372,10 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   return {
     completedSteps: end,
     resumedFrom: start,
-    finalEval: end === options.steps ? finalEval : null,
+    finalEval: end === options.steps || stoppedEarly ? finalEval : null,
     validation: lastValidation,
     best: best ? { step: best.step, accuracy: best.accuracy } : null,
+    stoppedEarly,
     losses,
     seconds,
     imagesPerSecond: ((end - start) * imagesPerStep) / Math.max(seconds, 1e-9),

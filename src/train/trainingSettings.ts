@@ -46,6 +46,8 @@ export interface TrainingSettings extends OptimizationSettings {
   validationSize?: number;
   /** With a validation set: end with the weights of its best accuracy, not the last step's. */
   keepBest?: boolean;
+  /** With keepBest: stop after this many validations in a row without a new best. */
+  earlyStoppingPatience?: number;
   /** Training augmentation (default on). */
   augment?: boolean;
   /** Random horizontal flips when augmenting; default the dataset's (see defaultAugmentation). */
@@ -97,11 +99,13 @@ export function optimizationSettings(settings: OptimizationSettings): Optimizati
  * set, so runs made before they existed still resume.
  */
 export function modelSelectionRecord(
-  settings: Pick<TrainingSettings, 'validationSize' | 'keepBest'>,
+  settings: Pick<TrainingSettings, 'validationSize' | 'keepBest' | 'earlyStoppingPatience'>,
 ): Record<string, unknown> {
+  const patience = settings.earlyStoppingPatience;
   return {
     ...(settings.validationSize !== undefined ? { validationSize: settings.validationSize } : {}),
     ...(settings.keepBest ? { keepBest: true } : {}),
+    ...(patience !== undefined ? { earlyStoppingPatience: patience } : {}),
   };
 }
 

@@ -311,6 +311,10 @@ describe('bad flags', () => {
     [['finetune', '--max-grad-norm', '-1'], /--max-grad-norm.*"-1"/],
     [['finetune', '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps.*"0"/],
     [['finetune', '--keep-best'], /Expected --validation-size with --keep-best/],
+    [
+      ['finetune', '--validation-size', '10', '--early-stopping-patience', '2'],
+      /Expected --keep-best and --eval-every N with --early-stopping-patience/,
+    ],
   ])('%j exits 1 with one error line naming the flag', async (args, message) => {
     const { code, stdout, stderr } = await cli(...args, '--out', join(dir, 'never'));
     expect(code).toBe(1);

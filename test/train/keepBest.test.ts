@@ -2,7 +2,8 @@
  * Validation and model selection in the training loop: with a validation set the evaluations
  * during training use it and the test set is evaluated once, at the end; keepBest ends with the
  * weights of the best validation accuracy (the earliest of equals), exactly as they were, also
- * across a resume. Validation accuracies here are scripted per step, so the best step is known.
+ * across a resume; early stopping ends the run after `patience` validations without a new best.
+ * Validation accuracies here are scripted per step, so the best step is known.
  */
 import { mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -135,4 +136,62 @@ test('keepBest without a validation set is refused', async () => {
   await expect(
     train(withoutValidation as TrainTask, options(runDir(), { keepBest: true })),
   ).rejects.toThrow('keepBest needs a validation set to choose the best weights by');
+});
+
+describe('early stopping', () => {
+  // Validations every 2 steps of 12: the best at step 4, then 3 without beating it, then a new best.
+  const script = { 2: 0.5, 4: 0.9, 6: 0.7, 8: 0.6, 10: 0.95, 12: 0.4 };
+  const stopping = (dir: string, patience: number, extra: Partial<TrainOptions> = {}) =>
+    options(dir, { steps: 12, keepBest: true, earlyStoppingPatience: patience, ...extra });
+
+  test('stops after `patience` validations without a new best, with the best weights', async () => {
+    const { task, seen, weights } = scriptedTask(script);
+    const dir = runDir();
+    const result = await train(task, stopping(dir, 2));
+    expect(result).toMatchObject({
+      completedSteps: 8,
+      stoppedEarly: true,
+      best: { step: 4, accuracy: 0.9 },
+    });
+    expect(weights()).toEqual(seen.validated.get(4));
+    expect(seen.evaluated).toEqual([seen.validated.get(4)]);
+    expect(evalRecords(dir).map((record) => [record.split, record.step])).toEqual([
+      ['validation', 1],
+      ['validation', 3],
+      ['validation', 5],
+      ['validation', 7],
+      ['test', 7],
+    ]);
+    // More patience reaches step 10's new best and runs to the end.
+    const patient = scriptedTask(script);
+    const full = await train(patient.task, stopping(runDir(), 3));
+    expect(full).toMatchObject({ completedSteps: 12, stoppedEarly: false, best: { step: 10 } });
+    expect(patient.weights()).toEqual(patient.seen.validated.get(10));
+  });
+
+  test('a resumed run stops at the same step, and resuming a stopped run trains no further', async () => {
+    const straight = scriptedTask(script);
+    await train(straight.task, stopping(runDir(), 2));
+    const dir = runDir();
+    const first = scriptedTask(script);
+    await train(first.task, stopping(dir, 2, { checkpointEvery: 2, stopAfter: 7 }));
+    const second = scriptedTask(script);
+    const rest = await train(second.task, stopping(dir, 2, { checkpointEvery: 2 }));
+    expect(rest).toMatchObject({ resumedFrom: 6, completedSteps: 8, stoppedEarly: true });
+    expect(second.weights()).toEqual(straight.weights());
+    const third = scriptedTask(script);
+    const again = await train(third.task, stopping(dir, 2, { checkpointEvery: 2 }));
+    expect(again).toMatchObject({ resumedFrom: 8, completedSteps: 8, stoppedEarly: true });
+    expect(third.seen.validated.size).toBe(0);
+  });
+
+  test('patience without keepBest, or without periodic evaluations, is refused', async () => {
+    const { task } = scriptedTask(script);
+    await expect(train(task, options(runDir(), { earlyStoppingPatience: 2 }))).rejects.toThrow(
+      'earlyStoppingPatience needs keepBest and evaluations every N steps',
+    );
+    await expect(
+      train(task, options(runDir(), { keepBest: true, evalEvery: 0, earlyStoppingPatience: 2 })),
+    ).rejects.toThrow('earlyStoppingPatience needs keepBest');
+  });
 });

@@ -109,7 +109,7 @@ async function run(flags: FinetuneFlags): Promise<void> {
   const kept = summary.bestStep !== null ? ` (weights of step ${summary.bestStep})` : '';
   console.log(`test accuracy       ${accuracy}${kept}`);
   console.log(
-    `training            ${summary.steps} steps in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(0)} images/s)`,
+    `training            ${summary.steps} steps${summary.stoppedEarly ? ' (stopped early)' : ''} in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(0)} images/s)`,
   );
   console.log(`adapter             ${summary.adapterPath}`);
   console.log(`head                ${summary.headPath}`);
