@@ -4,7 +4,8 @@
  * norm against the step, one colour per run. Panels without data (no evaluations, a log from
  * before gradNorm was logged) are left out.
  */
-import { smoothed, type RunCurves } from './runLog';
+import { smoothed } from '../train/smoothing';
+import type { RunCurves } from './runLog';
 
 export const DEFAULT_SMOOTHING = 0.9;
 

@@ -18,7 +18,8 @@ import { readAdapterSource } from './adapterSource';
 import { applyHead, writeHeadFile } from './headFile';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
-import { train, type ResumeMode, type TrainResult } from './trainLoop';
+import { analyseLrRange, rangeLearningRate, type LrRangeResult } from './lrRange';
+import { train, type ResumeMode, type TrainResult, type TrainTask } from './trainLoop';
 import { loadTrainTestSplits } from './trainTestSplits';
 import {
   optimizationRecord,
@@ -126,7 +127,18 @@ async function createOrLoadAdapter(
   return { adapter, headLabels };
 }
 
-export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
+/** A fine-tuning run ready to train: the model with its adapter and new head, the task, the key. */
+interface PreparedRun {
+  vit: ViT;
+  adapter: ModelAdapter;
+  head: Map<string, tf.Variable>;
+  task: TrainTask;
+  runKey: string;
+  classNames: readonly string[];
+  dispose(): void;
+}
+
+async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
   let { trainSet, validationSet, testSet } = await loadTrainTestSplits(
     options,
     await readViTConfig(options.modelDir),
@@ -142,6 +154,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     testSet = alignClasses(testSet, headLabels);
     validationSet = validationSet && alignClasses(validationSet, headLabels);
   }
+  const dispose = () => {
+    adapter.dispose();
+    vit.dispose();
+  };
   try {
     const head = new Map(
       [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS].map((name) => [
@@ -183,6 +199,16 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       seed: options.seed,
     });
     await mkdir(options.outDir, { recursive: true });
+    return { vit, adapter, head, task, runKey, classNames: trainSet.classNames, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
+}
+
+export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
+  const { adapter, head, task, runKey, classNames, dispose } = await prepareRun(options);
+  try {
     const result = await train(task, {
       steps: options.steps,
       ...optimizationSettings(options),
@@ -207,7 +233,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     await writeHeadFile(headPath, {
       weight: tensor(head.get(CLASSIFIER_WEIGHT) as tf.Variable),
       bias: tensor(head.get(CLASSIFIER_BIAS) as tf.Variable),
-      labels: [...trainSet.classNames],
+      labels: [...classNames],
     });
     const headParams = [...head.values()].reduce((sum, v) => sum + v.size, 0);
     const summary: FinetuneSummary = {
@@ -233,7 +259,42 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     );
     return summary;
   } finally {
-    adapter.dispose();
-    vit.dispose();
+    dispose();
+  }
+}
+
+/**
+ * The learning-rate range test (lrRange.ts) on the run `options` describes: `options.steps` steps
+ * at rates growing from `range.from` to `range.to` (the optimizer, batches and augmentation as
+ * finetune would use them), stopping if the loss stops being finite. Writes its log (and a
+ * checkpoint) to `options.outDir`, no adapter; `resume` is ignored.
+ */
+export async function findLearningRate(
+  options: FinetuneOptions,
+  range: { from: number; to: number },
+): Promise<LrRangeResult & { seconds: number }> {
+  const lrRange = { ...range, steps: options.steps };
+  // Checked before the model loads.
+  rangeLearningRate(0, lrRange);
+  const { task, runKey, dispose } = await prepareRun(options);
+  try {
+    const result = await train(task, {
+      steps: options.steps,
+      ...optimizationSettings(options),
+      evalEvery: 0,
+      checkpointEvery: 0,
+      runDir: options.outDir,
+      resume: false,
+      runKey: JSON.stringify({ lrRange, run: JSON.parse(runKey) as unknown }),
+      learningRateAt: (step) => rangeLearningRate(step, lrRange),
+      stopOnDivergence: true,
+      progress: options.progress,
+    });
+    const lrs = Array.from({ length: options.steps }, (_, step) =>
+      rangeLearningRate(step, lrRange),
+    );
+    return { ...analyseLrRange(lrs, result.losses), seconds: result.seconds };
+  } finally {
+    dispose();
   }
 }

@@ -73,6 +73,10 @@ export interface TrainOptions extends OptimizationSettings {
    * EarlyStoppingCallback); needs keepBest, and the run ends with the best weights.
    */
   earlyStoppingPatience?: number;
+  /** The learning rate of each step, instead of the schedule (the learning-rate range test). */
+  learningRateAt?: (step: number) => number;
+  /** End the run, rather than throw, when the loss stops being finite (the range test). */
+  stopOnDivergence?: boolean;
   progress?: Progress;
 }
 
@@ -266,12 +270,14 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
   const began = performance.now();
   let finalEval: TrainResult['finalEval'] = null;
   for (let step = start; step < end; step++) {
-    const lr = learningRate(step, {
-      schedule: options.schedule ?? 'onecycle',
-      maxLr: options.lr,
-      totalSteps: options.steps,
-      warmupRatio: options.warmupRatio,
-    });
+    const lr =
+      options.learningRateAt?.(step) ??
+      learningRate(step, {
+        schedule: options.schedule ?? 'onecycle',
+        maxLr: options.lr,
+        totalSteps: options.steps,
+        warmupRatio: options.warmupRatio,
+      });
     const { loss, correct, gradients } = await accumulatedGradients(
       task,
       step,
@@ -281,6 +287,13 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     const clipped = clipByGlobalNorm(gradients, options.maxGradNorm ?? 0);
     optimizer.apply(task.variables, clipped.gradients, lr, step + 1);
     tf.dispose([...gradients.values(), ...clipped.gradients.values()]);
+    if (!Number.isFinite(loss) && options.stopOnDivergence) {
+      progress.note(
+        `the loss became ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}): stopped`,
+      );
+      end = step;
+      break;
+    }
     if (!Number.isFinite(loss)) {
       throw new Error(
         `The loss became ${loss} at step ${step + 1} (lr ${lr.toPrecision(3)}); lower --lr`,

@@ -216,6 +216,29 @@ describe('superlora pretrain and finetune end to end', () => {
     expect(summary.accuracy).toBe(evals[2]!.accuracy);
   });
 
+  test('finetune --find-lr runs the range test: rates from --find-lr-from to --find-lr-to, the suggestion, JSON and plot', async () => {
+    const out = join(dir, 'lr-find');
+    const args = ['--find-lr', '30', '--find-lr-from', '1e-4', '--find-lr-to', '1'];
+    const { code, stdout, stderr } = await cli('finetune', ...args, ...QUICK, '--out', out);
+    expect({ code, stderr: code === 0 ? '' : stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toMatch(/^steepest fall {7}lr \S+ {2}\(suggested\)$/m);
+    expect(stdout).toContain(
+      `written             ${join(out, 'lr-find.json')}, ${join(out, 'lr-find.png')}`,
+    );
+    const found = JSON.parse(readFileSync(join(out, 'lr-find.json'), 'utf8'));
+    expect(found.points).toHaveLength(30);
+    expect(found.points[0].lr).toBeCloseTo(1e-4, 12);
+    expect(found.points[29].lr).toBeCloseTo(1, 9);
+    // The rates the log shows are the test's, one per step.
+    const logged = readLog(out).filter((record) => record.kind === 'train');
+    expect(logged.map((record) => record.lr)).toEqual(
+      found.points.map((point: { lr: number }) => expect.closeTo(point.lr, 12)),
+    );
+    expect(readFileSync(join(out, 'lr-find.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
+    // No adapter: the range test's weights are not a result.
+    expect(existsSync(join(out, 'adapter.safetensors'))).toBe(false);
+  });
+
   test('a killed finetune resumed with --resume continues at the step after its checkpoint and ends as the uninterrupted run', async () => {
     const steps = 24;
     const args = (out: string) => [

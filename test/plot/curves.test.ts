@@ -8,7 +8,8 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { curveRows, curvesSpec, PANELS } from '../../src/plot/curvesSpec';
 import { renderSvg } from '../../src/plot/renderVega';
-import { readRunCurves, readRuns, RunLogError, smoothed } from '../../src/plot/runLog';
+import { readRunCurves, readRuns, RunLogError } from '../../src/plot/runLog';
+import { smoothed } from '../../src/train/smoothing';
 import { cliIn } from '../cliRunner';
 
 const LOSS_TITLE =

@@ -9,12 +9,16 @@ import type { EngineChoice } from '../../engines/engine';
 import { presetConfig, presetNames } from '../../presets';
 import { useBackend } from '../../tfjs/backend';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
-import { finetune } from '../../train/finetune';
+import { join } from 'path';
+import { writeFileAtomic } from '../../io/atomicWrite';
+import { lrRangeSpec } from '../../plot/lrRangeSpec';
+import { writeSpecPlot } from '../../plot/renderVega';
+import { finetune, findLearningRate, type FinetuneOptions } from '../../train/finetune';
 import { Progress } from '../../train/progress';
 import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
 import { shippedModelDir } from '../packagePaths';
-import { engineFlag } from '../parseFlags';
+import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import {
   addResumeFlag,
@@ -48,6 +52,10 @@ export const FINETUNE_DEFAULTS = {
 
 interface FinetuneFlags extends TrainingFlags {
   resume?: boolean;
+  /** --find-lr [steps]: true without a value. */
+  findLr?: number | true;
+  findLrFrom: number;
+  findLrTo: number;
   model?: string;
   preset?: string;
   config?: string;
@@ -57,7 +65,18 @@ interface FinetuneFlags extends TrainingFlags {
   json?: boolean;
 }
 
-async function run(flags: FinetuneFlags): Promise<void> {
+/** The range test's steps when `--find-lr` has no value, and its output folder without `--out`. */
+const FIND_LR_STEPS = 100;
+const FIND_LR_OUT = 'runs/lr-find';
+const LR_FIND_JSON = 'lr-find.json';
+const LR_FIND_PLOT = 'lr-find.png';
+
+async function run(flags: FinetuneFlags, command: Command): Promise<void> {
+  if (flags.findLr !== undefined) {
+    if (command.getOptionValueSource('out') === 'default') flags.out = FIND_LR_OUT;
+    flags.steps = flags.findLr === true ? FIND_LR_STEPS : flags.findLr;
+    flags.evalEvery = 0;
+  }
   const settings = trainingSettings(flags, FINETUNE_DEFAULTS);
   if (flags.preset !== undefined && flags.config !== undefined) {
     throw new CliUsageError('Expected at most one of --preset NAME or --config FILE');
@@ -79,10 +98,11 @@ async function run(flags: FinetuneFlags): Promise<void> {
   const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
   const modelDir = flags.model ?? shippedModelDir();
   const progress = new Progress();
+  const what = flags.findLr !== undefined ? 'learning-rate range test of' : 'fine-tuning';
   progress.note(
-    `fine-tuning ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${flags.init ?? JSON.stringify(config)}, ${describeOptimization(settings)}`,
+    `${what} ${modelDir} on ${flags.dataset} (backend ${backend}), adapter ${flags.init ?? JSON.stringify(config)}, ${flags.findLr !== undefined ? settings.optimizer : describeOptimization(settings)}`,
   );
-  const summary = await finetune({
+  const options = {
     ...settings,
     modelDir,
     config,
@@ -92,7 +112,12 @@ async function run(flags: FinetuneFlags): Promise<void> {
     outDir: flags.out,
     resume: flags.resume === true,
     progress,
-  });
+  };
+  if (flags.findLr !== undefined) {
+    await findLr(options, { from: flags.findLrFrom, to: flags.findLrTo }, flags);
+    return;
+  }
+  const summary = await finetune(options);
   if (flags.json) {
     const { train: _train, ...rest } = summary;
     console.log(JSON.stringify(rest));
@@ -113,6 +138,41 @@ async function run(flags: FinetuneFlags): Promise<void> {
   );
   console.log(`adapter             ${summary.adapterPath}`);
   console.log(`head                ${summary.headPath}`);
+}
+
+/** `--find-lr`: the range test, its suggestions, and its JSON and plot in --out. */
+async function findLr(
+  options: FinetuneOptions,
+  range: { from: number; to: number },
+  flags: FinetuneFlags,
+): Promise<void> {
+  options.progress?.note(`${options.steps} steps at rates from ${range.from} to ${range.to}`);
+  const result = await findLearningRate(options, range);
+  const jsonPath = join(flags.out, LR_FIND_JSON);
+  const plotPath = join(flags.out, LR_FIND_PLOT);
+  await writeFileAtomic(jsonPath, `${JSON.stringify({ ...range, ...result }, null, 2)}\n`);
+  await writeSpecPlot(
+    plotPath,
+    lrRangeSpec(
+      result,
+      `Learning-rate range test (${options.optimizer}, batch ${options.batchSize}, ${options.steps} steps)`,
+    ),
+    900,
+  );
+  if (flags.json) {
+    console.log(JSON.stringify({ ...range, ...result, points: undefined }));
+    return;
+  }
+  const rate = (lr: number | null) => (lr === null ? 'n/a' : lr.toPrecision(2));
+  console.log(`steepest fall       lr ${rate(result.steepest)}  (suggested)`);
+  console.log(`minimum / 10        lr ${rate(result.minimumOver10)}`);
+  console.log(
+    `diverged            ${result.divergedAt === null ? `not by lr ${range.to}` : `at lr ${rate(result.divergedAt)}`}`,
+  );
+  console.log(
+    `range test          ${result.points.length} steps in ${result.seconds.toFixed(1)} s`,
+  );
+  console.log(`written             ${jsonPath}, ${plotPath}`);
 }
 
 export function registerFinetuneCommand(program: Command): void {
@@ -139,6 +199,13 @@ export function registerFinetuneCommand(program: Command): void {
       'start from an existing adapter (file, run folder with its head, or PEFT LoRA / LoKr folder) instead of --preset / --config',
     )
     .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
-    .option('--json', 'print the summary as JSON');
+    .option('--json', 'print the summary as JSON')
+    .option(
+      '--find-lr [steps]',
+      `instead of training, run the learning-rate range test: [steps] steps (default ${FIND_LR_STEPS}) at rates growing exponentially from --find-lr-from to --find-lr-to, then print the rate where the smoothed loss falls fastest and write ${LR_FIND_JSON} and ${LR_FIND_PLOT} to --out (default ${FIND_LR_OUT})`,
+      integerFlag(2, 100_000),
+    )
+    .option('--find-lr-from <x>', 'the range test’s first rate', numberFlag(1e-12, 100), 1e-6)
+    .option('--find-lr-to <x>', 'the range test’s last rate', numberFlag(1e-12, 1000), 1);
   addResumeFlag(addTrainingFlags(command, FINETUNE_DEFAULTS)).action(run);
 }

@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { curvesSpec, DEFAULT_SMOOTHING } from '../../plot/curvesSpec';
 import { writeSpecPlot } from '../../plot/renderVega';
-import { isRunPath, readRuns, smoothed, type RunCurves } from '../../plot/runLog';
+import { isRunPath, readRuns, type RunCurves } from '../../plot/runLog';
+import { smoothed } from '../../train/smoothing';
 import { writePlot } from '../../sweep/renderPlot';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
 import { readResultsFile } from '../../sweep/resultsFiles';
