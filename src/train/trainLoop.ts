@@ -20,7 +20,7 @@ import {
 } from './checkpoint';
 import { clipByGlobalNorm } from './gradientClipping';
 import { JsonlLog } from './jsonlLog';
-import { createOptimizer } from './optimizer';
+import { createOptimizer, type Optimizer } from './optimizer';
 import { Progress } from './progress';
 import { learningRate } from './schedule';
 import type { OptimizationSettings } from './trainingSettings';
@@ -192,12 +192,25 @@ async function accumulatedGradients(
 }
 
 export async function train(task: TrainTask, options: TrainOptions): Promise<TrainResult> {
+  const optimizer = createOptimizer(options);
+  try {
+    return await runTraining(task, options, optimizer);
+  } finally {
+    // Also when training throws: the optimizer's state variables are registered by name.
+    optimizer.dispose();
+  }
+}
+
+async function runTraining(
+  task: TrainTask,
+  options: TrainOptions,
+  optimizer: Optimizer,
+): Promise<TrainResult> {
   await mkdir(options.runDir, { recursive: true });
   await removeStaleTemporaries(options.runDir);
   const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
-  const optimizer = createOptimizer(options);
   const accumulation = options.gradientAccumulationSteps ?? 1;
   if (!(Number.isInteger(accumulation) && accumulation >= 1)) {
     throw new RangeError(
@@ -381,7 +394,6 @@ export async function train(task: TrainTask, options: TrainOptions): Promise<Tra
     }
   }
   const seconds = (performance.now() - began) / 1000;
-  optimizer.dispose();
   return {
     completedSteps: end,
     resumedFrom: start,
