@@ -51,6 +51,7 @@ export class ModelAdapter {
   private readonly delta: DifferentiableDelta;
   private readonly offsets = new Map<string, { offset: number; shape: [number, number] }>();
   private merged = false;
+  private mergedScale = 1;
 
   constructor(
     readonly plan: Plan,
@@ -140,7 +141,7 @@ export class ModelAdapter {
     });
   }
 
-  private addToModel(model: AdaptableModel, sign: 1 | -1): void {
+  private addToModel(model: AdaptableModel, scale: number): void {
     tf.tidy(() => {
       const delta = this.delta.apply(this.params as tf.Tensor1D);
       for (const [name, entry] of this.offsets) {
@@ -149,22 +150,36 @@ export class ModelAdapter {
         const slice = delta
           .slice(entry.offset, entry.shape[0] * entry.shape[1])
           .reshape(entry.shape);
-        weight.assign(sign === 1 ? weight.add(slice) : weight.sub(slice));
+        weight.assign(
+          scale === 1
+            ? weight.add(slice)
+            : scale === -1
+              ? weight.sub(slice)
+              : weight.add(slice.mul(scale)),
+        );
       }
     });
   }
 
-  /** W += ΔW for every target (inference without the adapter's overhead). */
-  merge(model: AdaptableModel): void {
+  /**
+   * W += scale · ΔW for every target (inference without the adapter's overhead). A scale other
+   * than 1 weakens or strengthens the adapter (between 0 and 1: the weight-space interpolation of
+   * WiSE-FT between the base model and the fine-tuned one).
+   */
+  merge(model: AdaptableModel, scale = 1): void {
     if (this.merged) throw new Error('The adapter is already merged');
-    this.addToModel(model, 1);
+    if (!Number.isFinite(scale)) {
+      throw new RangeError(`Expected a finite scale for the merge but received ${scale}`);
+    }
+    this.addToModel(model, scale);
+    this.mergedScale = scale;
     this.merged = true;
   }
 
-  /** W −= ΔW: undoes merge, exact up to float32 rounding. */
+  /** W −= scale · ΔW with merge's scale: undoes merge, exact up to float32 rounding. */
   unmerge(model: AdaptableModel): void {
     if (!this.merged) throw new Error('The adapter is not merged');
-    this.addToModel(model, -1);
+    this.addToModel(model, -this.mergedScale);
     this.merged = false;
   }
 

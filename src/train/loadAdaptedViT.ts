@@ -3,7 +3,8 @@
  * (W += ΔW, no per-call overhead) and, when the path has one, its classifier head. `adapterPath`
  * is anything readAdapterSource takes: an adapter .safetensors file, a `finetune` output folder
  * (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder. The head's label names
- * (its `labels` metadata, as `finetune` writes them) become the model's id2label.
+ * (its `labels` metadata, as `finetune` writes them) become the model's id2label. `scale`
+ * multiplies ΔW (default 1; the head is used as trained).
  */
 import { applyHead } from './headFile';
 import { readAdapterSource } from './adapterSource';
@@ -11,7 +12,11 @@ import { loadViT } from '../vit/io';
 import { ViT } from '../vit/model';
 import { ModelAdapter } from '../tfjs/modelAdapter';
 
-export async function loadAdaptedViT(modelDir: string, adapterPath: string): Promise<ViT> {
+export async function loadAdaptedViT(
+  modelDir: string,
+  adapterPath: string,
+  options: { scale?: number } = {},
+): Promise<ViT> {
   const source = await readAdapterSource(adapterPath);
   const { head, headPath } = source;
   let vit: ViT;
@@ -28,7 +33,7 @@ export async function loadAdaptedViT(modelDir: string, adapterPath: string): Pro
   try {
     if (head && headPath) applyHead(vit, head, headPath);
     adapter = ModelAdapter.attach(vit, source.plan, source.params, {}, source.adapterPath);
-    adapter.merge(vit);
+    adapter.merge(vit, options.scale ?? 1);
     return vit;
   } catch (error) {
     if (!adapter) source.plan.dispose();

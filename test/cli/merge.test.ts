@@ -1,7 +1,8 @@
 /**
  * `superlora merge` as a user runs it: the written model's target weights are W + ΔW, with ΔW from
  * the adapter's plan on the tfjs reference engine; every other weight is the base model's, bit for
- * bit; a finetune-style folder also brings its head and label names; and the merged model's logits
+ * bit (with --adapter-scale s: W + s · ΔW); a finetune-style folder also brings its head and label
+ * names; and the merged model's logits
  * equal the adapted model's. Bad input is refused with one line, and the base model is never
  * overwritten.
  */
@@ -75,6 +76,34 @@ test('merge writes W + ΔW for the targets and the base weights elsewhere; logit
     expect(merged).not.toEqual(original);
   }
 
+  // --adapter-scale: W + s · ΔW on the targets, the base weights elsewhere.
+  const scaled = await cli(
+    'merge',
+    ...[
+      '--model',
+      modelDir,
+      '--adapter',
+      adapterFile,
+      '--adapter-scale',
+      '-0.5',
+      '--out',
+      'scaled',
+    ],
+  );
+  expect(scaled.stderr).toBe('');
+  expect(scaled.stdout).toContain('merged at scale -0.5');
+  const scaledFile = await readSafetensors(join(dir, 'scaled', 'model.safetensors'));
+  for (const [name, tensor] of baseFile.tensors) {
+    const written = scaledFile.tensors.get(name)!.data as Float32Array;
+    const original = tensor.data as Float32Array;
+    const index = targets.get(name);
+    const offset = index === undefined ? -1 : (adapter.plan.layout.targetOffsets[index] as number);
+    original.forEach((w, i) => {
+      const want = index === undefined ? w : w - 0.5 * (delta[offset + i] as number);
+      expect(Math.abs((written[i] as number) - want)).toBeLessThan(1e-5);
+    });
+  }
+
   const merged = await loadViT(join(dir, 'merged'));
   const pixels = randomPixels(base.config, 3);
   const want = adapter.withDelta((weightOverride) => base.forward(pixels, { weightOverride }));
@@ -128,4 +157,7 @@ test('merge refuses to overwrite the base model and names a missing adapter', as
   expect(gone.code).toBe(1);
   expect(gone.stderr).toContain(missing);
   expect(gone.stderr).not.toMatch(/\n\s+at /);
+  const unscaled = await cli('evaluate', '--model', modelDir, '--adapter-scale', '2');
+  expect(unscaled.code).toBe(1);
+  expect(unscaled.stderr).toContain('Expected --adapter with --adapter-scale');
 });

@@ -92,9 +92,25 @@ describe('SuperLoRA adapter on a ViT', () => {
         );
       }
     }
+    // merge(vit, s) adds s · ΔW: the forward is W + s · ΔW's, and unmerge takes it back out.
+    adapter.merge(vit, 0.25);
+    const quarter = createViT(tinyConfig, { seed: 2 });
+    for (const [name, view] of adapter.plan.splitByTarget(delta)) {
+      const weight = quarter.weights.get(name)!;
+      weight.assign(weight.add(tf.tensor(view, weight.shape).mul(0.25)));
+    }
+    expect(
+      maxAbsDiff(vit.forward(pixels()).dataSync(), quarter.forward(pixels()).dataSync()),
+    ).toBeLessThan(1e-5);
+    adapter.unmerge(vit);
+    for (const [name, values] of original) {
+      expect(maxAbsDiff(vit.weights.get(name)!.dataSync(), values)).toBeLessThan(1e-6);
+    }
+    expect(() => adapter.merge(vit, Number.NaN)).toThrow('Expected a finite scale');
     adapter.dispose();
     vit.dispose();
     copy.dispose();
+    quarter.dispose();
   });
 
   test('the native engine behind tf.customGrad gives the gradient tfjs autodiff gives', () => {

@@ -12,12 +12,21 @@ import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { classResults, evaluateClassifier, type ClassResult } from '../../train/evaluateClassifier';
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
-import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
+import {
+  ADAPTER_SCALE_FLAG,
+  ADAPTER_SCALE_HELP,
+  adapterScale,
+  choiceFlag,
+  datasetFlag,
+  integerFlag,
+  numberFlag,
+} from '../parseFlags';
 import { DATASET_FLAG_HELP } from '../trainingFlags';
 
 interface EvaluateFlags {
   model: string;
   adapter?: string;
+  adapterScale?: number;
   dataset: DatasetSource;
   dataDir?: string;
   testSize?: number;
@@ -29,8 +38,9 @@ interface EvaluateFlags {
 
 async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
+  const scale = adapterScale(flags);
   const vit = flags.adapter
-    ? await loadAdaptedViT(flags.model, flags.adapter)
+    ? await loadAdaptedViT(flags.model, flags.adapter, { scale })
     : await loadViT(flags.model);
   try {
     let test = await loadDataset(flags.dataset, {
@@ -111,6 +121,7 @@ export function registerEvaluateCommand(program: Command): void {
       '--adapter <path>',
       'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
+    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
     .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option(

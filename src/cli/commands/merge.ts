@@ -9,10 +9,12 @@ import type { Command } from 'commander';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { saveViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
+import { ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, adapterScale, numberFlag } from '../parseFlags';
 
 interface MergeFlags {
   model: string;
   adapter: string;
+  adapterScale?: number;
   out: string;
 }
 
@@ -22,12 +24,13 @@ async function run(flags: MergeFlags): Promise<void> {
       `Expected --out to be another folder than --model (${flags.model}): merging in place would overwrite the base model`,
     );
   }
-  const vit = await loadAdaptedViT(flags.model, flags.adapter);
+  const scale = adapterScale(flags);
+  const vit = await loadAdaptedViT(flags.model, flags.adapter, { scale });
   try {
     await saveViT(flags.out, vit);
     const { numLabels, id2label } = vit.config;
     console.log(
-      `Wrote ${flags.out}: ${flags.model} with ${flags.adapter} merged (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
+      `Wrote ${flags.out}: ${flags.model} with ${flags.adapter} merged${scale === 1 ? '' : ` at scale ${scale}`} (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
     );
   } finally {
     vit.dispose();
@@ -45,6 +48,7 @@ export function registerMergeCommand(program: Command): void {
       '--adapter <path>',
       'a SuperLoRA adapter file, a finetune output folder (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder',
     )
+    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
     .requiredOption('--out <dir>', 'the folder to write (config.json + model.safetensors)')
     .action(run);
 }

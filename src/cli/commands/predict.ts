@@ -15,7 +15,14 @@ import type { ViTConfig } from '../../vit/config';
 import { loadViT } from '../../vit/io';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
-import { choiceFlag, integerFlag } from '../parseFlags';
+import {
+  ADAPTER_SCALE_FLAG,
+  ADAPTER_SCALE_HELP,
+  adapterScale,
+  choiceFlag,
+  integerFlag,
+  numberFlag,
+} from '../parseFlags';
 
 interface PredictOptions {
   model: string;
@@ -25,6 +32,7 @@ interface PredictOptions {
   top: number;
   backend: BackendChoice;
   adapter?: string;
+  adapterScale?: number;
   json?: boolean;
 }
 
@@ -160,8 +168,9 @@ async function predict(options: PredictOptions): Promise<void> {
   }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
+  const scale = adapterScale(options);
   const vit = options.adapter
-    ? await loadAdaptedViT(options.model, options.adapter)
+    ? await loadAdaptedViT(options.model, options.adapter, { scale })
     : await loadViT(options.model);
   try {
     const source = pixelFile
@@ -223,6 +232,7 @@ export function registerPredictCommand(program: Command): void {
       '--adapter <path>',
       'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
     )
+    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
     .option('--top <k>', 'labels to print per image, most probable first', integerFlag(1, 1000), 1)
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
     .option(
