@@ -12,6 +12,7 @@ import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
 import { BackendUnavailableError } from '../tfjs/backend';
 import { CheckpointError } from '../train/checkpoint';
+import { LogFormatError } from '../train/jsonlLog';
 import { ViTFormatError } from '../vit/config';
 
 /** A wrong command line: named flag, value received, what was expected. */
@@ -33,6 +34,7 @@ const USER_ERRORS = [
   BackendUnavailableError,
   SweepFormatError,
   RunLogError,
+  LogFormatError,
 ];
 const FILE_ERROR_CODES = new Set([
   'ENOENT',

@@ -260,9 +260,9 @@ export interface WritePeftOptions {
  * Writes a PEFT folder for modules of scaling 1 (alpha = r, so the stored factors are ΔW), and
  * the saved modules under `modules_to_save`. LoRA modules need one low-rank factor each; r is the
  * most common rank (the smallest of equally common ones), and every other module's rank goes into
- * `rank_pattern` and `alpha_pattern` (see `patternKeys`). LoKr modules need two factors: w1 is written dense (PEFT's default, `decompose_both: false`);
- * w2 is written as PEFT will build it from r: dense when r ≥ max(its rows, cols) / 2, else as
- * w2_a · w2_b of rank r. The folder is created if need be; each file is written atomically, the
+ * `rank_pattern` and `alpha_pattern` (see `patternKeys`). LoKr modules need two factors: w1 is
+ * written dense (PEFT's default, `decompose_both: false`); w2 is written as PEFT will build it from
+ * r: dense when r ≥ max(its rows, cols) / 2, else as w2_a · w2_b of rank r. The folder is created if need be; each file is written atomically, the
  * weights first. Returns r, the rank pattern and the number of adapter parameters written.
  */
 export async function writePeftAdapter(

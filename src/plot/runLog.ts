@@ -4,11 +4,11 @@
  * evaluation. A resumed run's log already reads as one uninterrupted run.
  */
 import { existsSync } from 'fs';
-import { readFile, stat } from 'fs/promises';
+import { stat } from 'fs/promises';
 import { basename, dirname, join, resolve } from 'path';
 import { RESULTS_JSONL } from '../sweep/resultsFiles';
-
-export const RUN_LOG = 'log.jsonl';
+import { JsonlLog } from '../train/jsonlLog';
+import { LOG_FILE } from '../train/outputFiles';
 
 /** A run log that cannot be read; the message names the file and the fault. */
 export class RunLogError extends Error {
@@ -45,62 +45,47 @@ export async function isRunPath(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-  return basename(path) === RUN_LOG;
+  return basename(path) === LOG_FILE;
 }
 
 /** The log file of a run folder or log path. */
 function logFileOf(path: string, isDirectory: boolean): string {
-  return isDirectory ? join(path, RUN_LOG) : path;
+  return isDirectory ? join(path, LOG_FILE) : path;
 }
 
 /**
- * Reads one run. A line that is not JSON is an error naming it, except the last, which a process
- * killed mid-append can leave partial (as the training loop itself reads the log). Throws a
- * RunLogError for a folder without a log or a log without training steps.
+ * Reads one run, as the training loop reads its log (JsonlLog: a partial last line is skipped,
+ * another line that is not JSON is a LogFormatError). Throws a RunLogError for a folder without a
+ * log or a log without training steps.
  */
 export async function readRunCurves(path: string): Promise<Omit<RunCurves, 'name'>> {
   const isDirectory = (await stat(path)).isDirectory();
   const file = logFileOf(path, isDirectory);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      const sweep = isDirectory && existsSync(join(path, RESULTS_JSONL));
-      throw new RunLogError(
-        sweep
-          ? `${path} is a sweep folder: give its ${RESULTS_JSONL} to plot accuracy against parameters`
-          : `${path}: no ${RUN_LOG} (expected a finetune or pretrain output folder, or its ${RUN_LOG})`,
-      );
-    }
-    throw error;
+  if (!existsSync(file)) {
+    const sweep = isDirectory && existsSync(join(path, RESULTS_JSONL));
+    throw new RunLogError(
+      sweep
+        ? `${path} is a sweep folder: give its ${RESULTS_JSONL} to plot accuracy against parameters`
+        : `${path}: no ${LOG_FILE} (expected a finetune or pretrain output folder, or its ${LOG_FILE})`,
+    );
   }
-  const lines = text.split('\n');
   const train: TrainPoint[] = [];
   const evals: EvalPoint[] = [];
-  lines.forEach((line, index) => {
-    if (line.trim().length === 0) return;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      if (lines.slice(index + 1).every((rest) => rest.trim().length === 0)) return;
-      throw new RunLogError(`${file} line ${index + 1} is not valid JSON`);
-    }
+  for (const record of await new JsonlLog(file).read()) {
     const number = (field: string): number | null =>
       typeof record[field] === 'number' && Number.isFinite(record[field])
         ? (record[field] as number)
         : null;
     const step = number('step');
     const loss = number('loss');
-    if (step === null || loss === null) return;
+    if (step === null || loss === null) continue;
     if (record.kind === 'train') {
       train.push({ step: step + 1, loss, lr: number('lr'), gradNorm: number('gradNorm') });
     } else if (record.kind === 'eval' && number('accuracy') !== null) {
       const split = record.split === 'validation' ? 'validation' : 'test';
       evals.push({ step: step + 1, split, loss, accuracy: number('accuracy') as number });
     }
-  });
+  }
   if (train.length === 0) throw new RunLogError(`${file}: no training steps logged`);
   return { train, evals };
 }

@@ -150,13 +150,8 @@ export class ModelAdapter {
         const slice = delta
           .slice(entry.offset, entry.shape[0] * entry.shape[1])
           .reshape(entry.shape);
-        weight.assign(
-          scale === 1
-            ? weight.add(slice)
-            : scale === -1
-              ? weight.sub(slice)
-              : weight.add(slice.mul(scale)),
-        );
+        // A unit scale skips the multiply (the sum is the same either way).
+        weight.assign(weight.add(scale === 1 ? slice : slice.mul(scale)));
       }
     });
   }

@@ -129,7 +129,6 @@ async function createOrLoadAdapter(
 
 /** A fine-tuning run ready to train: the model with its adapter and new head, the task, the key. */
 interface PreparedRun {
-  vit: ViT;
   adapter: ModelAdapter;
   head: Map<string, tf.Variable>;
   task: TrainTask;
@@ -199,7 +198,7 @@ async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
       seed: options.seed,
     });
     await mkdir(options.outDir, { recursive: true });
-    return { vit, adapter, head, task, runKey, classNames: trainSet.classNames, dispose };
+    return { adapter, head, task, runKey, classNames: trainSet.classNames, dispose };
   } catch (error) {
     dispose();
     throw error;
@@ -285,7 +284,7 @@ export async function findLearningRate(
       checkpointEvery: 0,
       runDir: options.outDir,
       resume: false,
-      runKey: JSON.stringify({ lrRange, run: JSON.parse(runKey) as unknown }),
+      runKey: JSON.stringify({ lrRange, run: runKey }),
       learningRateAt: (step) => rangeLearningRate(step, lrRange),
       stopOnDivergence: true,
       progress: options.progress,

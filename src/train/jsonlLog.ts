@@ -7,6 +7,11 @@ import { writeFileAtomic } from '../io/atomicWrite';
 
 export type LogRecord = { kind: string; step: number } & Record<string, unknown>;
 
+/** A log line that is not JSON and not the last one; the message names the file and the line. */
+export class LogFormatError extends Error {
+  override name = 'LogFormatError';
+}
+
 export class JsonlLog {
   constructor(readonly path: string) {}
 
@@ -14,6 +19,10 @@ export class JsonlLog {
     await appendFile(this.path, `${JSON.stringify(record)}\n`);
   }
 
+  /**
+   * Every record; none for a missing file. A process killed mid-append can leave a partial last
+   * line: it is not a record. Any other line that is not JSON is a LogFormatError.
+   */
   async read(): Promise<LogRecord[]> {
     let text: string;
     try {
@@ -22,17 +31,18 @@ export class JsonlLog {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    // A process killed mid-append can leave a partial last line: it is not a record.
-    return text
-      .split('\n')
-      .filter((line) => line.trim().length > 0)
-      .flatMap((line) => {
-        try {
-          return [JSON.parse(line) as LogRecord];
-        } catch {
-          return [];
-        }
-      });
+    const lines = text.split('\n');
+    let last = lines.length - 1;
+    while (last > 0 && (lines[last] as string).trim().length === 0) last--;
+    return lines.flatMap((line, index) => {
+      if (line.trim().length === 0) return [];
+      try {
+        return [JSON.parse(line) as LogRecord];
+      } catch {
+        if (index === last) return [];
+        throw new LogFormatError(`${this.path} line ${index + 1} is not valid JSON`);
+      }
+    });
   }
 
   /** Keeps the records with step < `step` (the steps a checkpoint at `step` has completed). */

@@ -20,6 +20,7 @@ import {
 } from './checkpoint';
 import { clipByGlobalNorm } from './gradientClipping';
 import { JsonlLog } from './jsonlLog';
+import { LOG_FILE } from './outputFiles';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { Progress } from './progress';
 import { learningRate } from './schedule';
@@ -101,7 +102,6 @@ export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 function percent(fraction: number): string {
   return `${(100 * fraction).toFixed(2)}%`;
 }
-export const LOG_FILE = 'log.jsonl';
 
 /** The variables' values; copies (`copy`) when they must outlive later updates. */
 function snapshot(variables: Map<string, tf.Variable>, copy = false): Map<string, NamedArray> {
@@ -147,7 +147,8 @@ async function removeStaleTemporaries(runDir: string): Promise<void> {
 /**
  * The loss, correct predictions and gradients (by stable name) of step `step`: the mean over its
  * `accumulation` batches, each batch's gradient computed and added before the next batch runs.
- * With one batch, exactly tf.variableGrads' result.
+ * Each batch's loss is divided by `accumulation` before the gradient, so the sum is the mean with
+ * no pass over the gradients; with one batch, exactly tf.variableGrads' result.
  */
 async function accumulatedGradients(
   task: TrainTask,
@@ -155,40 +156,34 @@ async function accumulatedGradients(
   accumulation: number,
   byTfName: ReadonlyMap<string, string>,
 ): Promise<{ loss: number; correct: number; gradients: Map<string, tf.Tensor> }> {
-  let lossSum = 0;
+  let loss = 0;
   let correct = 0;
-  let sums: Map<string, tf.Tensor> | null = null;
+  let gradients: Map<string, tf.Tensor> | null = null;
   for (let part = 0; part < accumulation; part++) {
     const { value, grads } = tf.variableGrads(() => {
       const { logits, labels } = task.trainBatch(step * accumulation + part);
       correct += tf.tidy(
         () => logits.argMax(1).equal(labels.toInt()).sum().dataSync()[0] as number,
       );
-      return crossEntropy(logits, labels);
+      const batchLoss = crossEntropy(logits, labels);
+      return accumulation === 1 ? batchLoss : batchLoss.div(accumulation);
     }, [...task.variables.values()]);
-    lossSum += (await value.data())[0] as number;
+    loss += (await value.data())[0] as number;
     value.dispose();
     const named = new Map(
       Object.entries(grads).map(([tfName, grad]) => [byTfName.get(tfName) ?? tfName, grad]),
     );
-    if (sums === null) {
-      sums = named;
+    if (gradients === null) {
+      gradients = named;
       continue;
     }
     for (const [name, grad] of named) {
-      const previous = sums.get(name) as tf.Tensor;
-      sums.set(name, previous.add(grad));
+      const previous = gradients.get(name) as tf.Tensor;
+      gradients.set(name, previous.add(grad));
       tf.dispose([previous, grad]);
     }
   }
-  const gradients = sums as Map<string, tf.Tensor>;
-  if (accumulation > 1) {
-    for (const [name, sum] of gradients) {
-      gradients.set(name, sum.div(accumulation));
-      sum.dispose();
-    }
-  }
-  return { loss: lossSum / accumulation, correct, gradients };
+  return { loss, correct, gradients: gradients as Map<string, tf.Tensor> };
 }
 
 export async function train(task: TrainTask, options: TrainOptions): Promise<TrainResult> {

@@ -75,7 +75,6 @@ async function run(flags: FinetuneFlags, command: Command): Promise<void> {
   if (flags.findLr !== undefined) {
     if (command.getOptionValueSource('out') === 'default') flags.out = FIND_LR_OUT;
     flags.steps = flags.findLr === true ? FIND_LR_STEPS : flags.findLr;
-    flags.evalEvery = 0;
   }
   const settings = trainingSettings(flags, FINETUNE_DEFAULTS);
   if (flags.preset !== undefined && flags.config !== undefined) {

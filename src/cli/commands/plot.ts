@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { curvesSpec, DEFAULT_SMOOTHING } from '../../plot/curvesSpec';
-import { writeSpecPlot } from '../../plot/renderVega';
+import { isPlotFile, writeSpecPlot } from '../../plot/renderVega';
 import { isRunPath, readRuns, type RunCurves } from '../../plot/runLog';
 import { smoothed } from '../../train/smoothing';
 import { writePlot } from '../../sweep/renderPlot';
@@ -24,7 +24,7 @@ interface PlotFlags {
 }
 
 async function run(paths: string[], flags: PlotFlags): Promise<void> {
-  if (!/\.(svg|png)$/i.test(flags.out)) {
+  if (!isPlotFile(flags.out)) {
     throw new CliUsageError(
       `Expected a file ending in .svg or .png for --out but received ${JSON.stringify(flags.out)}`,
     );

@@ -57,6 +57,8 @@ export interface DecodeOptions {
   threads?: number;
   /** Use workers only for at least this many bytes of files (default 8 MiB). */
   workersFromBytes?: number;
+  /** The files' total size, when the caller has it (else they are stat'ed here). */
+  totalBytes?: number;
 }
 
 /**
@@ -78,7 +80,8 @@ export async function decodeImageFiles(
     workers <= 1 ||
     files.length < WORKERS_FROM ||
     script === null ||
-    (await totalBytes(files)) < (options.workersFromBytes ?? WORKERS_FROM_BYTES)
+    (options.totalBytes ?? (await totalBytes(files))) <
+      (options.workersFromBytes ?? WORKERS_FROM_BYTES)
   ) {
     for (const [i, file] of files.entries()) {
       pixels.set(await readImageFile(file, size, channels), i * perImage);

@@ -13,6 +13,7 @@
  * that does not decode is an error that names it.
  */
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { checkDataset, selectSamples, type Dataset, type DatasetSplit } from '../dataset';
@@ -133,10 +134,12 @@ export async function readImageFiles(
   const { imageSize: side, channels } = options;
   const classNames = [...labelling.classNames];
   const cacheDir = options.cacheDir === undefined ? defaultDatasetCacheDir() : options.cacheDir;
+  // One stat per file, for the cache key and the decoder's choice of threads.
+  const stats = await Promise.all(files.map((file) => stat(file)));
   const cache =
     cacheDir === null || classNames.length > 256
       ? null
-      : await imageCacheEntry(cacheDir, files, side, channels, labelling);
+      : imageCacheEntry(cacheDir, files, stats, side, channels, labelling);
   if (cache !== null) {
     const cached = await readDatasetCache(cache.path, {
       name: labelling.name,
@@ -149,7 +152,9 @@ export async function readImageFiles(
   }
   const dataset: Dataset = {
     name: labelling.name,
-    images: await decodeImageFiles(files, side, channels),
+    images: await decodeImageFiles(files, side, channels, {
+      totalBytes: stats.reduce((sum, info) => sum + info.size, 0),
+    }),
     labels: Int32Array.from(labelling.labels),
     count: files.length,
     height: side,
@@ -171,14 +176,14 @@ export async function readImageFiles(
 }
 
 /** The cache file of these files as they are now, and the source string that identifies them. */
-async function imageCacheEntry(
+function imageCacheEntry(
   cacheDir: string,
   files: readonly string[],
+  stats: readonly Stats[],
   side: number,
   channels: number,
   labelling: { labels: readonly number[]; classNames: readonly string[] },
-): Promise<{ path: string; source: string }> {
-  const stats = await Promise.all(files.map((file) => stat(file)));
+): { path: string; source: string } {
   const hash = createHash('sha256');
   hash.update(JSON.stringify([IMAGE_CACHE_VERSION, side, channels, labelling.classNames]));
   files.forEach((file, i) => {
