@@ -92,12 +92,17 @@ export class SplitMix64 {
     return Math.floor((this.hi * boundHigh + Math.floor(upper / 65536)) / 65536);
   }
 
+  /** The top 53 bits of the next draw as a double in [0, 1). */
+  nextUniform(): number {
+    this.next();
+    return (this.hi * 2097152 + (this.lo >>> 11)) * 2 ** -53;
+  }
+
   /** A standard normal by Box–Muller from the next two draws, in double (SPEC §9). */
   nextGaussian(): number {
-    this.next();
-    const u1 = (this.hi * 2097152 + (this.lo >>> 11) + 1) * 2 ** -53;
-    this.next();
-    const u2 = (this.hi * 2097152 + (this.lo >>> 11)) * 2 ** -53;
+    // u1 in (0, 1] so that its log is finite; both sums are exact in double.
+    const u1 = this.nextUniform() + 2 ** -53;
+    const u2 = this.nextUniform();
     return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
   }
 }

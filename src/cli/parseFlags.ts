@@ -35,6 +35,24 @@ export function numberFlag(min: number, max: number): (value: string) => number 
   };
 }
 
+/** Commander parser for 1 to `maxCount` comma-separated numbers, each in [min, max]. */
+export function numberListFlag(
+  min: number,
+  max: number,
+  maxCount: number,
+): (value: string) => number[] {
+  const parseOne = numberFlag(min, max);
+  return (value) => {
+    const parts = value.split(',');
+    if (parts.length > maxCount) {
+      throw new InvalidArgumentError(
+        `Expected at most ${maxCount} comma-separated numbers but received ${JSON.stringify(value)}.`,
+      );
+    }
+    return parts.map(parseOne);
+  };
+}
+
 /** Commander parser for one of a fixed set of strings. */
 export function choiceFlag<T extends string>(choices: readonly T[]): (value: string) => T {
   return (value) => {

@@ -7,15 +7,19 @@ import { datasetNames, type DatasetSource } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
 import { optimizerNames, type OptimizerName } from '../train/optimizer';
 import { scheduleNames } from '../train/schedule';
+import type { ColorJitterOptions } from '../data/colorJitter';
 import type { TrainingSettings } from '../train/trainingSettings';
 import { CliUsageError } from './errors';
-import { choiceFlag, datasetFlag, integerFlag, numberFlag } from './parseFlags';
+import { choiceFlag, datasetFlag, integerFlag, numberFlag, numberListFlag } from './parseFlags';
 
 /**
  * What commander parses from the shared flags: the training settings (lr and momentum absent when
  * not given: their defaults depend on the optimizer), plus where and how to run.
  */
-export interface TrainingFlags extends Omit<TrainingSettings, 'lr' | 'momentum'> {
+export interface TrainingFlags extends Omit<
+  TrainingSettings,
+  'lr' | 'momentum' | 'randomResizedCrop' | 'colorJitter'
+> {
   lr?: number;
   momentum?: number;
   adamBeta1?: number;
@@ -24,6 +28,10 @@ export interface TrainingFlags extends Omit<TrainingSettings, 'lr' | 'momentum'>
   augment: boolean;
   /** --flip / --no-flip; undefined when neither is given. */
   flip?: boolean;
+  /** --random-resized-crop: true without a value. */
+  randomResizedCrop?: true | number[];
+  /** --color-jitter: 1, 3 or 4 amounts. */
+  colorJitter?: number[];
   out: string;
   backend: BackendChoice;
   nativeKernels: boolean;
@@ -145,6 +153,16 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
     )
     .option('--no-flip', 'no random horizontal flips')
     .option(
+      '--random-resized-crop [min,max]',
+      `torchvision's RandomResizedCrop instead of the padded shifts: a box of a random share of the image's area in [min, max] (default ${DEFAULT_CROP_SCALE.join(',')}) and a random aspect ratio in [3/4, 4/3], stretched to the whole image`,
+      numberListFlag(0, 1, 2),
+    )
+    .option(
+      '--color-jitter <b[,c,s[,h]]>',
+      "torchvision's ColorJitter: brightness, contrast and saturation factors drawn from [1 − x, 1 + x] and a hue shift from [−h, h] turns, in a random order; one value sets b, c and s (as timm's --color-jitter); grey images take brightness and contrast only",
+      numberListFlag(0, 100, 4),
+    )
+    .option(
       '--seed <s>',
       'seeds data order, augmentation, dropout and initialisation',
       integerFlag(0, 2 ** 32 - 1),
@@ -224,6 +242,52 @@ export function trainingSettings(
     earlyStoppingPatience: flags.earlyStoppingPatience,
     augment: flags.augment,
     horizontalFlip: flags.flip,
+    ...augmentationFlags(flags),
     seed: flags.seed,
   };
+}
+
+/** torchvision's RandomResizedCrop scale. */
+const DEFAULT_CROP_SCALE: readonly [number, number] = [0.08, 1];
+
+/** --random-resized-crop and --color-jitter as settings, refused where they cannot apply. */
+function augmentationFlags(
+  flags: TrainingFlags,
+): Pick<TrainingSettings, 'randomResizedCrop' | 'colorJitter'> {
+  const settings: Pick<TrainingSettings, 'randomResizedCrop' | 'colorJitter'> = {};
+  const crop = flags.randomResizedCrop;
+  const jitter = flags.colorJitter;
+  if ((crop !== undefined || jitter !== undefined) && !flags.augment) {
+    throw new CliUsageError(
+      'Expected no --no-augment with --random-resized-crop or --color-jitter: they are training augmentations',
+    );
+  }
+  if (crop !== undefined) {
+    const [min, max] = crop === true ? DEFAULT_CROP_SCALE : [crop[0] as number, crop[1] ?? 1];
+    if (!(min > 0 && min <= max)) {
+      throw new CliUsageError(
+        `Expected 0 < min ≤ max for --random-resized-crop but received ${min},${max}`,
+      );
+    }
+    settings.randomResizedCrop = [min, max];
+  }
+  if (jitter !== undefined) {
+    if (jitter.length === 2) {
+      throw new CliUsageError(
+        `Expected 1, 3 or 4 values (b[,c,s[,h]]) for --color-jitter but received ${jitter.join(',')}`,
+      );
+    }
+    const [brightness, contrast = brightness, saturation = brightness, hue = 0] = jitter as [
+      number,
+      ...number[],
+    ];
+    if (hue > 0.5) {
+      throw new CliUsageError(
+        `Expected a hue shift in [0, 0.5] turns for --color-jitter but received ${hue}`,
+      );
+    }
+    const colorJitter: ColorJitterOptions = { brightness, contrast, saturation, hue };
+    settings.colorJitter = colorJitter;
+  }
+  return settings;
 }

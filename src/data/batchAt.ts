@@ -2,21 +2,40 @@
  * Turns samples into the input a Hugging Face ViT expects: `pixel_values`, float32 [B, C, H, W],
  * each channel `(x/255 − mean)/std` (the HF ViT image processors' defaults are mean = std = 0.5).
  *
- * Augmentation (random crop with zero padding, horizontal flip) runs on the uint8 source images
- * before resizing, so padding is in source pixels (2 px on a 28×28 digit, 4 px on a 32×32 CIFAR
- * image, as usual) and costs nothing at 224×224. Its randomness is a pure function of
- * (seed, epoch, step): a resumed run sees the same batches.
+ * Augmentation (random crop with zero padding or torchvision's RandomResizedCrop, horizontal flip,
+ * colour jitter) runs on the source images before resizing, so padding is in source pixels (2 px on
+ * a 28×28 digit, 4 px on a 32×32 CIFAR image, as usual) and costs nothing at 224×224. Its
+ * randomness is a pure function of (seed, epoch, step): a resumed run sees the same batches.
  */
 import * as tf from '@tensorflow/tfjs';
 
+import {
+  checkColorJitter,
+  jitterInPlace,
+  sampleJitter,
+  type ColorJitterOptions,
+} from './colorJitter';
 import { imageSize, type Dataset } from './dataset';
 import { dataStream, DataStream } from './dataRng';
+import {
+  checkRange,
+  resizeCropInto,
+  sampleCropBox,
+  type RandomResizedCropOptions,
+} from './randomResizedCrop';
 
 export interface AugmentOptions {
   /** Zero-pad each side by this many pixels and crop back to the original size at a random offset; 0 = off. */
   cropPadding?: number;
+  /**
+   * torchvision's RandomResizedCrop back to the source's size, instead of the padded crop: a box of
+   * a random share of the area and aspect ratio, stretched to the whole image.
+   */
+  randomResizedCrop?: RandomResizedCropOptions;
   /** Mirror left–right with probability 1/2. */
   horizontalFlip?: boolean;
+  /** Random brightness, contrast, saturation and hue, after the crop and flip. */
+  colorJitter?: ColorJitterOptions;
 }
 
 export interface BatchOptions {
@@ -114,7 +133,7 @@ export function batchAt(
   });
 }
 
-/** The batch's source pixels as float32 NHWC, cropped and flipped when augmenting. */
+/** The batch's source pixels as float32 NHWC, cropped, flipped and jittered when augmenting. */
 function gatherPixels(
   dataset: Dataset,
   indices: ArrayLike<number>,
@@ -130,7 +149,21 @@ function gatherPixels(
       `Expected an integer in [0, ${Math.min(height, width)}) for options.augment.cropPadding but received ${padding}`,
     );
   }
+  const resizedCrop = augment?.randomResizedCrop;
+  if (resizedCrop !== undefined) {
+    checkRange(resizedCrop.scale, 'options.augment.randomResizedCrop.scale', {
+      above: 0,
+      atMost: 1,
+    });
+    if (resizedCrop.ratio !== undefined) {
+      checkRange(resizedCrop.ratio, 'options.augment.randomResizedCrop.ratio', { above: 0 });
+    }
+  }
+  const colorJitter = augment?.colorJitter;
+  if (colorJitter !== undefined) checkColorJitter(colorJitter, 'options.augment.colorJitter');
   let stream: ReturnType<typeof dataStream> | undefined;
+  let cropStream: ReturnType<typeof dataStream> | undefined;
+  let jitterStream: ReturnType<typeof dataStream> | undefined;
   if (augment !== undefined) {
     if (options.epoch === undefined || options.step === undefined) {
       // Defaulting them would give every step the same "random" crops.
@@ -138,9 +171,14 @@ function gatherPixels(
         'Expected options.epoch and options.step with options.augment but received none',
       );
     }
-    stream = dataStream(options.seed ?? 0, DataStream.augment, options.epoch, options.step);
+    const seed = options.seed ?? 0;
+    stream = dataStream(seed, DataStream.augment, options.epoch, options.step);
+    // Their own streams: turning them on leaves the shifts and flips where they were.
+    if (resizedCrop)
+      cropStream = dataStream(seed, DataStream.resizedCrop, options.epoch, options.step);
+    if (colorJitter)
+      jitterStream = dataStream(seed, DataStream.colorJitter, options.epoch, options.step);
   }
-  const rowBytes = width * channels;
   for (let b = 0; b < indices.length; b++) {
     const index = indices[b] as number;
     if (!Number.isInteger(index) || index < 0 || index >= dataset.count) {
@@ -160,19 +198,43 @@ function gatherPixels(
       shiftX = stream.nextBelow(2 * padding + 1) - padding;
       flip = stream.nextBelow(2) === 1 && augment?.horizontalFlip === true;
     }
-    for (let y = 0; y < height; y++) {
-      const sourceY = y + shiftY;
-      if (sourceY < 0 || sourceY >= height) continue; // padding: stays 0
-      for (let x = 0; x < width; x++) {
-        const sourceX = (flip ? width - 1 - x : x) + shiftX;
-        if (sourceX < 0 || sourceX >= width) continue;
-        const from = sourceY * rowBytes + sourceX * channels;
-        const to = target + y * rowBytes + x * channels;
-        for (let c = 0; c < channels; c++) out[to + c] = source[from + c] as number;
-      }
+    if (cropStream !== undefined && resizedCrop !== undefined) {
+      const box = sampleCropBox(cropStream, height, width, resizedCrop);
+      resizeCropInto(source, height, width, channels, box, flip, out, target);
+    } else {
+      copyShiftedInto(source, height, width, channels, shiftY, shiftX, flip, out, target);
+    }
+    if (jitterStream !== undefined && colorJitter !== undefined) {
+      jitterInPlace(out, target, height * width, channels, sampleJitter(jitterStream, colorJitter));
     }
   }
   return out;
+}
+
+/** The image shifted by (shiftY, shiftX) with zeros where it moved away from, then mirrored when `flip`. */
+function copyShiftedInto(
+  source: ArrayLike<number>,
+  height: number,
+  width: number,
+  channels: number,
+  shiftY: number,
+  shiftX: number,
+  flip: boolean,
+  out: Float32Array,
+  target: number,
+): void {
+  const rowBytes = width * channels;
+  for (let y = 0; y < height; y++) {
+    const sourceY = y + shiftY;
+    if (sourceY < 0 || sourceY >= height) continue; // padding: stays 0
+    for (let x = 0; x < width; x++) {
+      const sourceX = (flip ? width - 1 - x : x) + shiftX;
+      if (sourceX < 0 || sourceX >= width) continue;
+      const from = sourceY * rowBytes + sourceX * channels;
+      const to = target + y * rowBytes + x * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = source[from + c] as number;
+    }
+  }
 }
 
 function outputSize(

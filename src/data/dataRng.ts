@@ -13,6 +13,8 @@ export const DataStream = {
   epoch: 0x64617403,
   augment: 0x64617404,
   synthetic: 0x64617405,
+  resizedCrop: 0x64617406,
+  colorJitter: 0x64617407,
 } as const;
 
 const TWO_POW_32 = 4294967296;

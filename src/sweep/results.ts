@@ -13,6 +13,11 @@ export interface SweepResult {
   headParams: number;
   /** Test accuracy in [0, 1], or null when the run had no evaluation. */
   accuracy: number | null;
+  /**
+   * Validation accuracy of the same weights with --validation-size (null without; rows written
+   * before it existed read as null): the one to choose configs by.
+   */
+  validationAccuracy: number | null;
   /** Seconds from starting the config's job to its summary (data loading and evaluation included). */
   wallSeconds: number;
   /** Seconds of the training loop alone. */
@@ -30,6 +35,7 @@ export const CSV_COLUMNS = [
   'adapter_params',
   'head_params',
   'accuracy',
+  'validation_accuracy',
   'wall_seconds',
   'train_seconds',
   'steps',
@@ -64,9 +70,14 @@ export function checkResult(value: unknown, where: string): SweepResult {
       fail(field, 'a number ≥ 0', seconds);
     }
   }
-  const accuracy = value.accuracy;
-  if (accuracy !== null && (typeof accuracy !== 'number' || !(accuracy >= 0 && accuracy <= 1))) {
-    fail('accuracy', 'null or a number in [0, 1]', accuracy);
+  const accuracies = {
+    accuracy: value.accuracy,
+    validationAccuracy: value.validationAccuracy ?? null,
+  };
+  for (const [field, accuracy] of Object.entries(accuracies)) {
+    if (accuracy !== null && (typeof accuracy !== 'number' || !(accuracy >= 0 && accuracy <= 1))) {
+      fail(field, 'null or a number in [0, 1]', accuracy);
+    }
   }
   const settings = value.settings ?? {};
   if (!isRecord(settings)) fail('settings', 'an object', settings);
@@ -76,7 +87,8 @@ export function checkResult(value: unknown, where: string): SweepResult {
     config: value.config as SuperLoraConfig,
     adapterParams: value.adapterParams as number,
     headParams: value.headParams as number,
-    accuracy: accuracy as number | null,
+    accuracy: accuracies.accuracy as number | null,
+    validationAccuracy: accuracies.validationAccuracy as number | null,
     wallSeconds: value.wallSeconds as number,
     trainSeconds: value.trainSeconds as number,
     steps: value.steps as number,

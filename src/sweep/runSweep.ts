@@ -183,7 +183,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
         ran.push(entry.name);
         await save();
         done += 1;
-        const accuracy = row.accuracy === null ? 'n/a' : `${(100 * row.accuracy).toFixed(2)}%`;
+        const percent = (value: number | null): string =>
+          value === null ? 'n/a' : `${(100 * value).toFixed(2)}%`;
+        const validation =
+          row.validationAccuracy === null ? '' : `, validation ${percent(row.validationAccuracy)}`;
+        const accuracy = `${percent(row.accuracy)}${validation}`;
         const resumed = reply.resumedFrom > 0 ? ` (resumed at step ${reply.resumedFrom})` : '';
         log(
           `[${done}/${total}] ${entry.name} (${entry.family}): ${row.adapterParams} params, accuracy ${accuracy}, ${row.wallSeconds.toFixed(0)} s${resumed}`,
@@ -229,6 +233,7 @@ function resultRow(
     adapterParams: reply.adapterParams,
     headParams: reply.headParams,
     accuracy: reply.accuracy,
+    validationAccuracy: reply.validationAccuracy,
     wallSeconds,
     trainSeconds: reply.trainSeconds,
     steps: reply.steps,

@@ -6,6 +6,7 @@ import { relative, resolve } from 'path';
 import type { EngineChoice } from '../engines/engine';
 import type { BackendChoice } from '../tfjs/backend';
 import {
+  augmentationRecord,
   modelSelectionRecord,
   optimizationRecord,
   type TrainingSettings,
@@ -33,8 +34,7 @@ export function settingsRecord(settings: SweepSettings): Record<string, unknown>
     ...optimizationRecord(settings),
     trainSize: settings.trainSize ?? null,
     testSize: settings.testSize ?? null,
-    augment: settings.augment,
-    ...(settings.horizontalFlip !== undefined ? { horizontalFlip: settings.horizontalFlip } : {}),
+    ...augmentationRecord(settings),
     ...modelSelectionRecord(settings),
     seed: settings.seed,
   };

@@ -38,6 +38,7 @@ async function runJob(job: RunJobMessage): Promise<WorkerReply> {
       adapterParams: summary.adapterParams,
       headParams: summary.headParams,
       accuracy: summary.accuracy,
+      validationAccuracy: summary.validationAccuracy,
       trainSeconds: summary.seconds,
       steps: summary.steps,
       resumedFrom: summary.train.resumedFrom,

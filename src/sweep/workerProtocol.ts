@@ -16,6 +16,7 @@ export interface JobDoneMessage {
   adapterParams: number;
   headParams: number;
   accuracy: number | null;
+  validationAccuracy: number | null;
   trainSeconds: number;
   steps: number;
   /** Steps taken from a checkpoint of an interrupted run of this config (0: run from the start). */

@@ -22,6 +22,7 @@ import { analyseLrRange, rangeLearningRate, type LrRangeResult } from './lrRange
 import { train, type ResumeMode, type TrainResult, type TrainTask } from './trainLoop';
 import { loadTrainTestSplits } from './trainTestSplits';
 import {
+  augmentationRecord,
   optimizationRecord,
   modelSelectionRecord,
   optimizationSettings,
@@ -55,7 +56,7 @@ export interface FinetuneSummary {
   /** Test accuracy and loss at the end (of the kept weights, with keepBest). */
   accuracy: number | null;
   loss: number | null;
-  /** The last validation accuracy, with a validation set. */
+  /** Validation accuracy of the weights the run ended with (the kept ones with keepBest). */
   validationAccuracy: number | null;
   /** With keepBest: the step whose weights were kept. */
   bestStep: number | null;
@@ -192,8 +193,7 @@ async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
       batchSize: options.batchSize,
       ...optimizationRecord(options),
       trainSize: trainSet.count,
-      augment: options.augment !== false,
-      ...(options.horizontalFlip !== undefined ? { horizontalFlip: options.horizontalFlip } : {}),
+      ...augmentationRecord(options),
       ...modelSelectionRecord(options),
       seed: options.seed,
     });
@@ -241,7 +241,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       engine: adapter.engine,
       accuracy: result.finalEval?.accuracy ?? null,
       loss: result.finalEval?.loss ?? null,
-      validationAccuracy: result.validation?.accuracy ?? null,
+      validationAccuracy: result.best?.accuracy ?? result.validation?.accuracy ?? null,
       bestStep: result.best?.step ?? null,
       stoppedEarly: result.stoppedEarly,
       steps: result.completedSteps,

@@ -3,6 +3,7 @@
  * a sweep share: one definition, so the CLI maps its flags to them in one place.
  */
 import { defaultAugmentation, type AugmentOptions } from '../data/batchAt';
+import type { ColorJitterOptions } from '../data/colorJitter';
 import type { DatasetSource } from '../data/dataset';
 import type { OptimizerSettings } from './optimizer';
 import type { ScheduleName } from './schedule';
@@ -52,6 +53,13 @@ export interface TrainingSettings extends OptimizationSettings {
   augment?: boolean;
   /** Random horizontal flips when augmenting; default the dataset's (see defaultAugmentation). */
   horizontalFlip?: boolean;
+  /**
+   * torchvision's RandomResizedCrop instead of the padded shifts when augmenting: the box's share of
+   * the area in [min, max] (torchvision's default [0.08, 1]), its aspect ratio in [3/4, 4/3].
+   */
+  randomResizedCrop?: readonly [number, number];
+  /** torchvision's ColorJitter when augmenting. */
+  colorJitter?: ColorJitterOptions;
   seed: number;
 }
 
@@ -120,13 +128,46 @@ export function describeOptimization(settings: OptimizationSettings): string {
   return `${settings.optimizer ?? 'sgd'} lr ${settings.lr} (${settings.schedule ?? 'onecycle'}${clip}${batches})`;
 }
 
-/** What a run trains with: no augmentation, or the dataset's default with its flips overridden. */
+/** The augmentation settings that identify a run, for run keys and sweep records: those given. */
+export function augmentationRecord(
+  settings: Pick<
+    TrainingSettings,
+    'augment' | 'horizontalFlip' | 'randomResizedCrop' | 'colorJitter'
+  >,
+): Record<string, unknown> {
+  return {
+    augment: settings.augment !== false,
+    ...(settings.horizontalFlip !== undefined ? { horizontalFlip: settings.horizontalFlip } : {}),
+    ...(settings.randomResizedCrop !== undefined
+      ? { randomResizedCrop: [...settings.randomResizedCrop] }
+      : {}),
+    ...(settings.colorJitter !== undefined ? { colorJitter: { ...settings.colorJitter } } : {}),
+  };
+}
+
+/**
+ * What a run trains with: no augmentation, or the dataset's default with its flips overridden and
+ * the resized crop and colour jitter added where asked for.
+ */
 export function trainingAugmentation(
-  settings: Pick<TrainingSettings, 'dataset' | 'augment' | 'horizontalFlip'>,
+  settings: Pick<
+    TrainingSettings,
+    'dataset' | 'augment' | 'horizontalFlip' | 'randomResizedCrop' | 'colorJitter'
+  >,
 ): AugmentOptions | false {
-  if (settings.augment === false) return false;
-  const augmentation = defaultAugmentation(settings.dataset);
-  return settings.horizontalFlip === undefined
-    ? augmentation
-    : { ...augmentation, horizontalFlip: settings.horizontalFlip };
+  if (settings.augment === false) {
+    if (settings.randomResizedCrop !== undefined || settings.colorJitter !== undefined) {
+      throw new RangeError(
+        'Expected augment with randomResizedCrop or colorJitter: they are training augmentations',
+      );
+    }
+    return false;
+  }
+  const augmentation: AugmentOptions = { ...defaultAugmentation(settings.dataset) };
+  if (settings.horizontalFlip !== undefined) augmentation.horizontalFlip = settings.horizontalFlip;
+  if (settings.randomResizedCrop !== undefined) {
+    augmentation.randomResizedCrop = { scale: settings.randomResizedCrop };
+  }
+  if (settings.colorJitter !== undefined) augmentation.colorJitter = settings.colorJitter;
+  return augmentation;
 }

@@ -133,7 +133,7 @@ describe('superlora pretrain and finetune end to end', () => {
     expect(existsSync(printed(stdout, 'head'))).toBe(true);
   });
 
-  test('finetune --optimizer adamw --schedule cosine --max-grad-norm --flip --gradient-accumulation-steps: the log shows the warm-up, the decay and the norms', async () => {
+  test('finetune --optimizer adamw --schedule cosine --max-grad-norm --flip --random-resized-crop --color-jitter --gradient-accumulation-steps: the log shows the warm-up, the decay and the norms', async () => {
     const out = join(dir, 'adamw');
     const args = ['--optimizer', 'adamw', '--lr', '0.01', '--schedule', 'cosine'];
     const { code, stderr } = await cli(
@@ -147,6 +147,10 @@ describe('superlora pretrain and finetune end to end', () => {
       '--max-grad-norm',
       '0.1',
       '--flip',
+      '--random-resized-crop',
+      '0.5',
+      '--color-jitter',
+      '0.4',
       '--gradient-accumulation-steps',
       '2',
       '--out',
@@ -177,6 +181,8 @@ describe('superlora pretrain and finetune end to end', () => {
       maxGradNorm: 0.1,
       gradientAccumulationSteps: 2,
       horizontalFlip: true,
+      randomResizedCrop: [0.5, 1],
+      colorJitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0 },
     });
     expect([...tensors.keys()].sort()).toEqual(
       ['adapter', 'classifier.bias', 'classifier.weight']
@@ -209,10 +215,16 @@ describe('superlora pretrain and finetune end to end', () => {
     ]);
     const validation = evals.slice(0, 2).map((record) => record.accuracy as number);
     const bestStep = validation[1]! > validation[0]! ? 4 : 2;
-    expect(stdout).toMatch(/^validation accuracy \d+\.\d{2}% \(last step\)$/m);
-    expect(stdout).toContain(`(weights of step ${bestStep})`);
+    const kept = `(weights of step ${bestStep})`;
+    expect(stdout).toContain(
+      `validation accuracy ${(100 * Math.max(...validation)).toFixed(2)}% ${kept}`,
+    );
+    expect(stdout).toContain(
+      `test accuracy       ${(100 * (evals[2]!.accuracy as number)).toFixed(2)}% ${kept}`,
+    );
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-    expect(summary).toMatchObject({ bestStep, validationAccuracy: validation[1] });
+    // The validation accuracy of the kept weights: the best one.
+    expect(summary).toMatchObject({ bestStep, validationAccuracy: Math.max(...validation) });
     expect(summary.accuracy).toBe(evals[2]!.accuracy);
   });
 
@@ -334,6 +346,15 @@ describe('bad flags', () => {
     [['finetune', '--max-grad-norm', '-1'], /--max-grad-norm.*"-1"/],
     [['finetune', '--gradient-accumulation-steps', '0'], /--gradient-accumulation-steps.*"0"/],
     [['finetune', '--keep-best'], /Expected --validation-size with --keep-best/],
+    [['finetune', '--random-resized-crop', '0'], /0 < min ≤ max for --random-resized-crop/],
+    [['finetune', '--random-resized-crop', '0.6,0.5'], /0 < min ≤ max.*received 0.6,0.5/],
+    [['finetune', '--random-resized-crop', '1.5'], /--random-resized-crop.*"1.5"/],
+    [['finetune', '--color-jitter', '0.1,0.2'], /1, 3 or 4 values .* --color-jitter/],
+    [['finetune', '--color-jitter', '0.1,0.1,0.1,0.7'], /hue shift in \[0, 0.5\].*0.7/],
+    [
+      ['finetune', '--no-augment', '--color-jitter', '0.4'],
+      /no --no-augment with --random-resized-crop or --color-jitter/,
+    ],
     [
       ['finetune', '--validation-size', '10', '--early-stopping-patience', '2'],
       /Expected --keep-best and --eval-every N with --early-stopping-patience/,

@@ -1,7 +1,7 @@
 /** The batch pipeline: layout, resize, channels, normalisation, seeded augmentation and order. */
 import * as tf from '@tensorflow/tfjs';
 
-import { batchAt, defaultAugmentation } from '../../src/data/batchAt';
+import { batchAt, defaultAugmentation, type AugmentOptions } from '../../src/data/batchAt';
 import { classCounts, subset, type Dataset } from '../../src/data/dataset';
 import { batchIndices, epochPermutation, stepsPerEpoch } from '../../src/data/epochPermutation';
 
@@ -180,6 +180,65 @@ describe('augmentation', () => {
     expect([...seen].some((m) => m.startsWith('true'))).toBe(true);
     expect([...seen].some((m) => m.startsWith('false'))).toBe(true);
     expect(seen.size).toBeGreaterThan(20);
+  });
+
+  const augmentedBytes = (options: AugmentOptions, step: number): number[][][] =>
+    tf.tidy(() => {
+      const { pixelValues } = batchAt(dataset, indices, {
+        augment: options,
+        seed: 0,
+        epoch: 0,
+        step,
+        mean: 0,
+        std: 1 / 255,
+      });
+      return (values(pixelValues) as number[][][][]).map((image) => image[0] as number[][]);
+    });
+
+  it('with randomResizedCrop, replaces the shifts and keeps the same flips', () => {
+    // A box of the whole area at ratio 1 is the whole image: only the flips remain.
+    const whole = { scale: [1, 1], ratio: [1, 1] } as const;
+    const flipsOnly = augmentedBytes({ horizontalFlip: true }, 5);
+    const cropped = augmentedBytes({ ...augment, randomResizedCrop: whole }, 5);
+    expect(cropped).toEqual(flipsOnly);
+    expect(flipsOnly.some((image, sample) => image[0]?.[0] !== raw(sample, 0, 0))).toBe(true);
+    // Smaller boxes are stretched: every image is a bilinear blow-up of a part of the source, so
+    // no pixel is the zero padding the shifts leave.
+    const zoomed = augmentedBytes({ ...augment, randomResizedCrop: { scale: [0.3, 0.6] } }, 5);
+    zoomed.forEach((image) =>
+      image.forEach((row) => row.forEach((v) => expect(v).toBeGreaterThan(0.5))),
+    );
+    expect(zoomed).not.toEqual(bytesOf(0, 0, 5));
+    expect(() =>
+      batchAt(dataset, [0], {
+        augment: { randomResizedCrop: { scale: [0, 1] } },
+        epoch: 0,
+        step: 0,
+      }),
+    ).toThrow('for options.augment.randomResizedCrop.scale but received [0,1]');
+  });
+
+  it('with colorJitter, scales each image by its own brightness after the same shifts and flips', () => {
+    const shifted = augmentedBytes(augment, 2);
+    const jittered = augmentedBytes({ ...augment, colorJitter: { brightness: 0.5 } }, 2);
+    const factors = jittered.map((image, b) => {
+      const ratios = image.flatMap((row, y) =>
+        row.flatMap((v, x) => {
+          const before = shifted[b]?.[y]?.[x] as number;
+          return before > 0 && v < 255 ? [v / before] : [];
+        }),
+      );
+      ratios.forEach((ratio) => expect(ratio).toBeCloseTo(ratios[0] as number, 4));
+      return ratios[0] as number;
+    });
+    factors.forEach((factor) => {
+      expect(factor).toBeGreaterThanOrEqual(0.5);
+      expect(factor).toBeLessThan(1.5);
+    });
+    expect(new Set(factors.map((f) => f.toFixed(4))).size).toBe(factors.length);
+    expect(() =>
+      batchAt(dataset, [0], { augment: { colorJitter: { hue: 0.6 } }, epoch: 0, step: 0 }),
+    ).toThrow('Expected a number in [0, 0.5] for options.augment.colorJitter.hue but received 0.6');
   });
 
   it('never flips digits by default and needs epoch and step', () => {

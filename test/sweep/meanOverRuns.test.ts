@@ -29,6 +29,7 @@ function row(
     adapterParams,
     headParams: 650,
     accuracy,
+    validationAccuracy: null,
     wallSeconds: 1,
     trainSeconds: 1,
     steps: 300,

@@ -21,6 +21,7 @@ function row(name: string, family: string, adapterParams: number, accuracy: numb
     adapterParams,
     headParams: 650,
     accuracy,
+    validationAccuracy: null,
     wallSeconds: 1,
     trainSeconds: 1,
     steps: 3,

@@ -9,6 +9,7 @@ const rows: SweepResult[] = [
     adapterParams: 4096,
     headParams: 650,
     accuracy: 0.5231,
+    validationAccuracy: 0.5125,
     wallSeconds: 81.25,
     trainSeconds: 70.5,
     steps: 300,
@@ -23,6 +24,7 @@ const rows: SweepResult[] = [
     adapterParams: 1840,
     headParams: 650,
     accuracy: null,
+    validationAccuracy: null,
     wallSeconds: 12,
     trainSeconds: 10,
     steps: 3,
@@ -42,10 +44,10 @@ describe('results files', () => {
     const text = formatResultsCsv(rows);
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe(
-      'name,family,config,adapter_params,head_params,accuracy,wall_seconds,train_seconds,steps,engine',
+      'name,family,config,adapter_params,head_params,accuracy,validation_accuracy,wall_seconds,train_seconds,steps,engine',
     );
     expect(lines[1]).toBe(
-      'lora-r4,LoRA,"{""grouping"":""weight"",""reshape"":""natural"",""order"":2,""rank"":4}",4096,650,0.5231,81.250,70.500,300,native',
+      'lora-r4,LoRA,"{""grouping"":""weight"",""reshape"":""natural"",""order"":2,""rank"":4}",4096,650,0.5231,0.5125,81.250,70.500,300,native',
     );
     const back = parseResultsCsv(text, 'r.csv');
     expect(back).toEqual(rows.map((row) => ({ ...row, settings: {} })));
@@ -60,5 +62,16 @@ describe('results files', () => {
     expect(() => parseResultsJsonl(`${good}\n${bad}\n`, 'x.jsonl')).toThrow(
       /x\.jsonl line 3: expected null or a number in \[0, 1\] for accuracy but received 1\.5/,
     );
+    const badValidation = JSON.stringify({ ...rows[0], validationAccuracy: -0.1 });
+    expect(() => parseResultsJsonl(badValidation, 'v.jsonl')).toThrow(
+      /v\.jsonl line 1: expected null or a number in \[0, 1\] for validationAccuracy but received -0\.1/,
+    );
+  });
+
+  test('rows written before validation accuracies existed read as having none', () => {
+    const { validationAccuracy: _dropped, ...old } = rows[0] as SweepResult;
+    expect(parseResultsJsonl(JSON.stringify(old), 'old.jsonl')).toEqual([
+      { ...old, validationAccuracy: null },
+    ]);
   });
 });

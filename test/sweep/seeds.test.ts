@@ -47,3 +47,27 @@ test('sweep --seeds runs the grid once per seed and prints and plots the mean of
   expect(twice.code).toBe(1);
   expect(twice.stderr).toContain('Expected distinct --seeds but received 1 1');
 });
+
+test('sweep --validation-size --keep-best: each row records the kept weights’ validation accuracy beside the test accuracy', async () => {
+  const args = ['--grid', 'grid.json', '--model', MODEL, '--steps', '2', '--batch-size', '32'];
+  const small = ['--train-size', '256', '--test-size', '100', '--no-augment', '--backend', 'cpu'];
+  const selection = ['--validation-size', '64', '--keep-best', '--eval-every', '1'];
+  const result = await cli('sweep', ...args, ...small, ...selection, '--out', 'validated');
+  expect(result.code).toBe(0);
+  const path = join(dir, 'validated', 'results.jsonl');
+  const [row] = parseResultsJsonl(readFileSync(path, 'utf8'), path);
+  const log = readFileSync(join(dir, 'validated', 'runs', '2d-g1-r2', 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { kind: string; split?: string; accuracy?: number });
+  const validations = log.filter((r) => r.kind === 'eval' && r.split === 'validation');
+  expect(validations).toHaveLength(2);
+  const best = Math.max(...validations.map((r) => r.accuracy as number));
+  expect(row?.validationAccuracy).toBe(best);
+  expect(row?.accuracy).toBe(log.find((r) => r.split === 'test')?.accuracy);
+  expect(row?.settings).toMatchObject({ validationSize: 64, keepBest: true });
+  expect(result.stderr).toContain(`validation ${(100 * best).toFixed(2)}%`);
+  const csv = readFileSync(join(dir, 'validated', 'results.csv'), 'utf8').split('\n');
+  expect(csv[0]).toContain(',accuracy,validation_accuracy,');
+  expect(csv[1]).toContain(`,${row?.accuracy},${best},`);
+});

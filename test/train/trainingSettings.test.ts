@@ -1,4 +1,5 @@
 import {
+  augmentationRecord,
   optimizationRecord,
   optimizationSettings,
   trainingAugmentation,
@@ -63,4 +64,29 @@ test('trainingAugmentation: the dataset’s default, its flips overridden by hor
   expect(trainingAugmentation({ dataset: 'photos/', augment: false, horizontalFlip: true })).toBe(
     false,
   );
+});
+
+test('trainingAugmentation adds the resized crop and colour jitter; augmentationRecord names only what was given', () => {
+  const colorJitter = { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 };
+  expect(
+    trainingAugmentation({ dataset: 'photos/', randomResizedCrop: [0.08, 1], colorJitter }),
+  ).toEqual({
+    cropPadding: 2,
+    horizontalFlip: false,
+    randomResizedCrop: { scale: [0.08, 1] },
+    colorJitter,
+  });
+  expect(() =>
+    trainingAugmentation({ dataset: 'mnist', augment: false, randomResizedCrop: [0.5, 1] }),
+  ).toThrow('Expected augment with randomResizedCrop or colorJitter');
+  // Runs made before these existed keep their keys.
+  expect(JSON.stringify(augmentationRecord({ augment: true }))).toBe('{"augment":true}');
+  expect(
+    augmentationRecord({ horizontalFlip: false, randomResizedCrop: [0.5, 1], colorJitter }),
+  ).toEqual({
+    augment: true,
+    horizontalFlip: false,
+    randomResizedCrop: [0.5, 1],
+    colorJitter,
+  });
 });

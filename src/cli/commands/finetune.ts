@@ -125,12 +125,11 @@ async function run(flags: FinetuneFlags, command: Command): Promise<void> {
   const accuracy = summary.accuracy === null ? 'n/a' : `${(100 * summary.accuracy).toFixed(2)}%`;
   console.log(`adapter parameters  ${summary.adapterParams}  (engine ${summary.engine})`);
   console.log(`head parameters     ${summary.headParams}`);
-  if (summary.validationAccuracy !== null) {
-    console.log(
-      `validation accuracy ${(100 * summary.validationAccuracy).toFixed(2)}% (last step)`,
-    );
-  }
   const kept = summary.bestStep !== null ? ` (weights of step ${summary.bestStep})` : '';
+  if (summary.validationAccuracy !== null) {
+    const weights = kept || ' (last step)';
+    console.log(`validation accuracy ${(100 * summary.validationAccuracy).toFixed(2)}%${weights}`);
+  }
   console.log(`test accuracy       ${accuracy}${kept}`);
   console.log(
     `training            ${summary.steps} steps${summary.stoppedEarly ? ' (stopped early)' : ''} in ${summary.seconds.toFixed(1)} s (${summary.imagesPerSecond.toFixed(0)} images/s)`,
