@@ -16,11 +16,20 @@ export const BIN = join(__dirname, '..', 'bin', 'superlora.js');
 
 const run = promisify(execFile);
 
-/** A runner for the CLI with `cwd` as its working folder. */
-export function cliIn(cwd: string): (...args: string[]) => Promise<CliResult> {
+/**
+ * A runner for the CLI with `cwd` as its working folder, and `env` added to the environment (Jest's
+ * `process.env` is its own copy: a child would not see changes made to it).
+ */
+export function cliIn(
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): (...args: string[]) => Promise<CliResult> {
   return async (...args) => {
     try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd });
+      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+        cwd,
+        env: { ...process.env, ...env },
+      });
       return { code: 0, stdout, stderr };
     } catch (error) {
       const failed = error as CliResult;

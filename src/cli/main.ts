@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { version } from '../version';
 import { registerAdapterCommand } from './commands/adapter';
 import { registerBenchCommand } from './commands/bench';
+import { registerCacheCommand } from './commands/cache';
 import { registerDeltaCommand } from './commands/delta';
 import { registerFinetuneCommand } from './commands/finetune';
 import { registerEvaluateCommand } from './commands/evaluate';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerEvaluateCommand(program);
   registerSweepCommand(program);
   registerPlotCommand(program);
+  registerCacheCommand(program);
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -32,7 +32,8 @@ import type { Dataset } from './dataset';
 
 const MAGIC = 0x53444c53; // 'SLDS' read as a little-endian uint32
 export const DATASET_CACHE_VERSION = 1;
-const FIXED_HEADER_BYTES = 26;
+/** Bytes of the header before the source string. */
+export const CACHE_HEADER_BYTES = 26;
 
 /** What a cache file holds besides the samples: where they came from. */
 export interface CachedDataset {
@@ -49,7 +50,7 @@ export function encodeDatasetCache(dataset: Dataset, source: string): Uint8Array
     );
   }
   const sourceBytes = Buffer.from(source, 'utf8');
-  const header = Buffer.alloc(FIXED_HEADER_BYTES + sourceBytes.length);
+  const header = Buffer.alloc(CACHE_HEADER_BYTES + sourceBytes.length);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(DATASET_CACHE_VERSION, 4);
   header.writeUInt32LE(dataset.count, 8);
@@ -59,7 +60,7 @@ export function encodeDatasetCache(dataset: Dataset, source: string): Uint8Array
   header.writeUInt16LE(dataset.numClasses, 18);
   header.writeUInt32LE(crc32(dataset.labels, crc32(dataset.images)), 20);
   header.writeUInt16LE(sourceBytes.length, 24);
-  sourceBytes.copy(header, FIXED_HEADER_BYTES);
+  sourceBytes.copy(header, CACHE_HEADER_BYTES);
   return [header, dataset.images, dataset.labels];
 }
 
@@ -70,15 +71,23 @@ export interface CacheExpectation {
   classNames: readonly string[];
 }
 
-/**
- * The dataset in `bytes`, or why they cannot be trusted. Views into `bytes`, no copy. Never
- * throws on bad content: a bad cache is a reason to rebuild, not an error.
- */
-export function decodeDatasetCache(
-  bytes: Uint8Array,
-  expected: CacheExpectation,
-): { dataset: Dataset } | { invalid: string } {
-  if (bytes.length < FIXED_HEADER_BYTES)
+/** A cache file's header: what it holds and where it came from. */
+export interface CacheHeader {
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  numClasses: number;
+  checksum: number;
+  /** `package@version`, or `images:<key>` for an image folder. */
+  source: string;
+  /** UTF-8 bytes of the source. */
+  sourceBytes: number;
+}
+
+/** The header at the start of `bytes` (at least the header's bytes), or why it is none. */
+export function parseCacheHeader(bytes: Uint8Array): CacheHeader | { invalid: string } {
+  if (bytes.length < CACHE_HEADER_BYTES)
     return { invalid: `${bytes.length} bytes, shorter than the header` };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint32(0, true) !== MAGIC)
@@ -87,24 +96,41 @@ export function decodeDatasetCache(
   if (version !== DATASET_CACHE_VERSION) {
     return { invalid: `format version ${version}, expected ${DATASET_CACHE_VERSION}` };
   }
-  const count = view.getUint32(8, true);
-  const height = view.getUint16(12, true);
-  const width = view.getUint16(14, true);
-  const channels = view.getUint16(16, true);
-  const numClasses = view.getUint16(18, true);
-  const checksum = view.getUint32(20, true);
-  const sourceLength = view.getUint16(24, true);
-  const pixelsStart = FIXED_HEADER_BYTES + sourceLength;
+  const sourceBytes = view.getUint16(24, true);
+  if (bytes.length < CACHE_HEADER_BYTES + sourceBytes) {
+    return { invalid: `${bytes.length} bytes, shorter than the header and its source` };
+  }
+  return {
+    count: view.getUint32(8, true),
+    height: view.getUint16(12, true),
+    width: view.getUint16(14, true),
+    channels: view.getUint16(16, true),
+    numClasses: view.getUint16(18, true),
+    checksum: view.getUint32(20, true),
+    source: Buffer.from(bytes.buffer, bytes.byteOffset + CACHE_HEADER_BYTES, sourceBytes).toString(
+      'utf8',
+    ),
+    sourceBytes,
+  };
+}
+
+/**
+ * The dataset in `bytes`, or why they cannot be trusted. Views into `bytes`, no copy. Never
+ * throws on bad content: a bad cache is a reason to rebuild, not an error.
+ */
+export function decodeDatasetCache(
+  bytes: Uint8Array,
+  expected: CacheExpectation,
+): { dataset: Dataset } | { invalid: string } {
+  const header = parseCacheHeader(bytes);
+  if ('invalid' in header) return header;
+  const { count, height, width, channels, numClasses, checksum, source } = header;
+  const pixelsStart = CACHE_HEADER_BYTES + header.sourceBytes;
   const pixelBytes = count * height * width * channels;
   const expectedLength = pixelsStart + pixelBytes + count;
   if (bytes.length !== expectedLength) {
     return { invalid: `${bytes.length} bytes, the header implies ${expectedLength}` };
   }
-  const source = Buffer.from(
-    bytes.buffer,
-    bytes.byteOffset + FIXED_HEADER_BYTES,
-    sourceLength,
-  ).toString('utf8');
   if (source !== expected.source) {
     return { invalid: `built from ${source}, expected ${expected.source}` };
   }

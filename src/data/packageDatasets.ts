@@ -16,6 +16,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { fashionMnistClassNames, mnistClassNames } from './classNames';
+import { markUsed } from './cacheFolder';
 import { readDatasetCache, writeDatasetCache, defaultDatasetCacheDir } from './datasetCache';
 import { checkDataset, type Dataset } from './dataset';
 import { parsePixelJson, type PixelScale } from './parsePixelJson';
@@ -100,7 +101,10 @@ export async function loadPackageDataset(
     source,
     classNames: spec.classNames,
   });
-  if ('dataset' in cached) return { dataset: cached.dataset, source, cachePath };
+  if ('dataset' in cached) {
+    await markUsed(cachePath);
+    return { dataset: cached.dataset, source, cachePath };
+  }
 
   const dataset = await convertPackage(spec, resolved.directory, source);
   try {

@@ -8,7 +8,8 @@
  * Every image is decoded, converted to the model's channels and resized to its square input size
  * (Pillow's antialiased BILINEAR) once, at load, on every core (decodePool.ts), and the result is
  * cached (the dataset cache's format, keyed by every file's path, size and modification time, the
- * size, channels and labels): a second load of the same folder reads one file. Files that are not
+ * size, channels and labels): a second load of the same folder reads one file. The cached folders
+ * are kept under SUPERLORA_IMAGE_CACHE_MB, least recently used first out (cacheFolder.ts). Files that are not
  * .png / .jpg / .jpeg, and hidden files and folders, are ignored; a file with an image extension
  * that does not decode is an error that names it.
  */
@@ -17,6 +18,7 @@ import type { Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { checkDataset, selectSamples, type Dataset, type DatasetSplit } from '../dataset';
+import { IMAGE_CACHE_DIR, imageCacheLimitBytes, markUsed, pruneImageCache } from '../cacheFolder';
 import { defaultDatasetCacheDir, readDatasetCache, writeDatasetCache } from '../datasetCache';
 import { DatasetFormatError, DatasetUnavailableError } from '../datasetErrors';
 import { stratifiedSplit, type SplitIndices } from '../stratifiedSplit';
@@ -134,10 +136,11 @@ export async function readImageFiles(
   const { imageSize: side, channels } = options;
   const classNames = [...labelling.classNames];
   const cacheDir = options.cacheDir === undefined ? defaultDatasetCacheDir() : options.cacheDir;
+  const cacheLimit = imageCacheLimitBytes();
   // One stat per file, for the cache key and the decoder's choice of threads.
   const stats = await Promise.all(files.map((file) => stat(file)));
   const cache =
-    cacheDir === null || classNames.length > 256
+    cacheDir === null || classNames.length > 256 || cacheLimit === 0
       ? null
       : imageCacheEntry(cacheDir, files, stats, side, channels, labelling);
   if (cache !== null) {
@@ -147,6 +150,7 @@ export async function readImageFiles(
       classNames,
     });
     if ('dataset' in cached && cached.dataset.count === files.length) {
+      await markUsed(cache.path);
       return { ...cached.dataset, labels: Int32Array.from(cached.dataset.labels) };
     }
   }
@@ -164,13 +168,16 @@ export async function readImageFiles(
     classNames,
   };
   checkDataset(dataset);
-  if (cache !== null) {
-    // The cache only saves time: a folder it cannot be written to (a read-only install) is no error.
+  if (cache !== null && dataset.images.length + dataset.count <= cacheLimit) {
+    // The cache only saves time: a folder it cannot be written to (a read-only install) is no
+    // error. The least recently used folders make room for this one.
     await writeDatasetCache(
       cache.path,
       { ...dataset, labels: Uint8Array.from(labelling.labels) },
       cache.source,
-    ).catch(() => undefined);
+    )
+      .then(() => pruneImageCache(cacheDir as string, cacheLimit, cache.path))
+      .catch(() => undefined);
   }
   return dataset;
 }
@@ -194,7 +201,7 @@ function imageCacheEntry(
   });
   const key = hash.digest('hex');
   return {
-    path: path.join(cacheDir, 'images', `${key.slice(0, 32)}.bin`),
+    path: path.join(cacheDir, IMAGE_CACHE_DIR, `${key.slice(0, 32)}.bin`),
     source: `images:${key}`,
   };
 }

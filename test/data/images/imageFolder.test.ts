@@ -3,7 +3,15 @@
  * decoded, converted and resized at load, in both folder layouts, and every way a folder can be
  * wrong.
  */
-import { mkdirSync, mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from 'fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as jpeg from 'jpeg-js';
@@ -237,6 +245,45 @@ describe('loadImageFolder', () => {
     // A new time stamp is a new key: the file is decoded again, and named.
     utimesSync(file, stamp, stamp + 5);
     await expect(loadImageFolder(dir, options)).rejects.toThrow(/001\.png: cannot decode/);
+  });
+
+  test('cached folders stay under SUPERLORA_IMAGE_CACHE_MB: a hit marks a folder used, the least recently used goes first, 0 caches nothing', async () => {
+    const saved = process.env.SUPERLORA_IMAGE_CACHE_MB;
+    try {
+      const cacheDir = join(root, 'limited-cache');
+      const options = { split: 'train', imageSize: 5, channels: 3, cacheDir } as const;
+      const folders = ['p', 'q', 'r'].map((name) => {
+        writeClasses(join(root, 'limited', name, 'train'), { a: 2, b: 2 });
+        writeClasses(join(root, 'limited', name, 'test'), { a: 1 });
+        return join(root, 'limited', name);
+      });
+      // Each folder's cache: 26 header bytes, its source, 4 images of 5×5×3, 4 labels.
+      const oneFolder = 26 + 'images:'.length + 64 + 4 * 75 + 4;
+      process.env.SUPERLORA_IMAGE_CACHE_MB = String((2.5 * oneFolder) / 2 ** 20);
+      const cached = (): string[] => readdirSync(join(cacheDir, 'images')).sort();
+      await loadImageFolder(folders[0]!, options);
+      const [first] = cached();
+      utimesSync(join(cacheDir, 'images', first!), 1000, 1000);
+      await loadImageFolder(folders[1]!, options);
+      const [second] = cached().filter((name) => name !== first);
+      utimesSync(join(cacheDir, 'images', second!), 2000, 2000);
+      // A hit on the first makes it the most recently used ...
+      await loadImageFolder(folders[0]!, options);
+      expect(statSync(join(cacheDir, 'images', first!)).mtimeMs).toBeGreaterThan(2000 * 1000);
+      // ... so the third folder's cache pushes out the second's.
+      await loadImageFolder(folders[2]!, options);
+      expect(cached()).toHaveLength(2);
+      expect(cached()).toContain(first);
+      expect(cached()).not.toContain(second);
+
+      process.env.SUPERLORA_IMAGE_CACHE_MB = '0';
+      const uncachedDir = join(root, 'no-cache');
+      await loadImageFolder(folders[0]!, { ...options, cacheDir: uncachedDir });
+      expect(existsSync(uncachedDir)).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.SUPERLORA_IMAGE_CACHE_MB;
+      else process.env.SUPERLORA_IMAGE_CACHE_MB = saved;
+    }
   });
 
   test('many files decode on worker threads into exactly what one thread decodes', async () => {
