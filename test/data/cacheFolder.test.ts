@@ -127,9 +127,9 @@ describe('superlora cache', () => {
     );
     expect(lines[1]).toMatch(/^image folders: 3, 0\.0 MiB of at most 8192\.0 MiB/);
     expect(lines[2]).toMatch(
-      /^  images\/folder0\.bin .* used 1970-01-01 00:05  image folder: 100 × 10×10×1, 2 classes$/,
+      /^ {2}images\/folder0\.bin .* used 1970-01-01 00:05 {2}image folder: 100 × 10×10×1, 2 classes$/,
     );
-    expect(lines[5]).toMatch(/^  mnist\.bin .* mnist@1\.1\.0: 10 × 4×4×1, 2 classes$/);
+    expect(lines[5]).toMatch(/^ {2}mnist\.bin .* mnist@1\.1\.0: 10 × 4×4×1, 2 classes$/);
     const json = JSON.parse((await cli('cache', 'list', '--json')).stdout);
     expect(json.files.map((file: { path: string }) => file.path)).toEqual([
       images[0],
