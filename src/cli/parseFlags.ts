@@ -2,7 +2,6 @@ import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { datasetNames, isDatasetName, type DatasetSource } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
-import { CliUsageError } from './errors';
 
 /** Commander parser for an integer flag in [min, max]. */
 export function integerFlag(min: number, max: number): (value: string) => number {
@@ -89,19 +88,4 @@ export function datasetFlag(value: string): DatasetSource {
   throw new InvalidArgumentError(
     `Expected ${datasetNames.join(', ')} or a folder of images but received ${JSON.stringify(value)}.`,
   );
-}
-
-/** `--adapter-scale`, shared by the commands that merge an adapter (merge, evaluate, predict). */
-export const ADAPTER_SCALE_FLAG = '--adapter-scale <x>';
-export const ADAPTER_SCALE_HELP =
-  'multiply the adapter’s ΔW by this before merging (default 1; between 0 and 1 it interpolates between the base and the fine-tuned weights, as WiSE-FT; the head is used as trained)';
-
-/** The merge scale, refused without an adapter to scale. */
-export function adapterScale(flags: { adapter?: string; adapterScale?: number }): number {
-  if (flags.adapterScale !== undefined && flags.adapter === undefined) {
-    throw new CliUsageError(
-      'Expected --adapter with --adapter-scale: there is no adapter to scale',
-    );
-  }
-  return flags.adapterScale ?? 1;
 }

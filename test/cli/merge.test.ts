@@ -91,7 +91,7 @@ test('merge writes W + ΔW for the targets and the base weights elsewhere; logit
     ],
   );
   expect(scaled.stderr).toBe('');
-  expect(scaled.stdout).toContain('merged at scale -0.5');
+  expect(scaled.stdout).toContain(`with ${adapterFile} (×-0.5) merged`);
   const scaledFile = await readSafetensors(join(dir, 'scaled', 'model.safetensors'));
   for (const [name, tensor] of baseFile.tensors) {
     const written = scaledFile.tensors.get(name)!.data as Float32Array;
@@ -145,6 +145,115 @@ test('a finetune output folder brings its head and label names', async () => {
   expect(await merged.weights.get(CLASSIFIER_BIAS)!.data()).toEqual(headBias);
   merged.dispose();
   adapter.dispose();
+  base.dispose();
+});
+
+test('several adapters merge as W + Σ sᵢ·ΔWᵢ over their own targets, with the one head among them', async () => {
+  const base = await loadViT(modelDir);
+  // A: q, v and the MLP output with a head (a run folder); B: q and the attention output (a file).
+  const a = ModelAdapter.create(base, { rank: 2 }, [
+    'attention\\.attention\\.(query|value)\\.weight$',
+    'output\\.dense\\.weight$',
+  ]);
+  const b = ModelAdapter.create(base, { grouping: 1, order: 3, rank: 2, core: 'dense' }, [
+    'attention\\.attention\\.query\\.weight$',
+    'attention\\.output\\.dense\\.weight$',
+  ]);
+  a.params.assign(tf.tensor1d(uniforms(11, a.numParams)));
+  b.params.assign(tf.tensor1d(uniforms(12, b.numParams)));
+  const runA = join(dir, 'run-a');
+  mkdirSync(runA);
+  await a.save(join(runA, ADAPTER_FILE));
+  const hidden = base.config.hiddenSize;
+  const head = new Map([
+    [
+      CLASSIFIER_WEIGHT,
+      { dtype: 'F32' as const, shape: [3, hidden], data: uniforms(13, 3 * hidden) },
+    ],
+    [CLASSIFIER_BIAS, { dtype: 'F32' as const, shape: [3], data: uniforms(14, 3) }],
+  ]);
+  await writeSafetensors(join(runA, HEAD_FILE), head, {
+    format: 'superlora-head',
+    labels: JSON.stringify(['x', 'y', 'z']),
+  });
+  const fileB = join(dir, 'adapter-b.safetensors');
+  await b.save(fileB);
+
+  const args = ['--model', modelDir, '--adapter', runA, '--adapter', fileB];
+  const result = await cli(
+    'merge',
+    ...args,
+    '--adapter-scale',
+    '0.5',
+    '--adapter-scale',
+    '-2',
+    '--out',
+    'two',
+  );
+  expect(result.stderr).toBe('');
+  expect(result.stdout).toContain(
+    `with ${runA} (×0.5) + ${fileB} (×-2) merged (3 labels: x, y, z)`,
+  );
+
+  // Each target's expected weight, from each plan's ΔW on the reference engine.
+  const expected = new Map<string, Float32Array>();
+  const baseFile = await readSafetensors(join(modelDir, 'model.safetensors'));
+  for (const [name, tensor] of baseFile.tensors)
+    expected.set(name, Float32Array.from(tensor.data as Float32Array));
+  for (const [adapter, scale] of [
+    [a, 0.5],
+    [b, -2],
+  ] as const) {
+    const delta = await adapter.plan.delta((await adapter.params.data()) as Float32Array, {
+      engine: 'tfjs',
+    });
+    adapter.plan.targets.forEach((target, t) => {
+      const offset = adapter.plan.layout.targetOffsets[t] as number;
+      const weight = expected.get(target.name)!;
+      weight.forEach((w, i) => (weight[i] = w + scale * (delta[offset + i] as number)));
+    });
+  }
+  const two = await readSafetensors(join(dir, 'two', 'model.safetensors'));
+  for (const [name, want] of expected) {
+    const got = two.tensors.get(name)!.data as Float32Array;
+    if (name.startsWith('classifier.')) {
+      expect(got).toEqual(head.get(name)!.data);
+      continue;
+    }
+    let worst = 0;
+    want.forEach((w, i) => (worst = Math.max(worst, Math.abs((got[i] as number) - w))));
+    expect(worst).toBeLessThan(1e-5);
+  }
+  // The query weights carry both adapters; the value weights A's alone; the MLP input neither.
+  const query = 'vit.encoder.layer.0.attention.attention.query.weight';
+  const original = baseFile.tensors.get(query)!.data as Float32Array;
+  expect(two.tensors.get(query)!.data).not.toEqual(original);
+  const intermediate = 'vit.encoder.layer.0.intermediate.dense.weight';
+  expect(two.tensors.get(intermediate)!.data).toEqual(baseFile.tensors.get(intermediate)!.data);
+
+  // Two heads, or scales that do not pair with the adapters, are refused in one line.
+  const twoHeads = await cli(
+    'merge',
+    '--model',
+    modelDir,
+    '--adapter',
+    runA,
+    '--adapter',
+    runA,
+    '--out',
+    'x',
+  );
+  expect(twoHeads.code).toBe(1);
+  expect(twoHeads.stderr).toMatch(
+    /^superlora: Expected at most one adapter with a classifier head but .*head\.safetensors and .*head\.safetensors each bring one/,
+  );
+  const unpaired = await cli('merge', ...args, '--adapter-scale', '0.5', '--out', 'x');
+  expect(unpaired.code).toBe(1);
+  expect(unpaired.stderr).toContain(
+    'Expected one --adapter-scale per --adapter (or none) but received 1 for 2 adapters',
+  );
+  a.dispose();
+  b.dispose();
   base.dispose();
 });
 

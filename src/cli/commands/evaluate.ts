@@ -13,20 +13,16 @@ import { classResults, evaluateClassifier, type ClassResult } from '../../train/
 import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import {
-  ADAPTER_SCALE_FLAG,
-  ADAPTER_SCALE_HELP,
-  adapterScale,
-  choiceFlag,
-  datasetFlag,
-  integerFlag,
-  numberFlag,
-} from '../parseFlags';
+  addAdapterFlags,
+  adaptersToMerge,
+  describeAdapters,
+  type AdapterFlags,
+} from '../adapterFlags';
+import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
 import { DATASET_FLAG_HELP } from '../trainingFlags';
 
-interface EvaluateFlags {
+interface EvaluateFlags extends AdapterFlags {
   model: string;
-  adapter?: string;
-  adapterScale?: number;
   dataset: DatasetSource;
   dataDir?: string;
   testSize?: number;
@@ -38,10 +34,9 @@ interface EvaluateFlags {
 
 async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
-  const scale = adapterScale(flags);
-  const vit = flags.adapter
-    ? await loadAdaptedViT(flags.model, flags.adapter, { scale })
-    : await loadViT(flags.model);
+  const adapters = adaptersToMerge(flags);
+  const vit =
+    adapters.length > 0 ? await loadAdaptedViT(flags.model, adapters) : await loadViT(flags.model);
   try {
     let test = await loadDataset(flags.dataset, {
       split: 'test',
@@ -55,7 +50,7 @@ async function run(flags: EvaluateFlags): Promise<void> {
     test = alignClasses(test, vit.config.id2label);
     if (vit.config.numLabels !== test.numClasses) {
       throw new CliUsageError(
-        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${flags.adapter ?? flags.model} has ${vit.config.numLabels}`,
+        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${adapters.length > 0 ? describeAdapters(adapters) : flags.model} has ${vit.config.numLabels}`,
       );
     }
     const started = performance.now();
@@ -111,17 +106,13 @@ function classLines(classes: readonly ClassResult[]): string[] {
 }
 
 export function registerEvaluateCommand(program: Command): void {
-  program
+  const command = program
     .command('evaluate')
     .description(
-      'test accuracy and loss of a ViT, optionally with an adapter merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
+      'test accuracy and loss of a ViT, optionally with adapters merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
     )
-    .requiredOption('--model <dir>', 'directory with config.json and model.safetensors')
-    .option(
-      '--adapter <path>',
-      'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
-    )
-    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
+    .requiredOption('--model <dir>', 'directory with config.json and model.safetensors');
+  addAdapterFlags(command, { required: false })
     .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option(

@@ -1,7 +1,7 @@
 /**
- * `superlora merge --model DIR --adapter FILE|DIR --out DIR`: folds an adapter into the model's
- * weights (W += ΔW for every target; with a `finetune` output folder, also its classifier head and
- * label names) and writes the result as a Hugging Face model folder (config.json +
+ * `superlora merge --model DIR --adapter FILE|DIR [--adapter …] --out DIR`: folds adapters into the
+ * model's weights (W += s·ΔW for every target of each; with a `finetune` output folder, also its
+ * classifier head and label names) and writes the result as a Hugging Face model folder (config.json +
  * model.safetensors) that loads anywhere the base model does, with no adapter code at inference.
  */
 import { resolve } from 'path';
@@ -9,12 +9,15 @@ import type { Command } from 'commander';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { saveViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
-import { ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, adapterScale, numberFlag } from '../parseFlags';
+import {
+  addAdapterFlags,
+  adaptersToMerge,
+  describeAdapters,
+  type AdapterFlags,
+} from '../adapterFlags';
 
-interface MergeFlags {
+interface MergeFlags extends AdapterFlags {
   model: string;
-  adapter: string;
-  adapterScale?: number;
   out: string;
 }
 
@@ -24,13 +27,13 @@ async function run(flags: MergeFlags): Promise<void> {
       `Expected --out to be another folder than --model (${flags.model}): merging in place would overwrite the base model`,
     );
   }
-  const scale = adapterScale(flags);
-  const vit = await loadAdaptedViT(flags.model, flags.adapter, { scale });
+  const adapters = adaptersToMerge(flags);
+  const vit = await loadAdaptedViT(flags.model, adapters);
   try {
     await saveViT(flags.out, vit);
     const { numLabels, id2label } = vit.config;
     console.log(
-      `Wrote ${flags.out}: ${flags.model} with ${flags.adapter} merged${scale === 1 ? '' : ` at scale ${scale}`} (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
+      `Wrote ${flags.out}: ${flags.model} with ${describeAdapters(adapters)} merged (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
     );
   } finally {
     vit.dispose();
@@ -38,17 +41,13 @@ async function run(flags: MergeFlags): Promise<void> {
 }
 
 export function registerMergeCommand(program: Command): void {
-  program
+  const command = program
     .command('merge')
     .description(
-      'fold an adapter (and a finetune run’s head) into a ViT and write it as a Hugging Face model folder',
+      'fold adapters (and a finetune run’s head) into a ViT and write it as a Hugging Face model folder',
     )
-    .requiredOption('--model <dir>', 'the base model: config.json + model.safetensors')
-    .requiredOption(
-      '--adapter <path>',
-      'a SuperLoRA adapter file, a finetune output folder (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder',
-    )
-    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
+    .requiredOption('--model <dir>', 'the base model: config.json + model.safetensors');
+  addAdapterFlags(command, { required: true })
     .requiredOption('--out <dir>', 'the folder to write (config.json + model.safetensors)')
     .action(run);
 }

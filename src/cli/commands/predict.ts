@@ -15,24 +15,16 @@ import type { ViTConfig } from '../../vit/config';
 import { loadViT } from '../../vit/io';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
-import {
-  ADAPTER_SCALE_FLAG,
-  ADAPTER_SCALE_HELP,
-  adapterScale,
-  choiceFlag,
-  integerFlag,
-  numberFlag,
-} from '../parseFlags';
+import { addAdapterFlags, adaptersToMerge, type AdapterFlags } from '../adapterFlags';
+import { choiceFlag, integerFlag } from '../parseFlags';
 
-interface PredictOptions {
+interface PredictOptions extends AdapterFlags {
   model: string;
   images: string[];
   out?: string;
   batchSize: number;
   top: number;
   backend: BackendChoice;
-  adapter?: string;
-  adapterScale?: number;
   json?: boolean;
 }
 
@@ -168,10 +160,11 @@ async function predict(options: PredictOptions): Promise<void> {
   }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
-  const scale = adapterScale(options);
-  const vit = options.adapter
-    ? await loadAdaptedViT(options.model, options.adapter, { scale })
-    : await loadViT(options.model);
+  const adapters = adaptersToMerge(options);
+  const vit =
+    adapters.length > 0
+      ? await loadAdaptedViT(options.model, adapters)
+      : await loadViT(options.model);
   try {
     const source = pixelFile
       ? await readPixelFile(pixelFile, vit.config)
@@ -217,7 +210,7 @@ async function predict(options: PredictOptions): Promise<void> {
 }
 
 export function registerPredictCommand(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description(
       'run a ViT (HF config.json + model.safetensors) on images: the most probable labels of PNG / JPEG files, or the logits of a safetensors batch',
@@ -227,12 +220,8 @@ export function registerPredictCommand(program: Command): void {
       '--images <paths...>',
       `PNG / JPEG files or folders of them (preprocessed as finetune evaluates), or one .safetensors file with "${PIXELS}" F32 [B, C, H, W], already normalised`,
     )
-    .option('--out <file>', 'also write the logits [B, num_labels] to this .safetensors file')
-    .option(
-      '--adapter <path>',
-      'a SuperLoRA adapter file, a finetune output folder (adapter + head) or a PEFT LoRA / LoKr folder, merged into the model',
-    )
-    .option(ADAPTER_SCALE_FLAG, ADAPTER_SCALE_HELP, numberFlag(-1000, 1000))
+    .option('--out <file>', 'also write the logits [B, num_labels] to this .safetensors file');
+  addAdapterFlags(command, { required: false })
     .option('--top <k>', 'labels to print per image, most probable first', integerFlag(1, 1000), 1)
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
     .option(
