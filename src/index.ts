@@ -84,8 +84,16 @@ export {
   type Batch,
   type BatchOptions,
 } from './data/batchAt';
+export type { ColorJitterOptions } from './data/colorJitter';
+export type { RandomResizedCropOptions } from './data/randomResizedCrop';
 export { batchIndices, epochPermutation, stepsPerEpoch } from './data/epochPermutation';
 export { defaultDatasetCacheDir } from './data/datasetCache';
+export {
+  imageCacheLimitBytes,
+  listCacheFiles,
+  pruneImageCache,
+  type CacheFile,
+} from './data/cacheFolder';
 export { version } from './version';
 export * from './vit';
 export {
@@ -95,7 +103,7 @@ export {
   type AdaptableModel,
   type ModelAdapterOptions,
 } from './tfjs/modelAdapter';
-export { loadAdaptedViT } from './train/loadAdaptedViT';
+export { loadAdaptedViT, type AdapterToMerge } from './train/loadAdaptedViT';
 export { useBackend, BackendUnavailableError, type BackendChoice } from './tfjs/backend';
 export {
   registerNativeKernels,
