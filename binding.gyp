@@ -46,6 +46,8 @@
         "native/kernels/lowrank.cc",
         "native/kernels/lowrank_avx2.cc",
         "native/kernels/lowrank_avx512.cc",
+        "native/linalg/linalg_binding.cc",
+        "native/linalg/symmetric_eigen.cc",
         "native/ops/fused_ops.cc",
         "native/ops/ops.cc",
         "native/ops/ops_avx2.cc",

@@ -12,6 +12,7 @@
 #include "fwht_binding.h"
 #include "gemm/gemm_binding.h"
 #include "kernels_binding.h"
+#include "linalg/linalg_binding.h"
 #include "ops/ops_binding.h"
 #include "parallel/threads_binding.h"
 #include "rng_binding.h"
@@ -33,6 +34,7 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterOps(env, exports);
   superlora::RegisterKernels(env, exports);
   superlora::RegisterAllocator(env, exports);
+  superlora::RegisterLinalg(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
  * split evenly between the two factors (up = U·√Σ, down = √Σ·Vᵀ), as PEFT's and LyCORIS's
  * SVD-based initialisations do, so both train at the same scale.
  */
+import { nativeLinalg } from './nativeLinalg';
 import { symmetricEigen } from './symmetricEigen';
 
 export interface LowRankFactors {
@@ -38,11 +39,15 @@ export function rankForTolerance(singularValues: Float64Array, tolerance: number
   return 0;
 }
 
-/** `matrix` is row-major [rows, cols]. */
+/**
+ * `matrix` is row-major [rows, cols]. The Gram matrix and its eigen-decomposition run in the native
+ * addon when it loads (`native: false` forces the TypeScript reference).
+ */
 export function lowRankDecomposition(
   matrix: Float32Array,
   rows: number,
   cols: number,
+  options: { native?: boolean } = {},
 ): LowRankDecomposition {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
     throw new RangeError(`Expected positive integer rows and cols but received ${rows} × ${cols}`);
@@ -54,8 +59,13 @@ export function lowRankDecomposition(
   }
   const byColumns = cols <= rows;
   const side = byColumns ? cols : rows;
-  const gram = byColumns ? columnGram(matrix, rows, cols) : rowGram(matrix, rows, cols);
-  const { values, vectors } = symmetricEigen(gram, side);
+  const native = options.native === false ? null : nativeLinalg();
+  const { values, vectors } = native
+    ? native.symmetricEigen(native.gramMatrix(matrix, rows, cols, byColumns), side)
+    : symmetricEigen(
+        byColumns ? columnGram(matrix, rows, cols) : rowGram(matrix, rows, cols),
+        side,
+      );
   const singularValues = values.map((value) => Math.sqrt(Math.max(value, 0)));
 
   const factors = (rank: number): LowRankFactors => {

@@ -603,6 +603,16 @@ export interface Addon {
    *   [0, 2³¹ − 1].
    */
   tuneAllocator?(mmapThreshold: number, trimThreshold: number): boolean;
+  /**
+   * Eigen-decomposition of a symmetric [n, n] matrix (lower triangle read) in double, as
+   * src/linalg/symmetricEigen.ts computes it: values largest first, row i of `vectors` the unit
+   * eigenvector of values[i]. Absent from binaries built before it.
+   * @throws TypeError / RangeError for a wrong type, size or a non-finite entry; Error when the QR
+   *   iteration does not converge.
+   */
+  symmetricEigen?(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
+  /** MᵀM ([cols, cols]) when byColumns, else M Mᵀ ([rows, rows]), of row-major M, in double. */
+  gramMatrix?(matrix: Float32Array, rows: number, cols: number, byColumns: boolean): Float64Array;
   /** Compiles a plan descriptor (src/native/planDescriptor.ts) into a native plan. */
   NativePlan: NativePlanConstructor;
   /** Compiles a plan descriptor into a plan on the first CUDA device (CUDA builds only). */

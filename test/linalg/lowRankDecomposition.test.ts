@@ -8,17 +8,32 @@ import {
   rankForTolerance,
   relativeResidual,
 } from '../../src/linalg/lowRankDecomposition';
+import { nativeLinalg } from '../../src/linalg/nativeLinalg';
+import { uniforms } from '../vit/tinyVit';
 import { matrixWithSingularValues } from './orthonormal';
 
-const cases: Array<[string, number, number, number[]]> = [
+const shapes: Array<[string, number, number, number[]]> = [
   ['tall', 12, 5, [8, 4, 2, 1, 0.5]],
   ['wide', 4, 10, [3, 3, 1, 0.01]],
   ['square, rank 2', 7, 7, [5, 2]],
 ];
+// Each shape through the addon's Gram and eigen-decomposition, and through the TypeScript ones.
+const cases = shapes.flatMap(([name, ...rest]) =>
+  [true, false].map(
+    (native) =>
+      [`${name} (${native ? 'native' : 'TypeScript'})`, ...rest, native] as [
+        string,
+        number,
+        number,
+        number[],
+        boolean,
+      ],
+  ),
+);
 
-describe.each(cases)('a %s matrix', (_, rows, cols, sigma) => {
+describe.each(cases)('a %s matrix', (_, rows, cols, sigma, native) => {
   const m = Float32Array.from(matrixWithSingularValues(rows, cols, sigma, 17));
-  const decomposition = lowRankDecomposition(m, rows, cols);
+  const decomposition = lowRankDecomposition(m, rows, cols, { native });
   const total = sigma.reduce((sum, s) => sum + s * s, 0);
 
   test('has the singular values it was built with (zeros after its rank)', () => {
@@ -73,3 +88,52 @@ test('a zero matrix has zero factors and no error; bad sizes and ranks are refus
   );
   expect(() => zero.factors(3)).toThrow('Expected an integer rank in [0, 2] but received 3');
 });
+
+test.each([
+  [300, 40],
+  [40, 300],
+])(
+  'native and TypeScript agree on a random %i × %i matrix: the Gram matrix, the singular values, the factors',
+  (rows, cols) => {
+    const native = nativeLinalg();
+    expect(native).not.toBeNull();
+    const m = Float32Array.from(uniforms(rows + cols, rows * cols));
+    const byColumns = cols <= rows;
+    const side = Math.min(rows, cols);
+    const gram = native!.gramMatrix(m, rows, cols, byColumns);
+    // Independently: Σ over the long side of products, in double.
+    for (const [i, j] of [
+      [0, 0],
+      [side - 1, 0],
+      [side - 1, side - 2],
+      [3, 17],
+    ] as const) {
+      let sum = 0;
+      for (let k = 0; k < Math.max(rows, cols); k++) {
+        sum += byColumns
+          ? m[k * cols + i]! * m[k * cols + j]!
+          : m[i * cols + k]! * m[j * cols + k]!;
+      }
+      expect(gram[i * side + j]).toBeCloseTo(sum, 9);
+      expect(gram[j * side + i]).toBe(gram[i * side + j]);
+    }
+    const fast = lowRankDecomposition(m, rows, cols);
+    const reference = lowRankDecomposition(m, rows, cols, { native: false });
+    const largest = reference.singularValues[0]!;
+    reference.singularValues.forEach((sigma, i) =>
+      expect(Math.abs(fast.singularValues[i]! - sigma)).toBeLessThan(1e-9 * largest),
+    );
+    for (const rank of [1, 8, side]) {
+      expect(fast.factors(rank).relativeError).toBeCloseTo(
+        reference.factors(rank).relativeError,
+        6,
+      );
+    }
+    expect(() => native!.gramMatrix(m, rows, cols + 1, byColumns)).toThrow(
+      `Expected ${rows} × ${cols + 1} values for matrix but received ${rows * cols}`,
+    );
+    expect(() => native!.gramMatrix(m, rows, cols, 1 as unknown as boolean)).toThrow(
+      'Expected a boolean for byColumns but received number 1',
+    );
+  },
+);

@@ -1,0 +1,97 @@
+#include "linalg_binding.h"
+
+#include <cmath>
+#include <string>
+
+#include "../args.h"
+#include "symmetric_eigen.h"
+
+namespace superlora {
+namespace {
+
+// Gram matrices and eigenvectors are n² doubles: 2^15 per side is 8 GiB, past any real target.
+constexpr int64_t kMaxSide = 1 << 15;
+
+Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
+                                       const char* name) {
+  const Napi::Env env = info.Env();
+  const Napi::Value value = info[index];
+  if (!value.IsTypedArray() ||
+      value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, std::string("Expected Float64Array for ") + name +
+                                        " but received " + args::Describe(value));
+  }
+  Napi::Float64Array array = value.As<Napi::Float64Array>();
+  if (array.ArrayBuffer().IsDetached()) {
+    throw Napi::TypeError::New(env, std::string("Expected Float64Array for ") + name +
+                                        " but received one whose buffer is detached");
+  }
+  return array;
+}
+
+// symmetricEigen(matrix: Float64Array, n) → { values: Float64Array(n), vectors: Float64Array(n²) }.
+Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const Napi::Float64Array matrix = RequireFloat64Array(info, 0, "matrix");
+  const int64_t n = args::RequireIntegerInRange(info, 1, "n", 1, kMaxSide);
+  const size_t count = static_cast<size_t>(n * n);
+  if (matrix.ElementLength() != count) {
+    throw Napi::RangeError::New(
+        env, "Expected a Float64Array of n × n values for matrix (n = " + std::to_string(n) +
+                 ") but received " + std::to_string(matrix.ElementLength()) + " values");
+  }
+  const double* data = matrix.Data();
+  for (size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(data[i])) {
+      const char* what = std::isnan(data[i]) ? "NaN" : data[i] > 0 ? "Infinity" : "-Infinity";
+      throw Napi::RangeError::New(
+          env, "Expected finite values in matrix but entry " + std::to_string(i) + " is " + what);
+    }
+  }
+  Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(n));
+  Napi::Float64Array vectors = Napi::Float64Array::New(env, count);
+  args::RequireUnchanged(env, matrix, "matrix");
+  if (!linalg::SymmetricEigen(data, n, values.Data(), vectors.Data())) {
+    throw Napi::Error::New(env, "symmetricEigen: the QR iteration did not converge");
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("values", values);
+  result.Set("vectors", vectors);
+  return result;
+}
+
+// gramMatrix(matrix: Float32Array, rows, cols, byColumns) → Float64Array: MᵀM or M Mᵀ.
+Napi::Value GramMatrix(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const Napi::Float32Array matrix = args::RequireFloat32Array(info, 0, "matrix");
+  const int64_t rows = args::RequireIntegerInRange(info, 1, "rows", 1, int64_t{1} << 31);
+  const int64_t cols = args::RequireIntegerInRange(info, 2, "cols", 1, int64_t{1} << 31);
+  if (!info[3].IsBoolean()) {
+    throw Napi::TypeError::New(
+        env, "Expected a boolean for byColumns but received " + args::Describe(info[3]));
+  }
+  const bool by_columns = info[3].As<Napi::Boolean>().Value();
+  const int64_t side = by_columns ? cols : rows;
+  if (side > kMaxSide) {
+    throw Napi::RangeError::New(env, "Expected a Gram matrix side ≤ " + std::to_string(kMaxSide) +
+                                         " but received " + std::to_string(side));
+  }
+  if (static_cast<double>(matrix.ElementLength()) != static_cast<double>(rows) * cols) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(rows) + " × " +
+                                         std::to_string(cols) + " values for matrix but received " +
+                                         std::to_string(matrix.ElementLength()));
+  }
+  Napi::Float64Array gram = Napi::Float64Array::New(env, static_cast<size_t>(side * side));
+  args::RequireUnchanged(env, matrix, "matrix");
+  linalg::GramMatrix(matrix.Data(), rows, cols, by_columns, gram.Data());
+  return gram;
+}
+
+}  // namespace
+
+void RegisterLinalg(Napi::Env env, Napi::Object exports) {
+  exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen, "symmetricEigen"));
+  exports.Set("gramMatrix", Napi::Function::New(env, GramMatrix, "gramMatrix"));
+}
+
+}  // namespace superlora

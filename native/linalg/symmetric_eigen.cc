@@ -1,0 +1,218 @@
+#include "symmetric_eigen.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+// The inner loops (dot products, rank-2 updates, rotations) are short and in cache: compute-bound,
+// so on x86-64 Linux GCC builds them for AVX2 + FMA and AVX-512 too and picks one at load time.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SUPERLORA_WIDE_LOOPS __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define SUPERLORA_WIDE_LOOPS
+#endif
+
+namespace superlora::linalg {
+namespace {
+
+constexpr double kEpsilon = 2.220446049250313e-16;  // 2^-52
+constexpr int kMaxIterationsPerValue = 60;
+
+// Σ a[i]·b[i] with four partial sums, so the compiler can keep them in vector registers.
+SUPERLORA_WIDE_LOOPS double Dot(const double* a, const double* b, int64_t length) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= length; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < length; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+// row[j] −= a·x[j] + b·y[j].
+SUPERLORA_WIDE_LOOPS void SubtractTwoScaled(double* row, double a, const double* x, double b,
+                                            const double* y, int64_t length) {
+  for (int64_t j = 0; j < length; ++j) row[j] -= a * x[j] + b * y[j];
+}
+
+// Reduces `work` (symmetric, both triangles) to tridiagonal T with reflections H_k = I − 2 v vᵀ,
+// each v kept in row k of `work`; fills T's diagonal and sub-diagonal, and Z = H_{n−3} ⋯ H_0 in
+// `basis`, so that A = Zᵀ T Z.
+void Tridiagonalize(std::vector<double>& work, int64_t n, double* diagonal, double* off_diagonal,
+                    double* basis) {
+  std::vector<double> p(static_cast<size_t>(n));
+  std::vector<char> reflected(static_cast<size_t>(n), 0);
+  for (int64_t k = 0; k + 2 < n; ++k) {
+    const int64_t start = k + 1;
+    const int64_t length = n - start;
+    double* v = work.data() + k * n + start;
+    diagonal[k] = work[static_cast<size_t>(k * n + k)];
+    double norm = std::sqrt(Dot(v, v, length));
+    if (norm == 0) {
+      off_diagonal[k] = 0;
+      continue;
+    }
+    const double alpha = v[0] > 0 ? -norm : norm;
+    v[0] -= alpha;
+    const double v_norm = std::sqrt(Dot(v, v, length));
+    for (int64_t i = 0; i < length; ++i) v[i] /= v_norm;
+    off_diagonal[k] = alpha;
+    reflected[static_cast<size_t>(k)] = 1;
+    // S ← H S H for the trailing block S: p = S v, K = vᵀ p, w = p − K v, S −= 2 (v wᵀ + w vᵀ).
+    double* w = p.data() + start;
+    double vp = 0;
+    for (int64_t i = 0; i < length; ++i) {
+      w[i] = Dot(work.data() + (start + i) * n + start, v, length);
+      vp += v[i] * w[i];
+    }
+    for (int64_t i = 0; i < length; ++i) w[i] -= vp * v[i];
+    for (int64_t i = 0; i < length; ++i) {
+      SubtractTwoScaled(work.data() + (start + i) * n + start, 2 * v[i], w, 2 * w[i], v, length);
+    }
+  }
+  if (n >= 2) {
+    diagonal[n - 2] = work[static_cast<size_t>((n - 2) * n + n - 2)];
+    off_diagonal[n - 2] = work[static_cast<size_t>((n - 1) * n + n - 2)];
+  }
+  diagonal[n - 1] = work[static_cast<size_t>((n - 1) * n + n - 1)];
+
+  std::fill(basis, basis + n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i) basis[i * n + i] = 1;
+  // Z ← Z · H_k from the last reflection back: only the trailing block's rows change.
+  for (int64_t k = n - 3; k >= 0; --k) {
+    if (!reflected[static_cast<size_t>(k)]) continue;
+    const int64_t start = k + 1;
+    const int64_t length = n - start;
+    const double* v = work.data() + k * n + start;
+    for (int64_t i = start; i < n; ++i) {
+      double* row = basis + i * n + start;
+      SubtractTwoScaled(row, 2 * Dot(row, v, length), v, 0, v, length);
+    }
+  }
+}
+
+// Rows k and k + 1 of `basis` ← (c·row_k + s·row_{k+1}, −s·row_k + c·row_{k+1}).
+SUPERLORA_WIDE_LOOPS void RotateRows(double* basis, int64_t n, int64_t k, double c, double s) {
+  double* upper = basis + k * n;
+  double* lower = upper + n;
+  for (int64_t j = 0; j < n; ++j) {
+    const double u = upper[j];
+    const double l = lower[j];
+    upper[j] = c * u + s * l;
+    lower[j] = c * l - s * u;
+  }
+}
+
+bool DiagonalizeTridiagonal(double* diagonal, double* off_diagonal, double* basis, int64_t n) {
+  const auto negligible = [&](int64_t i) {
+    return std::fabs(off_diagonal[i]) <=
+           kEpsilon * (std::fabs(diagonal[i]) + std::fabs(diagonal[i + 1]));
+  };
+  int64_t hi = n - 1;
+  int iterations = 0;
+  while (hi > 0) {
+    if (negligible(hi - 1)) {
+      off_diagonal[hi - 1] = 0;
+      --hi;
+      iterations = 0;
+      continue;
+    }
+    if (++iterations > kMaxIterationsPerValue) return false;
+    int64_t lo = hi - 1;
+    while (lo > 0 && !negligible(lo - 1)) --lo;
+    if (lo > 0) off_diagonal[lo - 1] = 0;
+
+    const double half = (diagonal[hi - 1] - diagonal[hi]) / 2;
+    const double coupling = off_diagonal[hi - 1];
+    const double shift =
+        diagonal[hi] -
+        (coupling * coupling) / (half + (half >= 0 ? 1 : -1) * std::hypot(half, coupling));
+    double x = diagonal[lo] - shift;
+    double z = off_diagonal[lo];
+    for (int64_t k = lo; k < hi; ++k) {
+      const double r = std::hypot(x, z);
+      const double c = r == 0 ? 1 : x / r;
+      const double s = r == 0 ? 0 : z / r;
+      if (k > lo) off_diagonal[k - 1] = r;
+      const double a = diagonal[k];
+      const double b = off_diagonal[k];
+      const double d = diagonal[k + 1];
+      diagonal[k] = c * c * a + 2 * c * s * b + s * s * d;
+      diagonal[k + 1] = s * s * a - 2 * c * s * b + c * c * d;
+      off_diagonal[k] = c * s * (d - a) + (c * c - s * s) * b;
+      x = off_diagonal[k];
+      if (k + 1 < hi) {
+        z = s * off_diagonal[k + 1];
+        off_diagonal[k + 1] = c * off_diagonal[k + 1];
+      }
+      RotateRows(basis, n, k, c, s);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vectors) {
+  const size_t count = static_cast<size_t>(n * n);
+  std::vector<double> work(count);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      const double value = matrix[i * n + j];
+      work[static_cast<size_t>(i * n + j)] = value;
+      work[static_cast<size_t>(j * n + i)] = value;
+    }
+  }
+  std::vector<double> diagonal(static_cast<size_t>(n));
+  std::vector<double> off_diagonal(static_cast<size_t>(std::max<int64_t>(n - 1, 0)));
+  std::vector<double> basis(count);
+  Tridiagonalize(work, n, diagonal.data(), off_diagonal.data(), basis.data());
+  if (!DiagonalizeTridiagonal(diagonal.data(), off_diagonal.data(), basis.data(), n)) return false;
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  // Stable, as the reference's Array.prototype.sort: equal eigenvalues keep their order.
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return diagonal[static_cast<size_t>(a)] > diagonal[static_cast<size_t>(b)];
+  });
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t source = order[static_cast<size_t>(i)];
+    values[i] = diagonal[static_cast<size_t>(source)];
+    std::copy(basis.begin() + source * n, basis.begin() + (source + 1) * n, vectors + i * n);
+  }
+  return true;
+}
+
+void GramMatrix(const float* matrix, int64_t rows, int64_t cols, bool by_columns, double* gram) {
+  if (by_columns) {
+    // MᵀM as a sum of outer products of the rows, lower triangle, then mirrored.
+    std::fill(gram, gram + cols * cols, 0.0);
+    std::vector<double> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) row[static_cast<size_t>(c)] = matrix[r * cols + c];
+      for (int64_t i = 0; i < cols; ++i) {
+        const double value = row[static_cast<size_t>(i)];
+        if (value == 0) continue;
+        double* out = gram + i * cols;
+        for (int64_t j = 0; j <= i; ++j) out[j] += value * row[static_cast<size_t>(j)];
+      }
+    }
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < i; ++j) gram[j * cols + i] = gram[i * cols + j];
+    return;
+  }
+  std::vector<double> promoted(static_cast<size_t>(rows * cols));
+  std::copy(matrix, matrix + rows * cols, promoted.begin());
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j <= i; ++j) {
+      const double sum = Dot(promoted.data() + i * cols, promoted.data() + j * cols, cols);
+      gram[i * rows + j] = sum;
+      gram[j * rows + i] = sum;
+    }
+  }
+}
+
+}  // namespace superlora::linalg

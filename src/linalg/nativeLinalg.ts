@@ -1,0 +1,30 @@
+/**
+ * The addon's dense linear algebra (native/linalg/), when the addon loads and has it: the same
+ * algorithm as symmetricEigen.ts and the Gram products of lowRankDecomposition.ts, several times
+ * faster (test/linalg/nativeLinalg.test.ts prints the timings). Without the addon the TypeScript
+ * versions run; they stay the reference the native ones are tested against.
+ */
+import type { Addon } from '../native/addonTypes';
+import { loadAddon } from '../native/loadAddon';
+
+export type NativeLinalg = Required<Pick<Addon, 'symmetricEigen' | 'gramMatrix'>>;
+
+let cached: NativeLinalg | null | undefined;
+
+/** The native functions, or null when the addon does not load or predates them. */
+export function nativeLinalg(): NativeLinalg | null {
+  if (cached !== undefined) return cached;
+  try {
+    const addon = loadAddon();
+    cached =
+      typeof addon.symmetricEigen === 'function' && typeof addon.gramMatrix === 'function'
+        ? {
+            symmetricEigen: addon.symmetricEigen.bind(addon),
+            gramMatrix: addon.gramMatrix.bind(addon),
+          }
+        : null;
+  } catch {
+    cached = null;
+  }
+  return cached;
+}
