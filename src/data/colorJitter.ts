@@ -78,13 +78,20 @@ export function jitterInPlace(
       for (let i = offset; i < end; i++)
         image[i] = clamp255((image[i] as number) * jitter.brightness);
     } else if (adjustment === 1 && jitter.contrast !== 1) {
+      // Blend with the image's mean grey.
       let sum = 0;
       for (let i = offset; i < end; i += channels) sum += grey(image, i, channels);
-      blendInPlace(image, offset, end, jitter.contrast, () => sum / pixels);
+      const shift = (1 - jitter.contrast) * (sum / pixels);
+      for (let i = offset; i < end; i++) {
+        image[i] = clamp255(jitter.contrast * (image[i] as number) + shift);
+      }
     } else if (adjustment === 2 && jitter.saturation !== 1 && channels === 3) {
-      blendInPlace(image, offset, end, jitter.saturation, (i) =>
-        grey(image, i - ((i - offset) % 3), 3),
-      );
+      // Blend each pixel with its own grey.
+      const factor = jitter.saturation;
+      for (let i = offset; i < end; i += 3) {
+        const shift = (1 - factor) * grey(image, i, 3);
+        for (let c = i; c < i + 3; c++) image[c] = clamp255(factor * (image[c] as number) + shift);
+      }
     } else if (adjustment === 3 && jitter.hue !== 0 && channels === 3) {
       shiftHueInPlace(image, offset, end, jitter.hue);
     }
@@ -95,26 +102,6 @@ function grey(image: Float32Array, i: number, channels: number): number {
   return channels === 3
     ? luma(image[i] as number, image[i + 1] as number, image[i + 2] as number)
     : (image[i] as number);
-}
-
-/**
- * factor · x + (1 − factor) · reference(i), clamped: contrast blends with the image's mean grey,
- * saturation with each pixel's grey. References are read before a pixel's channels change.
- */
-function blendInPlace(
-  image: Float32Array,
-  offset: number,
-  end: number,
-  factor: number,
-  reference: (index: number) => number,
-): void {
-  const references = new Float64Array(end - offset);
-  for (let i = offset; i < end; i++) references[i - offset] = reference(i);
-  for (let i = offset; i < end; i++) {
-    image[i] = clamp255(
-      factor * (image[i] as number) + (1 - factor) * (references[i - offset] as number),
-    );
-  }
 }
 
 /** torchvision's `adjust_hue`: to HSV, h ← (h + shift) mod 1, back to RGB. V and S are kept. */
