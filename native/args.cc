@@ -47,23 +47,40 @@ std::string Describe(const Napi::Value& value) {
   return "a value of another type";
 }
 
-Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t index,
-                                       const char* name) {
+namespace {
+
+// info[index] as a typed array of `type` (named `type_name` in errors) whose buffer is not
+// detached.
+template <typename T>
+Napi::TypedArrayOf<T> RequireTypedArray(const Napi::CallbackInfo& info, size_t index,
+                                        const char* name, napi_typedarray_type type,
+                                        const char* type_name) {
   const Napi::Env env = info.Env();
   const Napi::Value value = info[index];
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(
-        env, std::string("Expected Float32Array for ") + name + " but received " + Describe(value));
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type) {
+    throw Napi::TypeError::New(env, std::string("Expected ") + type_name + " for " + name +
+                                        " but received " + Describe(value));
   }
-  Napi::Float32Array array = value.As<Napi::Float32Array>();
+  Napi::TypedArrayOf<T> array = value.As<Napi::TypedArrayOf<T>>();
   // A transferred or detached buffer has no memory behind it; reject it rather than write to
   // a null pointer.
   if (array.ArrayBuffer().IsDetached()) {
-    throw Napi::TypeError::New(env, std::string("Expected Float32Array for ") + name +
+    throw Napi::TypeError::New(env, std::string("Expected ") + type_name + " for " + name +
                                         " but received one whose buffer is detached");
   }
   return array;
+}
+
+}  // namespace
+
+Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t index,
+                                       const char* name) {
+  return RequireTypedArray<float>(info, index, name, napi_float32_array, "Float32Array");
+}
+
+Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
+                                       const char* name) {
+  return RequireTypedArray<double>(info, index, name, napi_float64_array, "Float64Array");
 }
 
 size_t RequirePowerOfTwo(const Napi::CallbackInfo& info, size_t index, const char* name) {

@@ -18,6 +18,10 @@ std::string Describe(const Napi::Value& value);
 Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t index,
                                        const char* name);
 
+// info[index] as a Float64Array whose buffer is not detached.
+Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
+                                       const char* name);
+
 // info[index] as a power of two (1, 2, 4, ...) that is a safe integer.
 // A Float32Array argument of exactly `length` values (RangeError naming it otherwise).
 Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, const char* name,

@@ -12,27 +12,10 @@ namespace {
 // Gram matrices and eigenvectors are n² doubles: 2^15 per side is 8 GiB, past any real target.
 constexpr int64_t kMaxSide = 1 << 15;
 
-Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
-                                       const char* name) {
-  const Napi::Env env = info.Env();
-  const Napi::Value value = info[index];
-  if (!value.IsTypedArray() ||
-      value.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw Napi::TypeError::New(env, std::string("Expected Float64Array for ") + name +
-                                        " but received " + args::Describe(value));
-  }
-  Napi::Float64Array array = value.As<Napi::Float64Array>();
-  if (array.ArrayBuffer().IsDetached()) {
-    throw Napi::TypeError::New(env, std::string("Expected Float64Array for ") + name +
-                                        " but received one whose buffer is detached");
-  }
-  return array;
-}
-
 // symmetricEigen(matrix: Float64Array, n) → { values: Float64Array(n), vectors: Float64Array(n²) }.
 Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  const Napi::Float64Array matrix = RequireFloat64Array(info, 0, "matrix");
+  const Napi::Float64Array matrix = args::RequireFloat64Array(info, 0, "matrix");
   const int64_t n = args::RequireIntegerInRange(info, 1, "n", 1, kMaxSide);
   const size_t count = static_cast<size_t>(n * n);
   if (matrix.ElementLength() != count) {
