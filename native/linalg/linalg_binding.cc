@@ -35,7 +35,9 @@ Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
   Napi::Float64Array vectors = Napi::Float64Array::New(env, count);
   args::RequireUnchanged(env, matrix, "matrix");
   if (!linalg::SymmetricEigen(data, n, values.Data(), vectors.Data())) {
-    throw Napi::Error::New(env, "symmetricEigen: the QR iteration did not converge");
+    // Not seen on any finite input (the scaling rules out overflow); a RangeError like every other
+    // refusal at this boundary.
+    throw Napi::RangeError::New(env, "symmetricEigen: the QR iteration did not converge");
   }
   Napi::Object result = Napi::Object::New(env);
   result.Set("values", values);

@@ -159,10 +159,19 @@ bool DiagonalizeTridiagonal(double* diagonal, double* off_diagonal, double* basi
 
 bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vectors) {
   const size_t count = static_cast<size_t>(n * n);
+  // Decompose A / 2^e with the largest entry in [0.5, 1): a power of two scales exactly, and
+  // squares of entries near the double range can no longer overflow (LAPACK's dsyev scales
+  // likewise).
+  double largest = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j <= i; ++j) largest = std::max(largest, std::fabs(matrix[i * n + j]));
+  }
+  int exponent = 0;
+  if (largest > 0) std::frexp(largest, &exponent);
   std::vector<double> work(count);
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j <= i; ++j) {
-      const double value = matrix[i * n + j];
+      const double value = std::ldexp(matrix[i * n + j], -exponent);
       work[static_cast<size_t>(i * n + j)] = value;
       work[static_cast<size_t>(j * n + i)] = value;
     }
@@ -180,7 +189,7 @@ bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vec
   });
   for (int64_t i = 0; i < n; ++i) {
     const int64_t source = order[static_cast<size_t>(i)];
-    values[i] = diagonal[static_cast<size_t>(source)];
+    values[i] = std::ldexp(diagonal[static_cast<size_t>(source)], exponent);
     std::copy(basis.begin() + source * n, basis.begin() + (source + 1) * n, vectors + i * n);
   }
   return true;

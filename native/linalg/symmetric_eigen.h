@@ -11,7 +11,8 @@ namespace superlora::linalg {
 
 // `matrix` is row-major [n, n]; only its lower triangle is read. On return `values` (n) holds the
 // eigenvalues, largest first, and row i of `vectors` (row-major [n, n]) the unit eigenvector of
-// values[i]. Returns false when the QR iteration did not converge (60 sweeps for one eigenvalue).
+// values[i]. The matrix is scaled by a power of two first, so no finite input overflows. Returns
+// false when the QR iteration did not converge (60 sweeps for one eigenvalue).
 bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vectors);
 
 // MᵀM ([cols, cols]) when `by_columns`, else M Mᵀ ([rows, rows]), of the row-major float matrix

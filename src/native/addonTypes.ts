@@ -607,8 +607,10 @@ export interface Addon {
    * Eigen-decomposition of a symmetric [n, n] matrix (lower triangle read) in double, as
    * src/linalg/symmetricEigen.ts computes it: values largest first, row i of `vectors` the unit
    * eigenvector of values[i]. Absent from binaries built before it.
-   * @throws TypeError / RangeError for a wrong type, size or a non-finite entry; Error when the QR
-   *   iteration does not converge.
+   * The matrix is scaled by a power of two first, so entries near the double range cannot
+   * overflow.
+   * @throws TypeError / RangeError for a wrong type, size or a non-finite entry (and, never seen, a
+   *   QR iteration that does not converge).
    */
   symmetricEigen?(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
   /** MᵀM ([cols, cols]) when byColumns, else M Mᵀ ([rows, rows]), of row-major M, in double. */

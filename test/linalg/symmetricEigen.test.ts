@@ -140,3 +140,14 @@ test('the addon has the native version, and it agrees with the TypeScript one on
     expect(Math.abs(Math.abs(dot) - 1)).toBeLessThan(1e-9);
   }
 });
+
+test('the native version scales its input first: entries near the double range do not overflow', () => {
+  const n = 6;
+  const a = randomSymmetric(n, 3);
+  const huge = a.map((value) => value * 2 ** 1000);
+  const { values } = native!.symmetricEigen(a, n);
+  const scaled = native!.symmetricEigen(huge, n);
+  // A power of two scales exactly: the same eigenvalues times 2^1000, bit for bit.
+  expect(Array.from(scaled.values)).toEqual(Array.from(values, (value) => value * 2 ** 1000));
+  expect(Array.from(scaled.vectors)).toEqual(Array.from(native!.symmetricEigen(a, n).vectors));
+});

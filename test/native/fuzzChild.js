@@ -456,6 +456,18 @@ const exportsFuzzed = {
       size,
     ];
   },
+  symmetricEigen: () => {
+    const n = int(1, 12);
+    // Only the lower triangle is read: the matrix need not be symmetric; sometimes near the
+    // double range, which the native side scales down before squaring.
+    const scale = chance(0.1) ? 1e300 : 1;
+    return [Float64Array.from(f32(n * n), (value) => value * scale), n];
+  },
+  gramMatrix: () => {
+    const rows = int(1, 9);
+    const cols = int(1, 9);
+    return [f32(rows * cols), rows, cols, chance(0.5)];
+  },
   nativeDraws: () => [int(0, 2 ** 32 - 1), int(1, 4), int(0, 16)],
   nativeTables: () => [int(0, 1000), 2 ** int(0, 8)],
   nativePermutation: () => [int(0, 1000), pick([2, 4]), int(1, 64)],
