@@ -55,6 +55,7 @@ export {
 } from './interop/peft';
 export {
   lowRankDecomposition,
+  lowRankDecompositionAsync,
   rankForTolerance,
   type LowRankDecomposition,
   type LowRankFactors,

@@ -1,9 +1,12 @@
 #include "linalg_binding.h"
 
+#include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "../args.h"
+#include "../promise_worker.h"
 #include "symmetric_eigen.h"
 
 namespace superlora {
@@ -11,6 +14,11 @@ namespace {
 
 // Gram matrices and eigenvectors are n² doubles: 2^15 per side is 8 GiB, past any real target.
 constexpr int64_t kMaxSide = 1 << 15;
+
+// How JavaScript prints a non-finite number.
+const char* NonFiniteName(double value) {
+  return std::isnan(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+}
 
 // symmetricEigen(matrix: Float64Array, n) → { values: Float64Array(n), vectors: Float64Array(n²) }.
 Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
@@ -26,9 +34,8 @@ Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
   const double* data = matrix.Data();
   for (size_t i = 0; i < count; ++i) {
     if (!std::isfinite(data[i])) {
-      const char* what = std::isnan(data[i]) ? "NaN" : data[i] > 0 ? "Infinity" : "-Infinity";
-      throw Napi::RangeError::New(
-          env, "Expected finite values in matrix but entry " + std::to_string(i) + " is " + what);
+      throw Napi::RangeError::New(env, "Expected finite values in matrix but entry " +
+                                           std::to_string(i) + " is " + NonFiniteName(data[i]));
     }
   }
   Napi::Float64Array values = Napi::Float64Array::New(env, static_cast<size_t>(n));
@@ -72,11 +79,60 @@ Napi::Value GramMatrix(const Napi::CallbackInfo& info) {
   return gram;
 }
 
+// gramSpectrumAsync(matrix: Float32Array, rows, cols, values: Float64Array(side),
+// vectors: Float64Array(side²)) → Promise<void>: GramSpectrum on the libuv pool, so that the
+// targets of a conversion decompose in parallel. The arrays are checked here (a non-finite entry
+// is a RangeError) and held until the Promise settles.
+Napi::Value GramSpectrumAsync(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const Napi::Float32Array matrix = args::RequireFloat32Array(info, 0, "matrix");
+  const int64_t rows = args::RequireIntegerInRange(info, 1, "rows", 1, int64_t{1} << 31);
+  const int64_t cols = args::RequireIntegerInRange(info, 2, "cols", 1, int64_t{1} << 31);
+  const int64_t side = std::min(rows, cols);
+  if (side > kMaxSide) {
+    throw Napi::RangeError::New(env, "Expected min(rows, cols) ≤ " + std::to_string(kMaxSide) +
+                                         " but received " + std::to_string(side));
+  }
+  if (static_cast<double>(matrix.ElementLength()) != static_cast<double>(rows) * cols) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(rows) + " × " +
+                                         std::to_string(cols) + " values for matrix but received " +
+                                         std::to_string(matrix.ElementLength()));
+  }
+  Napi::Float64Array values = args::RequireFloat64Array(info, 3, "values");
+  Napi::Float64Array vectors = args::RequireFloat64Array(info, 4, "vectors");
+  if (values.ElementLength() != static_cast<size_t>(side) ||
+      vectors.ElementLength() != static_cast<size_t>(side * side)) {
+    throw Napi::RangeError::New(
+        env, "Expected " + std::to_string(side) + " values and " + std::to_string(side * side) +
+                 " vectors entries (side min(rows, cols) = " + std::to_string(side) +
+                 ") but received " + std::to_string(values.ElementLength()) + " and " +
+                 std::to_string(vectors.ElementLength()));
+  }
+  args::RequireUnchanged(env, matrix, "matrix");
+  args::RequireUnchanged(env, values, "values");
+  const float* in = matrix.Data();
+  double* values_out = values.Data();
+  double* vectors_out = vectors.Data();
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    if (!std::isfinite(in[i])) {
+      throw Napi::RangeError::New(env, "Expected finite values in matrix but entry " +
+                                           std::to_string(i) + " is " + NonFiniteName(in[i]));
+    }
+  }
+  return QueuePromiseWorker(env, "superlora:gramSpectrum", {matrix, values, vectors}, [=] {
+    if (!linalg::GramSpectrum(in, rows, cols, values_out, vectors_out)) {
+      throw std::runtime_error("gramSpectrum: the QR iteration did not converge");
+    }
+  });
+}
+
 }  // namespace
 
 void RegisterLinalg(Napi::Env env, Napi::Object exports) {
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen, "symmetricEigen"));
   exports.Set("gramMatrix", Napi::Function::New(env, GramMatrix, "gramMatrix"));
+  exports.Set("gramSpectrumAsync",
+              Napi::Function::New(env, GramSpectrumAsync, "gramSpectrumAsync"));
 }
 
 }  // namespace superlora

@@ -224,4 +224,13 @@ void GramMatrix(const float* matrix, int64_t rows, int64_t cols, bool by_columns
   }
 }
 
+bool GramSpectrum(const float* matrix, int64_t rows, int64_t cols, double* values,
+                  double* vectors) {
+  const bool by_columns = cols <= rows;
+  const int64_t side = by_columns ? cols : rows;
+  std::vector<double> gram(static_cast<size_t>(side * side));
+  GramMatrix(matrix, rows, cols, by_columns, gram.data());
+  return SymmetricEigen(gram.data(), side, values, vectors);
+}
+
 }  // namespace superlora::linalg

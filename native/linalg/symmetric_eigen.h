@@ -19,4 +19,9 @@ bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vec
 // [rows, cols], summed in double; the full square is written.
 void GramMatrix(const float* matrix, int64_t rows, int64_t cols, bool by_columns, double* gram);
 
+// The spectrum a low-rank decomposition of the row-major float matrix [rows, cols] needs: the
+// eigenvalues (largest first) and eigenvectors of the Gram matrix of its smaller side (MᵀM when
+// cols ≤ rows, else M Mᵀ), side = min(rows, cols): values [side], vectors [side, side].
+bool GramSpectrum(const float* matrix, int64_t rows, int64_t cols, double* values, double* vectors);
+
 }  // namespace superlora::linalg

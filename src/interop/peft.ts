@@ -19,7 +19,7 @@ import { createPlan, type Plan } from '../createPlan';
 import type { EngineChoice } from '../engines/engine';
 import { denseFactor, type KronFactor, type PeftModule, type PeftType } from '../io/peftFile';
 import {
-  lowRankDecomposition,
+  lowRankDecompositionAsync,
   rankForTolerance,
   type LowRankFactors,
 } from '../linalg/lowRankDecomposition';
@@ -113,7 +113,7 @@ export async function peftFromAdapter(
         : null;
   const modules = exactType
     ? ownKronModules(plan.layout, params)
-    : truncatedLoraModules(
+    : await truncatedLoraModules(
         plan.targets,
         views,
         options.rank,
@@ -243,15 +243,18 @@ function ownKronModules(layout: PlanLayout, params: Float32Array): PeftModule[] 
  * Each target's best approximation as one LoRA factor: at `rank` for all, else at each target's
  * smallest rank within `tolerance` (with `uniform`, the largest of those for all).
  */
-function truncatedLoraModules(
+async function truncatedLoraModules(
   targets: readonly Target[],
   views: readonly Float32Array[],
   rank: number | undefined,
   tolerance: number,
   uniform: boolean,
-): PeftModule[] {
-  const decompositions = targets.map((target, t) =>
-    lowRankDecomposition(views[t] as Float32Array, target.shape[0], target.shape[1]),
+): Promise<PeftModule[]> {
+  // Every target at once: the native decompositions run in parallel on the libuv pool.
+  const decompositions = await Promise.all(
+    targets.map((target, t) =>
+      lowRankDecompositionAsync(views[t] as Float32Array, target.shape[0], target.shape[1]),
+    ),
   );
   // PEFT needs r ≥ 1, even for a module whose ΔW is still zero.
   const ownRanks = decompositions.map((d) =>

@@ -39,6 +39,17 @@ export function rankForTolerance(singularValues: Float64Array, tolerance: number
   return 0;
 }
 
+function checkShape(matrix: Float32Array, rows: number, cols: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
+    throw new RangeError(`Expected positive integer rows and cols but received ${rows} × ${cols}`);
+  }
+  if (matrix.length !== rows * cols) {
+    throw new RangeError(
+      `Expected ${rows} × ${cols} = ${rows * cols} values for matrix but received ${matrix.length}`,
+    );
+  }
+}
+
 /**
  * `matrix` is row-major [rows, cols]. The Gram matrix and its eigen-decomposition run in the native
  * addon when it loads (`native: false` forces the TypeScript reference).
@@ -49,14 +60,7 @@ export function lowRankDecomposition(
   cols: number,
   options: { native?: boolean } = {},
 ): LowRankDecomposition {
-  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 1) {
-    throw new RangeError(`Expected positive integer rows and cols but received ${rows} × ${cols}`);
-  }
-  if (matrix.length !== rows * cols) {
-    throw new RangeError(
-      `Expected ${rows} × ${cols} = ${rows * cols} values for matrix but received ${matrix.length}`,
-    );
-  }
+  checkShape(matrix, rows, cols);
   const byColumns = cols <= rows;
   const side = byColumns ? cols : rows;
   const native = options.native === false ? null : nativeLinalg();
@@ -66,6 +70,40 @@ export function lowRankDecomposition(
         byColumns ? columnGram(matrix, rows, cols) : rowGram(matrix, rows, cols),
         side,
       );
+  return fromSpectrum(matrix, rows, cols, values, vectors);
+}
+
+/**
+ * lowRankDecomposition off the main thread: the native Gram matrix and eigen-decomposition run on
+ * the libuv pool, so several matrices decompose in parallel (one per pool thread, 4 by default:
+ * UV_THREADPOOL_SIZE). Without the addon it is the synchronous TypeScript version. `matrix` must
+ * not change until the Promise settles.
+ */
+export async function lowRankDecompositionAsync(
+  matrix: Float32Array,
+  rows: number,
+  cols: number,
+): Promise<LowRankDecomposition> {
+  checkShape(matrix, rows, cols);
+  const native = nativeLinalg();
+  if (!native) return lowRankDecomposition(matrix, rows, cols, { native: false });
+  const side = Math.min(rows, cols);
+  const values = new Float64Array(side);
+  const vectors = new Float64Array(side * side);
+  await native.gramSpectrumAsync(matrix, rows, cols, values, vectors);
+  return fromSpectrum(matrix, rows, cols, values, vectors);
+}
+
+/** The decomposition of `matrix` from the eigenpairs of its smaller side's Gram matrix. */
+function fromSpectrum(
+  matrix: Float32Array,
+  rows: number,
+  cols: number,
+  values: Float64Array,
+  vectors: Float64Array,
+): LowRankDecomposition {
+  const byColumns = cols <= rows;
+  const side = byColumns ? cols : rows;
   const singularValues = values.map((value) => Math.sqrt(Math.max(value, 0)));
 
   const factors = (rank: number): LowRankFactors => {

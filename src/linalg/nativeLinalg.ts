@@ -7,7 +7,9 @@
 import type { Addon } from '../native/addonTypes';
 import { loadAddon } from '../native/loadAddon';
 
-export type NativeLinalg = Required<Pick<Addon, 'symmetricEigen' | 'gramMatrix'>>;
+export type NativeLinalg = Required<
+  Pick<Addon, 'symmetricEigen' | 'gramMatrix' | 'gramSpectrumAsync'>
+>;
 
 let cached: NativeLinalg | null | undefined;
 
@@ -16,11 +18,15 @@ export function nativeLinalg(): NativeLinalg | null {
   if (cached !== undefined) return cached;
   try {
     const addon = loadAddon();
+    const { symmetricEigen, gramMatrix, gramSpectrumAsync } = addon;
     cached =
-      typeof addon.symmetricEigen === 'function' && typeof addon.gramMatrix === 'function'
+      typeof symmetricEigen === 'function' &&
+      typeof gramMatrix === 'function' &&
+      typeof gramSpectrumAsync === 'function'
         ? {
-            symmetricEigen: addon.symmetricEigen.bind(addon),
-            gramMatrix: addon.gramMatrix.bind(addon),
+            symmetricEigen: symmetricEigen.bind(addon),
+            gramMatrix: gramMatrix.bind(addon),
+            gramSpectrumAsync: gramSpectrumAsync.bind(addon),
           }
         : null;
   } catch {

@@ -615,6 +615,19 @@ export interface Addon {
   symmetricEigen?(matrix: Float64Array, n: number): { values: Float64Array; vectors: Float64Array };
   /** MᵀM ([cols, cols]) when byColumns, else M Mᵀ ([rows, rows]), of row-major M, in double. */
   gramMatrix?(matrix: Float32Array, rows: number, cols: number, byColumns: boolean): Float64Array;
+  /**
+   * The Gram matrix of M's smaller side (side = min(rows, cols)) and its eigen-decomposition, on
+   * the libuv pool: values [side] largest first, vectors [side, side] by rows. The arrays are
+   * checked before it starts and must not be touched until it settles.
+   * @throws TypeError / RangeError (synchronously) for a wrong type or size or a non-finite entry.
+   */
+  gramSpectrumAsync?(
+    matrix: Float32Array,
+    rows: number,
+    cols: number,
+    values: Float64Array,
+    vectors: Float64Array,
+  ): Promise<void>;
   /** Compiles a plan descriptor (src/native/planDescriptor.ts) into a native plan. */
   NativePlan: NativePlanConstructor;
   /** Compiles a plan descriptor into a plan on the first CUDA device (CUDA builds only). */

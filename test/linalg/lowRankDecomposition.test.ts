@@ -5,6 +5,7 @@
  */
 import {
   lowRankDecomposition,
+  lowRankDecompositionAsync,
   rankForTolerance,
   relativeResidual,
 } from '../../src/linalg/lowRankDecomposition';
@@ -137,3 +138,31 @@ test.each([
     );
   },
 );
+
+test('lowRankDecompositionAsync: several matrices at once on the pool, each exactly the synchronous result', async () => {
+  const shapes = [
+    [120, 30],
+    [30, 120],
+    [64, 64],
+    [9, 1],
+  ] as const;
+  const matrices = shapes.map(([rows, cols], i) =>
+    Float32Array.from(uniforms(50 + i, rows * cols)),
+  );
+  const results = await Promise.all(
+    shapes.map(([rows, cols], i) => lowRankDecompositionAsync(matrices[i]!, rows, cols)),
+  );
+  shapes.forEach(([rows, cols], i) => {
+    const sync = lowRankDecomposition(matrices[i]!, rows, cols);
+    expect(Array.from(results[i]!.singularValues)).toEqual(Array.from(sync.singularValues));
+    const rank = Math.min(rows, cols, 4);
+    expect(results[i]!.factors(rank).up).toEqual(sync.factors(rank).up);
+    expect(results[i]!.factors(rank).down).toEqual(sync.factors(rank).down);
+  });
+  await expect(lowRankDecompositionAsync(new Float32Array(5), 2, 3)).rejects.toThrow(
+    'Expected 2 × 3 = 6 values for matrix but received 5',
+  );
+  await expect(lowRankDecompositionAsync(Float32Array.of(1, NaN), 1, 2)).rejects.toThrow(
+    'Expected finite values in matrix but entry 1 is NaN',
+  );
+});
