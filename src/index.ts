@@ -104,7 +104,17 @@ export {
   type AdaptableModel,
   type ModelAdapterOptions,
 } from './tfjs/modelAdapter';
-export { loadAdaptedViT, type AdapterToMerge } from './train/loadAdaptedViT';
+export {
+  loadAdaptedViT,
+  type AdapterToMerge,
+  type LoadAdaptedOptions,
+} from './train/loadAdaptedViT';
+export {
+  combineDeltas,
+  combinationNames,
+  type CombinationName,
+  type CombinationOptions,
+} from './train/combineDeltas';
 export { useBackend, BackendUnavailableError, type BackendChoice } from './tfjs/backend';
 export {
   registerNativeKernels,

@@ -3,13 +3,22 @@
  * (merge, evaluate, predict): both repeatable, the scales paired with the adapters in order.
  */
 import type { Command } from 'commander';
+import {
+  combinationNames,
+  type CombinationName,
+  type CombinationOptions,
+} from '../train/combineDeltas';
 import type { AdapterToMerge } from '../train/loadAdaptedViT';
 import { CliUsageError } from './errors';
-import { collect, numberFlag } from './parseFlags';
+import { choiceFlag, collect, integerFlag, numberFlag } from './parseFlags';
 
 export interface AdapterFlags {
   adapter?: string[];
   adapterScale?: number[];
+  combination?: CombinationName;
+  density?: number;
+  majoritySign?: 'total' | 'frequency';
+  combinationSeed?: number;
 }
 
 const ADAPTER_HELP =
@@ -24,7 +33,57 @@ export function addAdapterFlags(command: Command, options: { required: boolean }
     options.required
       ? command.requiredOption('--adapter <path>', ADAPTER_HELP, adapter)
       : command.option('--adapter <path>', ADAPTER_HELP, adapter)
-  ).option('--adapter-scale <x>', ADAPTER_SCALE_HELP, collect(numberFlag(-1000, 1000)));
+  )
+    .option('--adapter-scale <x>', ADAPTER_SCALE_HELP, collect(numberFlag(-1000, 1000)))
+    .option(
+      '--combination <name>',
+      `how the adapters' ΔW combine, as PEFT's add_weighted_adapter on the dense ΔW: ${combinationNames.join(', ')} (default linear: Σ sᵢ·ΔWᵢ)`,
+      choiceFlag(combinationNames),
+    )
+    .option(
+      '--density <d>',
+      'share of each ΔW kept by ties, dare_linear, dare_ties and magnitude_prune, in (0, 1]',
+      numberFlag(Number.MIN_VALUE, 1),
+    )
+    .option(
+      '--majority-sign <method>',
+      'how ties and dare_ties elect each entry’s sign: total (of the summed ΔW) or frequency (of the count of signs); default total',
+      choiceFlag(['total', 'frequency'] as const),
+    )
+    .option(
+      '--combination-seed <s>',
+      'seeds DARE’s random drops (default 0)',
+      integerFlag(0, 2 ** 32 - 1),
+    );
+}
+
+/** The combination the flags ask for, refused where it cannot apply. */
+export function combinationOf(flags: AdapterFlags): CombinationOptions {
+  const combination = flags.combination ?? 'linear';
+  if (combination === 'linear') {
+    const stray = (
+      [
+        ['--density', flags.density],
+        ['--majority-sign', flags.majoritySign],
+        ['--combination-seed', flags.combinationSeed],
+      ] as const
+    ).filter(([, value]) => value !== undefined);
+    if (stray.length > 0) {
+      throw new CliUsageError(
+        `Expected --combination ties, dare_linear, dare_ties or magnitude_prune with ${stray.map(([flag]) => flag).join(' and ')}`,
+      );
+    }
+    return { combination };
+  }
+  if (flags.density === undefined) {
+    throw new CliUsageError(`Expected --density with --combination ${combination}`);
+  }
+  return {
+    combination,
+    density: flags.density,
+    ...(flags.majoritySign ? { majoritySign: flags.majoritySign } : {}),
+    ...(flags.combinationSeed !== undefined ? { seed: flags.combinationSeed } : {}),
+  };
 }
 
 /** The adapters to merge with their scales; none when no --adapter is given. */

@@ -8,8 +8,17 @@
  * Several adapters are merged one after the other, each with its own scale (llama.cpp's repeated
  * `--lora-scaled`, PEFT's `add_weighted_adapter` with combination_type "linear" on the weights):
  * W + Σ sᵢ · ΔWᵢ, for adapters of the same base model whose targets may differ or overlap. A model
- * has one head, so at most one of them may bring one.
+ * has one head, so at most one of them may bring one. `combination` chooses PEFT's other ways to
+ * combine them (TIES, DARE, magnitude pruning; combineDeltas.ts).
  */
+import * as tf from '@tensorflow/tfjs';
+import { SplitMix64 } from '../rng';
+import {
+  checkCombination,
+  combineDeltas,
+  DARE_STREAM_TAG,
+  type CombinationOptions,
+} from './combineDeltas';
 import { applyHead } from './headFile';
 import { readAdapterSource, type AdapterSource } from './adapterSource';
 import { loadViT } from '../vit/io';
@@ -22,16 +31,28 @@ export interface AdapterToMerge {
   scale?: number;
 }
 
+export interface LoadAdaptedOptions {
+  /** The scale of a single adapter given as a path (default 1). */
+  scale?: number;
+  /**
+   * How several adapters' ΔW combine (combineDeltas.ts; default linear: W + Σ sᵢ·ΔWᵢ). The others
+   * work on each weight's dense ΔW and need a density.
+   */
+  combination?: CombinationOptions;
+}
+
 export async function loadAdaptedViT(
   modelDir: string,
   adapters: string | readonly AdapterToMerge[],
-  options: { scale?: number } = {},
+  options: LoadAdaptedOptions = {},
 ): Promise<ViT> {
   const toMerge: readonly AdapterToMerge[] =
     typeof adapters === 'string' ? [{ path: adapters, scale: options.scale }] : adapters;
   if (toMerge.length === 0) {
     throw new RangeError('Expected at least one adapter to merge but received none');
   }
+  const combination = options.combination ?? { combination: 'linear' };
+  checkCombination(combination);
   const sources: AdapterSource[] = [];
   // Plans not yet handed to a ModelAdapter, which disposes its own.
   const unattached = new Set<AdapterSource>();
@@ -55,6 +76,11 @@ export async function loadAdaptedViT(
       ? new ViT({ ...loaded.config, id2label: head.labels }, loaded.weights)
       : loaded;
     if (head && headSource?.headPath) applyHead(vit, head, headSource.headPath);
+    if (combination.combination !== 'linear') {
+      const scales = toMerge.map((adapter) => adapter.scale ?? 1);
+      await addCombinedDeltas(vit, sources, scales, combination);
+      return vit;
+    }
     for (const [i, source] of sources.entries()) {
       const adapter = ModelAdapter.attach(vit, source.plan, source.params, {}, source.adapterPath);
       unattached.delete(source);
@@ -66,8 +92,43 @@ export async function loadAdaptedViT(
     }
     return vit;
   } catch (error) {
-    for (const source of unattached) source.plan.dispose();
     vit?.dispose();
     throw error;
+  } finally {
+    for (const source of unattached) source.plan.dispose();
+  }
+}
+
+/**
+ * W += combine(s₁·ΔW₁, …) for every weight any adapter adapts, from each adapter's dense ΔW; the
+ * weights in sorted order, so DARE's drops follow from the seed alone.
+ */
+async function addCombinedDeltas(
+  vit: ViT,
+  sources: readonly AdapterSource[],
+  scales: readonly number[],
+  combination: CombinationOptions,
+): Promise<void> {
+  const perAdapter: Map<string, Float32Array>[] = [];
+  for (const source of sources) {
+    for (const target of source.plan.targets) {
+      const weight = vit.weights.get(target.name);
+      if (!weight)
+        throw new RangeError(`${source.adapterPath}: the model has no weight ${target.name}`);
+      if (weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
+        throw new RangeError(
+          `${source.adapterPath}: expected ${target.name} of shape [${target.shape.join(', ')}] but the model's is [${weight.shape.join(', ')}]`,
+        );
+      }
+    }
+    perAdapter.push(source.plan.splitByTarget(await source.plan.delta(source.params)));
+  }
+  const names = [...new Set(perAdapter.flatMap((deltas) => [...deltas.keys()]))].sort();
+  const stream = new SplitMix64(combination.seed ?? 0, DARE_STREAM_TAG);
+  for (const name of names) {
+    const deltas = perAdapter.map((deltas) => deltas.get(name) ?? null);
+    const combined = combineDeltas(deltas, scales, combination, stream);
+    const weight = vit.weights.get(name) as tf.Variable;
+    tf.tidy(() => weight.assign(weight.add(tf.tensor(combined, weight.shape))));
   }
 }

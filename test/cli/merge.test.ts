@@ -12,6 +12,7 @@ import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors';
 import { ModelAdapter } from '../../src/tfjs/modelAdapter';
+import { combineDeltas } from '../../src/train/combineDeltas';
 import { ADAPTER_FILE, HEAD_FILE } from '../../src/train/outputFiles';
 import { loadViT, saveViT } from '../../src/vit/io';
 import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../../src/vit/weights';
@@ -230,6 +231,47 @@ test('several adapters merge as W + Σ sᵢ·ΔWᵢ over their own targets, with
   expect(two.tensors.get(query)!.data).not.toEqual(original);
   const intermediate = 'vit.encoder.layer.0.intermediate.dense.weight';
   expect(two.tensors.get(intermediate)!.data).toEqual(baseFile.tensors.get(intermediate)!.data);
+
+  // --combination ties: each weight W + ties(0.5·ΔW_A, −2·ΔW_B), from the same ΔWs (the same engine).
+  const ties = await cli(
+    'merge',
+    ...args,
+    ...['--adapter-scale', '0.5', '--adapter-scale', '-2'],
+    ...['--combination', 'ties', '--density', '0.3', '--out', 'ties'],
+  );
+  expect(ties.stderr).toBe('');
+  expect(ties.stdout).toContain('merged by ties (density 0.3) (3 labels');
+  const deltas = [];
+  for (const adapter of [a, b]) {
+    const params = (await adapter.params.data()) as Float32Array;
+    deltas.push(adapter.plan.splitByTarget(await adapter.plan.delta(params, { engine: 'native' })));
+  }
+  const tiesFile = await readSafetensors(join(dir, 'ties', 'model.safetensors'));
+  let combined = 0;
+  for (const [name, tensor] of baseFile.tensors) {
+    const got = tiesFile.tensors.get(name)!.data as Float32Array;
+    if (name.startsWith('classifier.')) continue;
+    const parts = deltas.map((byName) => byName.get(name) ?? null);
+    const original = tensor.data as Float32Array;
+    if (parts.every((part) => part === null)) {
+      expect(got).toEqual(original);
+      continue;
+    }
+    combined++;
+    const delta = combineDeltas(parts, [0.5, -2], { combination: 'ties', density: 0.3 });
+    original.forEach((w, i) =>
+      expect(Math.abs((got[i] as number) - (w + (delta[i] as number)))).toBeLessThan(1e-6),
+    );
+    // 30 % of each ΔW survives, and entries where they disagree keep one side only.
+    expect(delta.filter((value) => value !== 0).length).toBeLessThanOrEqual(0.6 * delta.length);
+  }
+  expect(combined).toBe(8); // q and v of 2 layers, MLP output and attention output of 2 layers
+  const noDensity = await cli('merge', ...args, '--combination', 'ties', '--out', 'x');
+  expect(noDensity.stderr).toContain('Expected --density with --combination ties');
+  const strayDensity = await cli('merge', ...args, '--density', '0.5', '--out', 'x');
+  expect(strayDensity.stderr).toContain(
+    'Expected --combination ties, dare_linear, dare_ties or magnitude_prune with --density',
+  );
 
   // Two heads, or scales that do not pair with the adapters, are refused in one line.
   const twoHeads = await cli(

@@ -15,6 +15,7 @@ import { CliUsageError } from '../errors';
 import {
   addAdapterFlags,
   adaptersToMerge,
+  combinationOf,
   describeAdapters,
   type AdapterFlags,
 } from '../adapterFlags';
@@ -36,7 +37,11 @@ async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
   const adapters = adaptersToMerge(flags);
   const vit =
-    adapters.length > 0 ? await loadAdaptedViT(flags.model, adapters) : await loadViT(flags.model);
+    adapters.length > 0
+      ? await loadAdaptedViT(flags.model, adapters, {
+          combination: combinationOf(flags),
+        })
+      : await loadViT(flags.model);
   try {
     let test = await loadDataset(flags.dataset, {
       split: 'test',

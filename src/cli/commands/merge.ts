@@ -12,6 +12,7 @@ import { CliUsageError } from '../errors';
 import {
   addAdapterFlags,
   adaptersToMerge,
+  combinationOf,
   describeAdapters,
   type AdapterFlags,
 } from '../adapterFlags';
@@ -28,12 +29,17 @@ async function run(flags: MergeFlags): Promise<void> {
     );
   }
   const adapters = adaptersToMerge(flags);
-  const vit = await loadAdaptedViT(flags.model, adapters);
+  const combination = combinationOf(flags);
+  const vit = await loadAdaptedViT(flags.model, adapters, { combination });
+  const how =
+    combination.combination === 'linear'
+      ? ''
+      : ` by ${combination.combination} (density ${combination.density})`;
   try {
     await saveViT(flags.out, vit);
     const { numLabels, id2label } = vit.config;
     console.log(
-      `Wrote ${flags.out}: ${flags.model} with ${describeAdapters(adapters)} merged (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
+      `Wrote ${flags.out}: ${flags.model} with ${describeAdapters(adapters)} merged${how} (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
     );
   } finally {
     vit.dispose();

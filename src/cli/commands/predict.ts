@@ -15,7 +15,12 @@ import type { ViTConfig } from '../../vit/config';
 import { loadViT } from '../../vit/io';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
-import { addAdapterFlags, adaptersToMerge, type AdapterFlags } from '../adapterFlags';
+import {
+  addAdapterFlags,
+  adaptersToMerge,
+  combinationOf,
+  type AdapterFlags,
+} from '../adapterFlags';
 import { choiceFlag, integerFlag } from '../parseFlags';
 
 interface PredictOptions extends AdapterFlags {
@@ -163,7 +168,9 @@ async function predict(options: PredictOptions): Promise<void> {
   const adapters = adaptersToMerge(options);
   const vit =
     adapters.length > 0
-      ? await loadAdaptedViT(options.model, adapters)
+      ? await loadAdaptedViT(options.model, adapters, {
+          combination: combinationOf(options),
+        })
       : await loadViT(options.model);
   try {
     const source = pixelFile
