@@ -7,6 +7,8 @@ import type { SweepResult } from './results';
 
 export interface PlotOptions {
   title?: string;
+  /** The y axis's title (default 'test accuracy'). */
+  yTitle?: string;
   /** Size of the plotting area in CSS pixels (axes and legend come on top). */
   width?: number;
   height?: number;
@@ -70,7 +72,7 @@ export function plotSpec(results: readonly SweepResult[], options: PlotOptions =
       y: {
         field: 'accuracy',
         type: 'quantitative',
-        title: Y_TITLE,
+        title: options.yTitle ?? Y_TITLE,
         scale: { zero: false },
         axis: { format: '.1~%' },
       },

@@ -112,4 +112,36 @@ describe('sweep plot', () => {
     expect(bad.stderr).toContain(`${garbled} line 2 is not valid JSON`);
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   });
+
+  test('superlora plot --metric validation plots and compares the validation accuracies', async () => {
+    // Validation accuracies that rank the configs differently from the test ones.
+    const validated = results.map((result, i) => ({
+      ...result,
+      validationAccuracy: [0.4, 0.45, 0.6, 0.5, 0.62][i] as number,
+    }));
+    const resultsPath = join(dir, 'validated.jsonl');
+    writeFileSync(resultsPath, formatResultsJsonl(validated));
+    const out = join(dir, 'validation.svg');
+    const ok = await cli('plot', resultsPath, '--metric', 'validation', '--out', out);
+    expect(ok.stderr).toBe('');
+    const svg = readFileSync(out, 'utf8');
+    expect(svg).toContain('>validation accuracy</text>');
+    expect(svg).not.toContain('>test accuracy</text>');
+    // LoRA's validation frontier is 40 %, 45 %, 60 %: SuperLoRA (2D) reaches 40 % and 45 % with 363
+    // parameters (2.82×, 5.64×) and never 60 %.
+    expect(ok.stdout).toContain('SuperLoRA (2D): 2.82×, 5.64×');
+
+    const testOnly = await cli(
+      'plot',
+      join(dir, 'results.jsonl'),
+      '--metric',
+      'validation',
+      '--out',
+      out,
+    );
+    expect(testOnly.code).toBe(1);
+    expect(testOnly.stderr).toContain(
+      'no row with a validation accuracy (run the sweep with --validation-size N)',
+    );
+  });
 });

@@ -13,11 +13,12 @@ import { writePlot } from '../../sweep/renderPlot';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
-import { integerFlag, numberFlag } from '../parseFlags';
+import { choiceFlag, integerFlag, numberFlag } from '../parseFlags';
 import { reductionLines, spreadLines } from '../sweepReport';
 
 interface PlotFlags {
   out: string;
+  metric: 'test' | 'validation';
   title?: string;
   width?: number;
   smoothing?: number;
@@ -30,7 +31,12 @@ async function run(paths: string[], flags: PlotFlags): Promise<void> {
     );
   }
   const runs = await Promise.all(paths.map((path) => isRunPath(path)));
-  if (runs.every(Boolean)) return plotCurves(paths, flags);
+  if (runs.every(Boolean)) {
+    if (flags.metric !== 'test') {
+      throw new CliUsageError('--metric applies to sweep results only; curves show both splits');
+    }
+    return plotCurves(paths, flags);
+  }
   if (runs.some(Boolean)) {
     throw new CliUsageError(
       `Expected sweep results files or training runs, not both: ${paths.filter((_, i) => runs[i]).join(', ')} ${runs.filter(Boolean).length === 1 ? 'is a run' : 'are runs'}`,
@@ -75,12 +81,25 @@ async function plotCurves(paths: string[], flags: PlotFlags): Promise<void> {
 }
 
 async function plotSweeps(resultsPaths: string[], flags: PlotFlags): Promise<void> {
-  const sweeps = await Promise.all(resultsPaths.map((path) => readResultsFile(path)));
+  const validation = flags.metric === 'validation';
+  // With --metric validation every row's accuracy is its validation accuracy, for the plot, the
+  // means and the comparison with LoRA alike.
+  const sweeps = (await Promise.all(resultsPaths.map((path) => readResultsFile(path)))).map(
+    (rows) =>
+      validation ? rows.map((row) => ({ ...row, accuracy: row.validationAccuracy })) : rows,
+  );
   const { results, spreads } = meanOverRuns(sweeps, resultsPaths);
   if (!results.some((r) => r.accuracy !== null)) {
-    throw new CliUsageError(`${resultsPaths.join(', ')}: no row with an accuracy to plot`);
+    const hint = validation
+      ? ' validation accuracy (run the sweep with --validation-size N)'
+      : 'n accuracy';
+    throw new CliUsageError(`${resultsPaths.join(', ')}: no row with a${hint} to plot`);
   }
-  await writePlot(flags.out, results, { title: flags.title, pngWidth: flags.width });
+  await writePlot(flags.out, results, {
+    title: flags.title,
+    pngWidth: flags.width,
+    ...(validation ? { yTitle: 'validation accuracy' } : {}),
+  });
   const repeats = resultsPaths.length > 1 ? `, mean of ${resultsPaths.length} sweeps` : '';
   console.log(`wrote ${flags.out} (${results.length} configs${repeats})`);
   if (resultsPaths.length > 1) for (const line of spreadLines(spreads)) console.log(line);
@@ -99,6 +118,12 @@ export function registerPlotCommand(program: Command): void {
     )
     .requiredOption('--out <file>', 'output file, .svg or .png')
     .option('--title <text>', 'plot title')
+    .option(
+      '--metric <split>',
+      'sweep results: plot and compare the test accuracy, or the validation accuracy of sweeps run with --validation-size (to choose configs by)',
+      choiceFlag(['test', 'validation'] as const),
+      'test',
+    )
     .option('--width <px>', 'PNG width in pixels (default: the SVG size)', integerFlag(16, 16384))
     .option(
       '--smoothing <x>',
