@@ -39,9 +39,39 @@ SUPERLORA_WIDE_LOOPS void SubtractTwoScaled(double* row, double a, const double*
   for (int64_t j = 0; j < length; ++j) row[j] -= a * x[j] + b * y[j];
 }
 
-// Reduces `work` (symmetric, both triangles) to tridiagonal T with reflections H_k = I − 2 v vᵀ,
-// each v kept in row k of `work`; fills T's diagonal and sub-diagonal, and Z = H_{n−3} ⋯ H_0 in
-// `basis`, so that A = Zᵀ T Z.
+// y[j] += a·x[j].
+SUPERLORA_WIDE_LOOPS void AddScaled(double* y, double a, const double* x, int64_t length) {
+  for (int64_t j = 0; j < length; ++j) y[j] += a * x[j];
+}
+
+// Gram matrices are summed tile by tile: a tile's sums stay in L1 while every row of X streams by,
+// instead of the whole matrix being read and written once per row.
+constexpr int64_t kGramTile = 64;
+
+// The tile [i0, i0 + height) × [j0, j0 + width) of XᵀX (X is [length, side]) and its mirror image,
+// each entry summed over the rows of X in order.
+SUPERLORA_WIDE_LOOPS void GramTile(const double* x, int64_t length, int64_t side, int64_t i0,
+                                   int64_t height, int64_t j0, int64_t width, double* gram) {
+  double tile[kGramTile * kGramTile] = {};
+  for (int64_t r = 0; r < length; ++r) {
+    const double* row = x + r * side;
+    for (int64_t a = 0; a < height; ++a) {
+      const double value = row[i0 + a];
+      double* out = tile + a * kGramTile;
+      for (int64_t b = 0; b < width; ++b) out[b] += value * row[j0 + b];
+    }
+  }
+  for (int64_t a = 0; a < height; ++a) {
+    for (int64_t b = 0; b < width; ++b) {
+      gram[(i0 + a) * side + j0 + b] = tile[a * kGramTile + b];
+      gram[(j0 + b) * side + i0 + a] = tile[a * kGramTile + b];
+    }
+  }
+}
+
+// Reduces `work` (symmetric; its lower triangle is read and updated) to tridiagonal T with
+// reflections H_k = I − 2 v vᵀ, each v kept in row k of `work`; fills T's diagonal and
+// sub-diagonal, and Z = H_{n−3} ⋯ H_0 in `basis`, so that A = Zᵀ T Z.
 void Tridiagonalize(std::vector<double>& work, int64_t n, double* diagonal, double* off_diagonal,
                     double* basis) {
   std::vector<double> p(static_cast<size_t>(n));
@@ -49,7 +79,11 @@ void Tridiagonalize(std::vector<double>& work, int64_t n, double* diagonal, doub
   for (int64_t k = 0; k + 2 < n; ++k) {
     const int64_t start = k + 1;
     const int64_t length = n - start;
+    // Only the lower triangle is kept up to date (half the memory traffic of the full square).
+    // Column k below the diagonal becomes v, stored in row k right of the diagonal, which no later
+    // step touches, for the accumulation of Z.
     double* v = work.data() + k * n + start;
+    for (int64_t i = 0; i < length; ++i) v[i] = work[static_cast<size_t>((start + i) * n + k)];
     diagonal[k] = work[static_cast<size_t>(k * n + k)];
     double norm = std::sqrt(Dot(v, v, length));
     if (norm == 0) {
@@ -63,15 +97,18 @@ void Tridiagonalize(std::vector<double>& work, int64_t n, double* diagonal, doub
     off_diagonal[k] = alpha;
     reflected[static_cast<size_t>(k)] = 1;
     // S ← H S H for the trailing block S: p = S v, K = vᵀ p, w = p − K v, S −= 2 (v wᵀ + w vᵀ).
+    // p from the lower triangle: row i gives Σ_{j<i} s_ij v_j to p_i and s_ij v_i to each p_j.
     double* w = p.data() + start;
-    double vp = 0;
+    std::fill(w, w + length, 0.0);
     for (int64_t i = 0; i < length; ++i) {
-      w[i] = Dot(work.data() + (start + i) * n + start, v, length);
-      vp += v[i] * w[i];
+      const double* row = work.data() + (start + i) * n + start;
+      w[i] += Dot(row, v, i) + row[i] * v[i];
+      AddScaled(w, v[i], row, i);
     }
+    const double vp = Dot(v, w, length);
     for (int64_t i = 0; i < length; ++i) w[i] -= vp * v[i];
     for (int64_t i = 0; i < length; ++i) {
-      SubtractTwoScaled(work.data() + (start + i) * n + start, 2 * v[i], w, 2 * w[i], v, length);
+      SubtractTwoScaled(work.data() + (start + i) * n + start, 2 * v[i], w, 2 * w[i], v, i + 1);
     }
   }
   if (n >= 2) {
@@ -196,30 +233,19 @@ bool SymmetricEigen(const double* matrix, int64_t n, double* values, double* vec
 }
 
 void GramMatrix(const float* matrix, int64_t rows, int64_t cols, bool by_columns, double* gram) {
-  if (by_columns) {
-    // MᵀM as a sum of outer products of the rows, lower triangle, then mirrored.
-    std::fill(gram, gram + cols * cols, 0.0);
-    std::vector<double> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t c = 0; c < cols; ++c) row[static_cast<size_t>(c)] = matrix[r * cols + c];
-      for (int64_t i = 0; i < cols; ++i) {
-        const double value = row[static_cast<size_t>(i)];
-        if (value == 0) continue;
-        double* out = gram + i * cols;
-        for (int64_t j = 0; j <= i; ++j) out[j] += value * row[static_cast<size_t>(j)];
-      }
+  // G = XᵀX with X the matrix (MᵀM) or its transpose (M Mᵀ), promoted to double, [length, side].
+  const int64_t side = by_columns ? cols : rows;
+  const int64_t length = by_columns ? rows : cols;
+  std::vector<double> x(static_cast<size_t>(length * side));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      x[static_cast<size_t>(by_columns ? r * cols + c : c * rows + r)] = matrix[r * cols + c];
     }
-    for (int64_t i = 0; i < cols; ++i)
-      for (int64_t j = 0; j < i; ++j) gram[j * cols + i] = gram[i * cols + j];
-    return;
   }
-  std::vector<double> promoted(static_cast<size_t>(rows * cols));
-  std::copy(matrix, matrix + rows * cols, promoted.begin());
-  for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t j = 0; j <= i; ++j) {
-      const double sum = Dot(promoted.data() + i * cols, promoted.data() + j * cols, cols);
-      gram[i * rows + j] = sum;
-      gram[j * rows + i] = sum;
+  for (int64_t i0 = 0; i0 < side; i0 += kGramTile) {
+    for (int64_t j0 = 0; j0 <= i0; j0 += kGramTile) {
+      GramTile(x.data(), length, side, i0, std::min(kGramTile, side - i0), j0,
+               std::min(kGramTile, side - j0), gram);
     }
   }
 }
