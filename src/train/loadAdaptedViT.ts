@@ -51,6 +51,11 @@ export async function loadAdaptedViT(
   if (toMerge.length === 0) {
     throw new RangeError('Expected at least one adapter to merge but received none');
   }
+  toMerge.forEach(({ path, scale = 1 }) => {
+    if (!Number.isFinite(scale)) {
+      throw new RangeError(`Expected a finite scale for ${path} but received ${scale}`);
+    }
+  });
   const combination = options.combination ?? { combination: 'linear' };
   checkCombination(combination);
   const sources: AdapterSource[] = [];

@@ -4,6 +4,7 @@
  * rescaling, adapters without the weight, and the refusals.
  */
 import { checkCombination, combineDeltas } from '../../src/train/combineDeltas';
+import { loadAdaptedViT } from '../../src/train/loadAdaptedViT';
 
 const f = (...values: number[]): Float32Array => Float32Array.from(values);
 const list = (array: Float32Array): number[] => Array.from(array);
@@ -96,4 +97,16 @@ test('bad combinations are refused, naming what is wrong', () => {
   expect(() => combineDeltas([f(1, 2), f(1)], [1, 1], { combination: 'linear' })).toThrow(
     'Expected ΔWs of one length (2) but received 1',
   );
+});
+
+test('loadAdaptedViT refuses no adapters, a non-finite scale and a bad combination before reading anything', async () => {
+  await expect(loadAdaptedViT('no-model', [])).rejects.toThrow(
+    'Expected at least one adapter to merge but received none',
+  );
+  await expect(loadAdaptedViT('no-model', [{ path: 'a', scale: NaN }])).rejects.toThrow(
+    'Expected a finite scale for a but received NaN',
+  );
+  await expect(
+    loadAdaptedViT('no-model', [{ path: 'a' }], { combination: { combination: 'ties' } }),
+  ).rejects.toThrow('Expected a density in (0, 1] for the ties combination');
 });
