@@ -52,27 +52,46 @@ Napi::Value SymmetricEigen(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The [rows, cols] shape of the Float32Array `matrix` at info[0], from info[1] and info[2]:
+// positive integers whose product is its length.
+struct MatrixShape {
+  int64_t rows;
+  int64_t cols;
+};
+
+MatrixShape RequireMatrixShape(const Napi::CallbackInfo& info, const Napi::Float32Array& matrix) {
+  const Napi::Env env = info.Env();
+  const int64_t rows = args::RequireIntegerInRange(info, 1, "rows", 1, int64_t{1} << 31);
+  const int64_t cols = args::RequireIntegerInRange(info, 2, "cols", 1, int64_t{1} << 31);
+  if (static_cast<double>(matrix.ElementLength()) != static_cast<double>(rows) * cols) {
+    throw Napi::RangeError::New(env, "Expected " + std::to_string(rows) + " × " +
+                                         std::to_string(cols) + " values for matrix but received " +
+                                         std::to_string(matrix.ElementLength()));
+  }
+  return {rows, cols};
+}
+
+void RequireGramSide(const Napi::Env& env, int64_t side) {
+  if (side > kMaxSide) {
+    throw Napi::RangeError::New(env, "Expected a Gram matrix side ≤ " + std::to_string(kMaxSide) +
+                                         " but received " + std::to_string(side));
+  }
+}
+
 // gramMatrix(matrix: Float32Array, rows, cols, byColumns) → Float64Array: MᵀM or M Mᵀ.
 Napi::Value GramMatrix(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   const Napi::Float32Array matrix = args::RequireFloat32Array(info, 0, "matrix");
-  const int64_t rows = args::RequireIntegerInRange(info, 1, "rows", 1, int64_t{1} << 31);
-  const int64_t cols = args::RequireIntegerInRange(info, 2, "cols", 1, int64_t{1} << 31);
+  const MatrixShape shape = RequireMatrixShape(info, matrix);
+  const int64_t rows = shape.rows;
+  const int64_t cols = shape.cols;
   if (!info[3].IsBoolean()) {
     throw Napi::TypeError::New(
         env, "Expected a boolean for byColumns but received " + args::Describe(info[3]));
   }
   const bool by_columns = info[3].As<Napi::Boolean>().Value();
   const int64_t side = by_columns ? cols : rows;
-  if (side > kMaxSide) {
-    throw Napi::RangeError::New(env, "Expected a Gram matrix side ≤ " + std::to_string(kMaxSide) +
-                                         " but received " + std::to_string(side));
-  }
-  if (static_cast<double>(matrix.ElementLength()) != static_cast<double>(rows) * cols) {
-    throw Napi::RangeError::New(env, "Expected " + std::to_string(rows) + " × " +
-                                         std::to_string(cols) + " values for matrix but received " +
-                                         std::to_string(matrix.ElementLength()));
-  }
+  RequireGramSide(env, side);
   Napi::Float64Array gram = Napi::Float64Array::New(env, static_cast<size_t>(side * side));
   args::RequireUnchanged(env, matrix, "matrix");
   linalg::GramMatrix(matrix.Data(), rows, cols, by_columns, gram.Data());
@@ -86,18 +105,12 @@ Napi::Value GramMatrix(const Napi::CallbackInfo& info) {
 Napi::Value GramSpectrumAsync(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   const Napi::Float32Array matrix = args::RequireFloat32Array(info, 0, "matrix");
-  const int64_t rows = args::RequireIntegerInRange(info, 1, "rows", 1, int64_t{1} << 31);
-  const int64_t cols = args::RequireIntegerInRange(info, 2, "cols", 1, int64_t{1} << 31);
+  // Plain variables, not structured bindings: C++17 lambdas cannot capture those.
+  const MatrixShape shape = RequireMatrixShape(info, matrix);
+  const int64_t rows = shape.rows;
+  const int64_t cols = shape.cols;
   const int64_t side = std::min(rows, cols);
-  if (side > kMaxSide) {
-    throw Napi::RangeError::New(env, "Expected min(rows, cols) ≤ " + std::to_string(kMaxSide) +
-                                         " but received " + std::to_string(side));
-  }
-  if (static_cast<double>(matrix.ElementLength()) != static_cast<double>(rows) * cols) {
-    throw Napi::RangeError::New(env, "Expected " + std::to_string(rows) + " × " +
-                                         std::to_string(cols) + " values for matrix but received " +
-                                         std::to_string(matrix.ElementLength()));
-  }
+  RequireGramSide(env, side);
   Napi::Float64Array values = args::RequireFloat64Array(info, 3, "values");
   Napi::Float64Array vectors = args::RequireFloat64Array(info, 4, "vectors");
   if (values.ElementLength() != static_cast<size_t>(side) ||

@@ -8,7 +8,9 @@ import {
   type CombinationName,
   type CombinationOptions,
 } from '../train/combineDeltas';
-import type { AdapterToMerge } from '../train/loadAdaptedViT';
+import { loadAdaptedViT, type AdapterToMerge } from '../train/loadAdaptedViT';
+import { loadViT } from '../vit/io';
+import type { ViT } from '../vit/model';
 import { CliUsageError } from './errors';
 import { choiceFlag, collect, integerFlag, numberFlag } from './parseFlags';
 
@@ -101,6 +103,22 @@ export function adaptersToMerge(flags: AdapterFlags): AdapterToMerge[] {
     );
   }
   return paths.map((path, i) => ({ path, scale: scales[i] ?? 1 }));
+}
+
+/**
+ * The model with the flags' adapters merged (combined as --combination says), or the model as it
+ * is without --adapter; combination flags without an adapter are refused.
+ */
+export async function loadModelWithAdapters(modelDir: string, flags: AdapterFlags): Promise<ViT> {
+  const adapters = adaptersToMerge(flags);
+  const combination = combinationOf(flags);
+  if (adapters.length === 0) {
+    if (combination.combination !== 'linear') {
+      throw new CliUsageError('Expected --adapter with --combination: there is nothing to combine');
+    }
+    return loadViT(modelDir);
+  }
+  return loadAdaptedViT(modelDir, adapters, { combination });
 }
 
 /** `A`, or `A (×0.5) + B`: the adapters as a merge reads them. */

@@ -311,4 +311,10 @@ test('merge refuses to overwrite the base model and names a missing adapter', as
   const unscaled = await cli('evaluate', '--model', modelDir, '--adapter-scale', '2');
   expect(unscaled.code).toBe(1);
   expect(unscaled.stderr).toContain('Expected --adapter with --adapter-scale');
+  const uncombined = await cli(
+    'evaluate',
+    ...['--model', modelDir, '--combination', 'ties', '--density', '0.5'],
+  );
+  expect(uncombined.code).toBe(1);
+  expect(uncombined.stderr).toContain('Expected --adapter with --combination');
 });

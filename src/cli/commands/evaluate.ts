@@ -8,14 +8,12 @@ import type { Command } from 'commander';
 import { alignClasses, subset, type DatasetSource } from '../../data/dataset';
 import { loadDataset } from '../../data/loadDataset';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
-import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { classResults, evaluateClassifier, type ClassResult } from '../../train/evaluateClassifier';
-import { loadViT } from '../../vit/io';
 import { CliUsageError } from '../errors';
 import {
   addAdapterFlags,
   adaptersToMerge,
-  combinationOf,
+  loadModelWithAdapters,
   describeAdapters,
   type AdapterFlags,
 } from '../adapterFlags';
@@ -36,12 +34,7 @@ interface EvaluateFlags extends AdapterFlags {
 async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
   const adapters = adaptersToMerge(flags);
-  const vit =
-    adapters.length > 0
-      ? await loadAdaptedViT(flags.model, adapters, {
-          combination: combinationOf(flags),
-        })
-      : await loadViT(flags.model);
+  const vit = await loadModelWithAdapters(flags.model, flags);
   try {
     let test = await loadDataset(flags.dataset, {
       split: 'test',

@@ -10,17 +10,10 @@ import { batchAt } from '../../data/batchAt';
 import { imageFilesIn, readImageFiles } from '../../data/images/readImageFolder';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
-import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import type { ViTConfig } from '../../vit/config';
-import { loadViT } from '../../vit/io';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
-import {
-  addAdapterFlags,
-  adaptersToMerge,
-  combinationOf,
-  type AdapterFlags,
-} from '../adapterFlags';
+import { addAdapterFlags, loadModelWithAdapters, type AdapterFlags } from '../adapterFlags';
 import { choiceFlag, integerFlag } from '../parseFlags';
 
 interface PredictOptions extends AdapterFlags {
@@ -165,13 +158,7 @@ async function predict(options: PredictOptions): Promise<void> {
   }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
-  const adapters = adaptersToMerge(options);
-  const vit =
-    adapters.length > 0
-      ? await loadAdaptedViT(options.model, adapters, {
-          combination: combinationOf(options),
-        })
-      : await loadViT(options.model);
+  const vit = await loadModelWithAdapters(options.model, options);
   try {
     const source = pixelFile
       ? await readPixelFile(pixelFile, vit.config)
