@@ -98,45 +98,77 @@ Napi::Value GramMatrix(const Napi::CallbackInfo& info) {
   return gram;
 }
 
-// gramSpectrumAsync(matrix: Float32Array, rows, cols, values: Float64Array(side),
-// vectors: Float64Array(side²)) → Promise<void>: GramSpectrum on the libuv pool, so that the
-// targets of a conversion decompose in parallel. The arrays are checked here (a non-finite entry
-// is a RangeError) and held until the Promise settles.
-Napi::Value GramSpectrumAsync(const Napi::CallbackInfo& info) {
+// The arguments of gramSpectrum / gramSpectrumAsync (matrix: Float32Array, rows, cols,
+// values: Float64Array(side), vectors: Float64Array(side²), side = min(rows, cols)), checked: a
+// wrong type or size, or a non-finite entry, is a TypeError / RangeError here, on the JS thread.
+struct GramSpectrumCall {
+  Napi::Float32Array matrix;
+  Napi::Float64Array values;
+  Napi::Float64Array vectors;
+  int64_t rows;
+  int64_t cols;
+};
+
+GramSpectrumCall RequireGramSpectrumArgs(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  const Napi::Float32Array matrix = args::RequireFloat32Array(info, 0, "matrix");
-  // Plain variables, not structured bindings: C++17 lambdas cannot capture those.
-  const MatrixShape shape = RequireMatrixShape(info, matrix);
-  const int64_t rows = shape.rows;
-  const int64_t cols = shape.cols;
-  const int64_t side = std::min(rows, cols);
+  GramSpectrumCall call;
+  call.matrix = args::RequireFloat32Array(info, 0, "matrix");
+  const MatrixShape shape = RequireMatrixShape(info, call.matrix);
+  call.rows = shape.rows;
+  call.cols = shape.cols;
+  const int64_t side = std::min(call.rows, call.cols);
   RequireGramSide(env, side);
-  Napi::Float64Array values = args::RequireFloat64Array(info, 3, "values");
-  Napi::Float64Array vectors = args::RequireFloat64Array(info, 4, "vectors");
-  if (values.ElementLength() != static_cast<size_t>(side) ||
-      vectors.ElementLength() != static_cast<size_t>(side * side)) {
+  call.values = args::RequireFloat64Array(info, 3, "values");
+  call.vectors = args::RequireFloat64Array(info, 4, "vectors");
+  if (call.values.ElementLength() != static_cast<size_t>(side) ||
+      call.vectors.ElementLength() != static_cast<size_t>(side * side)) {
     throw Napi::RangeError::New(
         env, "Expected " + std::to_string(side) + " values and " + std::to_string(side * side) +
                  " vectors entries (side min(rows, cols) = " + std::to_string(side) +
-                 ") but received " + std::to_string(values.ElementLength()) + " and " +
-                 std::to_string(vectors.ElementLength()));
+                 ") but received " + std::to_string(call.values.ElementLength()) + " and " +
+                 std::to_string(call.vectors.ElementLength()));
   }
-  args::RequireUnchanged(env, matrix, "matrix");
-  args::RequireUnchanged(env, values, "values");
-  const float* in = matrix.Data();
-  double* values_out = values.Data();
-  double* vectors_out = vectors.Data();
-  for (int64_t i = 0; i < rows * cols; ++i) {
+  args::RequireUnchanged(env, call.matrix, "matrix");
+  args::RequireUnchanged(env, call.values, "values");
+  const float* in = call.matrix.Data();
+  for (int64_t i = 0; i < call.rows * call.cols; ++i) {
     if (!std::isfinite(in[i])) {
       throw Napi::RangeError::New(env, "Expected finite values in matrix but entry " +
                                            std::to_string(i) + " is " + NonFiniteName(in[i]));
     }
   }
-  return QueuePromiseWorker(env, "superlora:gramSpectrum", {matrix, values, vectors}, [=] {
-    if (!linalg::GramSpectrum(in, rows, cols, values_out, vectors_out)) {
-      throw std::runtime_error("gramSpectrum: the QR iteration did not converge");
-    }
-  });
+  return call;
+}
+
+constexpr const char* kNotConverged = "gramSpectrum: the QR iteration did not converge";
+
+// gramSpectrum(matrix, rows, cols, values, vectors): the Gram matrix of M's smaller side and its
+// eigen-decomposition into values and vectors, without handing the Gram matrix to JS and back.
+Napi::Value GramSpectrum(const Napi::CallbackInfo& info) {
+  GramSpectrumCall call = RequireGramSpectrumArgs(info);
+  if (!linalg::GramSpectrum(call.matrix.Data(), call.rows, call.cols, call.values.Data(),
+                            call.vectors.Data())) {
+    // Not seen on any finite input; a RangeError like every other refusal at this boundary.
+    throw Napi::RangeError::New(info.Env(), kNotConverged);
+  }
+  return info.Env().Undefined();
+}
+
+// gramSpectrumAsync(...): the same on the libuv pool, so that the targets of a conversion
+// decompose in parallel; the arrays are held until the Promise settles.
+Napi::Value GramSpectrumAsync(const Napi::CallbackInfo& info) {
+  GramSpectrumCall call = RequireGramSpectrumArgs(info);
+  const float* in = call.matrix.Data();
+  double* values = call.values.Data();
+  double* vectors = call.vectors.Data();
+  const int64_t rows = call.rows;
+  const int64_t cols = call.cols;
+  return QueuePromiseWorker(info.Env(), "superlora:gramSpectrum",
+                            {call.matrix, call.values, call.vectors}, [=] {
+                              if (!linalg::GramSpectrum(in, rows, cols, values, vectors)) {
+                                throw std::runtime_error(kNotConverged);
+                              }
+                            });
 }
 
 }  // namespace
@@ -144,6 +176,7 @@ Napi::Value GramSpectrumAsync(const Napi::CallbackInfo& info) {
 void RegisterLinalg(Napi::Env env, Napi::Object exports) {
   exports.Set("symmetricEigen", Napi::Function::New(env, SymmetricEigen, "symmetricEigen"));
   exports.Set("gramMatrix", Napi::Function::New(env, GramMatrix, "gramMatrix"));
+  exports.Set("gramSpectrum", Napi::Function::New(env, GramSpectrum, "gramSpectrum"));
   exports.Set("gramSpectrumAsync",
               Napi::Function::New(env, GramSpectrumAsync, "gramSpectrumAsync"));
 }

@@ -62,9 +62,13 @@ async function readHeader(filePath: string): Promise<CacheHeader | null> {
 
 /**
  * The cache files in `cacheDir` and its `images/`, most recently used first: the `.bin` files,
- * and the temporary files a killed write left behind (header null).
+ * and the temporary files a killed write left behind (header null). `headers: false` skips
+ * opening each file (every header is then null).
  */
-export async function listCacheFiles(cacheDir: string): Promise<CacheFile[]> {
+export async function listCacheFiles(
+  cacheDir: string,
+  options: { headers?: boolean } = {},
+): Promise<CacheFile[]> {
   const files: CacheFile[] = [];
   for (const [dir, imageFolder] of [
     [cacheDir, false],
@@ -79,7 +83,8 @@ export async function listCacheFiles(cacheDir: string): Promise<CacheFile[]> {
       const filePath = path.join(dir, name);
       const info = await fs.stat(filePath).catch(() => null);
       if (!info?.isFile()) continue;
-      const header = name.endsWith('.bin') ? await readHeader(filePath) : null;
+      const header =
+        options.headers !== false && name.endsWith('.bin') ? await readHeader(filePath) : null;
       files.push({ path: filePath, bytes: info.size, lastUsed: info.mtime, imageFolder, header });
     }
   }
@@ -102,7 +107,7 @@ export async function pruneImageCache(
   keep?: string,
 ): Promise<CacheFile[]> {
   // Finished files only: a temporary file may be another process's write in progress.
-  const files = (await listCacheFiles(cacheDir)).filter(
+  const files = (await listCacheFiles(cacheDir, { headers: false })).filter(
     (file) => file.imageFolder && file.path.endsWith('.bin'),
   );
   let total = files.reduce((sum, file) => sum + file.bytes, 0);

@@ -61,16 +61,27 @@ export function lowRankDecomposition(
   options: { native?: boolean } = {},
 ): LowRankDecomposition {
   checkShape(matrix, rows, cols);
-  const byColumns = cols <= rows;
-  const side = byColumns ? cols : rows;
   const native = options.native === false ? null : nativeLinalg();
-  const { values, vectors } = native
-    ? native.symmetricEigen(native.gramMatrix(matrix, rows, cols, byColumns), side)
-    : symmetricEigen(
-        byColumns ? columnGram(matrix, rows, cols) : rowGram(matrix, rows, cols),
-        side,
-      );
+  if (native) {
+    const { values, vectors } = spectrumArrays(rows, cols);
+    native.gramSpectrum(matrix, rows, cols, values, vectors);
+    return fromSpectrum(matrix, rows, cols, values, vectors);
+  }
+  const byColumns = cols <= rows;
+  const { values, vectors } = symmetricEigen(
+    byColumns ? columnGram(matrix, rows, cols) : rowGram(matrix, rows, cols),
+    byColumns ? cols : rows,
+  );
   return fromSpectrum(matrix, rows, cols, values, vectors);
+}
+
+/** Room for the eigenpairs of the Gram matrix of a [rows, cols] matrix's smaller side. */
+function spectrumArrays(
+  rows: number,
+  cols: number,
+): { values: Float64Array; vectors: Float64Array } {
+  const side = Math.min(rows, cols);
+  return { values: new Float64Array(side), vectors: new Float64Array(side * side) };
 }
 
 /**
@@ -87,9 +98,7 @@ export async function lowRankDecompositionAsync(
   checkShape(matrix, rows, cols);
   const native = nativeLinalg();
   if (!native) return lowRankDecomposition(matrix, rows, cols, { native: false });
-  const side = Math.min(rows, cols);
-  const values = new Float64Array(side);
-  const vectors = new Float64Array(side * side);
+  const { values, vectors } = spectrumArrays(rows, cols);
   await native.gramSpectrumAsync(matrix, rows, cols, values, vectors);
   return fromSpectrum(matrix, rows, cols, values, vectors);
 }

@@ -8,7 +8,7 @@ import type { Addon } from '../native/addonTypes';
 import { loadAddon } from '../native/loadAddon';
 
 export type NativeLinalg = Required<
-  Pick<Addon, 'symmetricEigen' | 'gramMatrix' | 'gramSpectrumAsync'>
+  Pick<Addon, 'symmetricEigen' | 'gramMatrix' | 'gramSpectrum' | 'gramSpectrumAsync'>
 >;
 
 let cached: NativeLinalg | null | undefined;
@@ -18,14 +18,16 @@ export function nativeLinalg(): NativeLinalg | null {
   if (cached !== undefined) return cached;
   try {
     const addon = loadAddon();
-    const { symmetricEigen, gramMatrix, gramSpectrumAsync } = addon;
+    const { symmetricEigen, gramMatrix, gramSpectrum, gramSpectrumAsync } = addon;
     cached =
       typeof symmetricEigen === 'function' &&
       typeof gramMatrix === 'function' &&
+      typeof gramSpectrum === 'function' &&
       typeof gramSpectrumAsync === 'function'
         ? {
             symmetricEigen: symmetricEigen.bind(addon),
             gramMatrix: gramMatrix.bind(addon),
+            gramSpectrum: gramSpectrum.bind(addon),
             gramSpectrumAsync: gramSpectrumAsync.bind(addon),
           }
         : null;

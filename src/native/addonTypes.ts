@@ -616,9 +616,20 @@ export interface Addon {
   /** MᵀM ([cols, cols]) when byColumns, else M Mᵀ ([rows, rows]), of row-major M, in double. */
   gramMatrix?(matrix: Float32Array, rows: number, cols: number, byColumns: boolean): Float64Array;
   /**
-   * The Gram matrix of M's smaller side (side = min(rows, cols)) and its eigen-decomposition, on
-   * the libuv pool: values [side] largest first, vectors [side, side] by rows. The arrays are
-   * checked before it starts and must not be touched until it settles.
+   * The Gram matrix of M's smaller side (side = min(rows, cols)) and its eigen-decomposition:
+   * values [side] largest first, vectors [side, side] by rows; the Gram matrix stays native.
+   * @throws TypeError / RangeError for a wrong type or size or a non-finite entry.
+   */
+  gramSpectrum?(
+    matrix: Float32Array,
+    rows: number,
+    cols: number,
+    values: Float64Array,
+    vectors: Float64Array,
+  ): void;
+  /**
+   * gramSpectrum on the libuv pool. The arrays are checked before it starts and must not be
+   * touched until it settles.
    * @throws TypeError / RangeError (synchronously) for a wrong type or size or a non-finite entry.
    */
   gramSpectrumAsync?(

@@ -45,6 +45,19 @@ export interface ModelAdapterOptions {
   engine?: EngineChoice;
 }
 
+/** Throws a TypeError naming `source` unless every target of `plan` is a weight of `model` with its shape. */
+export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: string): void {
+  for (const target of plan.targets) {
+    const weight = model.weights.get(target.name);
+    if (!weight || weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
+      throw new TypeError(
+        `${source}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
+          (weight ? ` (the model's is [${weight.shape}])` : ''),
+      );
+    }
+  }
+}
+
 export class ModelAdapter {
   /** The flat parameters (SPEC §10 layout), trainable. */
   readonly params: tf.Variable;
@@ -103,15 +116,11 @@ export class ModelAdapter {
     options: ModelAdapterOptions = {},
     source = 'adapter',
   ): ModelAdapter {
-    for (const target of plan.targets) {
-      const weight = model.weights.get(target.name);
-      if (!weight || weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
-        plan.dispose();
-        throw new TypeError(
-          `${source}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
-            (weight ? ` (the model's is [${weight.shape}])` : ''),
-        );
-      }
+    try {
+      checkTargetsInModel(model, plan, source);
+    } catch (error) {
+      plan.dispose();
+      throw error;
     }
     return new ModelAdapter(plan, params, options);
   }

@@ -23,7 +23,7 @@ import { applyHead } from './headFile';
 import { readAdapterSource, type AdapterSource } from './adapterSource';
 import { loadViT } from '../vit/io';
 import { ViT } from '../vit/model';
-import { ModelAdapter } from '../tfjs/modelAdapter';
+import { checkTargetsInModel, ModelAdapter } from '../tfjs/modelAdapter';
 
 /** One adapter to merge, and the factor of its ΔW (default 1; the head is used as trained). */
 export interface AdapterToMerge {
@@ -116,16 +116,7 @@ async function addCombinedDeltas(
 ): Promise<void> {
   const perAdapter: Map<string, Float32Array>[] = [];
   for (const source of sources) {
-    for (const target of source.plan.targets) {
-      const weight = vit.weights.get(target.name);
-      if (!weight)
-        throw new RangeError(`${source.adapterPath}: the model has no weight ${target.name}`);
-      if (weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
-        throw new RangeError(
-          `${source.adapterPath}: expected ${target.name} of shape [${target.shape.join(', ')}] but the model's is [${weight.shape.join(', ')}]`,
-        );
-      }
-    }
+    checkTargetsInModel(vit, source.plan, source.adapterPath);
     perAdapter.push(source.plan.splitByTarget(await source.plan.delta(source.params)));
   }
   const names = [...new Set(perAdapter.flatMap((deltas) => [...deltas.keys()]))].sort();

@@ -348,6 +348,14 @@ function lowRankShape() {
   return { cols, rank, rows, begin, end: int(begin, rows * cols) };
 }
 
+/** A matrix and room for its Gram spectrum. */
+function gramSpectrumArgs() {
+  const rows = int(1, 9);
+  const cols = int(1, 9);
+  const side = Math.min(rows, cols);
+  return [f32(rows * cols), rows, cols, new Float64Array(side), new Float64Array(side * side)];
+}
+
 const exportsFuzzed = {
   version: () => [],
   capabilities: () => [],
@@ -463,12 +471,8 @@ const exportsFuzzed = {
     const scale = chance(0.1) ? 1e300 : 1;
     return [Float64Array.from(f32(n * n), (value) => value * scale), n];
   },
-  gramSpectrumAsync: () => {
-    const rows = int(1, 9);
-    const cols = int(1, 9);
-    const side = Math.min(rows, cols);
-    return [f32(rows * cols), rows, cols, new Float64Array(side), new Float64Array(side * side)];
-  },
+  gramSpectrum: () => gramSpectrumArgs(),
+  gramSpectrumAsync: () => gramSpectrumArgs(),
   gramMatrix: () => {
     const rows = int(1, 9);
     const cols = int(1, 9);
