@@ -124,6 +124,7 @@ export {
   allocatorTuned,
   type RegisterNativeKernelsOptions,
 } from './tfjs/kernels/register';
+export { outputPoolStats, clearOutputPool, type OutputPoolStats } from './tfjs/kernels/outputPool';
 export { finetune, resetHead, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
 export { pretrain, type PretrainOptions } from './train/pretrain';
 export {

@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
+import { mebibytesFromEnv } from '../envMebibytes';
 import { CACHE_HEADER_BYTES, parseCacheHeader, type CacheHeader } from './datasetCache';
 
 /** Sub-folder of the datasets cache that holds decoded image folders. */
@@ -17,15 +18,7 @@ export const DEFAULT_IMAGE_CACHE_MB = 8192;
 
 /** The limit of `images/` in bytes: `SUPERLORA_IMAGE_CACHE_MB` (0: cache no image folder). */
 export function imageCacheLimitBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const value = env.SUPERLORA_IMAGE_CACHE_MB;
-  if (value === undefined || value.trim() === '') return DEFAULT_IMAGE_CACHE_MB * 2 ** 20;
-  const megabytes = Number(value);
-  if (!Number.isFinite(megabytes) || megabytes < 0) {
-    throw new RangeError(
-      `Expected a number of MiB ≥ 0 for SUPERLORA_IMAGE_CACHE_MB but received ${JSON.stringify(value)}`,
-    );
-  }
-  return Math.floor(megabytes * 2 ** 20);
+  return mebibytesFromEnv(env, 'SUPERLORA_IMAGE_CACHE_MB', DEFAULT_IMAGE_CACHE_MB);
 }
 
 export interface CacheFile {

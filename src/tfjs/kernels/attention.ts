@@ -5,6 +5,7 @@
  * composed ops (and their gradients) become one kernel each way.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { ATTENTION, ATTENTION_GRAD } from '../../vit/fusedOps';
 import { cpuBackend, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
@@ -26,14 +27,14 @@ function attention(args: KernelArgs): tf.TensorInfo[] {
     Float32Array,
   ];
   const [batch, tokens, heads, headSize, scale] = attentionShape(args);
-  const out = new Float32Array(q.length);
-  const probs = new Float32Array(batch * heads * tokens * tokens);
+  const out = outputArray(q.length);
+  const probs = outputArray(batch * heads * tokens * tokens);
   loadAddon().attention(q, k, v, batch, tokens, heads, headSize, scale, out, probs);
   const backend = cpuBackend(args);
   const shape = (args.inputs['q'] as tf.TensorInfo).shape;
   return [
-    backend.makeTensorInfo([...shape], 'float32', out),
-    backend.makeTensorInfo([batch * heads * tokens, tokens], 'float32', probs),
+    outputTensor(backend, [...shape], out),
+    outputTensor(backend, [batch * heads * tokens, tokens], probs),
   ];
 }
 
@@ -46,9 +47,9 @@ function attentionGrad(args: KernelArgs): tf.TensorInfo[] {
     'probs',
   ]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
   const [batch, tokens, heads, headSize, scale] = attentionShape(args);
-  const dq = new Float32Array(q.length);
-  const dk = new Float32Array(q.length);
-  const dv = new Float32Array(q.length);
+  const dq = outputArray(q.length);
+  const dk = outputArray(q.length);
+  const dv = outputArray(q.length);
   loadAddon().attentionBackward(
     dy,
     q,
@@ -66,7 +67,7 @@ function attentionGrad(args: KernelArgs): tf.TensorInfo[] {
   );
   const backend = cpuBackend(args);
   const shape = [...(args.inputs['q'] as tf.TensorInfo).shape];
-  return [dq, dk, dv].map((values) => backend.makeTensorInfo(shape, 'float32', values));
+  return [dq, dk, dv].map((values) => outputTensor(backend, shape, values));
 }
 
 export const attentionConfig: tf.KernelConfig = {

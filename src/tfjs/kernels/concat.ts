@@ -4,6 +4,7 @@
  * errors go to tfjs's kernel, which returns or throws exactly what it always does.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { MAX_NATIVE_RANK } from './elementwiseKernels';
@@ -29,7 +30,7 @@ function concat(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   if (sizeOf(outShape) === 0 || nonEmpty.length < 2 || values.some((v) => v === null)) {
     return runStock(tf.Concat, args);
   }
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(sizeOf(outShape));
   const addon = loadAddon();
   const begin = new Array<number>(outShape.length).fill(0);
   const zeros = new Array<number>(outShape.length).fill(0);
@@ -45,7 +46,7 @@ function concat(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     );
     begin[axis] = (begin[axis] as number) + (input.shape[axis] as number);
   });
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  return outputTensor(backend, outShape, out);
 }
 
 export const concatConfig: tf.KernelConfig = {

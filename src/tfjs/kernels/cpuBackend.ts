@@ -3,9 +3,10 @@
  * not export as a type): tensor data by id and tensor creation, without copies.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { entryValues } from './outputPool';
 
 export interface CpuBackend {
-  data: { get(dataId: tf.DataId): { values?: unknown } };
+  data: { get(dataId: tf.DataId): { values?: unknown }; has(dataId: tf.DataId): boolean };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
@@ -29,7 +30,8 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 /**
- * The float32 values of a tensor, as the backend holds them (no copy), or null when the native
+ * The float32 values of a tensor, as the backend holds them (no copy; a pooled output stays
+ * recyclable, src/tfjs/kernels/outputPool.ts), or null when the native
  * path cannot take it: another dtype, or storage that is not one dense Float32Array. The check is
  * by tag rather than instanceof so that arrays from another realm (jest's vm contexts) pass.
  */
@@ -38,7 +40,7 @@ export function float32Values(
   info: tf.TensorInfo | undefined,
 ): Float32Array | null {
   if (info === undefined || info.dtype !== 'float32') return null;
-  const values = backend.data.get(info.dataId).values;
+  const values = entryValues(backend.data.get(info.dataId));
   if (!ArrayBuffer.isView(values)) return null;
   if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Float32Array')
     return null;

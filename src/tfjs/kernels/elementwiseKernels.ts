@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BinaryOpName, UnaryOpName } from '../../native/addonTypes';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND, runStock } from './stockKernels';
@@ -19,9 +20,9 @@ export function unaryKernel(kernelName: string, op: UnaryOpName): tf.KernelConfi
     const backend = cpuBackend(args);
     const values = float32Values(backend, x);
     if (x === undefined || values === null) return runStock(kernelName, args);
-    const out = new Float32Array(values.length);
+    const out = outputArray(values.length);
     loadAddon().unaryOp(op, values, out);
-    return backend.makeTensorInfo([...x.shape], 'float32', out);
+    return outputTensor(backend, [...x.shape], out);
   };
   return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
 }
@@ -42,9 +43,9 @@ export function binaryKernel(kernelName: string, op: BinaryOpName): tf.KernelCon
       return runStock(kernelName, args);
     }
     if (shape.length > MAX_NATIVE_RANK) return runStock(kernelName, args);
-    const out = new Float32Array(sizeOf(shape));
+    const out = outputArray(sizeOf(shape));
     loadAddon().binaryOp(op, aValues, a.shape, bValues, b.shape, out);
-    return backend.makeTensorInfo(shape, 'float32', out);
+    return outputTensor(backend, shape, out);
   };
   return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
 }

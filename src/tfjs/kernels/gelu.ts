@@ -1,5 +1,6 @@
 /** The fused exact GELU of src/vit/fusedOps.ts and its gradient, on the addon. */
 import type * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { GELU, GELU_GRAD } from '../../vit/fusedOps';
 import { cpuBackend, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
@@ -7,10 +8,10 @@ import { CPU_BACKEND } from './stockKernels';
 
 function gelu(args: KernelArgs): tf.TensorInfo {
   const [x] = requireFloat32Inputs(args, GELU, ['x']) as [Float32Array];
-  const y = new Float32Array(x.length);
+  const y = outputArray(x.length);
   loadAddon().gelu(x, y);
   const shape = (args.inputs['x'] as tf.TensorInfo).shape;
-  return cpuBackend(args).makeTensorInfo([...shape], 'float32', y);
+  return outputTensor(cpuBackend(args), [...shape], y);
 }
 
 function geluGrad(args: KernelArgs): tf.TensorInfo {
@@ -18,10 +19,10 @@ function geluGrad(args: KernelArgs): tf.TensorInfo {
     Float32Array,
     Float32Array,
   ];
-  const dx = new Float32Array(x.length);
+  const dx = outputArray(x.length);
   loadAddon().geluBackward(dy, x, dx);
   const shape = (args.inputs['x'] as tf.TensorInfo).shape;
-  return cpuBackend(args).makeTensorInfo([...shape], 'float32', dx);
+  return outputTensor(cpuBackend(args), [...shape], dx);
 }
 
 export const geluConfig: tf.KernelConfig = {

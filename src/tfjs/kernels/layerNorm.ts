@@ -4,6 +4,7 @@
  * over memory each.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { LAYER_NORM, LAYER_NORM_GAMMA_GRAD, LAYER_NORM_INPUT_GRAD } from '../../vit/fusedOps';
 import { cpuBackend, lastAxisRows, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
@@ -17,15 +18,15 @@ function layerNorm(args: KernelArgs): tf.TensorInfo[] {
   ];
   const shape = (args.inputs['x'] as tf.TensorInfo).shape;
   const [rows] = lastAxisRows(shape);
-  const y = new Float32Array(x.length);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const y = outputArray(x.length);
+  const mean = outputArray(rows);
+  const rstd = outputArray(rows);
   loadAddon().layerNorm(x, gamma, beta, args.attrs?.['eps'] as number, y, mean, rstd);
   const backend = cpuBackend(args);
   return [
-    backend.makeTensorInfo([...shape], 'float32', y),
-    backend.makeTensorInfo([rows], 'float32', mean),
-    backend.makeTensorInfo([rows], 'float32', rstd),
+    outputTensor(backend, [...shape], y),
+    outputTensor(backend, [rows], mean),
+    outputTensor(backend, [rows], rstd),
   ];
 }
 
@@ -37,10 +38,10 @@ function layerNormInputGrad(args: KernelArgs): tf.TensorInfo {
     'mean',
     'rstd',
   ]) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-  const dx = new Float32Array(x.length);
+  const dx = outputArray(x.length);
   loadAddon().layerNormInputGrad(dy, x, gamma, mean, rstd, dx);
   const shape = (args.inputs['x'] as tf.TensorInfo).shape;
-  return cpuBackend(args).makeTensorInfo([...shape], 'float32', dx);
+  return outputTensor(cpuBackend(args), [...shape], dx);
 }
 
 function layerNormGammaGrad(args: KernelArgs): tf.TensorInfo {
@@ -51,9 +52,9 @@ function layerNormGammaGrad(args: KernelArgs): tf.TensorInfo {
     'rstd',
   ]) as [Float32Array, Float32Array, Float32Array, Float32Array];
   const [, width] = lastAxisRows((args.inputs['x'] as tf.TensorInfo).shape);
-  const dgamma = new Float32Array(width);
+  const dgamma = outputArray(width);
   loadAddon().layerNormGammaGrad(dy, x, mean, rstd, dgamma);
-  return cpuBackend(args).makeTensorInfo([width], 'float32', dgamma);
+  return outputTensor(cpuBackend(args), [width], dgamma);
 }
 
 export const layerNormConfig: tf.KernelConfig = {

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GemmOptions } from '../../native/addonTypes';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { sizeOf, type CpuBackend } from './cpuBackend';
 
@@ -88,7 +89,7 @@ export function runGemm(
   plan: MatMulPlan,
   epilogue: GemmEpilogue = {},
 ): tf.TensorInfo {
-  const out = new Float32Array(plan.batch * plan.m * plan.n);
+  const out = outputArray(plan.batch * plan.m * plan.n);
   const options: GemmOptions = {
     m: plan.m,
     n: plan.n,
@@ -101,5 +102,5 @@ export function runGemm(
     ...epilogue,
   };
   loadAddon().gemm(aValues, bValues, out, options);
-  return backend.makeTensorInfo(plan.outShape, 'float32', out);
+  return outputTensor(backend, plan.outShape, out);
 }

@@ -4,6 +4,7 @@
  * index arithmetic). Other dtypes go to tfjs's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { MAX_NATIVE_RANK } from './elementwiseKernels';
@@ -27,7 +28,7 @@ function padV2(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   }
   const start = paddings.map((pair) => pair[0]);
   const outShape = paddings.map((pair, axis) => pair[0] + (x.shape[axis] as number) + pair[1]);
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(sizeOf(outShape));
   if (constantValue !== 0) out.fill(constantValue);
   loadAddon().copyBox(
     values,
@@ -38,7 +39,7 @@ function padV2(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     start,
     x.shape,
   );
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  return outputTensor(backend, outShape, out);
 }
 
 export const padV2Config: tf.KernelConfig = {

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ReduceOpName } from '../../native/addonTypes';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND, runStock } from './stockKernels';
@@ -67,9 +68,9 @@ export function reductionKernel(
     if (args.attrs?.['keepDims'] === true) {
       outShape = tf.backend_util.expandShapeToKeepDim(outShape, axes);
     }
-    const out = new Float32Array(sizeOf(outShape));
+    const out = outputArray(sizeOf(outShape));
     loadAddon().reduceOp(op, values, out, layout.outer, layout.size, layout.inner);
-    return backend.makeTensorInfo(outShape, 'float32', out);
+    return outputTensor(backend, outShape, out);
   };
   return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
 }

@@ -48,6 +48,7 @@ import { subConfig } from './sub';
 import { sumConfig } from './sum';
 import { tileConfig } from './tile';
 import { transposeConfig } from './transpose';
+import { clearOutputPool, configureOutputPool } from './outputPool';
 import { CPU_BACKEND, saveStockKernel, takeStockKernel } from './stockKernels';
 
 /** Every native kernel, one KernelConfig per file. */
@@ -145,6 +146,7 @@ let lastStatus: NativeKernelsStatus = 'not registered yet';
 export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}): boolean {
   if (registered) return true;
   const env = options.env ?? process.env;
+  configureOutputPool(env);
   if (env['SUPERLORA_NATIVE_KERNELS'] === '0') {
     lastStatus = 'disabled by SUPERLORA_NATIVE_KERNELS=0';
     return false;
@@ -183,6 +185,7 @@ export function unregisterNativeKernels(): void {
     const stock = takeStockKernel(config.kernelName);
     if (stock !== undefined) tf.registerKernel(stock);
   }
+  clearOutputPool();
   registered = false;
   lastStatus = 'unregistered by unregisterNativeKernels()';
 }

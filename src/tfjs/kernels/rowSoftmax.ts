@@ -3,6 +3,7 @@
  * kernel of softmax.ts over the last axis, the backward one pass.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { SOFTMAX, SOFTMAX_GRAD } from '../../vit/fusedOps';
 import { cpuBackend, lastAxisRows, requireFloat32Inputs, type KernelArgs } from './cpuBackend';
@@ -23,9 +24,9 @@ function rowSoftmaxGrad(args: KernelArgs): tf.TensorInfo {
   ];
   const shape = (args.inputs['y'] as tf.TensorInfo).shape;
   const [rows, cols] = lastAxisRows(shape);
-  const dx = new Float32Array(y.length);
+  const dx = outputArray(y.length);
   loadAddon().softmaxBackward(dy, y, dx, rows, cols);
-  return cpuBackend(args).makeTensorInfo([...shape], 'float32', dx);
+  return outputTensor(cpuBackend(args), [...shape], dx);
 }
 
 export const rowSoftmaxConfig: tf.KernelConfig = {

@@ -4,6 +4,7 @@
  * input without copying, and stay with tfjs's kernel). Other dtypes go to tfjs's kernel too.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { MAX_NATIVE_RANK } from './elementwiseKernels';
@@ -33,7 +34,7 @@ export function slice(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   if (sizeOf(size) === 0 || tf.slice_util.isSliceContinous(x.shape, begin, size)) {
     return runStock(tf.Slice, args);
   }
-  const out = new Float32Array(sizeOf(size));
+  const out = outputArray(sizeOf(size));
   loadAddon().copyBox(
     values,
     x.shape,
@@ -43,7 +44,7 @@ export function slice(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     new Array<number>(size.length).fill(0),
     size,
   );
-  return backend.makeTensorInfo(size, 'float32', out);
+  return outputTensor(backend, size, out);
 }
 
 export const sliceConfig: tf.KernelConfig = {

@@ -4,6 +4,7 @@
  * it), in one pass per row. Other dtypes and axes (tfjs supports only the last) go to tfjs.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND, runStock } from './stockKernels';
@@ -19,9 +20,9 @@ function softmax(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const dim = args.attrs?.['dim'];
   if (rank === 0 || (dim !== -1 && dim !== rank - 1)) return runStock(tf.Softmax, args);
   const cols = logits.shape[rank - 1] as number;
-  const out = new Float32Array(values.length);
+  const out = outputArray(values.length);
   loadAddon().softmax(values, out, values.length / cols, cols);
-  return backend.makeTensorInfo([...logits.shape], 'float32', out);
+  return outputTensor(backend, [...logits.shape], out);
 }
 
 export const softmaxConfig: tf.KernelConfig = {

@@ -6,6 +6,7 @@
  * Other dtypes, rank 0, empty results and bad reps go to tfjs's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { MAX_NATIVE_RANK } from './elementwiseKernels';
@@ -41,7 +42,7 @@ function tile(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const shape = x.shape;
   const outShape = shape.map((dim, axis) => dim * (reps[axis] as number));
   if (sizeOf(outShape) === 0) return runStock(tf.Tile, args);
-  const out = new Float32Array(sizeOf(outShape));
+  const out = outputArray(sizeOf(outShape));
   const zeros = new Array<number>(rank).fill(0);
   loadAddon().copyBox(values, [...shape], zeros, out, outShape, zeros, [...shape]);
   // Axis a's block: x's extent on a times the (already tiled) output extents after it.
@@ -66,7 +67,7 @@ function tile(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
     }
     inner = block * times;
   }
-  return backend.makeTensorInfo(outShape, 'float32', out);
+  return outputTensor(backend, outShape, out);
 }
 
 export const tileConfig: tf.KernelConfig = {

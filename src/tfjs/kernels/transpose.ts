@@ -3,6 +3,7 @@
  * runs that stay contiguous are copied whole. Other dtypes go to tfjs's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
+import { outputArray, outputTensor } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, type KernelArgs } from './cpuBackend';
 import { MAX_NATIVE_RANK } from './elementwiseKernels';
@@ -25,11 +26,11 @@ function transpose(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const axes = perm as number[];
   const sorted = [...axes].sort((p, q) => p - q);
   if (!sorted.every((axis, index) => axis === index)) return runStock(tf.Transpose, args);
-  const out = new Float32Array(values.length);
+  const out = outputArray(values.length);
   loadAddon().transpose(values, out, x.shape, axes);
-  return backend.makeTensorInfo(
+  return outputTensor(
+    backend,
     axes.map((axis) => x.shape[axis] as number),
-    'float32',
     out,
   );
 }

@@ -1,0 +1,180 @@
+/**
+ * Recycling the native kernels' output arrays. Every kernel output used to be a fresh
+ * Float32Array; a training step makes thousands, and their backing stores are external memory, so
+ * V8 ran a scavenge every ~10 ms and a mark-compact every step ("external memory pressure"): 16 %
+ * of the main job's time. Here an output array goes back to a free list when tfjs disposes its
+ * tensor, and the next output of the same length reuses it.
+ *
+ * Recycling is only safe while nothing else holds the array. tfjs hands the backend's own array
+ * out (dataSync() returns it; the cpu backend's contiguous slice returns a view of it), so an
+ * output array is tracked through its backend entry: its `values` property becomes an accessor,
+ * and the first read of it by anything but a native kernel (a stock tfjs kernel, readSync,
+ * dataSync, bufferSync, any other code) turns it back into a plain property and gives up on the
+ * array for good. Native kernels read their inputs through entryValues(), which does not count as
+ * a read: they only look at their inputs while they run. References to the same data (reshape,
+ * identity) share the entry and its count of references, so the array is recycled only when the
+ * last one is disposed.
+ *
+ * Recycled arrays are zero-filled, as new ones are. The pool holds at most
+ * SUPERLORA_OUTPUT_POOL_MB MiB of free arrays (default 256; 0 turns recycling off).
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { mebibytesFromEnv } from '../../envMebibytes';
+import type { CpuBackend } from './cpuBackend';
+
+export const DEFAULT_OUTPUT_POOL_MB = 256;
+
+/** Marks a backend entry whose values are a pooled array nothing else has seen. */
+const UNSEEN = Symbol('superlora.unseenOutput');
+
+interface BackendEntry {
+  values?: unknown;
+  [UNSEEN]?: Float32Array;
+}
+
+/** What of the cpu backend the pool hooks into. */
+interface DisposingBackend {
+  data: { get(dataId: tf.DataId): BackendEntry; has(dataId: tf.DataId): boolean };
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
+}
+
+export interface OutputPoolStats {
+  /** Outputs served from the pool since the last reset. */
+  reused: number;
+  /** Outputs newly allocated since the last reset. */
+  allocated: number;
+  /** Disposed outputs that had been read outside the native kernels, so were not recycled. */
+  escaped: number;
+  /** Bytes of free arrays held now. */
+  pooledBytes: number;
+  /** The limit on pooledBytes. */
+  limitBytes: number;
+}
+
+const freeArrays = new Map<number, Float32Array[]>();
+let pooledBytes = 0;
+let limitBytes = DEFAULT_OUTPUT_POOL_MB * 2 ** 20;
+const counts = { reused: 0, allocated: 0, escaped: 0 };
+const hookedBackends = new WeakSet<object>();
+/** Backend entries made by outputTensor, seen or not. */
+const trackedEntries = new WeakSet<object>();
+
+/**
+ * Sets the pool's limit from SUPERLORA_OUTPUT_POOL_MB (default 256 MiB; 0: no recycling) and
+ * empties it. A RangeError names the variable for a bad value.
+ */
+export function configureOutputPool(env: Record<string, string | undefined>): void {
+  limitBytes = mebibytesFromEnv(env, 'SUPERLORA_OUTPUT_POOL_MB', DEFAULT_OUTPUT_POOL_MB);
+  clearOutputPool();
+}
+
+/** Drops every free array (they become garbage) and resets the counts. */
+export function clearOutputPool(): void {
+  freeArrays.clear();
+  pooledBytes = 0;
+  counts.reused = 0;
+  counts.allocated = 0;
+  counts.escaped = 0;
+}
+
+export function outputPoolStats(): OutputPoolStats {
+  return { ...counts, pooledBytes, limitBytes };
+}
+
+/** A zero-filled Float32Array of `length` for a native kernel's output: recycled when possible. */
+export function outputArray(length: number): Float32Array {
+  const recycled = freeArrays.get(length)?.pop();
+  if (recycled === undefined) {
+    counts.allocated++;
+    return new Float32Array(length);
+  }
+  pooledBytes -= recycled.byteLength;
+  counts.reused++;
+  return recycled.fill(0);
+}
+
+function release(array: Float32Array): void {
+  if (limitBytes === 0 || pooledBytes + array.byteLength > limitBytes) return;
+  let list = freeArrays.get(array.length);
+  if (list === undefined) {
+    list = [];
+    freeArrays.set(array.length, list);
+  }
+  list.push(array);
+  pooledBytes += array.byteLength;
+}
+
+/** Gives up on recycling the entry's array: `values` becomes a plain property again. */
+function markSeen(entry: BackendEntry, values: unknown): void {
+  delete entry[UNSEEN];
+  Object.defineProperty(entry, 'values', {
+    value: values,
+    writable: true,
+    enumerable: true,
+    configurable: true,
+  });
+}
+
+/** Recycles an unseen output's array once the backend has deleted its entry. */
+function hookDisposal(backend: DisposingBackend): void {
+  if (hookedBackends.has(backend)) return;
+  hookedBackends.add(backend);
+  const disposeData = backend.disposeData;
+  backend.disposeData = function (
+    this: DisposingBackend,
+    dataId: tf.DataId,
+    force?: boolean,
+  ): boolean {
+    const entry = this.data.has(dataId) ? this.data.get(dataId) : undefined;
+    const unseen = entry?.[UNSEEN];
+    const disposed = disposeData.call(this, dataId, force);
+    if (entry !== undefined && trackedEntries.has(entry) && !this.data.has(dataId)) {
+      if (unseen === undefined) {
+        counts.escaped++;
+      } else {
+        delete entry[UNSEEN];
+        release(unseen);
+      }
+    }
+    return disposed;
+  };
+}
+
+/**
+ * A new float32 tensor of the backend holding `values` (from outputArray), tracked so that its
+ * array is recycled when the tensor is disposed, unless something other than a native kernel has
+ * read it by then.
+ */
+export function outputTensor(
+  backend: CpuBackend,
+  shape: number[],
+  values: Float32Array,
+): tf.TensorInfo {
+  const info = backend.makeTensorInfo(shape, 'float32', values);
+  if (limitBytes === 0) return info;
+  const disposing = backend as unknown as DisposingBackend;
+  hookDisposal(disposing);
+  const entry = disposing.data.get(info.dataId);
+  entry[UNSEEN] = values;
+  trackedEntries.add(entry);
+  Object.defineProperty(entry, 'values', {
+    get(this: BackendEntry): Float32Array {
+      markSeen(this, values);
+      return values;
+    },
+    set(this: BackendEntry, replacement: unknown): void {
+      markSeen(this, replacement);
+    },
+    enumerable: true,
+    configurable: true,
+  });
+  return info;
+}
+
+/**
+ * A backend entry's values for a native kernel's input, without giving up on recycling them: the
+ * kernel reads them only while it runs.
+ */
+export function entryValues(entry: BackendEntry): unknown {
+  return entry[UNSEEN] ?? entry.values;
+}
