@@ -265,8 +265,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
 /**
  * The learning-rate range test (lrRange.ts) on the run `options` describes: `options.steps` steps
  * at rates growing from `range.from` to `range.to` (the optimizer, batches and augmentation as
- * finetune would use them), stopping if the loss stops being finite. Writes its log (and a
- * checkpoint) to `options.outDir`, no adapter; `resume` is ignored.
+ * finetune would use them), stopping if the loss stops being finite. Writes its log to
+ * `options.outDir` (no evaluation, checkpoint or adapter); `resume` is ignored.
  */
 export async function findLearningRate(
   options: FinetuneOptions,
@@ -287,6 +287,7 @@ export async function findLearningRate(
       runKey: JSON.stringify({ lrRange, run: runKey }),
       learningRateAt: (step) => rangeLearningRate(step, lrRange),
       stopOnDivergence: true,
+      probe: true,
       progress: options.progress,
     });
     const lrs = Array.from({ length: options.steps }, (_, step) =>

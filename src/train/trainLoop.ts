@@ -78,6 +78,11 @@ export interface TrainOptions extends OptimizationSettings {
   learningRateAt?: (step: number) => number;
   /** End the run, rather than throw, when the loss stops being finite (the range test). */
   stopOnDivergence?: boolean;
+  /**
+   * A probe of the training itself (the range test): the log only, with no evaluation and no
+   * checkpoint, not even at the end; evalEvery and checkpointEvery must be 0.
+   */
+  probe?: boolean;
   progress?: Progress;
 }
 
@@ -229,6 +234,12 @@ async function runTraining(
       );
     }
   }
+  if (
+    options.probe &&
+    (options.evalEvery !== 0 || options.checkpointEvery !== 0 || options.keepBest === true)
+  ) {
+    throw new RangeError('A probe run neither evaluates nor checkpoints nor keeps weights');
+  }
   let stoppedEarly = false;
   let best: BestWeights | null = null;
   let lastValidation: TrainResult['validation'] = null;
@@ -328,6 +339,7 @@ async function runTraining(
       imagesPerSecond,
       secondsLeft: ((options.steps - step - 1) * seconds) / done,
     });
+    if (options.probe) continue;
     let last = step + 1 === options.steps;
     const evaluating = last || (options.evalEvery > 0 && (step + 1) % options.evalEvery === 0);
     if (evaluating && task.validate) {

@@ -247,8 +247,10 @@ describe('superlora pretrain and finetune end to end', () => {
       found.points.map((point: { lr: number }) => expect.closeTo(point.lr, 12)),
     );
     expect(readFileSync(join(out, 'lr-find.png')).subarray(1, 4).toString('latin1')).toBe('PNG');
-    // No adapter: the range test's weights are not a result.
+    // No adapter, evaluation or checkpoint: the range test's weights are not a result.
     expect(existsSync(join(out, 'adapter.safetensors'))).toBe(false);
+    expect(existsSync(join(out, 'checkpoint.safetensors'))).toBe(false);
+    expect(readLog(out).filter((record) => record.kind !== 'train')).toEqual([]);
   });
 
   test('a killed finetune resumed with --resume continues at the step after its checkpoint and ends as the uninterrupted run', async () => {

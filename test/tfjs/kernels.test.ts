@@ -1,8 +1,8 @@
 /**
  * The native kernels for tfjs's cpu backend (src/tfjs/kernels/): the addon's GEMM against a JS
  * loop (every ISA, edge sizes, bad arguments), then every registered kernel against tfjs's own
- * kernel on the same inputs (ours unregistered for the reference), then a ViT training step with
- * and without them.
+ * kernel on the same inputs (ours unregistered for the reference; every output array handed to a
+ * native kernel starts as NaN), then a ViT training step with and without them.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UNARY_OP_NAMES, type GemmOptions } from '../../src/native/addonTypes';
@@ -15,6 +15,7 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
+import { poisonOutputArrays } from '../../src/tfjs/kernels/outputPool';
 import { ATTENTION, GELU, LAYER_NORM, LINEAR } from '../../src/vit/fusedOps';
 import {
   attention,
@@ -35,6 +36,13 @@ const addon = loadAddon();
 beforeAll(async () => {
   tf.enableProdMode();
   await tf.setBackend('cpu');
+  // Every output array starts as NaN, so a kernel that leaves an element unwritten fails its
+  // comparison (recycled arrays hold earlier outputs).
+  poisonOutputArrays(true);
+});
+
+afterAll(() => {
+  poisonOutputArrays(false);
 });
 
 afterEach(() => {

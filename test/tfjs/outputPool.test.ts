@@ -1,6 +1,6 @@
 /**
  * Recycling the native kernels' output arrays (src/tfjs/kernels/outputPool.ts): a disposed output
- * is reused, zero-filled, by the next output of its length; an array anything else has read
+ * is reused by the next output of its length (as it was, or zero-filled on request); an array anything else has read
  * (dataSync, a stock kernel's view, an assignment) is never reused; shared references keep it;
  * the limit holds; training is bit-identical with recycling on and off.
  */
@@ -55,14 +55,32 @@ describe('the output pool', () => {
     tf.dispose([a, b, second]);
   });
 
-  test('recycled arrays come back zero-filled, as new ones', () => {
-    const x = ramp([5], 1);
-    tf.neg(x).dispose();
-    const reused = outputPoolStats().reused;
+  test('outputArray hands a recycled array back as it was; zeroedOutputArray zero-fills it', () => {
+    const backend = tf.backend() as unknown as CpuBackend;
     const array = outputArray(5);
-    expect(outputPoolStats().reused).toBe(reused + 1);
-    expect(Array.from(array)).toEqual([0, 0, 0, 0, 0]);
-    x.dispose();
+    array.set([1, 2, 3, 4, 5]);
+    tf.engine()
+      .makeTensorFromTensorInfo(outputTensor(backend, [5], array))
+      .dispose();
+    const recycled = outputArray(5);
+    expect(recycled).toBe(array);
+    expect(Array.from(recycled)).toEqual([1, 2, 3, 4, 5]);
+    tf.engine()
+      .makeTensorFromTensorInfo(outputTensor(backend, [5], recycled))
+      .dispose();
+    const zeroed = zeroedOutputArray(5);
+    expect(zeroed).toBe(array);
+    expect(Array.from(zeroed)).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  test('poisoned, every array handed out is NaN-filled, new or recycled', () => {
+    poisonOutputArrays(true);
+    try {
+      expect(Array.from(outputArray(3))).toEqual([NaN, NaN, NaN]);
+      expect(Array.from(zeroedOutputArray(3))).toEqual([0, 0, 0]);
+    } finally {
+      poisonOutputArrays(false);
+    }
   });
 
   test('an array read by dataSync is never reused: the reader keeps its values', () => {

@@ -3,7 +3,7 @@
  * range test (stopOnDivergence), the end of the run with the finite losses before it; and the
  * range test's per-step rates (learningRateAt) replace the schedule.
  */
-import { mkdtempSync } from 'fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -68,4 +68,27 @@ test('with stopOnDivergence the run ends there, keeping the finite losses, at th
   expect(result.losses).toHaveLength(3);
   expect(result.losses.every(Number.isFinite)).toBe(true);
   expect(result.finalEval).toBeNull();
+});
+
+test('a probe run logs its steps and nothing else: no evaluation, no checkpoint, not even at the end', async () => {
+  let evaluations = 0;
+  const probed = task().task;
+  probed.evaluate = async () => {
+    evaluations++;
+    return { loss: 0, accuracy: 0 };
+  };
+  const runDir = mkdtempSync(join(tmpdir(), 'superlora-probe-'));
+  const result = await train(probed, options({ steps: 2, probe: true, runDir }));
+  expect(result.completedSteps).toBe(2);
+  expect(result.finalEval).toBeNull();
+  expect(evaluations).toBe(0);
+  expect(readdirSync(runDir)).toEqual(['log.jsonl']);
+  const kinds = readFileSync(join(runDir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { kind: string }).kind);
+  expect(kinds).toEqual(['train', 'train']);
+  await expect(train(probed, options({ probe: true, evalEvery: 2 }))).rejects.toThrow(
+    'A probe run neither evaluates nor checkpoints nor keeps weights',
+  );
 });

@@ -15,7 +15,8 @@
  * identity) share the entry and its count of references, so the array is recycled only when the
  * last one is disposed.
  *
- * Recycled arrays are zero-filled, as new ones are. The pool holds at most
+ * A recycled array holds an earlier output's values: kernels that write every element of their
+ * output take outputArray, the others zeroedOutputArray. The pool holds at most
  * SUPERLORA_OUTPUT_POOL_MB MiB of free arrays (default 256; 0 turns recycling off).
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -55,6 +56,7 @@ const freeArrays = new Map<number, Float32Array[]>();
 let pooledBytes = 0;
 let limitBytes = DEFAULT_OUTPUT_POOL_MB * 2 ** 20;
 const counts = { reused: 0, allocated: 0, escaped: 0 };
+let poisoned = false;
 const hookedBackends = new WeakSet<object>();
 /** Backend entries made by outputTensor, seen or not. */
 const trackedEntries = new WeakSet<object>();
@@ -81,16 +83,36 @@ export function outputPoolStats(): OutputPoolStats {
   return { ...counts, pooledBytes, limitBytes };
 }
 
-/** A zero-filled Float32Array of `length` for a native kernel's output: recycled when possible. */
+/**
+ * A Float32Array of `length` for a native kernel's output, recycled when possible. Its contents
+ * are unspecified (a recycled array holds an earlier output): the kernel must write every element.
+ * Kernels that leave elements as they find them take zeroedOutputArray.
+ */
 export function outputArray(length: number): Float32Array {
   const recycled = freeArrays.get(length)?.pop();
+  let array: Float32Array;
   if (recycled === undefined) {
     counts.allocated++;
-    return new Float32Array(length);
+    array = new Float32Array(length);
+  } else {
+    pooledBytes -= recycled.byteLength;
+    counts.reused++;
+    array = recycled;
   }
-  pooledBytes -= recycled.byteLength;
-  counts.reused++;
-  return recycled.fill(0);
+  return poisoned ? array.fill(NaN) : array;
+}
+
+/** outputArray, zero-filled (as a new Float32Array is). */
+export function zeroedOutputArray(length: number): Float32Array {
+  return outputArray(length).fill(0);
+}
+
+/**
+ * For tests: with `on`, outputArray fills every array it hands out with NaN, new ones too, so that
+ * a kernel that does not write every element of its output is caught by any comparison.
+ */
+export function poisonOutputArrays(on: boolean): void {
+  poisoned = on;
 }
 
 function release(array: Float32Array): void {

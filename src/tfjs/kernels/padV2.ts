@@ -28,8 +28,7 @@ function padV2(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   }
   const start = paddings.map((pair) => pair[0]);
   const outShape = paddings.map((pair, axis) => pair[0] + (x.shape[axis] as number) + pair[1]);
-  const out = outputArray(sizeOf(outShape));
-  if (constantValue !== 0) out.fill(constantValue);
+  const out = outputArray(sizeOf(outShape)).fill(constantValue);
   loadAddon().copyBox(
     values,
     x.shape,

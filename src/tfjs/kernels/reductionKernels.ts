@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ReduceOpName } from '../../native/addonTypes';
-import { outputArray, outputTensor } from './outputPool';
+import { outputTensor, zeroedOutputArray } from './outputPool';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { CPU_BACKEND, runStock } from './stockKernels';
@@ -68,7 +68,7 @@ export function reductionKernel(
     if (args.attrs?.['keepDims'] === true) {
       outShape = tf.backend_util.expandShapeToKeepDim(outShape, axes);
     }
-    const out = outputArray(sizeOf(outShape));
+    const out = zeroedOutputArray(sizeOf(outShape));
     loadAddon().reduceOp(op, values, out, layout.outer, layout.size, layout.inner);
     return outputTensor(backend, outShape, out);
   };
