@@ -12,6 +12,7 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../tfjs/kernels/register';
+import { outputPoolStats } from '../tfjs/kernels/outputPool';
 import { crossEntropy } from '../train/trainLoop';
 import { SgdMomentum } from '../train/sgdMomentum';
 import { patchGrid, resolveViTConfig, type ViTConfig } from '../vit/config';
@@ -152,6 +153,8 @@ export interface StepRecord {
   nativeImagesPerSecond: number;
   /** Share of the native timed steps' wall time the garbage collector took. */
   nativeGcShare: number;
+  /** Share of the native kernels' outputs in the timed steps that were recycled arrays. */
+  nativeOutputsReused: number;
   /** Loss of the second step (after one update), with the native kernels. */
   nativeLossAfterStep: number;
   /** The same with tfjs's own kernels; null with skipStock. */
@@ -286,6 +289,8 @@ interface StepTiming {
   bestMs: number;
   timesMs: number[];
   gcShare: number;
+  /** Share of the native kernels' outputs in the timed steps that were recycled arrays. */
+  outputsReused: number;
   lossAfterStep: number;
   params: number;
 }
@@ -334,6 +339,7 @@ async function timeSteps(model: TrainStepModel, count: number): Promise<StepTimi
     observer.observe({ entryTypes: ['gc'] });
     const timesMs: number[] = [];
     let lossAfterStep = NaN;
+    const poolBefore = outputPoolStats();
     const began = performance.now();
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
@@ -342,6 +348,9 @@ async function timeSteps(model: TrainStepModel, count: number): Promise<StepTimi
       if (i === 0) lossAfterStep = loss;
     }
     const totalMs = performance.now() - began;
+    const poolAfter = outputPoolStats();
+    const reused = poolAfter.reused - poolBefore.reused;
+    const outputs = reused + poolAfter.allocated - poolBefore.allocated;
     // The observer hears of collections on the event loop, after the synchronous steps.
     await new Promise((resolve) => setTimeout(resolve, 50));
     observer.disconnect();
@@ -350,6 +359,7 @@ async function timeSteps(model: TrainStepModel, count: number): Promise<StepTimi
       bestMs: Math.min(...timesMs),
       timesMs,
       gcShare: gcMs / totalMs,
+      outputsReused: outputs === 0 ? 0 : reused / outputs,
       lossAfterStep,
       params,
     };
@@ -436,6 +446,7 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
         nativeTimesMs: native.timesMs,
         nativeImagesPerSecond: (1000 * batch) / native.bestMs,
         nativeGcShare: native.gcShare,
+        nativeOutputsReused: native.outputsReused,
         nativeLossAfterStep: native.lossAfterStep,
         stockMs: stock?.bestMs ?? null,
         stockTimesMs: stock?.timesMs ?? null,

@@ -116,6 +116,9 @@ describe('runTrainStepBench on a tiny ViT', () => {
     expect(step.nativeImagesPerSecond).toBeCloseTo((1000 * 4) / step.nativeMs, 6);
     expect(step.matmulFlop).toBe(stepMatmulFlop(tiny.config, 4));
     expect(step.nativeOfPeak).toBeCloseTo(step.nativeMatmulGflops / step.fmaPeakGflops, 9);
+    // The warm-up step's outputs are disposed, so the timed step reuses their arrays.
+    expect(step.nativeOutputsReused).toBeGreaterThan(0.5);
+    expect(step.nativeOutputsReused).toBeLessThanOrEqual(1);
     // Patch embedding 16·16+16, CLS + positions 16 + 5·16, 2 layer norms per block and a final
     // one, q/k/v/output 4·(16·16+16), MLP 16·32+32 + 32·16+16, classifier 16·10+10.
     expect(step.params).toBe(272 + 96 + 6 * 16 + 4 * 272 + 544 + 528 + 170);
