@@ -4,7 +4,9 @@
 # no compiler on PATH, then `require('superlora')`, `npx superlora info` (must report the prebuilt
 # binary) and a small plan's ΔW and gradient from the native engine against the tfjs engine.
 #
-# Offline: the tarball's dependencies come from the npm cache (--prefer-offline --offline).
+# The tarball's dependencies come from the npm cache where it has them (--prefer-offline), else
+# from the registry: `npm ci` caches tarballs but not every package's metadata (it missed
+# @resvg/resvg-js's on a fresh cache), and a project without a lockfile needs both.
 # Builds prebuilds/ first when there is none (npm run prebuilds: several minutes on 2 cores, not
 # counted in the check's own time). Prints its wall time; it should stay well under 5 minutes.
 set -euo pipefail
@@ -45,12 +47,12 @@ for compiler in g++ gcc cc c++ clang make python3; do
   fi
 done
 
-echo "== install $tarball into a fresh project (no compiler, --ignore-scripts, offline)"
+echo "== install $tarball into a fresh project (no compiler, --ignore-scripts)"
 project="$work/project"
 mkdir -p "$project"
 cd "$project"
 echo '{ "name": "prebuilt-check", "version": "1.0.0", "private": true }' >package.json
-PATH="$bin" npm install --ignore-scripts --prefer-offline --offline --no-audit --no-fund \
+PATH="$bin" npm install --ignore-scripts --prefer-offline --no-audit --no-fund \
   --loglevel=error "$work/$tarball"
 echo "   installed: $(ls node_modules | tr '\n' ' ')"
 if [ -d node_modules/superlora/build ]; then
