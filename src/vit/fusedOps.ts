@@ -108,22 +108,6 @@ function registerGradients(): void {
       },
     });
   }
-  if (tf.getGradient(ATTENTION) === undefined) {
-    tf.registerGradient({
-      kernelName: ATTENTION,
-      inputsToSave: ['q', 'k', 'v'],
-      outputsToSave: [false, true],
-      // The three gradients come from one kernel, run here: the backward pass's scope owns them.
-      gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs?: tf.NamedAttrMap) => {
-        const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-        const [q, k, v, probs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-        const [dq, dk, dv] = tf
-          .engine()
-          .runKernel(ATTENTION_GRAD, { dy, q, k, v, probs }, attrs) as tf.Tensor[];
-        return { q: () => dq as tf.Tensor, k: () => dk as tf.Tensor, v: () => dv as tf.Tensor };
-      },
-    });
-  }
 }
 
 function backendHas(...kernelNames: string[]): boolean {
@@ -186,11 +170,30 @@ export function fusedAttention(
   scale: number,
 ): tf.Tensor2D | null {
   if (!backendHas(ATTENTION, ATTENTION_GRAD)) return null;
-  registerGradients();
-  const [context, probs] = tf
-    .engine()
-    .runKernel(ATTENTION, { q, k, v }, { tokens, heads, scale }) as tf.Tensor[];
-  // The tape keeps its own copy of the probabilities for the gradient.
-  (probs as tf.Tensor).dispose();
-  return context as tf.Tensor2D;
+  const attrs = { tokens, heads, scale };
+  const engine = tf.engine();
+  // A custom gradient rather than one registered for the kernel: the tape then sees one output.
+  // With the kernel's two outputs on the tape, every backward pass materialised a zero gradient
+  // for the probabilities (B·heads·T² floats per layer) that nothing uses.
+  const attend = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [qIn, kIn, vIn, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [context, probs] = engine.runKernel(
+      ATTENTION,
+      { q: qIn, k: kIn, v: vIn },
+      attrs,
+    ) as tf.Tensor[];
+    save([qIn, kIn, vIn, probs as tf.Tensor]);
+    return {
+      value: context as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, sprobs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return engine.runKernel(
+          ATTENTION_GRAD,
+          { dy, q: sq, k: sk, v: sv, probs: sprobs },
+          attrs,
+        ) as tf.Tensor[];
+      },
+    };
+  });
+  return attend(q, k, v) as tf.Tensor2D;
 }
