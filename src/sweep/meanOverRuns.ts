@@ -18,7 +18,10 @@ export interface AccuracySpread {
 }
 
 export interface MeanOverRuns {
-  /** One row per config, in the first sweep's order, with `accuracy` the mean (null if never evaluated). */
+  /**
+   * One row per config, in the first sweep's order, with `accuracy` and `validationAccuracy` the
+   * means over the runs that have them (null if none has).
+   */
   results: SweepResult[];
   spreads: AccuracySpread[];
 }
@@ -31,6 +34,14 @@ function sameJson(a: unknown, b: unknown): boolean {
 function withoutSeed(settings: Record<string, unknown>): Record<string, unknown> {
   const { seed: _seed, ...rest } = settings;
   return rest;
+}
+
+function present(values: readonly (number | null)[]): number[] {
+  return values.filter((value): value is number => value !== null);
+}
+
+function meanOf(values: readonly number[]): number | null {
+  return values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 /**
@@ -69,10 +80,11 @@ export function meanOverRuns(
   const results: SweepResult[] = [];
   const spreads: AccuracySpread[] = [];
   for (const { first, rows } of byName.values()) {
-    const accuracies = rows.flatMap((row) => (row.accuracy === null ? [] : [row.accuracy]));
+    const accuracies = present(rows.map((row) => row.accuracy));
     const n = accuracies.length;
-    const mean = n === 0 ? null : accuracies.reduce((s, a) => s + a, 0) / n;
-    results.push({ ...first, accuracy: mean });
+    const mean = meanOf(accuracies);
+    const validationAccuracy = meanOf(present(rows.map((row) => row.validationAccuracy)));
+    results.push({ ...first, accuracy: mean, validationAccuracy });
     if (mean === null) continue;
     const variance = n < 2 ? 0 : accuracies.reduce((s, a) => s + (a - mean) ** 2, 0) / (n - 1);
     spreads.push({

@@ -25,18 +25,40 @@ export async function writePlot(
 
 export const PLOT_SVG = 'accuracy-vs-params.svg';
 export const PLOT_PNG = 'accuracy-vs-params.png';
+export const VALIDATION_PLOT_SVG = 'validation-accuracy-vs-params.svg';
+export const VALIDATION_PLOT_PNG = 'validation-accuracy-vs-params.png';
+
+/** Draws `results` once and writes it as `svgName` and a 1200-px PNG `pngName` in `dir`. */
+async function writeSvgAndPng(
+  dir: string,
+  [svgName, pngName]: [string, string],
+  results: readonly SweepResult[],
+  options: PlotOptions,
+): Promise<void> {
+  const svg = await renderSvg(plotSpec(results, options));
+  await writeFileAtomic(join(dir, svgName), svg);
+  await writeFileAtomic(join(dir, pngName), svgToPng(svg, 1200));
+}
 
 /**
  * A sweep folder's plot, `accuracy-vs-params.svg` and a 1200-px `.png` of the same drawing
- * (rendered once); nothing when no row has an accuracy yet.
+ * (rendered once); nothing when no row has an accuracy yet. When rows have validation
+ * accuracies (`--validation-size`), the same plot of those, `validation-accuracy-vs-params.*`,
+ * to choose configs by.
  */
 export async function writeSweepPlots(
   dir: string,
   results: readonly SweepResult[],
   title: string,
 ): Promise<void> {
-  if (!results.some((row) => row.accuracy !== null)) return;
-  const svg = await renderSvg(plotSpec(results, { title }));
-  await writeFileAtomic(join(dir, PLOT_SVG), svg);
-  await writeFileAtomic(join(dir, PLOT_PNG), svgToPng(svg, 1200));
+  if (results.some((row) => row.accuracy !== null)) {
+    await writeSvgAndPng(dir, [PLOT_SVG, PLOT_PNG], results, { title });
+  }
+  if (results.some((row) => row.validationAccuracy !== null)) {
+    const validation = results.map((row) => ({ ...row, accuracy: row.validationAccuracy }));
+    await writeSvgAndPng(dir, [VALIDATION_PLOT_SVG, VALIDATION_PLOT_PNG], validation, {
+      title,
+      yTitle: 'validation accuracy',
+    });
+  }
 }

@@ -71,6 +71,27 @@ describe('mean over runs', () => {
     expect(results[2]?.accuracy).toBeCloseTo(0.52, 12);
     // A single run has no spread.
     expect(meanOverRuns([seed0], ['s0']).spreads[0]?.std).toBe(0);
+    // Without validation accuracies the means have none either.
+    expect(results.map((r) => r.validationAccuracy)).toEqual([null, null, null]);
+  });
+
+  test('averages the validation accuracies too, over the runs that have one', () => {
+    const validated = (rows: SweepResult[], values: (number | null)[]) =>
+      rows.map((r, i) => ({ ...r, validationAccuracy: values[i] ?? null }));
+    const { results } = meanOverRuns(
+      [
+        validated(seed0, [0.4, 0.7, null]),
+        validated(seed1, [0.5, 0.6, null]),
+        validated(seed2, [0.9, null]),
+      ],
+      ['s0', 's1', 's2'],
+    );
+    // lora-r1: (0.4 + 0.5 + 0.9) / 3; lora-r2: (0.7 + 0.6) / 2; 2d-g1-r1: none.
+    expect(results[0]?.validationAccuracy).toBeCloseTo(0.6, 12);
+    expect(results[1]?.validationAccuracy).toBeCloseTo(0.65, 12);
+    expect(results[2]?.validationAccuracy).toBeNull();
+    // The test accuracies are unchanged by it.
+    expect(results[0]?.accuracy).toBeCloseTo(0.52, 12);
   });
 
   test('refuses sweeps that differ in more than the seed, naming the file and the config', () => {

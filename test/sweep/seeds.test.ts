@@ -70,4 +70,18 @@ test('sweep --validation-size --keep-best: each row records the kept weights’ 
   const csv = readFileSync(join(dir, 'validated', 'results.csv'), 'utf8').split('\n');
   expect(csv[0]).toContain(',accuracy,validation_accuracy,');
   expect(csv[1]).toContain(`,${row?.accuracy},${best},`);
+  // Beside the test plot, the same plot of the validation accuracies.
+  const validationPlot = readFileSync(
+    join(dir, 'validated', 'validation-accuracy-vs-params.svg'),
+    'utf8',
+  );
+  expect(validationPlot).toContain('validation accuracy');
+  expect(readFileSync(join(dir, 'validated', 'accuracy-vs-params.svg'), 'utf8')).not.toContain(
+    'validation accuracy',
+  );
+  expect(
+    readFileSync(join(dir, 'validated', 'validation-accuracy-vs-params.png'))
+      .subarray(1, 4)
+      .toString(),
+  ).toBe('PNG');
 });
