@@ -19,6 +19,7 @@ import {
   type MachineLimits,
 } from './machineLimits';
 import type { Workload } from './workloads';
+import { medianOf } from './median';
 
 /** Timed calls after warm-up unless the caller asks otherwise. */
 export const DEFAULT_REPEAT = 7;
@@ -123,13 +124,6 @@ interface Timing {
   minMs: number;
 }
 
-function median(sorted: readonly number[]): number {
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
 /** Times `call` (sync or async) `repetitions` times after `warmups` untimed calls. */
 async function timeCalls(
   call: () => unknown,
@@ -146,7 +140,7 @@ async function timeCalls(
     samples.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   samples.sort((a, b) => a - b);
-  return { medianMs: median(samples), minMs: samples[0] as number };
+  return { medianMs: medianOf(samples), minMs: samples[0] as number };
 }
 
 /** The native engine's synchronous, non-allocating calls, when the engine has them. */

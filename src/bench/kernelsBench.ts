@@ -8,6 +8,7 @@
 import type { Addon, IsaName } from '../native/addonTypes';
 import { loadAddon } from '../native/loadAddon';
 import { measureMachineLimits, type MachineLimits, limitProbeBytes } from './machineLimits';
+import { medianOf } from './median';
 
 export type KernelFamily = 'fwht' | 'lowrank' | 'kron' | 'fastfood';
 export const kernelFamilies: readonly KernelFamily[] = ['fwht', 'lowrank', 'kron', 'fastfood'];
@@ -65,13 +66,6 @@ const CACHE_BATCH_FLOATS = 2 ** 16;
 /** A timed sample repeats a fast call until it lasts this long, so the clock's grain is noise-free. */
 const MIN_SAMPLE_MS = 2;
 
-function median(sorted: number[]): number {
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 /** Median and fastest per-call time of `repeat` samples after a warm-up call. */
 export function timeKernel(call: () => void, repeat: number): { medianMs: number; minMs: number } {
   const clock = () => Number(process.hrtime.bigint()) / 1e6;
@@ -86,7 +80,7 @@ export function timeKernel(call: () => void, repeat: number): { medianMs: number
     samples.push((clock() - start) / inner);
   }
   samples.sort((a, b) => a - b);
-  return { medianMs: median(samples), minMs: samples[0] as number };
+  return { medianMs: medianOf(samples), minMs: samples[0] as number };
 }
 
 /** Deterministic values in [-1, 1) (a multiplicative hash of the index). */

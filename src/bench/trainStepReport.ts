@@ -3,6 +3,7 @@
  * and per model (printed as each is measured), and what the columns mean.
  */
 import type { MachineDescription } from './machineLimits';
+import { medianOf } from './median';
 import type { FmaPeak, GemmRecord, StepRecord, TrainStepModel } from './trainStepBench';
 
 /** A number in `width` columns with about three significant digits. */
@@ -45,6 +46,7 @@ const STEP_COLUMNS: [string, number][] = [
   ['thr', 3],
   ['stock ms', 9],
   ['native ms', 9],
+  ['median', 7],
   ['speedup', 8],
   ['img/s', 7],
   ['GC', 5],
@@ -105,6 +107,7 @@ export function stepRow(record: StepRecord): string {
     String(record.threads),
     record.stockMs === null ? '-' : num(record.stockMs, 9),
     num(record.nativeMs, 9),
+    num(medianOf(record.nativeTimesMs), 7),
     record.speedup === null ? '-' : `${num(record.speedup, 7)}×`,
     num(record.nativeImagesPerSecond, 7),
     percent(record.nativeGcShare, 5),
@@ -135,6 +138,7 @@ export function stepFootnotes(
     'step: forward, backward and SGD-momentum update of every weight of a freshly seeded ViT on',
     '  random 1-channel images, on the tfjs cpu backend. Best wall time of the timed steps after one',
     `  warm-up: ${steps} with the native kernels${stockSteps === null ? '' : `, ${stockSteps} with tfjs’s own (stock)`}.`,
+    '  median: the native steps’ median wall time (a collection lands in some steps, not the best).',
     '  speedup = stock ms ÷ native ms (tfjs’s kernels run on the JS thread; ours on the pool, thr).',
     '  GC: garbage collection’s share of the native steps’ wall time. reused: share of the native',
     '  kernels’ outputs that were recycled arrays (SUPERLORA_OUTPUT_POOL_MB). GFLOP/s: the step’s matrix-',
