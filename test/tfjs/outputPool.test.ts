@@ -1,11 +1,19 @@
 /**
  * Recycling the native kernels' output arrays (src/tfjs/kernels/outputPool.ts): a disposed output
- * is reused by the next output of its length (as it was, or zero-filled on request); an array anything else has read
- * (dataSync, a stock kernel's view, an assignment) is never reused; shared references keep it;
- * the limit holds; training is bit-identical with recycling on and off.
+ * is reused by the next output of its length (as it was, or zero-filled on request); an array
+ * anything else has read (dataSync, a stock kernel's view) is never reused; shared references keep
+ * it; the limit holds; training is bit-identical with recycling on and off.
  */
 import * as tf from '@tensorflow/tfjs';
-import { clearOutputPool, outputArray, outputPoolStats } from '../../src/tfjs/kernels/outputPool';
+import type { CpuBackend } from '../../src/tfjs/kernels/cpuBackend';
+import {
+  clearOutputPool,
+  outputArray,
+  outputPoolStats,
+  outputTensor,
+  poisonOutputArrays,
+  zeroedOutputArray,
+} from '../../src/tfjs/kernels/outputPool';
 import { registerNativeKernels, unregisterNativeKernels } from '../../src/tfjs/kernels/register';
 import { randomizedViT, randomPixels } from '../vit/tinyVit';
 

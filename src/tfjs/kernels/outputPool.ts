@@ -25,7 +25,7 @@ import type { CpuBackend } from './cpuBackend';
 
 export const DEFAULT_OUTPUT_POOL_MB = 256;
 
-/** Marks a backend entry whose values are a pooled array nothing else has seen. */
+/** A backend entry's pooled array while nothing else has seen it (then undefined). */
 const UNSEEN = Symbol('superlora.unseenOutput');
 
 interface BackendEntry {
@@ -128,7 +128,7 @@ function release(array: Float32Array): void {
 
 /** Gives up on recycling the entry's array: `values` becomes a plain property again. */
 function markSeen(entry: BackendEntry, values: unknown): void {
-  delete entry[UNSEEN];
+  entry[UNSEEN] = undefined; // (not deleted: a delete would turn the entry into a slow object)
   Object.defineProperty(entry, 'values', {
     value: values,
     writable: true,
@@ -136,6 +136,23 @@ function markSeen(entry: BackendEntry, values: unknown): void {
     configurable: true,
   });
 }
+
+/**
+ * The `values` accessor of an unseen output's entry, one for all of them (entries then share
+ * their shape, and tfjs's property reads stay fast): the first read or write marks it seen.
+ */
+const UNSEEN_VALUES: PropertyDescriptor = {
+  get(this: BackendEntry): unknown {
+    const values = this[UNSEEN];
+    markSeen(this, values);
+    return values;
+  },
+  set(this: BackendEntry, replacement: unknown): void {
+    markSeen(this, replacement);
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 /** Recycles an unseen output's array once the backend has deleted its entry. */
 function hookDisposal(backend: DisposingBackend): void {
@@ -154,7 +171,7 @@ function hookDisposal(backend: DisposingBackend): void {
       if (unseen === undefined) {
         counts.escaped++;
       } else {
-        delete entry[UNSEEN];
+        entry[UNSEEN] = undefined;
         release(unseen);
       }
     }
@@ -179,17 +196,7 @@ export function outputTensor(
   const entry = disposing.data.get(info.dataId);
   entry[UNSEEN] = values;
   trackedEntries.add(entry);
-  Object.defineProperty(entry, 'values', {
-    get(this: BackendEntry): Float32Array {
-      markSeen(this, values);
-      return values;
-    },
-    set(this: BackendEntry, replacement: unknown): void {
-      markSeen(this, replacement);
-    },
-    enumerable: true,
-    configurable: true,
-  });
+  Object.defineProperty(entry, 'values', UNSEEN_VALUES);
   return info;
 }
 
