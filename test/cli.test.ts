@@ -42,8 +42,15 @@ describe('superlora CLI', () => {
       info.binary.source,
     );
     expect(info.capabilities.threads).toBeGreaterThanOrEqual(1);
+    expect(info.tfjs).toMatchObject({
+      nativeKernelsUnavailable: null,
+      outputPoolBytes: 256 * 2 ** 20,
+    });
     const text = await cli('info');
     expect(text.stdout).toMatch(/native binary\s+\S+superlora\.node/);
+    expect(text.stdout).toContain(
+      'tfjs kernels   native, outputs recycled through a pool of up to 256 MiB (SUPERLORA_OUTPUT_POOL_MB)',
+    );
   });
 
   test('every command has --help', async () => {

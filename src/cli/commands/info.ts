@@ -1,13 +1,20 @@
-/** `superlora info`: version, the native binary loaded and from where, CPU features, threads, CUDA. */
+/**
+ * `superlora info`: version, the native binary loaded and from where, CPU features, threads, CUDA,
+ * and whether the native tfjs kernels run (with their output pool's limit).
+ */
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { engineNames } from '../../engines/engine';
 import { engineUnavailableReason } from '../../engines/createEngine';
 import { addonInfo, loadAddon } from '../../native/loadAddon';
+import { outputPoolStats } from '../../tfjs/kernels/outputPool';
+import { nativeKernelsStatus, registerNativeKernels } from '../../tfjs/kernels/register';
 import { version } from '../../version';
 
 async function report() {
   await tf.ready();
+  // As training would: the cpu backend's kernels, and the pool their outputs are recycled through.
+  const nativeKernels = tf.getBackend() === 'cpu' && registerNativeKernels();
   const addon = loadAddon();
   const binary = addonInfo();
   const capabilities = addon.capabilities();
@@ -17,7 +24,15 @@ async function report() {
     platform: `${process.platform}-${process.arch}`,
     binary,
     capabilities,
-    tfjs: { version: tf.version.tfjs, backend: tf.getBackend() },
+    tfjs: {
+      version: tf.version.tfjs,
+      backend: tf.getBackend(),
+      /** null when the native kernels run on the cpu backend, else why not. */
+      nativeKernelsUnavailable: nativeKernels
+        ? null
+        : (nativeKernelsStatus() ?? 'not the cpu backend'),
+      outputPoolBytes: outputPoolStats().limitBytes,
+    },
     engines: Object.fromEntries(
       engineNames.map((name) => [name, engineUnavailableReason(name) ?? 'available']),
     ),
@@ -67,6 +82,14 @@ function print(info: Awaited<ReturnType<typeof report>>): void {
     ['threads', String(info.capabilities.threads)],
     ['cuda', cuda],
     ['tfjs', `${info.tfjs.version}, backend ${info.tfjs.backend}`],
+    [
+      'tfjs kernels',
+      info.tfjs.nativeKernelsUnavailable !== null
+        ? `tfjs's own: ${info.tfjs.nativeKernelsUnavailable}`
+        : info.tfjs.outputPoolBytes === 0
+          ? 'native, outputs not recycled (SUPERLORA_OUTPUT_POOL_MB=0)'
+          : `native, outputs recycled through a pool of up to ${info.tfjs.outputPoolBytes / 2 ** 20} MiB (SUPERLORA_OUTPUT_POOL_MB)`,
+    ],
     ...Object.entries(info.engines).map(([name, state]): [string, string] => [
       `engine ${name}`,
       state,
