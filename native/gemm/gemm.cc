@@ -1,5 +1,6 @@
 // The ISA-independent part of the GEMM: it cuts a problem into pool tasks (whole matrices when
-// there are many, row and column ranges of one matrix otherwise), each task into cache blocks
+// there are many, depth blocks of a small output with a long depth, row and column ranges of one
+// matrix otherwise), each task into cache blocks
 // (BLIS's loop order: column block → depth block → row block), packs the operands of each block
 // into per-thread scratch and hands the block to the ISA's register-tiled loops.
 #include "gemm.h"
@@ -33,6 +34,10 @@ constexpr double kMinTaskFlop = 4.0e5;
 // Tasks per thread when the work allows it: with dynamic scheduling, a few tasks per thread
 // absorb the imbalance of cores shared with other processes.
 constexpr int64_t kTasksPerThread = 3;
+// Outputs of at most this many floats, with at least two depth blocks per thread, are cut by depth
+// blocks instead of by rows or columns (an adapter's weight gradient, 64 × 64 over 2 176 tokens): a
+// row or column cut would leave each task little of the output and all of the depth to pack.
+constexpr int64_t kMaxSplitDepthOutput = 128 * 128;
 
 int64_t CeilDiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
 int64_t RoundUp(int64_t x, int64_t multiple) { return CeilDiv(x, multiple) * multiple; }
@@ -276,6 +281,53 @@ Shared PackShared(const Problem& p, const IsaKernels& kernels, int64_t bi, bool 
   return shared;
 }
 
+thread_local SharedBuffer partial_buffer;
+
+bool SplitsDepth(const Problem& p, int64_t threads) {
+  return p.batch == 1 && p.alpha == 1.0f && p.m * p.n <= kMaxSplitDepthOutput &&
+         CeilDiv(p.k, kDepthBlock) >= 2 * threads;
+}
+
+// Each depth block's product into a partial of its own, on the pool, then their sum in depth
+// order, the bias and the activation on the calling thread. These are the float operations of one
+// task running the depth blocks in turn (each block's product added to what out holds: with alpha
+// 1, fma(product, 1, out) is product + out), in the same order, so the result is bit-identical to
+// the product cut any other way.
+void RunSplitDepth(const Problem& p, const IsaKernels& kernels) {
+  const int64_t depth = BlockingFor(p, kernels).depth;
+  const int64_t blocks = CeilDiv(p.k, depth);
+  const int64_t size = p.m * p.n;
+  float* partials = partial_buffer.Get(blocks * size);
+  parallel::ThreadPool::Instance().Run(blocks, [&](int64_t block, int) {
+    const int64_t pc = block * depth;
+    Problem part;
+    part.m = p.m;
+    part.n = p.n;
+    part.k = std::min(depth, p.k - pc);
+    part.a = p.a;
+    part.a.data = AAt(p.a, 0, 0, pc);
+    part.b = p.b;
+    part.b.data = BAt(p.b, 0, pc, 0);
+    part.out = partials + block * size;
+    part.ld_out = p.n;
+    RunRange(part, kernels, 0, 1, 0, p.m, 0, p.n);
+  });
+  for (int64_t block = 1; block < blocks; ++block) {
+    const float* partial = partials + block * size;
+    for (int64_t e = 0; e < size; ++e) partials[e] = partial[e] + partials[e];
+  }
+  for (int64_t i = 0; i < p.m; ++i) {
+    const float* sum = partials + i * p.n;
+    float* out = p.out + i * p.ld_out;
+    for (int64_t j = 0; j < p.n; ++j) {
+      float x = sum[j];
+      if (p.bias != nullptr) x = x + p.bias[i * p.bias_row_stride + j * p.bias_col_stride];
+      out[j] = Activate(x, p.activation);
+    }
+  }
+  partial_buffer.Trim();
+}
+
 }  // namespace
 
 void Sgemm(const Problem& problem) { Sgemm(problem, simd::ActiveIsa()); }
@@ -293,6 +345,10 @@ void Sgemm(const Problem& p, simd::Isa isa) {
   const int64_t threads = pool.Threads();
   if (threads <= 1 || parallel::InsideJob() || flop < kMinParallelFlop) {
     RunRange(p, kernels, 0, p.batch, 0, p.m, 0, p.n);
+    return;
+  }
+  if (SplitsDepth(p, threads)) {
+    RunSplitDepth(p, kernels);
     return;
   }
   const int64_t wanted = std::max<int64_t>(

@@ -266,6 +266,39 @@ describe('addon.gemm against a JS loop', () => {
     expectClose(parallelOut, referenceGemm(a, b, options), 1e-4);
   });
 
+  test('a small output over a long depth is cut by depth blocks and agrees with one thread bit for bit', () => {
+    // 40 × 24 over 2 100: nine depth blocks of 256 (the last 52), summed in order, then the bias
+    // per column and the relu, as one task running the blocks in turn would.
+    const [m, n, k] = [40, 24, 2100];
+    const a = random(k * m);
+    const b = random(k * n);
+    const bias = random(n);
+    const options: Reference = {
+      m,
+      n,
+      k,
+      batch: 1,
+      transposeA: true,
+      bias,
+      biasColStride: 1,
+      activation: 'relu',
+    };
+    const threads = addon.getThreads();
+    const parallelOut = new Float32Array(m * n);
+    const serialOut = new Float32Array(m * n);
+    addon.setThreads(Math.max(2, threads));
+    addon.gemm(a, b, parallelOut, options);
+    addon.setThreads(1);
+    try {
+      addon.gemm(a, b, serialOut, options);
+    } finally {
+      addon.setThreads(threads);
+    }
+    expect(parallelOut).toEqual(serialOut);
+    expectClose(parallelOut, referenceGemm(a, b, options), 1e-4);
+    expect(parallelOut.some((x) => x === 0)).toBe(true); // the relu clipped some
+  });
+
   test('many small matrices are spread over the pool by batch and agree with one thread', () => {
     const batch = 256;
     const options: Reference = { m: 17, n: 17, k: 32, batch, transposeB: true };
