@@ -16,6 +16,8 @@ export interface PlotOptions {
 
 export const X_TITLE = 'adapter parameters (log scale)';
 export const Y_TITLE = 'test accuracy';
+/** The y axis's title for a plot of validation accuracies (onValidationAccuracy). */
+export const VALIDATION_Y_TITLE = 'validation accuracy';
 
 interface PlotRow {
   name: string;

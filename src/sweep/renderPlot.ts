@@ -2,8 +2,8 @@
 import { join } from 'path';
 import { writeFileAtomic } from '../io/atomicWrite';
 import { isPlotFile, renderSvg, svgToPng, writeSpecPlot } from '../plot/renderVega';
-import { plotSpec, type PlotOptions } from './plotSpec';
-import type { SweepResult } from './results';
+import { plotSpec, VALIDATION_Y_TITLE, type PlotOptions } from './plotSpec';
+import { onValidationAccuracy, type SweepResult } from './results';
 import { SweepFormatError } from './sweepErrors';
 
 export interface WritePlotOptions extends PlotOptions {
@@ -55,10 +55,11 @@ export async function writeSweepPlots(
     await writeSvgAndPng(dir, [PLOT_SVG, PLOT_PNG], results, { title });
   }
   if (results.some((row) => row.validationAccuracy !== null)) {
-    const validation = results.map((row) => ({ ...row, accuracy: row.validationAccuracy }));
-    await writeSvgAndPng(dir, [VALIDATION_PLOT_SVG, VALIDATION_PLOT_PNG], validation, {
-      title,
-      yTitle: 'validation accuracy',
-    });
+    await writeSvgAndPng(
+      dir,
+      [VALIDATION_PLOT_SVG, VALIDATION_PLOT_PNG],
+      onValidationAccuracy(results),
+      { title, yTitle: VALIDATION_Y_TITLE },
+    );
   }
 }

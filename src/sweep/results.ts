@@ -97,6 +97,14 @@ export function checkResult(value: unknown, where: string): SweepResult {
   };
 }
 
+/**
+ * The rows with each one's validation accuracy in place of its test accuracy, so that plots,
+ * means and reductions over `accuracy` read the validation set (null where a row has none).
+ */
+export function onValidationAccuracy(results: readonly SweepResult[]): SweepResult[] {
+  return results.map((row) => ({ ...row, accuracy: row.validationAccuracy }));
+}
+
 export function formatResultsJsonl(results: readonly SweepResult[]): string {
   return results.map((result) => `${JSON.stringify(result)}\n`).join('');
 }

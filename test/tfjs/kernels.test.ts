@@ -130,6 +130,27 @@ function expectClose(
 
 const ISAS = ['portable', 'avx2', 'avx512'] as const;
 
+/** addon.gemm of `a`, `b` with at least two pool threads, then with one: [pool, one thread]. */
+function gemmOnPoolAndOneThread(
+  a: Float32Array,
+  b: Float32Array,
+  options: Reference,
+): [Float32Array, Float32Array] {
+  const size = options.batch * options.m * options.n;
+  const parallelOut = new Float32Array(size);
+  const serialOut = new Float32Array(size);
+  const threads = addon.getThreads();
+  addon.setThreads(Math.max(2, threads));
+  try {
+    addon.gemm(a, b, parallelOut, options);
+    addon.setThreads(1);
+    addon.gemm(a, b, serialOut, options);
+  } finally {
+    addon.setThreads(threads);
+  }
+  return [parallelOut, serialOut];
+}
+
 describe('addon.gemm against a JS loop', () => {
   test.each(ISAS)('%s: random sizes, every transpose combination, bias, relu, alpha', (isa) => {
     for (let trial = 0; trial < 48; trial++) {
@@ -250,17 +271,7 @@ describe('addon.gemm against a JS loop', () => {
     const a = random(m * k);
     const b = random(k * n);
     const options: Reference = { m, n, k, batch: 1, transposeA: true };
-    const threads = addon.getThreads();
-    const parallelOut = new Float32Array(m * n);
-    addon.setThreads(Math.max(2, threads));
-    addon.gemm(a, b, parallelOut, options);
-    const serialOut = new Float32Array(m * n);
-    addon.setThreads(1);
-    try {
-      addon.gemm(a, b, serialOut, options);
-    } finally {
-      addon.setThreads(threads);
-    }
+    const [parallelOut, serialOut] = gemmOnPoolAndOneThread(a, b, options);
     // Each output is computed by one task with the same depth blocking: bit-identical.
     expect(parallelOut).toEqual(serialOut);
     expectClose(parallelOut, referenceGemm(a, b, options), 1e-4);
@@ -283,17 +294,7 @@ describe('addon.gemm against a JS loop', () => {
       biasColStride: 1,
       activation: 'relu',
     };
-    const threads = addon.getThreads();
-    const parallelOut = new Float32Array(m * n);
-    const serialOut = new Float32Array(m * n);
-    addon.setThreads(Math.max(2, threads));
-    addon.gemm(a, b, parallelOut, options);
-    addon.setThreads(1);
-    try {
-      addon.gemm(a, b, serialOut, options);
-    } finally {
-      addon.setThreads(threads);
-    }
+    const [parallelOut, serialOut] = gemmOnPoolAndOneThread(a, b, options);
     expect(parallelOut).toEqual(serialOut);
     expectClose(parallelOut, referenceGemm(a, b, options), 1e-4);
     expect(parallelOut.some((x) => x === 0)).toBe(true); // the relu clipped some
@@ -304,17 +305,7 @@ describe('addon.gemm against a JS loop', () => {
     const options: Reference = { m: 17, n: 17, k: 32, batch, transposeB: true };
     const a = random(batch * 17 * 32);
     const b = random(batch * 32 * 17);
-    const threads = addon.getThreads();
-    const parallelOut = new Float32Array(batch * 17 * 17);
-    const serialOut = new Float32Array(batch * 17 * 17);
-    addon.setThreads(Math.max(2, threads));
-    addon.gemm(a, b, parallelOut, options);
-    addon.setThreads(1);
-    try {
-      addon.gemm(a, b, serialOut, options);
-    } finally {
-      addon.setThreads(threads);
-    }
+    const [parallelOut, serialOut] = gemmOnPoolAndOneThread(a, b, options);
     expect(parallelOut).toEqual(serialOut);
     expectClose(parallelOut, referenceGemm(a, b, options), 1e-5);
   });

@@ -11,6 +11,8 @@ import { isRunPath, readRuns, type RunCurves } from '../../plot/runLog';
 import { smoothed } from '../../train/smoothing';
 import { writePlot } from '../../sweep/renderPlot';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
+import { VALIDATION_Y_TITLE } from '../../sweep/plotSpec';
+import { onValidationAccuracy } from '../../sweep/results';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
 import { choiceFlag, integerFlag, numberFlag } from '../parseFlags';
@@ -85,8 +87,7 @@ async function plotSweeps(resultsPaths: string[], flags: PlotFlags): Promise<voi
   // With --metric validation every row's accuracy is its validation accuracy, for the plot, the
   // means and the comparison with LoRA alike.
   const sweeps = (await Promise.all(resultsPaths.map((path) => readResultsFile(path)))).map(
-    (rows) =>
-      validation ? rows.map((row) => ({ ...row, accuracy: row.validationAccuracy })) : rows,
+    (rows) => (validation ? onValidationAccuracy(rows) : rows),
   );
   const { results, spreads } = meanOverRuns(sweeps, resultsPaths);
   if (!results.some((r) => r.accuracy !== null)) {
@@ -98,7 +99,7 @@ async function plotSweeps(resultsPaths: string[], flags: PlotFlags): Promise<voi
   await writePlot(flags.out, results, {
     title: flags.title,
     pngWidth: flags.width,
-    ...(validation ? { yTitle: 'validation accuracy' } : {}),
+    ...(validation ? { yTitle: VALIDATION_Y_TITLE } : {}),
   });
   const repeats = resultsPaths.length > 1 ? `, mean of ${resultsPaths.length} sweeps` : '';
   console.log(`wrote ${flags.out} (${results.length} configs${repeats})`);

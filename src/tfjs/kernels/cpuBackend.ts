@@ -9,6 +9,8 @@ export interface CpuBackend {
   data: { get(dataId: tf.DataId): { values?: unknown }; has(dataId: tf.DataId): boolean };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+  /** Drops one reference to the data; deletes its entry at the last (or with force). */
+  disposeData(dataId: tf.DataId, force?: boolean): boolean;
 }
 
 /** What tfjs hands a kernel function. */

@@ -33,12 +33,6 @@ interface BackendEntry {
   [UNSEEN]?: Float32Array;
 }
 
-/** What of the cpu backend the pool hooks into. */
-interface DisposingBackend {
-  data: { get(dataId: tf.DataId): BackendEntry; has(dataId: tf.DataId): boolean };
-  disposeData(dataId: tf.DataId, force?: boolean): boolean;
-}
-
 export interface OutputPoolStats {
   /** Outputs served from the pool since the last reset. */
   reused: number;
@@ -155,16 +149,12 @@ const UNSEEN_VALUES: PropertyDescriptor = {
 };
 
 /** Recycles an unseen output's array once the backend has deleted its entry. */
-function hookDisposal(backend: DisposingBackend): void {
+function hookDisposal(backend: CpuBackend): void {
   if (hookedBackends.has(backend)) return;
   hookedBackends.add(backend);
   const disposeData = backend.disposeData;
-  backend.disposeData = function (
-    this: DisposingBackend,
-    dataId: tf.DataId,
-    force?: boolean,
-  ): boolean {
-    const entry = this.data.has(dataId) ? this.data.get(dataId) : undefined;
+  backend.disposeData = function (this: CpuBackend, dataId: tf.DataId, force?: boolean): boolean {
+    const entry = this.data.has(dataId) ? (this.data.get(dataId) as BackendEntry) : undefined;
     const unseen = entry?.[UNSEEN];
     const disposed = disposeData.call(this, dataId, force);
     if (entry !== undefined && trackedEntries.has(entry) && !this.data.has(dataId)) {
@@ -191,9 +181,8 @@ export function outputTensor(
 ): tf.TensorInfo {
   const info = backend.makeTensorInfo(shape, 'float32', values);
   if (limitBytes === 0) return info;
-  const disposing = backend as unknown as DisposingBackend;
-  hookDisposal(disposing);
-  const entry = disposing.data.get(info.dataId);
+  hookDisposal(backend);
+  const entry = backend.data.get(info.dataId) as BackendEntry;
   entry[UNSEEN] = values;
   trackedEntries.add(entry);
   Object.defineProperty(entry, 'values', UNSEEN_VALUES);
