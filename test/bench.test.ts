@@ -228,6 +228,9 @@ describe('superlora bench delta', () => {
       expect(typeof record.machine.cpu).toBe('string');
       expect(record.machine.cores).toBeGreaterThanOrEqual(1);
       expect(['avx512', 'avx2', 'portable']).toContain(record.machine.isa);
+      expect(record.machine.poolSpinMicroseconds).toBe(
+        Number(process.env['SUPERLORA_POOL_SPIN_US'] ?? 200),
+      );
       // forward = 2·N·r for this LoRA, so gflops is that over the median time.
       expect(record.forwardFlops).toBe(2 * 256 * 2);
       expect(record.gflops).toBeCloseTo(record.forwardFlops / (record.forwardMs * 1e6), 6);
@@ -251,6 +254,7 @@ describe('superlora bench delta', () => {
       String(1 << 20),
     );
     expect(code).toBe(0);
+    expect(stdout).toMatch(/^machine {3}.+ hardware threads, kernels at \w+, pool spins \d+ µs$/m);
     expect(stdout).toMatch(/threads\s+fill GB\/s\s+memcpy GB\/s/);
     expect(stdout).toMatch(/^tiny\s+tfjs\*?\s+1\s+\d/m);
     // The CUDA device's line: not measured when the cuda engine is not timed, saying why.

@@ -42,12 +42,17 @@ describe('superlora CLI', () => {
       info.binary.source,
     );
     expect(info.capabilities.threads).toBeGreaterThanOrEqual(1);
+    expect(info.pool.threads).toBeGreaterThanOrEqual(1);
+    expect(info.pool.spinMicroseconds).toBe(Number(process.env['SUPERLORA_POOL_SPIN_US'] ?? 200));
     expect(info.tfjs).toMatchObject({
       nativeKernelsUnavailable: null,
       outputPoolBytes: 256 * 2 ** 20,
     });
     const text = await cli('info');
     expect(text.stdout).toMatch(/native binary\s+\S+superlora\.node/);
+    expect(text.stdout).toMatch(
+      /kernel pool {4}\d+ threads? \(SUPERLORA_NUM_THREADS\), spinning \d+ µs before sleeping \(SUPERLORA_POOL_SPIN_US\)/,
+    );
     expect(text.stdout).toContain(
       'tfjs kernels   native, outputs recycled through a pool of up to 256 MiB (SUPERLORA_OUTPUT_POOL_MB)',
     );

@@ -12,7 +12,12 @@ __asm__(
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace superlora::parallel {
 namespace {
@@ -28,6 +33,36 @@ int DefaultThreads() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// Long enough to bridge the JavaScript between two kernels of a training step (tens of µs), short
+// enough that an idle process gives its cores back at once. loadAddon() applies
+// SUPERLORA_POOL_SPIN_US through SetSpinMicroseconds.
+constexpr int64_t kDefaultSpinMicroseconds = 200;
+
+// A hint to the core that this is a spin-wait loop (it yields pipeline resources to a sibling
+// hardware thread and saves power).
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// Spins while waiting() holds, for at most `us` microseconds. The caller then checks its condition
+// again under the lock and sleeps if it still holds.
+template <class Waiting>
+void SpinWhile(int64_t us, Waiting waiting) {
+  if (us <= 0 || !waiting()) return;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      CpuRelax();
+      if (!waiting()) return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return;
+  }
+}
+
 }  // namespace
 
 ThreadPool& ThreadPool::Instance() {
@@ -37,7 +72,8 @@ ThreadPool& ThreadPool::Instance() {
   return *pool;
 }
 
-ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {}
+ThreadPool::ThreadPool(int threads)
+    : threads_(std::max(1, threads)), spin_us_(kDefaultSpinMicroseconds) {}
 
 ThreadPool::~ThreadPool() {
   {
@@ -53,6 +89,10 @@ void ThreadPool::SetThreads(int threads) {
   threads_ = std::max(1, threads);
 }
 
+void ThreadPool::SetSpinMicroseconds(int64_t us) {
+  spin_us_.store(std::max<int64_t>(0, us), std::memory_order_relaxed);
+}
+
 void ThreadPool::EnsureHelpers(int count) {
   while (static_cast<int>(helpers_.size()) < count) {
     const int worker = static_cast<int>(helpers_.size()) + 1;
@@ -64,14 +104,20 @@ void ThreadPool::Work(int worker) {
   uint64_t seen = 0;
   for (;;) {
     const std::function<void(int64_t, int)>* task;
+    // A new generation may not be for this helper (fewer tasks than helpers): then it sleeps
+    // until the next one, as it would have without spinning.
+    SpinWhile(SpinMicroseconds(),
+              [&] { return generation_.load(std::memory_order_acquire) == seen; });
     {
       std::unique_lock<std::mutex> lock(state_mutex_);
-      wake_.wait(lock,
-                 [&] { return stopping_ || (generation_ != seen && worker <= active_helpers_); });
+      wake_.wait(lock, [&] {
+        return stopping_ ||
+               (generation_.load(std::memory_order_relaxed) != seen && worker <= active_helpers_);
+      });
       if (stopping_) return;
-      seen = generation_;
+      seen = generation_.load(std::memory_order_relaxed);
       task = task_;
-      ++busy_;
+      busy_.fetch_add(1, std::memory_order_relaxed);
     }
     inside_job = true;
     current_worker = worker;
@@ -92,7 +138,7 @@ void ThreadPool::Work(int worker) {
     inside_job = false;
     {
       std::lock_guard<std::mutex> lock(state_mutex_);
-      --busy_;
+      busy_.fetch_sub(1, std::memory_order_release);
     }
     done_.notify_all();
   }
@@ -126,7 +172,7 @@ void ThreadPool::Run(int64_t tasks, const std::function<void(int64_t, int)>& tas
     next_ = 0;
     error_ = nullptr;
     active_helpers_ = helpers;
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
   inside_job = true;
@@ -146,12 +192,17 @@ void ThreadPool::Run(int64_t tasks, const std::function<void(int64_t, int)>& tas
     }
   }
   inside_job = false;
+  {
+    // Helpers that have not woken yet must not pick up a finished job: close it first.
+    std::lock_guard<std::mutex> lock(state_mutex_);
+    tasks_ = 0;
+  }
+  SpinWhile(SpinMicroseconds(), [&] { return busy_.load(std::memory_order_acquire) != 0; });
   std::exception_ptr error;
   {
+    // A helper may still start (and at once finish) the closed job until this lock is taken.
     std::unique_lock<std::mutex> lock(state_mutex_);
-    // Helpers that have not woken yet must not pick up a finished job: close it first.
-    tasks_ = 0;
-    done_.wait(lock, [&] { return busy_ == 0; });
+    done_.wait(lock, [&] { return busy_.load(std::memory_order_acquire) == 0; });
     active_helpers_ = 0;
     task_ = nullptr;
     error = error_;

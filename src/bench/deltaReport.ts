@@ -4,7 +4,12 @@
  * means.
  */
 import type { DeltaBenchRecord } from './deltaBench';
-import type { DeviceLimits, MachineDescription, MachineLimits } from './machineLimits';
+import {
+  machineLine,
+  type DeviceLimits,
+  type MachineDescription,
+  type MachineLimits,
+} from './machineLimits';
 
 /** A number in `width` columns with about three significant digits. */
 function num(value: number, width: number): string {
@@ -43,11 +48,7 @@ export function formatLimits(
   device?: DeviceLimits,
 ): string[] {
   const first = limits[0];
-  const lines = [
-    `machine   ${machine.cpu}, ${machine.cores} hardware threads, kernels at ${machine.isa}`,
-    '',
-    'machine limits, measured now (best timed round):',
-  ];
+  const lines = [machineLine(machine), '', 'machine limits, measured now (best timed round):'];
   if (first) {
     lines.push(
       `  fill    memset of ${size(first.fill.bytes)}; GB/s of bytes written`,

@@ -12,6 +12,7 @@ export type BenchAddon = Pick<
   | 'capabilities'
   | 'setThreads'
   | 'getThreads'
+  | 'getSpinMicroseconds'
   | 'measureFill'
   | 'measureMemcpy'
   | 'measureFmaPeak'
@@ -24,6 +25,7 @@ export type DeviceBenchAddon = Partial<Pick<Addon, 'cudaMeasureBandwidth'>>;
 const BENCH_FUNCTIONS = [
   'setThreads',
   'getThreads',
+  'getSpinMicroseconds',
   'measureFill',
   'measureMemcpy',
   'measureFmaPeak',
@@ -139,6 +141,13 @@ export interface MachineDescription {
   cores: number;
   /** Instruction-set level the CPU kernels and the FLOP probes run at. */
   isa: string;
+  /** How long the kernel pool's threads spin before they sleep (SUPERLORA_POOL_SPIN_US). */
+  poolSpinMicroseconds: number;
+}
+
+/** The reports' first line: the CPU, its threads, the kernels' ISA and the pool's spin. */
+export function machineLine(machine: MachineDescription): string {
+  return `machine   ${machine.cpu}, ${machine.cores} hardware threads, kernels at ${machine.isa}, pool spins ${machine.poolSpinMicroseconds} µs`;
 }
 
 export function describeMachine(addon: BenchAddon, isa: string): MachineDescription {
@@ -148,5 +157,6 @@ export function describeMachine(addon: BenchAddon, isa: string): MachineDescript
     cpu: cpu.brand.trim() || cpu.vendor || cpu.arch,
     cores: capabilities.threads || os.cpus().length,
     isa,
+    poolSpinMicroseconds: addon.getSpinMicroseconds(),
   };
 }

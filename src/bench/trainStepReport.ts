@@ -2,7 +2,7 @@
  * The readable form of `bench train-step`: the FMA peaks, one aligned row per GEMM shape × threads
  * and per model (printed as each is measured), and what the columns mean.
  */
-import type { MachineDescription } from './machineLimits';
+import { machineLine, type MachineDescription } from './machineLimits';
 import { medianOf } from './median';
 import type { FmaPeak, GemmRecord, StepRecord, TrainStepModel } from './trainStepBench';
 
@@ -20,7 +20,7 @@ function percent(value: number, width: number): string {
 
 export function formatPeaks(peaks: readonly FmaPeak[], machine: MachineDescription): string[] {
   return [
-    `machine   ${machine.cpu}, ${machine.cores} hardware threads, kernels at ${machine.isa}`,
+    machineLine(machine),
     '',
     `FMA peak, measured now (${peaks[0]?.isa ?? machine.isa}, independent chains, best of 5; an FMA = 2 FLOP):`,
     ...peaks.map(

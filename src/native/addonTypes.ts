@@ -423,6 +423,17 @@ export interface Addon {
   /** Threads the CPU kernels' pool uses. */
   getThreads(): number;
   /**
+   * How long, in microseconds, the pool's threads spin before they sleep: a helper after a job,
+   * watching for the next, and the caller watching for its helpers to finish. Back-to-back kernels
+   * (a training step) then skip two system calls and a wake-up each; 0 sleeps at once. Default:
+   * SUPERLORA_POOL_SPIN_US (applied by loadAddon), else 200.
+   * @throws TypeError when microseconds is not a number; RangeError unless an integer in
+   *   [0, 1 000 000].
+   */
+  setSpinMicroseconds(microseconds: number): void;
+  /** How long the pool's threads spin before they sleep, in microseconds. */
+  getSpinMicroseconds(): number;
+  /**
    * Write bandwidth: std::memset over a 64-byte aligned buffer of `bytes`, split over `threads`
    * threads that each first-touch their slice. Synchronous: it measures the whole machine, so it
    * blocks (about a second for 64 MiB, mostly page faults of the first touch).

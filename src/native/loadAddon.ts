@@ -18,6 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { Addon, BuildVariant } from './addonTypes';
+import { poolSpinFromEnv } from './poolSpin';
 
 export type AddonSource = 'env' | 'cuda-build' | 'cmake-build' | 'local-build' | 'prebuilt';
 
@@ -322,6 +323,7 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
 } {
   const packageRoot = options.packageRoot ?? findPackageRoot();
   const env = options.env ?? process.env;
+  const poolSpin = poolSpinFromEnv(env);
   const found = findCandidates(packageRoot, env);
   const candidates = found.filter((entry): entry is Candidate => 'file' in entry);
   if (candidates.length === 0) {
@@ -347,6 +349,7 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
       version: capabilities.version,
     };
     if (attempts.length > 0) info.skipped = attempts;
+    if (poolSpin !== undefined) addon.setSpinMicroseconds(poolSpin);
     return { addon, info };
   }
   // Say also where no binary was found at all (no prebuilt binary for this platform).

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { engineNames } from '../../engines/engine';
 import { engineUnavailableReason } from '../../engines/createEngine';
 import { addonInfo, loadAddon } from '../../native/loadAddon';
+import { POOL_SPIN_ENV } from '../../native/poolSpin';
 import { outputPoolStats } from '../../tfjs/kernels/outputPool';
 import { nativeKernelsStatus, registerNativeKernels } from '../../tfjs/kernels/register';
 import { version } from '../../version';
@@ -24,6 +25,7 @@ async function report() {
     platform: `${process.platform}-${process.arch}`,
     binary,
     capabilities,
+    pool: { threads: addon.getThreads(), spinMicroseconds: addon.getSpinMicroseconds() },
     tfjs: {
       version: tf.version.tfjs,
       backend: tf.getBackend(),
@@ -80,6 +82,10 @@ function print(info: Awaited<ReturnType<typeof report>>): void {
     ['cpu', `${cpu.brand || cpu.vendor || cpu.arch}`],
     ['cpu features', features || 'baseline'],
     ['threads', String(info.capabilities.threads)],
+    [
+      'kernel pool',
+      `${info.pool.threads} thread${info.pool.threads === 1 ? '' : 's'} (SUPERLORA_NUM_THREADS), spinning ${info.pool.spinMicroseconds} µs before sleeping (${POOL_SPIN_ENV})`,
+    ],
     ['cuda', cuda],
     ['tfjs', `${info.tfjs.version}, backend ${info.tfjs.backend}`],
     [
