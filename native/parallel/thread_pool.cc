@@ -13,7 +13,6 @@ __asm__(
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
@@ -25,12 +24,8 @@ namespace {
 thread_local bool inside_job = false;
 thread_local int current_worker = 0;
 
-int DefaultThreads() {
-  if (const char* env = std::getenv("SUPERLORA_NUM_THREADS")) {
-    const int requested = std::atoi(env);
-    if (requested >= 1 && requested <= 1024) return requested;
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
+int HardwareThreads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 // Long enough to bridge the JavaScript between two kernels of a training step (tens of µs), short
@@ -68,12 +63,15 @@ void SpinWhile(int64_t us, Waiting waiting) {
 ThreadPool& ThreadPool::Instance() {
   // Leaked on purpose: joining threads from a static destructor at process exit can deadlock
   // when Node tears down the addon first.
-  static ThreadPool* pool = new ThreadPool(DefaultThreads());
+  static ThreadPool* pool = new ThreadPool(HardwareThreads());
   return *pool;
 }
 
 ThreadPool::ThreadPool(int threads)
-    : threads_(std::max(1, threads)), spin_us_(kDefaultSpinMicroseconds) {}
+    : threads_(std::max(1, threads)),
+      spin_us_(kDefaultSpinMicroseconds),
+      hardware_threads_(HardwareThreads()),
+      oversubscribed_(threads_ > hardware_threads_) {}
 
 ThreadPool::~ThreadPool() {
   {
@@ -87,10 +85,15 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::SetThreads(int threads) {
   std::lock_guard<std::mutex> job(job_mutex_);
   threads_ = std::max(1, threads);
+  oversubscribed_.store(threads_ > hardware_threads_, std::memory_order_relaxed);
 }
 
 void ThreadPool::SetSpinMicroseconds(int64_t us) {
   spin_us_.store(std::max<int64_t>(0, us), std::memory_order_relaxed);
+}
+
+int64_t ThreadPool::WaitSpinMicroseconds() const {
+  return oversubscribed_.load(std::memory_order_relaxed) ? 0 : SpinMicroseconds();
 }
 
 void ThreadPool::EnsureHelpers(int count) {
@@ -106,7 +109,7 @@ void ThreadPool::Work(int worker) {
     const std::function<void(int64_t, int)>* task;
     // A new generation may not be for this helper (fewer tasks than helpers): then it sleeps
     // until the next one, as it would have without spinning.
-    SpinWhile(SpinMicroseconds(),
+    SpinWhile(WaitSpinMicroseconds(),
               [&] { return generation_.load(std::memory_order_acquire) == seen; });
     {
       std::unique_lock<std::mutex> lock(state_mutex_);
@@ -197,7 +200,7 @@ void ThreadPool::Run(int64_t tasks, const std::function<void(int64_t, int)>& tas
     std::lock_guard<std::mutex> lock(state_mutex_);
     tasks_ = 0;
   }
-  SpinWhile(SpinMicroseconds(), [&] { return busy_.load(std::memory_order_acquire) != 0; });
+  SpinWhile(WaitSpinMicroseconds(), [&] { return busy_.load(std::memory_order_acquire) != 0; });
   std::exception_ptr error;
   {
     // A helper may still start (and at once finish) the closed job until this lock is taken.

@@ -6,7 +6,9 @@
 // SpinMicroseconds() before it blocks on a condition variable, and the caller watches for its
 // helpers to finish for as long before it blocks. A training step runs hundreds of short jobs
 // back to back, and a sleeping helper costs two system calls per job (the wake and the wait) plus
-// its wake-up latency; a spinning one starts within a fraction of a microsecond.
+// its wake-up latency; a spinning one starts within a fraction of a microsecond. A pool with more
+// threads than the machine has hardware threads never spins: a spinning thread would hold a core
+// that a thread with work is waiting for.
 #pragma once
 
 #include <atomic>
@@ -21,7 +23,8 @@ namespace superlora::parallel {
 
 class ThreadPool {
  public:
-  // The process-wide pool, sized from SUPERLORA_NUM_THREADS or hardware_concurrency().
+  // The process-wide pool, with a thread per hardware thread (loadAddon() then applies
+  // SUPERLORA_NUM_THREADS through SetThreads).
   static ThreadPool& Instance();
 
   explicit ThreadPool(int threads);
@@ -47,6 +50,8 @@ class ThreadPool {
 
  private:
   void Work(int worker);
+  // How long a wait spins now: SpinMicroseconds(), or 0 while the pool is oversubscribed.
+  int64_t WaitSpinMicroseconds() const;
   void EnsureHelpers(int count);
 
   int threads_;
@@ -63,6 +68,8 @@ class ThreadPool {
   std::atomic<int> busy_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<int64_t> spin_us_;
+  const int hardware_threads_;
+  std::atomic<bool> oversubscribed_;
   bool stopping_ = false;
   std::exception_ptr error_;
 };

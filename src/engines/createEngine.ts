@@ -10,6 +10,7 @@ import {
   type EngineChoice,
   type EngineName,
 } from './engine';
+import { AddonEnvironmentError } from '../native/addonEnvironment';
 import { AddonLoadError, addonInfo, loadAddon } from '../native/loadAddon';
 import { CudaEngine } from './cuda';
 import { NativeEngine } from './native';
@@ -28,6 +29,7 @@ function nativeUnavailableReason(): string | null {
         : `the addon at ${addonInfo().path} predates the native engine; rebuild it with ` +
           '`npm run build:native`';
   } catch (error) {
+    if (error instanceof AddonEnvironmentError) throw error;
     nativeReason =
       error instanceof AddonLoadError
         ? error.message

@@ -416,7 +416,8 @@ export interface Addon {
   cudaMeasureBandwidth(bytes?: number, repeats?: number): CudaBandwidth;
   /**
    * Threads the CPU kernels' process-wide pool uses from the next call on (the caller counts as
-   * one). Waits for a running kernel. Default: SUPERLORA_NUM_THREADS, else the hardware threads.
+   * one). Waits for a running kernel. Default: SUPERLORA_NUM_THREADS (applied by loadAddon), else
+   * the hardware threads.
    * @throws TypeError when threads is not a number; RangeError unless an integer in [1, 1024].
    */
   setThreads(threads: number): void;
@@ -425,8 +426,9 @@ export interface Addon {
   /**
    * How long, in microseconds, the pool's threads spin before they sleep: a helper after a job,
    * watching for the next, and the caller watching for its helpers to finish. Back-to-back kernels
-   * (a training step) then skip two system calls and a wake-up each; 0 sleeps at once. Default:
-   * SUPERLORA_POOL_SPIN_US (applied by loadAddon), else 200.
+   * (a training step) then skip two system calls and a wake-up each; 0 sleeps at once. A pool
+   * set to more threads than the hardware has never spins. Default: SUPERLORA_POOL_SPIN_US
+   * (applied by loadAddon), else 200.
    * @throws TypeError when microseconds is not a number; RangeError unless an integer in
    *   [0, 1 000 000].
    */

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { Addon, BuildVariant } from './addonTypes';
-import { poolSpinFromEnv } from './poolSpin';
+import { addonSettingsFromEnv } from './addonEnvironment';
 
 export type AddonSource = 'env' | 'cuda-build' | 'cmake-build' | 'local-build' | 'prebuilt';
 
@@ -323,7 +323,7 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
 } {
   const packageRoot = options.packageRoot ?? findPackageRoot();
   const env = options.env ?? process.env;
-  const poolSpin = poolSpinFromEnv(env);
+  const settings = addonSettingsFromEnv(env);
   const found = findCandidates(packageRoot, env);
   const candidates = found.filter((entry): entry is Candidate => 'file' in entry);
   if (candidates.length === 0) {
@@ -349,7 +349,10 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
       version: capabilities.version,
     };
     if (attempts.length > 0) info.skipped = attempts;
-    if (poolSpin !== undefined) addon.setSpinMicroseconds(poolSpin);
+    if (settings.threads !== undefined) addon.setThreads(settings.threads);
+    if (settings.spinMicroseconds !== undefined) {
+      addon.setSpinMicroseconds(settings.spinMicroseconds);
+    }
     return { addon, info };
   }
   // Say also where no binary was found at all (no prebuilt binary for this platform).

@@ -1,16 +1,13 @@
 /**
  * The CPU kernels' thread pool (native/parallel/thread_pool.h): its spin-then-sleep waits give the
  * same results as sleeping at once and as one thread, through jobs that wake every helper and
- * jobs that leave most of them idle; the spin setting and SUPERLORA_POOL_SPIN_US are checked.
+ * jobs that leave most of them idle; the spin setting is checked.
  */
-import * as path from 'path';
-
-import { loadAddon, loadAddonUncached } from '../../src/native/loadAddon';
-import { MAX_POOL_SPIN_MICROSECONDS, poolSpinFromEnv } from '../../src/native/poolSpin';
+import { loadAddon } from '../../src/native/loadAddon';
+import { MAX_POOL_SPIN_MICROSECONDS } from '../../src/native/addonEnvironment';
 import { expectNativeError } from './expectNativeError';
 
 const addon = loadAddon();
-const packageRoot = path.resolve(__dirname, '..', '..');
 
 /** Runs body with the pool at `threads` threads spinning `spin` µs, then restores both. */
 function withPool<T>(threads: number, spin: number, body: () => T): T {
@@ -74,30 +71,5 @@ describe('kernel thread pool', () => {
       'TypeError',
       /microseconds/,
     );
-  });
-
-  test('SUPERLORA_POOL_SPIN_US: read when the addon loads, with a clear error when malformed', () => {
-    expect(poolSpinFromEnv({})).toBeUndefined();
-    expect(poolSpinFromEnv({ SUPERLORA_POOL_SPIN_US: ' ' })).toBeUndefined();
-    expect(poolSpinFromEnv({ SUPERLORA_POOL_SPIN_US: '0' })).toBe(0);
-    expect(poolSpinFromEnv({ SUPERLORA_POOL_SPIN_US: '750' })).toBe(750);
-    for (const bad of ['abc', '-1', '1.5', '1000001']) {
-      expect(() => poolSpinFromEnv({ SUPERLORA_POOL_SPIN_US: bad })).toThrow(
-        new RangeError(
-          `Expected an integer number of microseconds in [0, 1000000] for SUPERLORA_POOL_SPIN_US but received ${JSON.stringify(bad)}`,
-        ),
-      );
-    }
-    expect(() => loadAddonUncached({ packageRoot, env: { SUPERLORA_POOL_SPIN_US: 'x' } })).toThrow(
-      /SUPERLORA_POOL_SPIN_US/,
-    );
-    const saved = addon.getSpinMicroseconds();
-    try {
-      // The same binary, so the same process-wide pool.
-      loadAddonUncached({ packageRoot, env: { SUPERLORA_POOL_SPIN_US: '750' } });
-      expect(addon.getSpinMicroseconds()).toBe(750);
-    } finally {
-      addon.setSpinMicroseconds(saved);
-    }
   });
 });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { engineNames } from '../../engines/engine';
 import { engineUnavailableReason } from '../../engines/createEngine';
 import { addonInfo, loadAddon } from '../../native/loadAddon';
-import { POOL_SPIN_ENV } from '../../native/poolSpin';
+import { POOL_SPIN_ENV, POOL_THREADS_ENV } from '../../native/addonEnvironment';
 import { outputPoolStats } from '../../tfjs/kernels/outputPool';
 import { nativeKernelsStatus, registerNativeKernels } from '../../tfjs/kernels/register';
 import { version } from '../../version';
@@ -84,7 +84,7 @@ function print(info: Awaited<ReturnType<typeof report>>): void {
     ['threads', String(info.capabilities.threads)],
     [
       'kernel pool',
-      `${info.pool.threads} thread${info.pool.threads === 1 ? '' : 's'} (SUPERLORA_NUM_THREADS), spinning ${info.pool.spinMicroseconds} µs before sleeping (${POOL_SPIN_ENV})`,
+      `${info.pool.threads} thread${info.pool.threads === 1 ? '' : 's'} (${POOL_THREADS_ENV}), spinning ${info.pool.spinMicroseconds} µs before sleeping (${POOL_SPIN_ENV})`,
     ],
     ['cuda', cuda],
     ['tfjs', `${info.tfjs.version}, backend ${info.tfjs.backend}`],

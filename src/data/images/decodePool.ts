@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../datasetCache';
 import { DatasetFormatError } from '../datasetErrors';
 import { readImageFile } from './readImageFile';
+import { poolThreadsFromEnv } from '../../native/addonEnvironment';
 
 export interface DecodeRequest {
   id: number;
@@ -35,10 +36,9 @@ const WORKERS_FROM = 64;
  */
 const WORKERS_FROM_BYTES = 8 << 20;
 
-/** Decoding threads: SUPERLORA_NUM_THREADS when it is a positive integer, else every core. */
+/** Decoding threads: SUPERLORA_NUM_THREADS when set (a RangeError when malformed), else every core. */
 export function decodeThreads(env: NodeJS.ProcessEnv = process.env): number {
-  const fromEnv = Number(env['SUPERLORA_NUM_THREADS']);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : availableParallelism();
+  return poolThreadsFromEnv(env) ?? availableParallelism();
 }
 
 /**

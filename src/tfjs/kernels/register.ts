@@ -11,6 +11,7 @@
  * unregisterNativeKernels().
  */
 import * as tf from '@tensorflow/tfjs';
+import { AddonEnvironmentError } from '../../native/addonEnvironment';
 import { loadAddon } from '../../native/loadAddon';
 import { absConfig } from './abs';
 import { addConfig } from './add';
@@ -142,6 +143,7 @@ let lastStatus: NativeKernelsStatus = 'not registered yet';
  * Registers the native kernels for the cpu backend, unless SUPERLORA_NATIVE_KERNELS=0 or the addon
  * does not load (then tfjs's own kernels stay, and nativeKernelsStatus() says why). Idempotent.
  * @returns whether the native kernels are registered.
+ * @throws AddonEnvironmentError when a SUPERLORA_* setting of the addon is malformed.
  */
 export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}): boolean {
   if (registered) return true;
@@ -161,6 +163,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
       env['SUPERLORA_MALLOC_TUNING'] !== '0' &&
       (addon.tuneAllocator?.(MMAP_THRESHOLD, TRIM_THRESHOLD) ?? false);
   } catch (error) {
+    if (error instanceof AddonEnvironmentError) throw error;
     lastStatus = `addon unavailable: ${(error as Error).message.split('\n')[0] ?? ''}`;
     return false;
   }
