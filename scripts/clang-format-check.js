@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks that every C++ and CUDA source in native/ and cuda/ is formatted by clang-format with the
+// Checks that every C++ and CUDA source in native/, cuda/ and scripts/ is formatted by clang-format with the
 // repository's .clang-format; `--fix` rewrites them instead. The clang-format binary comes from
 // the pinned `clang-format` npm package, so every machine formats identically.
 'use strict';
@@ -9,7 +9,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const DIRECTORIES = ['native', 'cuda'];
+const DIRECTORIES = ['native', 'cuda', 'scripts'];
 const EXTENSIONS = new Set(['.cc', '.h', '.cu', '.cuh']);
 
 function sourcesUnder(dir) {
