@@ -111,16 +111,22 @@ void LayerNormInputGradRows(const float* dy, const float* x, const float* gamma,
 
 void LayerNormForward(const float* x, const float* gamma, const float* beta, float eps,
                       int64_t rows, int64_t width, float* y, float* mean, float* rstd) {
-  ForRows(rows, width, [&](int64_t begin, int64_t end) {
-    LayerNormRows(x, gamma, beta, eps, width, y, mean, rstd, begin, end);
-  });
+  ForRows(
+      rows, width,
+      [&](int64_t begin, int64_t end) {
+        LayerNormRows(x, gamma, beta, eps, width, y, mean, rstd, begin, end);
+      },
+      kParallelMathFloats);
 }
 
 void LayerNormInputGrad(const float* dy, const float* x, const float* gamma, const float* mean,
                         const float* rstd, int64_t rows, int64_t width, float* dx) {
-  ForRows(rows, width, [&](int64_t begin, int64_t end) {
-    LayerNormInputGradRows(dy, x, gamma, mean, rstd, width, dx, begin, end);
-  });
+  ForRows(
+      rows, width,
+      [&](int64_t begin, int64_t end) {
+        LayerNormInputGradRows(dy, x, gamma, mean, rstd, width, dx, begin, end);
+      },
+      kParallelMathFloats);
 }
 
 void LayerNormGammaGrad(const float* dy, const float* x, const float* mean, const float* rstd,

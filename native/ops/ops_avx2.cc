@@ -18,6 +18,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 
+#include "../simd/vec_avx2.h"
 #include "attention_loops.h"
 #include "ops_loops.h"
 
@@ -59,7 +60,7 @@ struct DoubleAvx2 {
   }
 };
 
-using Attention = AttentionLoops<DoubleAvx2>;
+using Attention = AttentionLoops<DoubleAvx2, simd::Avx2Vec>;
 using Loops = OpsLoops<DoubleAvx2>;
 
 }  // namespace

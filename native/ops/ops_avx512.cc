@@ -27,6 +27,7 @@
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
 #endif
 
+#include "../simd/vec_avx512.h"
 #include "attention_loops.h"
 #include "ops_loops.h"
 
@@ -75,7 +76,7 @@ struct DoubleAvx512 {
   }
 };
 
-using Attention = AttentionLoops<DoubleAvx512>;
+using Attention = AttentionLoops<DoubleAvx512, simd::Avx512Vec>;
 using Loops = OpsLoops<DoubleAvx512>;
 
 }  // namespace

@@ -39,11 +39,11 @@ inline int64_t AttentionPaddedTokens(int64_t tokens) {
   return (tokens + kAttentionChunk - 1) / kAttentionChunk * kAttentionChunk;
 }
 
-// Floats of zeroed scratch the attention loops need per call: a transposed head, the scores and a
-// row, at the padded length.
+// Floats of zeroed scratch the attention loops need per call: a transposed head and the scores at
+// the padded length, and the scaled queries of a slice.
 inline int64_t AttentionScratchFloats(int64_t tokens, int64_t head_size) {
   const int64_t padded = AttentionPaddedTokens(tokens);
-  return head_size * padded + tokens * padded + head_size;
+  return head_size * padded + tokens * padded + tokens * head_size;
 }
 
 struct OpsKernels {
@@ -83,12 +83,15 @@ inline const OpsKernels& KernelsFor(simd::Isa isa) {
   return PortableOpsKernels();
 }
 
-// Below this many floats an operation runs on the calling thread. Waking the pool costs a few µs
-// on an idle machine but up to a scheduler time slice (milliseconds) when other processes keep
-// the cores busy and a helper is preempted mid-chunk, so only work of ~100 µs or more is split:
-// 1 Mi floats of a memory-bound loop (≈0.1 ns each), 256 Ki of double-precision math (≈1 ns).
+// Below this many floats an operation runs on the calling thread. Handing work to the pool costs
+// about a microsecond while its threads spin (for 200 µs after each job, so through a training
+// step), a wake-up of tens of µs once they sleep, and up to a scheduler time slice (milliseconds)
+// when other processes keep the cores busy and a helper is preempted mid-chunk. So a memory-bound
+// loop (≈0.1 ns a float) is split from 1 Mi floats, ~100 µs of work; double-precision math (≈1 ns
+// a float: LayerNorm, GELU, exp, erf) from 64 Ki, ~60 µs, which a ViT's LayerNorm over 2176 × 64
+// reaches (92 → 54 µs on two threads).
 constexpr int64_t kParallelFloats = int64_t{1} << 20;
-constexpr int64_t kParallelMathFloats = int64_t{1} << 18;
+constexpr int64_t kParallelMathFloats = int64_t{1} << 16;
 // Floats per pool chunk at least (the pool makes at most a few chunks per thread anyway).
 constexpr int64_t kGrainFloats = int64_t{1} << 14;
 

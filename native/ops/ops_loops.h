@@ -318,11 +318,20 @@ struct OpsLoops {
     for (int64_t c = 0; c < width; ++c) out[c] = static_cast<float>(scratch[c]);
   }
 
+  // The exp of a softmax row shifted by its largest value. NaNs are skipped in finding it: a NaN
+  // makes its exp, so the row's sum and every output NaN, as a NaN shift would; without RowMax's
+  // NaN test per element the loop has no branch.
+  static ShiftedExpOp SoftmaxShift(const float* row, int64_t cols) {
+    float shift = row[0];
+    for (int64_t j = 1; j < cols; ++j) shift = row[j] > shift ? row[j] : shift;
+    return ShiftedExpOp{D::Set1(static_cast<double>(shift))};
+  }
+
   static void SoftmaxRows(const float* x, float* out, int64_t rows, int64_t cols) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* row = x + r * cols;
       float* target = out + r * cols;
-      MapDouble(row, target, cols, ShiftedExpOp{D::Set1(static_cast<double>(RowMax(row, cols)))});
+      MapDouble(row, target, cols, SoftmaxShift(row, cols));
       const float sum = static_cast<float>(RowSum(target, cols, false));
       for (int64_t j = 0; j < cols; ++j) target[j] = target[j] / sum;
     }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../simd/vec_scalar.h"
 #include "attention_loops.h"
 #include "ops_kernels.h"
 #include "ops_loops.h"
@@ -42,7 +43,7 @@ struct DoubleScalar {
   static double Sum(V v) { return v; }
 };
 
-using Attention = AttentionLoops<DoubleScalar>;
+using Attention = AttentionLoops<DoubleScalar, simd::ScalarVec>;
 using Loops = OpsLoops<DoubleScalar>;
 
 }  // namespace

@@ -18,9 +18,11 @@ import { SgdMomentum } from '../train/sgdMomentum';
 import { patchGrid, resolveViTConfig, type ViTConfig } from '../vit/config';
 import { createViT } from '../vit/model';
 import { describeMachine, type BenchAddon, type MachineDescription } from './machineLimits';
+import { bestTimePerCall } from './bestTime';
+import { fusedOpCases, timeFusedOp, type FusedOpRecord, type FusedOpsAddon } from './fusedOpsBench';
 
 /** The addon calls this benchmark makes: the probes, the pool and the GEMM. */
-export type TrainStepBenchAddon = BenchAddon & Pick<Addon, 'gemm'>;
+export type TrainStepBenchAddon = BenchAddon & FusedOpsAddon & Pick<Addon, 'gemm'>;
 
 /** Timed steps after the warm-up, unless the caller asks otherwise. */
 export const DEFAULT_STEPS = 5;
@@ -28,9 +30,6 @@ export const DEFAULT_STEPS = 5;
 export const DEFAULT_STOCK_STEPS = 2;
 /** FMA-peak probes per thread count; the best is kept (the least disturbed on a shared machine). */
 const PEAK_ROUNDS = 5;
-/** GEMM: timed rounds of about GEMM_ROUND_MS each; the best round is kept. */
-const GEMM_ROUNDS = 9;
-const GEMM_ROUND_MS = 20;
 const LEARNING_RATE = 0.01;
 const MOMENTUM = 0.9;
 
@@ -174,7 +173,7 @@ export interface StepRecord {
   machine: MachineDescription;
 }
 
-export type TrainStepRecord = GemmRecord | StepRecord;
+export type TrainStepRecord = GemmRecord | FusedOpRecord | StepRecord;
 
 export interface TrainStepBenchOptions {
   addon: TrainStepBenchAddon;
@@ -227,20 +226,8 @@ function timeGemm(
   const options = { batch, m, n, k, transposeA, transposeB };
   const flop = 2 * batch * m * n * k;
   addon.setThreads(threads);
-  const started = performance.now();
-  addon.gemm(a, b, out, options); // also the warm-up: pool threads, packing buffers
-  const once = Math.max(performance.now() - started, 1e-3);
-  const reps = Math.max(1, Math.min(2000, Math.round(GEMM_ROUND_MS / once)));
-  let bestMs = Infinity;
-  let bestCpuMs = Infinity;
-  for (let round = 0; round < GEMM_ROUNDS; round++) {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let r = 0; r < reps; r++) addon.gemm(a, b, out, options);
-    bestMs = Math.min(bestMs, (performance.now() - t0) / reps);
-    const cpu = process.cpuUsage(cpu0);
-    bestCpuMs = Math.min(bestCpuMs, (cpu.user + cpu.system) / 1000 / reps);
-  }
+  // The warm-up call also starts the pool's threads and sizes the packing buffers.
+  const { ms: bestMs, cpuMs: bestCpuMs } = bestTimePerCall(() => addon.gemm(a, b, out, options));
   const gemmGflops = flop / (bestMs * 1e6);
   return {
     bench: 'train-step',
@@ -405,6 +392,15 @@ export async function runTrainStepBench(options: TrainStepBenchOptions): Promise
       for (const count of threadCounts) {
         progress(`GEMM ${shape.name}, ${count} thread(s)`);
         options.onRecord(timeGemm(addon, shape, count, peaks.get(count) as FmaPeak, machine));
+      }
+    }
+    for (const model of options.models) {
+      for (const fusedOp of fusedOpCases(addon, model.config, model.batch)) {
+        for (const count of threadCounts) {
+          progress(`${model.name}: ${fusedOp.op} ${fusedOp.direction}, ${count} thread(s)`);
+          const peak = peaks.get(count) as FmaPeak;
+          options.onRecord(timeFusedOp(addon, model.name, fusedOp, peak, machine));
+        }
       }
     }
 

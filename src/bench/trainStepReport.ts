@@ -1,9 +1,10 @@
 /**
- * The readable form of `bench train-step`: the FMA peaks, one aligned row per GEMM shape × threads
- * and per model (printed as each is measured), and what the columns mean.
+ * The readable form of `bench train-step`: the FMA peaks, one aligned row per GEMM shape × threads,
+ * per fused op × threads and per model (printed as each is measured), and what the columns mean.
  */
 import { machineLine, type MachineDescription } from './machineLimits';
 import { medianOf } from './median';
+import type { FusedOpRecord } from './fusedOpsBench';
 import type { FmaPeak, GemmRecord, StepRecord, TrainStepModel } from './trainStepBench';
 
 /** A number in `width` columns with about three significant digits. */
@@ -37,6 +38,16 @@ const GEMM_COLUMNS: [string, number][] = [
   ['GFLOP/s', 8],
   ['of FMA', 7],
   ['per CPU s', 9],
+];
+
+const OP_COLUMNS: [string, number][] = [
+  ['fused op (native)', 22],
+  ['shape', 16],
+  ['thr', 3],
+  ['ms', 8],
+  ['ns/elem', 8],
+  ['GFLOP/s', 8],
+  ['of FMA', 7],
 ];
 
 const STEP_COLUMNS: [string, number][] = [
@@ -91,6 +102,22 @@ export function gemmRow(record: GemmRecord): string {
   ]);
 }
 
+export function opHeader(): string[] {
+  return header(OP_COLUMNS);
+}
+
+export function opRow(record: FusedOpRecord): string {
+  return row(OP_COLUMNS, [
+    `${record.model} ${record.op} ${record.direction === 'forward' ? 'fwd' : 'bwd'}`,
+    record.shape,
+    String(record.threads),
+    num(record.ms, 8),
+    num(record.nsPerElement, 8),
+    record.gflops === null ? '-' : num(record.gflops, 8),
+    record.ofPeak === null ? '-' : percent(record.ofPeak, 7),
+  ]);
+}
+
 export function stepHeader(): string[] {
   return header(STEP_COLUMNS);
 }
@@ -125,6 +152,17 @@ export function gemmFootnotes(): string[] {
     '  fusedMatMul kernels), best of 9 rounds; GFLOP/s = 2·m·n·k ÷ time; "of FMA" ÷ the FMA peak at',
     '  the same thread count; "per CPU s": the same per second of this process’s CPU time. ᵀ marks',
     '  a transposed operand (A, then B).',
+  ];
+}
+
+export function opFootnotes(): string[] {
+  return [
+    '',
+    'fused op: one of the ViT’s fused native kernels alone (native/ops/fused_ops.h) on inputs of a',
+    '  training step’s size (one layer’s call), best of 9 rounds. shape: rows×width; attention:',
+    '  batch·heads × tokens² × head size. ns/elem: time ÷ output elements (backward: of the input',
+    '  gradient). Attention’s GFLOP/s counts its matrix products (forward 2, backward 4, each',
+    '  2·batch·heads·tokens²·head size FLOP), "of FMA" ÷ the FMA peak at the same thread count.',
   ];
 }
 

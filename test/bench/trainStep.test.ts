@@ -7,6 +7,7 @@ import { execFile } from 'child_process';
 import { join } from 'path';
 import { promisify } from 'util';
 import * as tf from '@tensorflow/tfjs';
+import type { FusedOpRecord } from '../../src/bench/fusedOpsBench';
 import { loadBenchAddon } from '../../src/bench/machineLimits';
 import {
   runTrainStepBench,
@@ -93,6 +94,36 @@ describe('runTrainStepBench on a tiny ViT', () => {
     }
   });
 
+  test('fused-op records: each kernel both ways at the model’s shapes and both thread counts', () => {
+    const ops = records.filter((record): record is FusedOpRecord => record.kind === 'op');
+    const expected = ['attention', 'layerNorm', 'gelu'].flatMap((op) =>
+      ['forward', 'backward'].flatMap((direction) =>
+        [1, 2].map((threads) => [op, direction, threads]),
+      ),
+    );
+    expect(ops.map((record) => [record.op, record.direction, record.threads])).toEqual(expected);
+    // tiny: 8 px images of 4 px patches, so 4 patches + the class token; batch 4, hidden 16 over 2
+    // heads, MLP 32.
+    const rows = 4 * 5;
+    for (const record of ops) {
+      expect(record).toMatchObject({ bench: 'train-step', model: 'tiny' });
+      expectPositiveFinite(record.ms);
+      expect(record.nsPerElement).toBeCloseTo((record.ms * 1e6) / record.elements, 9);
+      if (record.op === 'attention') {
+        expect(record.shape).toBe('8×5²×8');
+        expect(record.elements).toBe(rows * 16);
+        // Two products of 4·2·5²·8 multiply-adds forward, four backward.
+        expect(record.flop).toBe((record.direction === 'forward' ? 2 : 4) * 2 * 4 * 2 * 25 * 8);
+        expect(record.gflops).toBeCloseTo((record.flop as number) / (record.ms * 1e6), 9);
+        expectPositiveFinite(record.ofPeak);
+      } else {
+        const width = record.op === 'gelu' ? 32 : 16;
+        expect([record.shape, record.elements]).toEqual([`${rows}×${width}`, rows * width]);
+        expect([record.flop, record.gflops, record.ofPeak]).toEqual([null, null, null]);
+      }
+    }
+  });
+
   test('the step record: positive finite times, speedup = stockMs / nativeMs', () => {
     const steps = records.filter((record): record is StepRecord => record.kind === 'step');
     expect(steps).toHaveLength(1);
@@ -159,8 +190,9 @@ describe('runTrainStepBench on a tiny ViT', () => {
     } finally {
       unregisterNativeKernels();
     }
-    expect(skipped).toHaveLength(1);
-    expect(skipped[0]).toMatchObject({
+    // No GEMM shapes: the six fused-op records (one thread), then the step.
+    expect(skipped.map((record) => record.kind)).toEqual([...Array(6).fill('op'), 'step']);
+    expect(skipped[6]).toMatchObject({
       kind: 'step',
       threads: 1,
       stockMs: null,

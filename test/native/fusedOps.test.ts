@@ -415,8 +415,9 @@ describe('attention', () => {
   });
 
   test('every ISA agrees: with the float64 forward, and with the checked backward', () => {
-    // Whole 16-float chunks of a head (16) and of tokens padded 20 → 32, and a head of 5 (tails).
-    for (const shape of [[2, 20, 2, 16], dims] as const) {
+    // Whole 16-float chunks of a head (16) and of tokens padded 20 → 32; a head of 24 (a chunk and
+    // a tail) over 9 tokens (two tiles of four rows and one row left); a head of 5 (tails only).
+    for (const shape of [[2, 20, 2, 16], [2, 9, 3, 24], dims] as const) {
       const [b, t, h, d] = shape;
       const n = b * t * h * d;
       const [sq, sk, sv, sdy] = [95, 96, 97, 98].map((seed) => spread(seed, n, 3)) as [

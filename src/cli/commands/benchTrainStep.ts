@@ -1,6 +1,7 @@
 /**
  * `superlora bench train-step`: a ViT fine-tuning step with tfjs's own cpu kernels and with
- * superlora's native ones, and the native GEMM against the FMA peak measured in the same run.
+ * superlora's native ones, the native GEMM against the FMA peak measured in the same run, and the
+ * ViT's fused kernels alone at the models' shapes.
  */
 import { appendFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -12,12 +13,16 @@ import {
   runTrainStepBench,
   trainStepModels,
   type TrainStepBenchAddon,
+  type TrainStepRecord,
 } from '../../bench/trainStepBench';
 import {
   formatPeaks,
   gemmFootnotes,
   gemmHeader,
   gemmRow,
+  opFootnotes,
+  opHeader,
+  opRow,
   stepFootnotes,
   stepHeader,
   stepRow,
@@ -44,7 +49,8 @@ async function benchTrainStep(flags: TrainStepFlags): Promise<void> {
   const threads = flags.threads ?? addon.getThreads();
   const print = (line: string) => process.stdout.write(`${line}\n`);
   if (flags.jsonFile !== undefined) writeFileSync(flags.jsonFile, '');
-  let inSteps = false;
+  // The sections in the order the records come, each ending with its footnotes.
+  let section: TrainStepRecord['kind'] = 'gemm';
   await runTrainStepBench({
     addon,
     models,
@@ -60,11 +66,14 @@ async function benchTrainStep(flags: TrainStepFlags): Promise<void> {
       const json = JSON.stringify(record);
       if (flags.jsonFile !== undefined) appendFileSync(flags.jsonFile, `${json}\n`);
       if (flags.json) return print(json);
-      if (record.kind === 'gemm') return print(gemmRow(record));
-      if (!inSteps) {
-        for (const line of [...gemmFootnotes(), '', ...stepHeader()]) print(line);
-        inSteps = true;
+      if (record.kind !== section) {
+        const footnotes = section === 'gemm' ? gemmFootnotes() : opFootnotes();
+        const next = record.kind === 'op' ? opHeader() : stepHeader();
+        for (const line of [...footnotes, '', ...next]) print(line);
+        section = record.kind;
       }
+      if (record.kind === 'gemm') return print(gemmRow(record));
+      if (record.kind === 'op') return print(opRow(record));
       print(stepRow(record));
     },
     onProgress: (message) => process.stderr.write(`bench: ${message}\n`),
@@ -83,7 +92,8 @@ export function registerBenchTrainStep(bench: Command): void {
     .command('train-step')
     .description(
       'time a ViT fine-tuning step (forward, backward, SGD update) with tfjs’s own cpu kernels and ' +
-        'with superlora’s native ones, and the native GEMM against the FMA peak measured in the same run',
+        'with superlora’s native ones, the native GEMM against the FMA peak measured in the same run, ' +
+        'and the fused attention, LayerNorm and GELU kernels alone at the models’ shapes',
     )
     .option(
       '--steps <n>',
@@ -103,7 +113,10 @@ export function registerBenchTrainStep(bench: Command): void {
       'kernel-pool threads for the native kernels (default: the pool’s current size); the GEMM also runs at 1',
       integerFlag(1, 1024),
     )
-    .option('--json', 'print one JSON object per GEMM shape × threads and per model instead')
+    .option(
+      '--json',
+      'print one JSON object per GEMM shape × threads, per fused op × threads and per model instead',
+    )
     .option('--json-file <file>', 'also write those JSON lines to a file (with either output)')
     .action(benchTrainStep);
 }
