@@ -107,18 +107,17 @@ void ThreadPool::Work(int worker) {
   uint64_t seen = 0;
   for (;;) {
     const std::function<void(int64_t, int)>* task;
-    // A new generation may not be for this helper (fewer tasks than helpers): then it sleeps
-    // until the next one, as it would have without spinning.
     SpinWhile(WaitSpinMicroseconds(),
               [&] { return generation_.load(std::memory_order_acquire) == seen; });
     {
       std::unique_lock<std::mutex> lock(state_mutex_);
-      wake_.wait(lock, [&] {
-        return stopping_ ||
-               (generation_.load(std::memory_order_relaxed) != seen && worker <= active_helpers_);
-      });
+      wake_.wait(lock,
+                 [&] { return stopping_ || generation_.load(std::memory_order_relaxed) != seen; });
       if (stopping_) return;
       seen = generation_.load(std::memory_order_relaxed);
+      // A job with fewer tasks than helpers, or one the caller finished and closed before this
+      // helper came: wait for the next, spinning first, as after a job.
+      if (worker > active_helpers_) continue;
       task = task_;
       busy_.fetch_add(1, std::memory_order_relaxed);
     }

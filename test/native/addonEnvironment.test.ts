@@ -79,10 +79,11 @@ describe('SUPERLORA_* settings of the native kernels', () => {
     const addon = loadAddon();
     const saved = [addon.getThreads(), addon.getSpinMicroseconds()] as const;
     try {
-      // The same binary, so the same process-wide pool.
+      // The same binary (this process's SUPERLORA_BINARY / SUPERLORA_BUILD, if any), so the same
+      // process-wide pool.
       loadAddonUncached({
         packageRoot,
-        env: { SUPERLORA_NUM_THREADS: '3', SUPERLORA_POOL_SPIN_US: '750' },
+        env: { ...process.env, SUPERLORA_NUM_THREADS: '3', SUPERLORA_POOL_SPIN_US: '750' },
       });
       expect([addon.getThreads(), addon.getSpinMicroseconds()]).toEqual([3, 750]);
     } finally {

@@ -25,12 +25,18 @@ import type { CpuBackend } from './cpuBackend';
 
 export const DEFAULT_OUTPUT_POOL_MB = 256;
 
-/** A backend entry's pooled array while nothing else has seen it (then undefined). */
+/**
+ * On a backend entry made by outputTensor: its pooled array while nothing else has seen it, then
+ * null. Absent on every other entry. (A property rather than a WeakSet of tracked entries: a
+ * WeakSet entry per output costs a hash insertion and ephemeron work in every collection.)
+ */
 const UNSEEN = Symbol('superlora.unseenOutput');
+/** On a backend whose disposeData is wrapped. */
+const HOOKED = Symbol('superlora.outputPoolHooked');
 
 interface BackendEntry {
   values?: unknown;
-  [UNSEEN]?: Float32Array;
+  [UNSEEN]?: Float32Array | null;
 }
 
 export interface OutputPoolStats {
@@ -51,9 +57,6 @@ let pooledBytes = 0;
 let limitBytes = DEFAULT_OUTPUT_POOL_MB * 2 ** 20;
 const counts = { reused: 0, allocated: 0, escaped: 0 };
 let poisoned = false;
-const hookedBackends = new WeakSet<object>();
-/** Backend entries made by outputTensor, seen or not. */
-const trackedEntries = new WeakSet<object>();
 
 /**
  * Sets the pool's limit from SUPERLORA_OUTPUT_POOL_MB (default 256 MiB; 0: no recycling) and
@@ -122,7 +125,7 @@ function release(array: Float32Array): void {
 
 /** Gives up on recycling the entry's array: `values` becomes a plain property again. */
 function markSeen(entry: BackendEntry, values: unknown): void {
-  entry[UNSEEN] = undefined; // (not deleted: a delete would turn the entry into a slow object)
+  entry[UNSEEN] = null; // (not deleted: a delete would turn the entry into a slow object)
   Object.defineProperty(entry, 'values', {
     value: values,
     writable: true,
@@ -137,7 +140,7 @@ function markSeen(entry: BackendEntry, values: unknown): void {
  */
 const UNSEEN_VALUES: PropertyDescriptor = {
   get(this: BackendEntry): unknown {
-    const values = this[UNSEEN];
+    const values = this[UNSEEN] ?? undefined;
     markSeen(this, values);
     return values;
   },
@@ -149,19 +152,19 @@ const UNSEEN_VALUES: PropertyDescriptor = {
 };
 
 /** Recycles an unseen output's array once the backend has deleted its entry. */
-function hookDisposal(backend: CpuBackend): void {
-  if (hookedBackends.has(backend)) return;
-  hookedBackends.add(backend);
+function hookDisposal(backend: CpuBackend & { [HOOKED]?: true }): void {
+  if (backend[HOOKED]) return;
+  backend[HOOKED] = true;
   const disposeData = backend.disposeData;
   backend.disposeData = function (this: CpuBackend, dataId: tf.DataId, force?: boolean): boolean {
     const entry = this.data.has(dataId) ? (this.data.get(dataId) as BackendEntry) : undefined;
     const unseen = entry?.[UNSEEN];
     const disposed = disposeData.call(this, dataId, force);
-    if (entry !== undefined && trackedEntries.has(entry) && !this.data.has(dataId)) {
-      if (unseen === undefined) {
+    if (unseen !== undefined && !this.data.has(dataId)) {
+      if (unseen === null) {
         counts.escaped++;
       } else {
-        entry[UNSEEN] = undefined;
+        (entry as BackendEntry)[UNSEEN] = null;
         release(unseen);
       }
     }
@@ -184,7 +187,6 @@ export function outputTensor(
   hookDisposal(backend);
   const entry = backend.data.get(info.dataId) as BackendEntry;
   entry[UNSEEN] = values;
-  trackedEntries.add(entry);
   Object.defineProperty(entry, 'values', UNSEEN_VALUES);
   return info;
 }
