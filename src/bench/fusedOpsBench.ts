@@ -8,6 +8,7 @@ import { patchGrid, type ViTConfig } from '../vit/config';
 import { bestTimePerCall } from './bestTime';
 import type { FmaPeak } from './trainStepBench';
 import type { MachineDescription } from './machineLimits';
+import { benchValues } from './benchValues';
 
 export type FusedOpsAddon = Pick<
   Addon,
@@ -55,13 +56,6 @@ export interface FusedOpRecord {
   machine: MachineDescription;
 }
 
-/** Deterministic values in [-2, 2): the range a ViT's activations and gradients live in. */
-function filled(length: number, seed: number): Float32Array {
-  const values = new Float32Array(length);
-  for (let i = 0; i < length; i++) values[i] = 2 * Math.sin(seed * 7.1 + i * 0.37);
-  return values;
-}
-
 /** The fused kernels one training step of `config` at `batch` images runs, per layer. */
 export function fusedOpCases(
   addon: FusedOpsAddon,
@@ -74,7 +68,7 @@ export function fusedOpCases(
   const heads = config.numAttentionHeads;
   const headSize = hidden / heads;
   const scale = 1 / Math.sqrt(headSize);
-  const [q, k, v, dy] = [1, 2, 3, 4].map((seed) => filled(rows * hidden, seed)) as [
+  const [q, k, v, dy] = [1, 2, 3, 4].map((seed) => benchValues(rows * hidden, seed)) as [
     Float32Array,
     Float32Array,
     Float32Array,
@@ -92,16 +86,16 @@ export function fusedOpCases(
   const attentionFlop = 2 * batch * heads * tokens * tokens * headSize;
   const attentionShape = `${batch * heads}×${tokens}²×${headSize}`;
 
-  const gamma = filled(hidden, 5);
-  const beta = filled(hidden, 6);
+  const gamma = benchValues(hidden, 5);
+  const beta = benchValues(hidden, 6);
   const normed = new Float32Array(rows * hidden);
   const mean = new Float32Array(rows);
   const rstd = new Float32Array(rows);
   addon.layerNorm(q, gamma, beta, config.layerNormEps, normed, mean, rstd);
 
   const inner = rows * config.intermediateSize;
-  const preActivation = filled(inner, 7);
-  const activationGradient = filled(inner, 8);
+  const preActivation = benchValues(inner, 7);
+  const activationGradient = benchValues(inner, 8);
   const activated = new Float32Array(inner);
   return [
     {

@@ -9,6 +9,7 @@ import type { Addon, IsaName } from '../native/addonTypes';
 import { loadAddon } from '../native/loadAddon';
 import { measureMachineLimits, type MachineLimits, limitProbeBytes } from './machineLimits';
 import { medianOf } from './median';
+import { benchValues } from './benchValues';
 
 export type KernelFamily = 'fwht' | 'lowrank' | 'kron' | 'fastfood';
 export const kernelFamilies: readonly KernelFamily[] = ['fwht', 'lowrank', 'kron', 'fastfood'];
@@ -83,13 +84,6 @@ export function timeKernel(call: () => void, repeat: number): { medianMs: number
   return { medianMs: medianOf(samples), minMs: samples[0] as number };
 }
 
-/** Deterministic values in [-1, 1) (a multiplicative hash of the index). */
-function filled(length: number, seed: number): Float32Array {
-  const data = new Float32Array(length);
-  for (let i = 0; i < length; i++) data[i] = ((((i + seed) * 2654435761) >>> 16) % 201) / 100 - 1;
-  return data;
-}
-
 /** A fixed permutation of [0, length) (Fisher–Yates on a 32-bit LCG). */
 function permutation(length: number, seed: number): Int32Array {
   const perm = Int32Array.from({ length }, (_, i) => i);
@@ -118,7 +112,7 @@ interface Measured {
 
 function fwhtCases(addon: Addon, size: number, isa: IsaName | undefined): Measured[] {
   const batch = Math.max(1, CACHE_BATCH_FLOATS / size);
-  const data = filled(size * batch, 1);
+  const data = benchValues(size * batch, 1);
   const flops = batch * size * Math.log2(size);
   return [
     {
@@ -141,10 +135,10 @@ function lowRankCases(addon: Addon, log2Size: number, isa: IsaName | undefined):
   const rows = 2 ** Math.floor(log2Size / 2);
   const size = rows * cols;
   return LOWRANK_RANKS.flatMap((rank): Measured[] => {
-    const a = filled(rows * rank, 2);
-    const y = filled(rank * cols, 3);
+    const a = benchValues(rows * rank, 2);
+    const y = benchValues(rank * cols, 3);
     const out = new Float32Array(size);
-    const dOut = filled(size, 4);
+    const dOut = benchValues(size, 4);
     const dA = new Float32Array(rows * rank);
     const dY = new Float32Array(rank * cols);
     const variant = `rank ${rank}, ${rows}×${cols}`;
@@ -187,11 +181,11 @@ function kronCases(addon: Addon, log2Size: number, isa: IsaName | undefined): Me
     (dims[0] as number) * (dims[1] as number),
     (dims[2] as number) * (dims[3] as number),
   ];
-  const tensors = sizes.map((n, k) => filled(n, 5 + k));
+  const tensors = sizes.map((n, k) => benchValues(n, 5 + k));
   const grads = sizes.map((n) => new Float32Array(n));
   const size = 2 ** log2Size;
   const out = new Float32Array(size);
-  const dOut = filled(size, 7);
+  const dOut = benchValues(size, 7);
   const small = (sizes[0] as number) + (sizes[1] as number);
   const variant = `[${dims[0]},${dims[1]}]⊗[${dims[2]},${dims[3]}]`;
   return [
@@ -221,12 +215,12 @@ function kronCases(addon: Addon, log2Size: number, isa: IsaName | undefined): Me
 function fastfoodCases(addon: Addon, size: number, isa: IsaName | undefined): Measured[] {
   const n = size;
   const m = Math.max(1, Math.ceil(FASTFOOD_RATIO * n));
-  const signs = Float32Array.from(filled(size, 8), (v) => (v < 0 ? -1 : 1));
+  const signs = Float32Array.from(benchValues(size, 8), (v) => (v < 0 ? -1 : 1));
   const perm = permutation(size, 9);
-  const gaussians = filled(size, 10);
-  const z = filled(m, 11);
+  const gaussians = benchValues(size, 10);
+  const z = benchValues(m, 11);
   const y = new Float32Array(n);
-  const dy = filled(n, 12);
+  const dy = benchValues(n, 12);
   const dz = new Float32Array(m);
   const variant = `ρ = ${FASTFOOD_RATIO}, m = ${m}`;
   // Two transforms of L, the first on nextpow2(m) only, tiled: the model counts both at full size.
@@ -289,7 +283,7 @@ export function runKernelBench(options: KernelBenchOptions): void {
                   ? kronCases(addon, log2Size, options.isa)
                   : fastfoodCases(addon, size, options.isa);
           if (family === 'fastfood') {
-            const data = filled(size, 1);
+            const data = benchValues(size, 1);
             fwhtMedian.set(
               threads,
               timeKernel(() => addon.fwht(data, size, options.isa), options.repeat).medianMs,

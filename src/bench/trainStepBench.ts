@@ -20,6 +20,7 @@ import { createViT } from '../vit/model';
 import { describeMachine, type BenchAddon, type MachineDescription } from './machineLimits';
 import { bestTimePerCall } from './bestTime';
 import { fusedOpCases, timeFusedOp, type FusedOpRecord, type FusedOpsAddon } from './fusedOpsBench';
+import { benchValues } from './benchValues';
 
 /** The addon calls this benchmark makes: the probes, the pool and the GEMM. */
 export type TrainStepBenchAddon = BenchAddon & FusedOpsAddon & Pick<Addon, 'gemm'>;
@@ -202,13 +203,6 @@ function bestFmaPeak(addon: BenchAddon, threads: number): FmaPeak {
   return { threads, gflops: best.gflops, isa: best.isa };
 }
 
-/** Deterministic values in [-0.5, 0.5). */
-function filled(length: number, seed: number): Float32Array {
-  const values = new Float32Array(length);
-  for (let i = 0; i < length; i++) values[i] = (Math.sin(seed + i * 0.37) * 43758.5453) % 0.5;
-  return values;
-}
-
 function timeGemm(
   addon: TrainStepBenchAddon,
   shape: GemmShape,
@@ -220,8 +214,8 @@ function timeGemm(
   const batch = shape.batch ?? 1;
   const transposeA = shape.transposeA ?? false;
   const transposeB = shape.transposeB ?? false;
-  const a = filled(batch * m * k, 1);
-  const b = filled(batch * k * n, 2);
+  const a = benchValues(batch * m * k, 1);
+  const b = benchValues(batch * k * n, 2);
   const out = new Float32Array(batch * m * n);
   const options = { batch, m, n, k, transposeA, transposeB };
   const flop = 2 * batch * m * n * k;

@@ -10,7 +10,6 @@ import {
   type EngineChoice,
   type EngineName,
 } from './engine';
-import { AddonEnvironmentError } from '../native/addonEnvironment';
 import { AddonLoadError, addonInfo, loadAddon } from '../native/loadAddon';
 import { CudaEngine } from './cuda';
 import { NativeEngine } from './native';
@@ -29,11 +28,10 @@ function nativeUnavailableReason(): string | null {
         : `the addon at ${addonInfo().path} predates the native engine; rebuild it with ` +
           '`npm run build:native`';
   } catch (error) {
-    if (error instanceof AddonEnvironmentError) throw error;
-    nativeReason =
-      error instanceof AddonLoadError
-        ? error.message
-        : `the addon failed to load: ${error instanceof Error ? error.message : String(error)}`;
+    // Only a binary that does not load makes the engine unavailable; anything else (a malformed
+    // SUPERLORA_* setting) is the caller's to see.
+    if (!(error instanceof AddonLoadError)) throw error;
+    nativeReason = error.message;
   }
   return nativeReason;
 }

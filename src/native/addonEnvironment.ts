@@ -1,7 +1,8 @@
 /**
  * The native kernels' settings from the environment, checked by loadAddon before it loads a binary
- * (a malformed one is the user's to fix, so the callers that fall back to tfjs when the addon does
- * not load rethrow it rather than run 80× slower):
+ * (a malformed one is the user's to fix: the callers that fall back to tfjs fall back only on an
+ * AddonLoadError, a binary that does not load, so this error reaches the user instead of a run 80×
+ * slower):
  * SUPERLORA_NUM_THREADS, the threads a kernel runs on (the caller counts as one), and
  * SUPERLORA_POOL_SPIN_US, how long the pool's threads spin, watching for the next job or for their
  * helpers to finish, before they sleep (native/parallel/thread_pool.h), which loadAddon applies;

@@ -11,8 +11,7 @@
  * unregisterNativeKernels().
  */
 import * as tf from '@tensorflow/tfjs';
-import { AddonEnvironmentError } from '../../native/addonEnvironment';
-import { loadAddon } from '../../native/loadAddon';
+import { AddonLoadError, loadAddon } from '../../native/loadAddon';
 import { absConfig } from './abs';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batchMatMul';
@@ -153,20 +152,24 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     lastStatus = 'disabled by SUPERLORA_NATIVE_KERNELS=0';
     return false;
   }
+  // Only a binary that does not load falls back to tfjs's kernels; anything else (a malformed
+  // SUPERLORA_* setting) is the caller's to see.
+  let addon: ReturnType<typeof loadAddon>;
   try {
-    const addon = loadAddon();
-    const missing = NATIVE_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
-    if (missing.length > 0) {
-      throw new Error(`the binary predates the native kernels (it lacks ${missing.join(', ')})`);
-    }
-    allocatorTunedNow =
-      env['SUPERLORA_MALLOC_TUNING'] !== '0' &&
-      (addon.tuneAllocator?.(MMAP_THRESHOLD, TRIM_THRESHOLD) ?? false);
+    addon = loadAddon();
   } catch (error) {
-    if (error instanceof AddonEnvironmentError) throw error;
-    lastStatus = `addon unavailable: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    if (!(error instanceof AddonLoadError)) throw error;
+    lastStatus = `addon unavailable: ${error.message.split('\n')[0] ?? ''}`;
     return false;
   }
+  const missing = NATIVE_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+  if (missing.length > 0) {
+    lastStatus = `addon unavailable: the binary predates the native kernels (it lacks ${missing.join(', ')})`;
+    return false;
+  }
+  allocatorTunedNow =
+    env['SUPERLORA_MALLOC_TUNING'] !== '0' &&
+    (addon.tuneAllocator?.(MMAP_THRESHOLD, TRIM_THRESHOLD) ?? false);
   for (const config of nativeKernelConfigs) {
     const stock = tf.getKernel(config.kernelName, CPU_BACKEND) as tf.KernelConfig | undefined;
     if (stock !== undefined) {
