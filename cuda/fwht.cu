@@ -7,6 +7,7 @@
 #include "device.cuh"
 #include "device_buffer.cuh"
 #include "fwht.cuh"
+#include "launch.cuh"
 
 namespace superlora::cuda {
 namespace {
@@ -56,8 +57,7 @@ __device__ void SharedStages(float* tile, unsigned count, unsigned logStages) {
 
 __global__ void FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile,
                                FwhtGather gather) {
-  extern __shared__ float4 sharedStorage[];
-  float* tile = reinterpret_cast<float*>(sharedStorage);
+  float* tile = DynamicSharedMemory<float>();
   const FwhtTileJob job = jobs[blockIdx.x];
   const unsigned count = static_cast<unsigned>(job.count);
   float* global = data + job.start;
@@ -78,8 +78,7 @@ __global__ void FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile
 }
 
 __global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int logTile) {
-  extern __shared__ float4 sharedStorage[];
-  float* tile = reinterpret_cast<float*>(sharedStorage);
+  float* tile = DynamicSharedMemory<float>();
   const FwhtColumnJob job = jobs[blockIdx.x];
   const unsigned logColumns = static_cast<unsigned>(logTile - job.logRows);
   const unsigned columns = 1u << logColumns;
@@ -143,8 +142,9 @@ void FwhtTilePass(float* data, const FwhtTileJob* jobs, int64_t jobCount, int lo
   if (jobCount == 0) return;
   const FwhtGather mode = gather != nullptr ? *gather : FwhtGather{};
   const unsigned threads = std::min<unsigned>(kTileThreads, std::max(32u, (1u << logTile) / 4));
-  FwhtTileKernel<<<static_cast<unsigned>(jobCount), threads, size_t{4} << logTile,
-                   static_cast<cudaStream_t>(stream)>>>(data, jobs, logTile, mode);
+  SUPERLORA_LAUNCH(FwhtTileKernel, "FwhtTileKernel", static_cast<unsigned>(jobCount), threads,
+                   size_t{4} << logTile, static_cast<cudaStream_t>(stream))
+  (data, jobs, logTile, mode);
   Check(cudaGetLastError(), "FwhtTileKernel launch");
 }
 
@@ -152,8 +152,9 @@ void FwhtColumnPass(float* data, const FwhtColumnJob* jobs, int64_t jobCount, in
                     void* stream) {
   if (jobCount == 0) return;
   const unsigned threads = std::min<unsigned>(kTileThreads, std::max(32u, (1u << logTile) / 4));
-  FwhtColumnKernel<<<static_cast<unsigned>(jobCount), threads, size_t{4} << logTile,
-                     static_cast<cudaStream_t>(stream)>>>(data, jobs, logTile);
+  SUPERLORA_LAUNCH(FwhtColumnKernel, "FwhtColumnKernel", static_cast<unsigned>(jobCount), threads,
+                   size_t{4} << logTile, static_cast<cudaStream_t>(stream))
+  (data, jobs, logTile);
   Check(cudaGetLastError(), "FwhtColumnKernel launch");
 }
 

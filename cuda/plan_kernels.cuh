@@ -11,6 +11,7 @@
 #include <string>
 
 #include "check.cuh"
+#include "launch.cuh"
 
 namespace superlora::cuda {
 
@@ -166,7 +167,7 @@ void LaunchOver(void (*kernel)(Params...), const Schedule& schedule, PerItem per
                 cudaStream_t stream, const char* name, Args... args) {
   if (schedule.total == 0) return;
   const int64_t perBlock = per == PerItem::kThread ? kThreads : kWarpsPerBlock;
-  kernel<<<BlocksFor(schedule.total, perBlock), kThreads, 0, stream>>>(args...);
+  SUPERLORA_LAUNCH(kernel, name, BlocksFor(schedule.total, perBlock), kThreads, 0, stream)(args...);
   Check(cudaGetLastError(), std::string(name) + " launch");
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Checks that every C++ and CUDA source in native/, cuda/ and scripts/ is formatted by clang-format with the
-// repository's .clang-format; `--fix` rewrites them instead. The clang-format binary comes from
-// the pinned `clang-format` npm package, so every machine formats identically.
+// Checks that every C++ and CUDA source in native/, cuda/, scripts/ and test/cuda-emulator/ is
+// formatted by clang-format with the repository's .clang-format; `--fix` rewrites them instead.
+// The clang-format binary comes from the pinned `clang-format` npm package, so every machine
+// formats identically.
 'use strict';
 
 const { spawnSync } = require('child_process');
@@ -9,7 +10,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const DIRECTORIES = ['native', 'cuda', 'scripts'];
+const DIRECTORIES = ['native', 'cuda', 'scripts', 'test/cuda-emulator'];
 const EXTENSIONS = new Set(['.cc', '.h', '.cu', '.cuh']);
 
 function sourcesUnder(dir) {
