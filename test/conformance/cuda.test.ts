@@ -5,6 +5,7 @@
  * bit-identical repeats. Without a device (or without a CUDA build) it prints an explicit skip
  * line and checks the documented errors instead.
  */
+import * as tf from '@tensorflow/tfjs';
 import { createPlan } from '../../src/createPlan';
 import type { SuperLoraConfig, Target } from '../../src/config';
 import type { CudaEngine } from '../../src/engines/cuda';
@@ -12,6 +13,8 @@ import { EngineUnavailableError } from '../../src/engines/engine';
 import { engineUnavailableReason, resolveEngineChoice } from '../../src/engines/createEngine';
 import { loadAddon } from '../../src/native/loadAddon';
 import { buildPlanDescriptor } from '../../src/native/planDescriptor';
+import { ModelAdapter } from '../../src/tfjs/modelAdapter';
+import { createViT } from '../../src/vit/model';
 import { specTolerance } from '../reference/spec64';
 import { cosUpstream, describeConformance, sinParams } from './suite';
 
@@ -186,6 +189,75 @@ if (!hasDevice) {
       }
       plan.dispose();
       expect(() => device.runForward()).toThrow('plan disposed');
+    });
+
+    test('SGD steps of a ViT adapter through tf.customGrad on cuda track the native engine', () => {
+      // The path finetune takes: ModelAdapter.withDelta calls the engine inside tfjs's autodiff.
+      const vit = createViT(
+        {
+          imageSize: 8,
+          patchSize: 4,
+          numChannels: 1,
+          hiddenSize: 12,
+          numHiddenLayers: 2,
+          numAttentionHeads: 2,
+          intermediateSize: 16,
+          numLabels: 3,
+        },
+        { seed: 4 },
+      );
+      const config: SuperLoraConfig = {
+        grouping: 2,
+        order: 2,
+        splits: 2,
+        rank: [2, 'full'],
+        projection: { ratio: 0.5 },
+        shuffle: true,
+      };
+      const pixels = tf.tensor4d(
+        Float32Array.from({ length: 2 * 64 }, (_, i) => Math.cos(i * 0.37)),
+        [2, 1, 8, 8],
+      );
+      const labels = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
+      const train = (engine: 'cuda' | 'native'): Float32Array[] => {
+        const adapter = ModelAdapter.create(vit, config, undefined, { engine });
+        expect(adapter.engine).toBe(engine);
+        adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+        const optimizer = tf.train.sgd(0.5);
+        const trajectory: Float32Array[] = [];
+        for (let step = 0; step < 4; step++) {
+          const loss = optimizer.minimize(
+            () =>
+              adapter.withDelta((weightOverride) =>
+                tf.losses.softmaxCrossEntropy(
+                  labels,
+                  vit.forward(pixels, { training: true, weightOverride }),
+                ),
+              ) as tf.Scalar,
+            true,
+            [adapter.params],
+          );
+          loss?.dispose();
+          trajectory.push(Float32Array.from(adapter.params.dataSync()));
+        }
+        optimizer.dispose();
+        adapter.dispose();
+        return trajectory;
+      };
+      const native = train('native');
+      const cuda = train('cuda');
+      const start = sinParams(native[0]!.length);
+      for (let step = 0; step < native.length; step++) {
+        const reference = native[step]!;
+        expect(reference.some((value, i) => value !== start[i])).toBe(true); // it trains
+        let worst = 0;
+        for (let i = 0; i < reference.length; i++) {
+          worst = Math.max(worst, Math.abs(cuda[step]![i]! - reference[i]!));
+        }
+        expect(worst).toBeLessThan(1e-5);
+      }
+      tf.dispose([pixels, labels]);
+      vit.dispose();
     });
 
     test('cudaMeasureBandwidth reports positive rates', () => {
