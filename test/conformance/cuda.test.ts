@@ -14,8 +14,8 @@ import { engineUnavailableReason, resolveEngineChoice } from '../../src/engines/
 import { loadAddon } from '../../src/native/loadAddon';
 import { buildPlanDescriptor } from '../../src/native/planDescriptor';
 import { ModelAdapter } from '../../src/tfjs/modelAdapter';
-import { createViT } from '../../src/vit/model';
 import { specTolerance } from '../reference/spec64';
+import { maxAbsDiff, randomizedViT, randomPixels, TINY } from '../vit/tinyVit';
 import { cosUpstream, describeConformance, sinParams } from './suite';
 
 const addon = loadAddon();
@@ -193,19 +193,7 @@ if (!hasDevice) {
 
     test('SGD steps of a ViT adapter through tf.customGrad on cuda track the native engine', () => {
       // The path finetune takes: ModelAdapter.withDelta calls the engine inside tfjs's autodiff.
-      const vit = createViT(
-        {
-          imageSize: 8,
-          patchSize: 4,
-          numChannels: 1,
-          hiddenSize: 12,
-          numHiddenLayers: 2,
-          numAttentionHeads: 2,
-          intermediateSize: 16,
-          numLabels: 3,
-        },
-        { seed: 4 },
-      );
+      const vit = randomizedViT(TINY, 4);
       const config: SuperLoraConfig = {
         grouping: 2,
         order: 2,
@@ -214,10 +202,7 @@ if (!hasDevice) {
         projection: { ratio: 0.5 },
         shuffle: true,
       };
-      const pixels = tf.tensor4d(
-        Float32Array.from({ length: 2 * 64 }, (_, i) => Math.cos(i * 0.37)),
-        [2, 1, 8, 8],
-      );
+      const pixels = randomPixels(vit.config, 2);
       const labels = tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3);
       const train = (engine: 'cuda' | 'native'): Float32Array[] => {
         const adapter = ModelAdapter.create(vit, config, undefined, { engine });
@@ -250,11 +235,7 @@ if (!hasDevice) {
       for (let step = 0; step < native.length; step++) {
         const reference = native[step]!;
         expect(reference.some((value, i) => value !== start[i])).toBe(true); // it trains
-        let worst = 0;
-        for (let i = 0; i < reference.length; i++) {
-          worst = Math.max(worst, Math.abs(cuda[step]![i]! - reference[i]!));
-        }
-        expect(worst).toBeLessThan(1e-5);
+        expect(maxAbsDiff(cuda[step]!, reference)).toBeLessThan(1e-5);
       }
       tf.dispose([pixels, labels]);
       vit.dispose();

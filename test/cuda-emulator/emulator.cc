@@ -688,6 +688,15 @@ cudaError_t Sticky() { return Global().stickyError; }
 
 bool ValidDevice(int device) { return device == 0; }
 
+// Deletes a stream or event that `live` holds; a handle it does not hold is an error.
+template <typename Object, typename Handle>
+cudaError_t Destroy(std::set<Object*>& live, Handle handle) {
+  Object* object = reinterpret_cast<Object*>(handle);
+  if (live.erase(object) == 0) return Fail(cudaErrorInvalidResourceHandle);
+  delete object;
+  return cudaSuccess;
+}
+
 }  // namespace
 
 cudaError_t cudaGetDeviceCount(int* count) {
@@ -790,15 +799,23 @@ cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
 
 namespace {
 
-// A copy or fill after checking that each side is where `kind` says; issued on `stream`.
-cudaError_t Copy(void* destination, const void* source, size_t bytes, cudaMemcpyKind kind,
-                 cudaStream_t handle, bool synchronous) {
-  State& state = Global();
-  Guard guard(state.lock);
+// The stream a copy or fill of `bytes` goes to (*stream stays null when there is nothing to do),
+// or the error that stops it.
+cudaError_t Start(size_t bytes, cudaStream_t handle, bool synchronous, Stream** stream) {
   if (Sticky() != cudaSuccess) return Sticky();
   if (bytes == 0) return cudaSuccess;
-  Stream* stream = synchronous ? &state.legacy : Resolve(handle);
-  if (stream == nullptr) return Fail(cudaErrorInvalidResourceHandle);
+  *stream = synchronous ? &Global().legacy : Resolve(handle);
+  return *stream != nullptr ? cudaSuccess : Fail(cudaErrorInvalidResourceHandle);
+}
+
+// A copy after checking that each side is where `kind` says; issued on `handle`.
+cudaError_t Copy(void* destination, const void* source, size_t bytes, cudaMemcpyKind kind,
+                 cudaStream_t handle, bool synchronous) {
+  Guard guard(Global().lock);
+  Stream* stream = nullptr;
+  if (const cudaError_t early = Start(bytes, handle, synchronous, &stream);
+      early != cudaSuccess || stream == nullptr)
+    return early;
   const bool toDevice = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
   const bool fromDevice = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
   if (kind != cudaMemcpyHostToDevice && kind != cudaMemcpyDeviceToHost &&
@@ -836,12 +853,11 @@ cudaError_t Copy(void* destination, const void* source, size_t bytes, cudaMemcpy
 
 cudaError_t Fill(void* destination, int value, size_t bytes, cudaStream_t handle,
                  bool synchronous) {
-  State& state = Global();
-  Guard guard(state.lock);
-  if (Sticky() != cudaSuccess) return Sticky();
-  if (bytes == 0) return cudaSuccess;
-  Stream* stream = synchronous ? &state.legacy : Resolve(handle);
-  if (stream == nullptr) return Fail(cudaErrorInvalidResourceHandle);
+  Guard guard(Global().lock);
+  Stream* stream = nullptr;
+  if (const cudaError_t early = Start(bytes, handle, synchronous, &stream);
+      early != cudaSuccess || stream == nullptr)
+    return early;
   const Mapping* to = DeviceRange(destination, bytes);
   if (to == nullptr) {
     std::fprintf(stderr,
@@ -893,12 +909,8 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* handle, unsigned flags) {
 }
 
 cudaError_t cudaStreamDestroy(cudaStream_t handle) {
-  State& state = Global();
-  Guard guard(state.lock);
-  Stream* stream = reinterpret_cast<Stream*>(handle);
-  if (state.streams.erase(stream) == 0) return Fail(cudaErrorInvalidResourceHandle);
-  delete stream;
-  return cudaSuccess;
+  Guard guard(Global().lock);
+  return Destroy(Global().streams, handle);
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t handle) {
@@ -925,12 +937,8 @@ cudaError_t cudaEventCreate(cudaEvent_t* handle) {
 }
 
 cudaError_t cudaEventDestroy(cudaEvent_t handle) {
-  State& state = Global();
-  Guard guard(state.lock);
-  Event* event = reinterpret_cast<Event*>(handle);
-  if (state.events.erase(event) == 0) return Fail(cudaErrorInvalidResourceHandle);
-  delete event;
-  return cudaSuccess;
+  Guard guard(Global().lock);
+  return Destroy(Global().events, handle);
 }
 
 cudaError_t cudaEventRecord(cudaEvent_t handle, cudaStream_t streamHandle) {
@@ -991,52 +999,47 @@ cudaError_t cudaPeekAtLastError() {
   return state.lastError;
 }
 
-const char* cudaGetErrorString(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess:
-      return "no error";
-    case cudaErrorInvalidValue:
-      return "invalid argument";
-    case cudaErrorMemoryAllocation:
-      return "out of memory";
-    case cudaErrorInvalidConfiguration:
-      return "invalid configuration argument";
-    case cudaErrorInvalidDevicePointer:
-      return "invalid device pointer";
-    case cudaErrorInvalidMemcpyDirection:
-      return "invalid copy direction for memcpy";
-    case cudaErrorInvalidDevice:
-      return "invalid device ordinal";
-    case cudaErrorInvalidResourceHandle:
-      return "invalid resource handle";
-    case cudaErrorLaunchFailure: {
-      const std::string& detail = Global().stickyDetail;
-      return detail.empty() ? "unspecified launch failure" : detail.c_str();
-    }
+namespace {
+
+struct ErrorText {
+  cudaError_t error;
+  const char* name;
+  const char* text;
+};
+
+constexpr ErrorText kErrors[] = {
+    {cudaSuccess, "cudaSuccess", "no error"},
+    {cudaErrorInvalidValue, "cudaErrorInvalidValue", "invalid argument"},
+    {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
+    {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration",
+     "invalid configuration argument"},
+    {cudaErrorInvalidDevicePointer, "cudaErrorInvalidDevicePointer", "invalid device pointer"},
+    {cudaErrorInvalidMemcpyDirection, "cudaErrorInvalidMemcpyDirection",
+     "invalid copy direction for memcpy"},
+    {cudaErrorInvalidDevice, "cudaErrorInvalidDevice", "invalid device ordinal"},
+    {cudaErrorInvalidResourceHandle, "cudaErrorInvalidResourceHandle", "invalid resource handle"},
+    {cudaErrorLaunchFailure, "cudaErrorLaunchFailure", "unspecified launch failure"},
+};
+
+const ErrorText* Find(cudaError_t error) {
+  for (const ErrorText& entry : kErrors) {
+    if (entry.error == error) return &entry;
   }
-  return "unknown error";
+  return nullptr;
+}
+
+}  // namespace
+
+const char* cudaGetErrorString(cudaError_t error) {
+  // A launch failure says which kernel broke which rule.
+  if (error == cudaErrorLaunchFailure && !Global().stickyDetail.empty()) {
+    return Global().stickyDetail.c_str();
+  }
+  const ErrorText* entry = Find(error);
+  return entry != nullptr ? entry->text : "unknown error";
 }
 
 const char* cudaGetErrorName(cudaError_t error) {
-  switch (error) {
-    case cudaSuccess:
-      return "cudaSuccess";
-    case cudaErrorInvalidValue:
-      return "cudaErrorInvalidValue";
-    case cudaErrorMemoryAllocation:
-      return "cudaErrorMemoryAllocation";
-    case cudaErrorInvalidConfiguration:
-      return "cudaErrorInvalidConfiguration";
-    case cudaErrorInvalidDevicePointer:
-      return "cudaErrorInvalidDevicePointer";
-    case cudaErrorInvalidMemcpyDirection:
-      return "cudaErrorInvalidMemcpyDirection";
-    case cudaErrorInvalidDevice:
-      return "cudaErrorInvalidDevice";
-    case cudaErrorInvalidResourceHandle:
-      return "cudaErrorInvalidResourceHandle";
-    case cudaErrorLaunchFailure:
-      return "cudaErrorLaunchFailure";
-  }
-  return "cudaErrorUnknown";
+  const ErrorText* entry = Find(error);
+  return entry != nullptr ? entry->name : "cudaErrorUnknown";
 }

@@ -134,25 +134,21 @@ void CorrectKernels() {
 
   const unsigned threads = 128, blocks = 3;
   float* neighbours = DeviceFloats(threads * blocks);
-  Launch("NeighbourKernel", NeighbourKernel, blocks, threads, threads * sizeof(float))(neighbours,
-                                                                                       true);
-  std::vector<float> seen = ToHost(neighbours, threads * blocks);
-  wrong = 0;
-  for (unsigned b = 0; b < blocks; ++b) {
-    for (unsigned t = 0; t < threads; ++t) {
-      wrong += seen[b * threads + t] != static_cast<float>(b * 1000 + (t + 1) % threads);
+  // Threads that did not see their neighbour's value.
+  const auto wrongNeighbours = [&](bool barrier) {
+    Launch("NeighbourKernel", NeighbourKernel, blocks, threads, threads * sizeof(float))(neighbours,
+                                                                                         barrier);
+    const std::vector<float> seen = ToHost(neighbours, threads * blocks);
+    int64_t count = 0;
+    for (unsigned b = 0; b < blocks; ++b) {
+      for (unsigned t = 0; t < threads; ++t) {
+        count += seen[b * threads + t] != static_cast<float>(b * 1000 + (t + 1) % threads);
+      }
     }
-  }
-  Expect(wrong == 0, "__syncthreads orders shared-memory writes before the reads");
-  Launch("NeighbourKernel", NeighbourKernel, blocks, threads, threads * sizeof(float))(neighbours,
-                                                                                       false);
-  seen = ToHost(neighbours, threads * blocks);
-  wrong = 0;
-  for (unsigned b = 0; b < blocks; ++b) {
-    for (unsigned t = 0; t < threads; ++t) {
-      wrong += seen[b * threads + t] != static_cast<float>(b * 1000 + (t + 1) % threads);
-    }
-  }
+    return count;
+  };
+  Expect(wrongNeighbours(true) == 0, "__syncthreads orders shared-memory writes before the reads");
+  wrong = wrongNeighbours(false);
   Expect(wrong > 0, "without the barrier the reads see unwritten (NaN) shared memory: " +
                         std::to_string(wrong) + " of " + std::to_string(threads * blocks));
   cudaFree(neighbours);
