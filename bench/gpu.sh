@@ -13,7 +13,8 @@
 #  4. jest: test/native/cuda.test.ts and test/conformance/cuda.test.ts (the conformance suite on
 #     the cuda engine, launch counts, large FWHTs, device-resident calls);
 #  5. superlora bench delta --workload all --engine cuda native;
-#  6. bench/gpuDevice.js: device-resident timings, launch counts, device copy / fill bandwidth.
+#  6. bench/gpuDevice.js: device-resident timings, launch counts, each kernel's time (CUDA events
+#     between launches), device copy / fill bandwidth.
 # Writes under $OUT (or bench/results/gpu-<time>/): gpu.json (summary), probe.json, jest.json,
 # bench-delta.jsonl, device.json, and gpu.log with everything printed.
 set -uo pipefail

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Device-resident timing of the cuda engine on the built-in `bench delta` workloads: runForward
 // and runBackward alone (parameters and ΔW stay on the device, no host copies), the kernel
-// launches of each, and the forward against the time to fill ΔW at the device's own measured fill
-// bandwidth (cudaMeasureBandwidth in the same run). Prints one JSON object. Needs dist/ (npm run
-// build:ts) and a CUDA build (SUPERLORA_BINARY or SUPERLORA_BUILD=cuda). Used by bench/gpu.sh.
+// launches of each, the forward against the time to fill ΔW at the device's own measured fill
+// bandwidth (cudaMeasureBandwidth in the same run), and each kernel's time (CUDA events between
+// launches). Prints one JSON object. Needs dist/ (npm run build:ts) and a CUDA build
+// (SUPERLORA_BINARY or SUPERLORA_BUILD=cuda). Used by bench/gpu.sh. GPU_BENCH_REPEAT: timed runs
+// (default 20); GPU_BENCH_WORKLOADS: a comma-separated subset of the workloads (default all).
 'use strict';
 
 const { createPlan } = require('../dist/index.js');
@@ -39,8 +41,31 @@ function time(action) {
   return { medianMs: median(samples), minMs: Math.min(...samples) };
 }
 
+/**
+ * Each kernel of `run` timed with CUDA events between launches (setProfiling), best of 5 runs:
+ * where a pass's time goes, kernel by kernel.
+ */
+function profileKernels(device, run) {
+  device.setProfiling(true);
+  let best = null;
+  for (let r = 0; r < 5; r++) {
+    run();
+    const kernels = device.info().kernels;
+    best =
+      best === null
+        ? kernels
+        : best.map((k, i) => ({
+            name: k.name,
+            milliseconds: Math.min(k.milliseconds, kernels[i].milliseconds),
+          }));
+  }
+  device.setProfiling(false);
+  return best;
+}
+
 const records = [];
-for (const name of workloadNames) {
+const chosen = process.env.GPU_BENCH_WORKLOADS ? process.env.GPU_BENCH_WORKLOADS.split(',') : null;
+for (const name of chosen ?? workloadNames) {
   const workload = builtinWorkload(name);
   const plan = createPlan(workload.config, workload.targets);
   const setupStart = performance.now();
@@ -55,6 +80,8 @@ for (const name of workloadNames) {
   const backward = time(() => device.runBackward());
   const backwardLaunches = device.info().launches;
   const fillMs = ((4 * plan.deltaSize) / fillBps) * 1e3;
+  const forwardKernels = profileKernels(device, () => device.runForward());
+  const backwardKernels = profileKernels(device, () => device.runBackward());
   const record = {
     workload: name,
     deltaSize: plan.deltaSize,
@@ -70,6 +97,8 @@ for (const name of workloadNames) {
     backwardVsFill: backward.medianMs / fillMs,
     deviceBytes: device.info().deviceBytes,
     fwhtLogTile: device.info().fwhtLogTile,
+    forwardKernels,
+    backwardKernels,
   };
   records.push(record);
   console.error(
@@ -77,6 +106,13 @@ for (const name of workloadNames) {
       `${forwardLaunches} launches)  bwd ${backward.medianMs.toFixed(3)} ms ` +
       `(${record.backwardVsFill.toFixed(1)}× fill, ${backwardLaunches} launches)`,
   );
+  for (const [pass, kernels] of [
+    ['fwd', forwardKernels],
+    ['bwd', backwardKernels],
+  ]) {
+    const parts = kernels.map((k) => `${k.name} ${k.milliseconds.toFixed(3)}`).join(', ');
+    console.error(`${''.padEnd(24)} ${pass} kernels (ms, best of 5): ${parts}`);
+  }
   plan.dispose();
 }
 console.log(

@@ -48,8 +48,14 @@ struct CudaPlan::State {
   bool projected = false;
   bool anyRank = false;
   bool anyFull = false;
-  int launches = 0;
   size_t bytes = 0;
+
+  // The kernels the last Run* call launched, in order; with profiling, an event before the first
+  // and after each, and the milliseconds between them once the call has synchronised.
+  std::vector<const char*> launched;
+  bool profiling = false;
+  std::vector<cudaEvent_t> events;
+  std::vector<float> kernelMs;
 
   // Owned device memory.
   std::vector<std::shared_ptr<void>> owned;
@@ -74,6 +80,7 @@ struct CudaPlan::State {
   std::vector<Schedule> denseStep, denseFactor, denseInput;
 
   ~State() {
+    for (cudaEvent_t event : events) cudaEventDestroy(event);
     owned.clear();
     if (stream != nullptr) cudaStreamDestroy(stream);
   }
@@ -123,6 +130,10 @@ struct CudaPlan::State {
   void RunY();
   void RunProjection(bool backward);
   void Sync(const char* what) { Check(cudaStreamSynchronize(stream), what); }
+  void BeginRun();
+  void Launched(const char* kernel);
+  void EndRun(const char* what);
+  void RecordEvent(size_t index);
 };
 
 void CudaPlan::State::Build() {
@@ -490,32 +501,32 @@ void CudaPlan::State::Build() {
 void CudaPlan::State::RunY() {
   if (identityY.total > 0) {
     LaunchIdentityY(view, identityY, stream);
-    ++launches;
+    Launched("IdentityYKernel");
   }
   for (int t = 0; t < steps; ++t) {
     if (denseStep[static_cast<size_t>(t)].total == 0) continue;
     LaunchDenseStep(view, denseStep[static_cast<size_t>(t)], t, stream);
-    ++launches;
+    Launched("DenseStepKernel");
   }
   if (materialise.total > 0) {
     LaunchMaterialise(view, materialise, stream);
-    ++launches;
+    Launched("MaterialiseKernel");
   }
 }
 
 void CudaPlan::State::RunProjection(bool backward) {
   FwhtTilePass(projectionA, tileJobs, tileJobCount, logTile, nullptr, stream);
-  ++launches;
+  Launched("FwhtTileKernel");
   if (columnJobCount > 0) {
     FwhtColumnPass(projectionA, columnJobs, columnJobCount, logTile, stream);
-    ++launches;
+    Launched("FwhtColumnKernel");
   }
   FwhtTilePass(projectionB, tileJobs, tileJobCount, logTile,
                backward ? &gatherBackward : &gatherForward, stream);
-  ++launches;
+  Launched("FwhtTileKernel (gather)");
   if (columnJobCount > 0) {
     FwhtColumnPass(projectionB, columnJobs, columnJobCount, logTile, stream);
-    ++launches;
+    Launched("FwhtColumnKernel");
   }
 }
 
@@ -531,7 +542,18 @@ CudaPlan::~CudaPlan() = default;
 int64_t CudaPlan::DeltaSize() const { return state_->spec.delta_size; }
 int64_t CudaPlan::NumParams() const { return state_->spec.num_params; }
 size_t CudaPlan::DeviceBytes() const { return state_->bytes; }
-int CudaPlan::LaunchCount() const { return state_->launches; }
+int CudaPlan::LaunchCount() const { return static_cast<int>(state_->launched.size()); }
+
+std::vector<KernelTime> CudaPlan::LastKernels() const {
+  const State& s = *state_;
+  std::vector<KernelTime> kernels;
+  for (size_t i = 0; i < s.launched.size(); ++i) {
+    kernels.push_back({s.launched[i], i < s.kernelMs.size() ? s.kernelMs[i] : -1.0f});
+  }
+  return kernels;
+}
+
+void CudaPlan::SetProfiling(bool enabled) { state_->profiling = enabled; }
 int CudaPlan::LogTile() const { return state_->logTile; }
 
 void CudaPlan::SetParams(const float* params) {
@@ -566,55 +588,88 @@ void CudaPlan::ReadParamsGradient(float* d_params) const {
   s.Sync("cudaMemcpy(dParams to the host)");
 }
 
+void CudaPlan::State::RecordEvent(size_t index) {
+  while (events.size() <= index) {
+    cudaEvent_t event = nullptr;
+    Check(cudaEventCreate(&event), "cudaEventCreate (kernel profiling)");
+    events.push_back(event);
+  }
+  Check(cudaEventRecord(events[index], stream), "cudaEventRecord (kernel profiling)");
+}
+
+void CudaPlan::State::BeginRun() {
+  launched.clear();
+  kernelMs.clear();
+  if (profiling) RecordEvent(0);
+}
+
+void CudaPlan::State::Launched(const char* kernel) {
+  launched.push_back(kernel);
+  if (profiling) RecordEvent(launched.size());
+}
+
+void CudaPlan::State::EndRun(const char* what) {
+  Sync(what);
+  if (!profiling) return;
+  for (size_t i = 0; i < launched.size(); ++i) {
+    float milliseconds = 0;
+    Check(cudaEventElapsedTime(&milliseconds, events[i], events[i + 1]),
+          "cudaEventElapsedTime (kernel profiling)");
+    kernelMs.push_back(milliseconds);
+  }
+}
+
 void CudaPlan::RunForward() {
   State& s = *state_;
-  s.launches = 0;
+  s.BeginRun();
   s.RunY();
   LaunchGenerate(s.view, s.generate, s.stream);
-  ++s.launches;
+  s.Launched("GenerateKernel");
   if (s.projected) {
     s.RunProjection(false);
     LaunchEmit(s.view, s.emit, s.stream);
-    ++s.launches;
+    s.Launched("EmitKernel");
   }
-  s.Sync("the forward kernels");
+  s.EndRun("the forward kernels");
 }
 
 void CudaPlan::RunBackward() {
   State& s = *state_;
-  s.launches = 0;
+  s.BeginRun();
   s.RunY();
   LaunchUpstream(s.view, s.upstream, s.stream);
-  ++s.launches;
+  s.Launched("UpstreamKernel");
   if (s.projected) {
     s.RunProjection(true);
     LaunchFinishProjectionGradient(s.view, s.finish, s.stream);
-    ++s.launches;
+    s.Launched("FinishProjectionGradientKernel");
   }
   if (s.kronGradient.total > 0) {
     LaunchKronGradient(s.view, s.kronGradient, s.stream);
-    ++s.launches;
+    s.Launched("KronGradientKernel");
   }
   if (s.fullGradient.total > 0) {
     LaunchFullGradient(s.view, s.fullGradient, s.stream);
-    ++s.launches;
+    s.Launched("FullGradientKernel");
   }
   if (s.lowRankFactor.total > 0) {
     LaunchLowRankFactorGradient(s.view, s.lowRankFactor, s.stream);
+    s.Launched("LowRankFactorGradientKernel");
     LaunchLowRankYGradient(s.view, s.lowRankY, s.stream);
-    s.launches += 2;
+    s.Launched("LowRankYGradientKernel");
   }
   if (s.identityGradient.total > 0) {
     LaunchIdentityYGradient(s.view, s.identityGradient, s.stream);
-    ++s.launches;
+    s.Launched("IdentityYGradientKernel");
   }
   for (int t = s.steps - 1; t >= 0; --t) {
     if (s.denseFactor[static_cast<size_t>(t)].total == 0) continue;
     LaunchDenseStepFactorGradient(s.view, s.denseFactor[static_cast<size_t>(t)], t, s.stream);
+    s.Launched("DenseStepFactorGradientKernel");
     LaunchDenseStepInputGradient(s.view, s.denseInput[static_cast<size_t>(t)], t, s.stream);
-    s.launches += 2;
+    s.Launched("DenseStepInputGradientKernel");
   }
-  s.Sync("the backward kernels");
+  s.EndRun("the backward kernels");
 }
 
 void CudaPlan::Forward(const float* params, float* out) {

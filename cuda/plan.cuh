@@ -35,10 +35,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "../native/engine/plan_spec.h"
 
 namespace superlora::cuda {
+
+// One kernel launch of the last forward or backward; `milliseconds` is −1 unless profiling was on.
+struct KernelTime {
+  const char* name;
+  float milliseconds;
+};
 
 class CudaPlan {
  public:
@@ -53,7 +60,11 @@ class CudaPlan {
   int64_t NumParams() const;
   size_t DeviceBytes() const;
   int LaunchCount() const;  // kernel launches of the last Run* call
-  int LogTile() const;      // the FWHT tile of this device, log2
+  // The kernels of the last Run* call in launch order, timed with events recorded between them
+  // while profiling is on (off by default: the events cost a little).
+  std::vector<KernelTime> LastKernels() const;
+  void SetProfiling(bool enabled);
+  int LogTile() const;  // the FWHT tile of this device, log2
 
   // out (DeltaSize floats) = ΔW_all for params (NumParams floats): SetParams, RunForward,
   // ReadDelta.

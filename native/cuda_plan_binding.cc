@@ -63,6 +63,7 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
             InstanceMethod<&CudaNativePlan::ReadParamsGradient>("readParamsGradient"),
             InstanceMethod<&CudaNativePlan::Dispose>("dispose"),
             InstanceMethod<&CudaNativePlan::Info>("info"),
+            InstanceMethod<&CudaNativePlan::SetProfiling>("setProfiling"),
             InstanceAccessor<&CudaNativePlan::GetDisposed>("disposed"),
             InstanceAccessor<&CudaNativePlan::GetDeltaSize>("deltaSize"),
             InstanceAccessor<&CudaNativePlan::GetNumParams>("numParams"),
@@ -207,7 +208,27 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
     result.Set("deviceBytes", Napi::Number::New(env, static_cast<double>(plan_->DeviceBytes())));
     result.Set("launches", Napi::Number::New(env, plan_->LaunchCount()));
     result.Set("fwhtLogTile", Napi::Number::New(env, plan_->LogTile()));
+    Napi::Array kernels = Napi::Array::New(env);
+    for (const cuda::KernelTime& kernel : plan_->LastKernels()) {
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("name", Napi::String::New(env, kernel.name));
+      entry.Set("milliseconds",
+                kernel.milliseconds < 0 ? env.Null() : Napi::Number::New(env, kernel.milliseconds));
+      kernels.Set(kernels.Length(), entry);
+    }
+    result.Set("kernels", kernels);
     return result;
+  }
+
+  Napi::Value SetProfiling(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    RequireLive(env);
+    if (info.Length() < 1 || !info[0].IsBoolean()) {
+      throw Napi::TypeError::New(env, "setProfiling expects a boolean (enabled)");
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    plan_->SetProfiling(info[0].As<Napi::Boolean>().Value());
+    return env.Undefined();
   }
 
   Napi::Value GetDisposed(const Napi::CallbackInfo& info) {

@@ -302,6 +302,11 @@ export interface CudaNativePlanInfo {
   launches: number;
   /** log2 of the FWHT tile held in shared memory on this device (15 on sm_80 / sm_90). */
   fwhtLogTile: number;
+  /**
+   * The kernels of the last forward or backward, in launch order, with the milliseconds between
+   * the events recorded around each while profiling was on (`setProfiling(true)`), else null.
+   */
+  kernels: { name: string; milliseconds: number | null }[];
 }
 
 /**
@@ -328,6 +333,8 @@ export interface CudaNativePlan extends CompiledPlan {
   /** Device dL/dparams → dParams (numParams values). */
   readParamsGradient(dParams: Float32Array): void;
   info(): CudaNativePlanInfo;
+  /** Times each kernel of later runs with CUDA events (info().kernels); off by default. */
+  setProfiling(enabled: boolean): void;
 }
 
 /**

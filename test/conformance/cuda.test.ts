@@ -124,6 +124,49 @@ if (!hasDevice) {
       expect([...counts]).toEqual(['2/5']);
     });
 
+    test('info().kernels names each launch in order, timed while profiling is on', () => {
+      const { plan, engine } = cudaEngine({ grouping: 2, rank: 3, projection: { ratio: 0.5 } }, [
+        { name: 'w', shape: [24, 40], layer: 0 },
+      ]);
+      const device = engine.cudaPlan();
+      const params = sinParams(plan.numParams);
+      const names = (): string[] => device.info().kernels.map((kernel) => kernel.name);
+      device.forward(params, new Float32Array(plan.deltaSize));
+      expect(names()).toEqual([
+        'IdentityYKernel',
+        'GenerateKernel',
+        'FwhtTileKernel',
+        'FwhtTileKernel (gather)',
+        'EmitKernel',
+      ]);
+      expect(device.info().kernels.every((kernel) => kernel.milliseconds === null)).toBe(true);
+      device.setProfiling(true);
+      const started = performance.now();
+      device.backward(params, cosUpstream(plan.deltaSize), new Float32Array(plan.numParams));
+      const wallMs = performance.now() - started;
+      expect(names()).toEqual([
+        'IdentityYKernel',
+        'UpstreamKernel',
+        'FwhtTileKernel',
+        'FwhtTileKernel (gather)',
+        'FinishProjectionGradientKernel',
+        'LowRankFactorGradientKernel',
+        'LowRankYGradientKernel',
+        'IdentityYGradientKernel',
+      ]);
+      expect(device.info().launches).toBe(8);
+      const times = device.info().kernels.map((kernel) => kernel.milliseconds ?? NaN);
+      expect(times.every((ms) => Number.isFinite(ms) && ms >= 0)).toBe(true);
+      expect(times.reduce((sum, ms) => sum + ms, 0)).toBeLessThanOrEqual(wallMs);
+      device.setProfiling(false);
+      device.forward(params, new Float32Array(plan.deltaSize));
+      expect(device.info().kernels.every((kernel) => kernel.milliseconds === null)).toBe(true);
+      expect(() => (device.setProfiling as (value: unknown) => void)('yes')).toThrow(
+        'setProfiling expects a boolean',
+      );
+      plan.dispose();
+    });
+
     // Sizes past the 2^15 shared-memory tile take the column pass; big groups, Kronecker splits,
     // dense cores and the shuffle at sizes the small suite does not reach; native is the reference.
     const big: [string, SuperLoraConfig, Target[]][] = [
