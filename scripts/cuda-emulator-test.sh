@@ -21,7 +21,8 @@ g++ -std=c++17 -O1 -Wall -Wextra -Werror -DSUPERLORA_CUDA_EMULATOR -Itest/cuda-e
   -x c++ test/cuda-emulator/emulator.cc test/cuda-emulator/selftest.cc -o "$work/selftest"
 "$work/selftest"
 
-echo "cuda-emulator-test: the addon against the emulator"
+echo "cuda-emulator-test: the addon against the emulator (and dist/, which a test's child loads)"
+npm run --silent build:ts
 start=$SECONDS
 npx --no-install cmake-js compile --out build-cuda-emulator --CDSUPERLORA_CUDA_EMULATOR=ON >"$work/build.log" 2>&1 ||
   { cat "$work/build.log"; exit 1; }

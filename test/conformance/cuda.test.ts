@@ -5,6 +5,8 @@
  * bit-identical repeats. Without a device (or without a CUDA build) it prints an explicit skip
  * line and checks the documented errors instead.
  */
+import { spawnSync } from 'child_process';
+import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { createPlan } from '../../src/createPlan';
 import type { SuperLoraConfig, Target } from '../../src/config';
@@ -283,6 +285,30 @@ if (!hasDevice) {
       tf.dispose([pixels, labels]);
       vit.dispose();
     });
+
+    // Running out of device memory needs a device of known size: the emulator's can be set.
+    const onEmulator = capabilities.cudaDevices.some((device) => /emulator/.test(device.name));
+    (onEmulator ? test : test.skip)(
+      'a plan too big for the device throws cudaMalloc’s error and frees what it had; dispose frees',
+      () => {
+        const child = spawnSync(process.execPath, [join(__dirname, 'cudaMemoryChild.js')], {
+          encoding: 'utf8',
+          env: { ...process.env, SUPERLORA_CUDA_EMULATOR_MEMORY_MIB: '5' },
+        });
+        expect(child.stderr).toBe('');
+        const report = JSON.parse(child.stdout) as {
+          tooBig: ({ name: string; message: string } | null)[];
+          fits: (number | string)[];
+        };
+        for (const failure of report.tooBig) {
+          expect(failure?.name).toBe('Error');
+          expect(failure?.message).toMatch(/^cudaMalloc\(\d+ bytes\) failed: out of memory/);
+        }
+        // 4.6 MiB of the 5: it would not fit beside anything a failed or disposed plan kept.
+        expect(report.fits).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
+        expect(report.fits[0]).toBeGreaterThan(4.5 * 2 ** 20);
+      },
+    );
 
     test('cudaMeasureBandwidth reports positive rates', () => {
       const result = addon.cudaMeasureBandwidth(64 << 20, 2);

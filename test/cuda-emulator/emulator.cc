@@ -63,9 +63,9 @@ thread_local BlockContext* currentBlock = nullptr;
 
 namespace {
 
-constexpr size_t kTotalMemory = size_t{16} << 30;  // what the emulated device reports
-constexpr int kDefaultDynamicShared = 48 << 10;    // every kernel's limit until it opts in
-constexpr int kDefaultOptInShared = 232448;        // H100 / H200: 227 KiB
+constexpr size_t kDefaultMemoryMib = 16384;      // the device memory it reports, unless told
+constexpr int kDefaultDynamicShared = 48 << 10;  // every kernel's limit until it opts in
+constexpr int kDefaultOptInShared = 232448;      // H100 / H200: 227 KiB
 constexpr size_t kFiberStackBytes = size_t{256} << 10;
 constexpr size_t kDeviceAlignment = 256;  // cudaMalloc's guarantee
 
@@ -168,6 +168,18 @@ int OptInShared() {
     if (text == nullptr || *text == '\0') return kDefaultOptInShared;
     const long kib = std::strtol(text, nullptr, 10);
     return kib >= 1 && kib <= 4096 ? static_cast<int>(kib << 10) : kDefaultOptInShared;
+  }();
+  return bytes;
+}
+
+// SUPERLORA_CUDA_EMULATOR_MEMORY_MIB: device memory (default 16 GiB), so that running out of it
+// can be tested.
+size_t TotalMemory() {
+  static const size_t bytes = [] {
+    const char* text = std::getenv("SUPERLORA_CUDA_EMULATOR_MEMORY_MIB");
+    const long mib = text == nullptr ? 0 : std::strtol(text, nullptr, 10);
+    return (mib >= 1 && mib <= (long{1} << 20) ? static_cast<size_t>(mib) : kDefaultMemoryMib)
+           << 20;
   }();
   return bytes;
 }
@@ -709,7 +721,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* properties, int device) {
   *properties = cudaDeviceProp{};
   std::snprintf(properties->name, sizeof properties->name,
                 "superlora CUDA emulator (kernels run on the CPU)");
-  properties->totalGlobalMem = kTotalMemory;
+  properties->totalGlobalMem = TotalMemory();
   properties->sharedMemPerBlock = kDefaultDynamicShared;
   properties->sharedMemPerBlockOptin = static_cast<size_t>(OptInShared());
   properties->major = 9;
@@ -762,7 +774,7 @@ cudaError_t cudaMalloc(void** pointer, size_t bytes) {
   Guard guard(state.lock);
   if (Sticky() != cudaSuccess) return Sticky();
   *pointer = nullptr;
-  if (bytes > kTotalMemory - state.allocatedBytes) return Fail(cudaErrorMemoryAllocation);
+  if (bytes > TotalMemory() - state.allocatedBytes) return Fail(cudaErrorMemoryAllocation);
   Mapping mapping;
   if (!MapGuarded(bytes, kDeviceAlignment, &mapping)) return Fail(cudaErrorMemoryAllocation);
   std::memset(mapping.data, 0xff, mapping.dataBytes);  // NaNs: memory nobody wrote
@@ -792,8 +804,8 @@ cudaError_t cudaFree(void* pointer) {
 cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
   State& state = Global();
   Guard guard(state.lock);
-  *total = kTotalMemory;
-  *free = kTotalMemory - state.allocatedBytes;
+  *total = TotalMemory();
+  *free = TotalMemory() - state.allocatedBytes;
   return Sticky();
 }
 
