@@ -28,8 +28,8 @@
 // e.g. LoRA (M = 2, K = 1, identity core): forward 2, backward 5; with a projection 5 and 8 (7 and
 // 10 past the tile); LoRTA (M = 3, K = 1, dense core): forward 3, backward 9; LoKr (K = 2,
 // ["full", r]): forward 3, backward 7. LaunchCount() reports the last call's.
-// Every reduction is done by one warp per output in a fixed order: no atomics, and equal inputs
-// give bit-identical results.
+// Every reduction runs in a fixed order (one warp or thread per output, or per kLowRankChunk
+// outputs): no atomics, and equal inputs give bit-identical results.
 #pragma once
 
 #include <cstddef>

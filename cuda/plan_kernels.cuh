@@ -129,6 +129,10 @@ __device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t in
   return schedule.items[low];
 }
 
+// The low-rank gradients (dA_0, dY of a rank split) sum this many ranks per work item, so that
+// they read the upstream gradient once per chunk rather than once per rank.
+constexpr int32_t kLowRankChunk = 16;
+
 // Launch shapes: blocks of 256 threads, grid-stride loops beyond kMaxBlocks.
 constexpr unsigned kThreads = 256;
 constexpr unsigned kWarpsPerBlock = kThreads / 32;
