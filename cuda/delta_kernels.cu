@@ -10,17 +10,23 @@
 namespace superlora::cuda {
 namespace {
 
-// Where value e of a group's output lands in ΔW_all.
+// Where value e (< the values the group writes) of a group's output lands in ΔW_all: in the last
+// of its regions whose prefix is ≤ e, found by bisection (a group spanning every target of a
+// model has dozens of regions).
 __device__ __forceinline__ int64_t Destination(const PlanView& view, const GroupInfo& group,
                                                int64_t e) {
-  int64_t position = 0;
-  for (int32_t r = 0; r < group.regionCount; ++r) {
-    const RegionInfo& region = view.regions[group.regionFirst + r];
-    if (e < region.prefix + region.length) {
-      position = region.start + (e - region.prefix);
-      break;
+  const RegionInfo* regions = view.regions + group.regionFirst;
+  int32_t low = 0;
+  int32_t high = group.regionCount - 1;
+  while (low < high) {
+    const int32_t middle = (low + high + 1) / 2;
+    if (regions[middle].prefix <= e) {
+      low = middle;
+    } else {
+      high = middle - 1;
     }
   }
+  const int64_t position = regions[low].start + (e - regions[low].prefix);
   return view.shuffleInverse != nullptr ? view.shuffleInverse[position] : position;
 }
 
