@@ -8,8 +8,10 @@
 #  3. cudaFwht against the CPU fwht (scripts/cuda-probe.js), with the H100 / H200 shared memory
 #     (2^15-float tiles) and with 16 KiB (2^12-float tiles, so the column pass runs from 2^13);
 #  4. the cuda tests and the conformance suite on the cuda engine (test/native/cuda.test.ts,
-#     test/conformance/cuda.test.ts), with both shared-memory sizes.
-# Needs g++ and cmake; no nvcc, no GPU. .ci/run calls it (about 4 minutes on 2 cores).
+#     test/conformance/cuda.test.ts), with both shared-memory sizes;
+#  5. bench/gpu.sh, the one prepared GPU run, rehearsed on the emulator with one workload, so that
+#     its glue is known to work before a device machine runs it.
+# Needs g++ and cmake; no nvcc, no GPU. .ci/run calls it (about 7 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,4 +47,8 @@ echo "cuda-emulator-test: the cuda engine's tests, 227 KiB of shared memory (2^1
 SUPERLORA_CUDA_EMULATOR_SHARED_KIB=227 npx --no-install jest test/native/cuda.test.ts test/conformance/cuda.test.ts
 echo "cuda-emulator-test: the conformance suite again with 4 KiB (2^10-float tiles: column passes)"
 SUPERLORA_CUDA_EMULATOR_SHARED_KIB=4 npx --no-install jest test/conformance/cuda.test.ts
+echo "cuda-emulator-test: bench/gpu.sh rehearsed on the emulator (lora-r1)"
+OUT="$work/gpu" GPU_SH_BINARY="$SUPERLORA_BINARY" GPU_SH_WORKLOADS=lora-r1 GPU_BENCH_REPEAT=1 \
+  GPU_SH_TIMEOUT_SCALE=4 bash bench/gpu.sh >"$work/gpu.log" 2>&1 || { cat "$work/gpu.log"; exit 1; }
+tail -2 "$work/gpu.log"
 echo "cuda-emulator-test: ok"
