@@ -774,6 +774,7 @@ cudaError_t cudaMalloc(void** pointer, size_t bytes) {
   Guard guard(state.lock);
   if (Sticky() != cudaSuccess) return Sticky();
   *pointer = nullptr;
+  InstallSignals();  // from the first allocation on, a stray access gets its message
   if (bytes > TotalMemory() - state.allocatedBytes) return Fail(cudaErrorMemoryAllocation);
   Mapping mapping;
   if (!MapGuarded(bytes, kDeviceAlignment, &mapping)) return Fail(cudaErrorMemoryAllocation);

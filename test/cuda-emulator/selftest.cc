@@ -285,7 +285,10 @@ void FaultChecks() {
                       "in kernel WritePastEndKernel, block (0, 0, 0), thread "
                       "(0, 0, 0)"),
          "a kernel writing past an allocation stops the process and names the kernel and thread");
+}
 
+// First, before any launch: the message must not depend on a kernel having run.
+void HostTouchCheck() {
   ChildResult hostTouch = InChild([] {
     float* device = DeviceFloats(4);
     volatile float value = device[1];
@@ -300,6 +303,7 @@ void FaultChecks() {
 }  // namespace
 
 int main() {
+  HostTouchCheck();
   CorrectKernels();
   LaunchChecks();
   CopyChecks();
