@@ -16,17 +16,9 @@ namespace {
 __device__ __forceinline__ int64_t Destination(const PlanView& view, const GroupInfo& group,
                                                int64_t e) {
   const RegionInfo* regions = view.regions + group.regionFirst;
-  int32_t low = 0;
-  int32_t high = group.regionCount - 1;
-  while (low < high) {
-    const int32_t middle = (low + high + 1) / 2;
-    if (regions[middle].prefix <= e) {
-      low = middle;
-    } else {
-      high = middle - 1;
-    }
-  }
-  const int64_t position = regions[low].start + (e - regions[low].prefix);
+  const RegionInfo& region =
+      regions[LastStartAtMost(group.regionCount, e, [&](int32_t i) { return regions[i].prefix; })];
+  const int64_t position = region.start + (e - region.prefix);
   return view.shuffleInverse != nullptr ? view.shuffleInverse[position] : position;
 }
 

@@ -455,15 +455,14 @@ void CudaPlan::State::Build() {
   kronGradient =
       MakeSchedule(forJobs([&](const SplitJob& j) { return splits > 1 ? j.size : 0; }), "kron");
   // The low-rank gradients cover the ranks in chunks of kLowRankChunk (split_kernels.cu).
-  const auto rankChunks = [](const SplitJob& j) -> int64_t {
-    return (j.rank + kLowRankChunk - 1) / kLowRankChunk;
-  };
-  lowRankFactor = MakeSchedule(
-      forJobs([&](const SplitJob& j) { return j.rank > 0 ? j.d0 * rankChunks(j) : 0; }),
-      "lowRankFactor");
-  lowRankY = MakeSchedule(
-      forJobs([&](const SplitJob& j) { return j.rank > 0 ? rankChunks(j) * j.cols : 0; }),
-      "lowRankY");
+  lowRankFactor = MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                                 return j.rank > 0 ? j.d0 * LowRankChunks(j.rank) : 0;
+                               }),
+                               "lowRankFactor");
+  lowRankY = MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
+                            return j.rank > 0 ? LowRankChunks(j.rank) * j.cols : 0;
+                          }),
+                          "lowRankY");
   identityGradient = MakeSchedule(forJobs([&](const SplitJob& j) -> int64_t {
                                     if (!identity || j.rank == 0) return 0;
                                     int64_t total = 0;

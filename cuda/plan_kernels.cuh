@@ -112,26 +112,40 @@ struct PlanView {
   float* projectionB;
 };
 
-// Finds the item whose range holds `index` (index < schedule.total).
-__device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t index,
-                                            int64_t* local) {
+// Bisection: the last i < count with start(i) ≤ value, for starts that never decrease and
+// start(0) ≤ value (the run of a flat index space that holds value).
+template <typename Start>
+__device__ __forceinline__ int32_t LastStartAtMost(int32_t count, int64_t value, Start start) {
   int32_t low = 0;
-  int32_t high = schedule.count - 1;
+  int32_t high = count - 1;
   while (low < high) {
     const int32_t middle = (low + high + 1) / 2;
-    if (schedule.prefix[middle] <= index) {
+    if (start(middle) <= value) {
       low = middle;
     } else {
       high = middle - 1;
     }
   }
-  *local = index - schedule.prefix[low];
-  return schedule.items[low];
+  return low;
+}
+
+// Finds the item whose range holds `index` (index < schedule.total).
+__device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t index,
+                                            int64_t* local) {
+  const int32_t at =
+      LastStartAtMost(schedule.count, index, [&](int32_t i) { return schedule.prefix[i]; });
+  *local = index - schedule.prefix[at];
+  return schedule.items[at];
 }
 
 // The low-rank gradients (dA_0, dY of a rank split) sum this many ranks per work item, so that
 // they read the upstream gradient once per chunk rather than once per rank.
 constexpr int32_t kLowRankChunk = 16;
+
+// Work items per row (dA_0) or column (dY) of a split of rank `rank`.
+__host__ __device__ __forceinline__ int32_t LowRankChunks(int32_t rank) {
+  return (rank + kLowRankChunk - 1) / kLowRankChunk;
+}
 
 // Launch shapes: blocks of 256 threads, grid-stride loops beyond kMaxBlocks.
 constexpr unsigned kThreads = 256;

@@ -72,11 +72,6 @@ __global__ void MaterialiseKernel(PlanView view, Schedule schedule) {
 // dA_0 = src · Yᵀ and dY = A_0ᵀ · src read src (the upstream gradient of T_k, d0 × cols) once
 // per chunk of kLowRankChunk ranks rather than once per rank: each work item accumulates a
 // chunk's sums together. Every output is summed in the same order as one item per output would.
-constexpr int32_t kRankChunk = kLowRankChunk;
-
-__device__ __forceinline__ int32_t RankChunks(int32_t rank) {
-  return (rank + kRankChunk - 1) / kRankChunk;
-}
 
 // dA_0[i0, j] = Σ_c src[i0 · cols + c] · Y[j, c] (src is zero past lowRankValid); one warp per
 // (i0, chunk of j), lane l summing the columns c ≡ l (mod 32).
@@ -85,27 +80,27 @@ __global__ void LowRankFactorGradientKernel(PlanView view, Schedule schedule) {
   FOR_EACH_WARP_ITEM(schedule, index) {
     int64_t local;
     const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
-    const int32_t chunks = RankChunks(job.rank);
+    const int32_t chunks = LowRankChunks(job.rank);
     const int64_t i0 = local / chunks;
-    const int32_t first = static_cast<int32_t>(local % chunks) * kRankChunk;
-    const int32_t count = min(kRankChunk, job.rank - first);
+    const int32_t first = static_cast<int32_t>(local % chunks) * kLowRankChunk;
+    const int32_t count = min(kLowRankChunk, job.rank - first);
     const int64_t rowStart = i0 * job.cols;
     const int64_t end = min(job.cols, job.lowRankValid - rowStart);
     const float* src = job.lowRankSource + rowStart;
     const float* y = job.y + first * job.cols;
-    double sums[kRankChunk];
+    double sums[kLowRankChunk];
 #pragma unroll
-    for (int32_t j = 0; j < kRankChunk; ++j) sums[j] = 0;
+    for (int32_t j = 0; j < kLowRankChunk; ++j) sums[j] = 0;
     for (int64_t c = lane; c < end; c += 32) {
       const double g = src[c];
 #pragma unroll
-      for (int32_t j = 0; j < kRankChunk; ++j) {
+      for (int32_t j = 0; j < kLowRankChunk; ++j) {
         if (j < count) sums[j] += g * y[j * job.cols + c];
       }
     }
     float* dA = FactorGradient(view, job, 0) + i0 * job.rank + first;
 #pragma unroll
-    for (int32_t j = 0; j < kRankChunk; ++j) {
+    for (int32_t j = 0; j < kLowRankChunk; ++j) {
       if (j >= count) break;  // the same for every lane of the warp
       const double sum = WarpSum(sums[j]);
       if (lane == 0) dA[j] = static_cast<float>(sum);
@@ -120,22 +115,22 @@ __global__ void LowRankYGradientKernel(PlanView view, Schedule schedule) {
     const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
     const int64_t chunk = local / job.cols;
     const int64_t c = local % job.cols;
-    const int32_t first = static_cast<int32_t>(chunk) * kRankChunk;
-    const int32_t count = min(kRankChunk, job.rank - first);
+    const int32_t first = static_cast<int32_t>(chunk) * kLowRankChunk;
+    const int32_t count = min(kLowRankChunk, job.rank - first);
     const float* a = Factor(view, job, 0) + first;
-    double sums[kRankChunk];
+    double sums[kLowRankChunk];
 #pragma unroll
-    for (int32_t j = 0; j < kRankChunk; ++j) sums[j] = 0;
+    for (int32_t j = 0; j < kLowRankChunk; ++j) sums[j] = 0;
     for (int64_t i0 = 0, e = c; i0 < job.d0 && e < job.lowRankValid; ++i0, e += job.cols) {
       const double g = job.lowRankSource[e];
       const float* row = a + i0 * job.rank;
 #pragma unroll
-      for (int32_t j = 0; j < kRankChunk; ++j) {
+      for (int32_t j = 0; j < kLowRankChunk; ++j) {
         if (j < count) sums[j] += static_cast<double>(row[j]) * g;
       }
     }
 #pragma unroll
-    for (int32_t j = 0; j < kRankChunk; ++j) {
+    for (int32_t j = 0; j < kLowRankChunk; ++j) {
       if (j < count) job.dY[(first + j) * job.cols + c] = static_cast<float>(sums[j]);
     }
   }

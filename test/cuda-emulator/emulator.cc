@@ -272,21 +272,32 @@ bool Conflicts(const Pending& x, const Pending& y) {
 
 // Records `op` on `stream`; false (and a sticky fault) when it needs another stream's
 // unsynchronised work.
-bool Issue(Stream* stream, Pending op) {
+// visit(stream) for the legacy stream, then every created one.
+template <typename Visit>
+void ForEachStream(Visit visit) {
   State& state = Global();
-  std::vector<Stream*> all(state.streams.begin(), state.streams.end());
-  all.push_back(&state.legacy);
-  for (Stream* other : all) {
-    if (!Concurrent(stream, other)) continue;
-    for (size_t i = other->retired; i < other->pending.size(); ++i) {
+  visit(&state.legacy);
+  for (Stream* stream : state.streams) visit(stream);
+}
+
+bool Issue(Stream* stream, Pending op) {
+  const Pending* earlier = nullptr;
+  const Stream* owner = nullptr;
+  ForEachStream([&](const Stream* other) {
+    if (earlier != nullptr || !Concurrent(stream, other)) return;
+    for (size_t i = other->retired; i < other->pending.size() && earlier == nullptr; ++i) {
       if (Conflicts(op, other->pending[i])) {
-        StickyFault(op.what + " on " + (stream->legacy ? "the legacy stream" : "a stream") +
-                    " may run before " + other->pending[i].what + " on " +
-                    (other->legacy ? "the legacy stream" : "another stream") +
-                    " has finished: nothing orders them (synchronise, or use one stream)");
-        return false;
+        earlier = &other->pending[i];
+        owner = other;
       }
     }
+  });
+  if (earlier != nullptr) {
+    StickyFault(op.what + " on " + (stream->legacy ? "the legacy stream" : "a stream") +
+                " may run before " + earlier->what + " on " +
+                (owner->legacy ? "the legacy stream" : "another stream") +
+                " has finished: nothing orders them (synchronise, or use one stream)");
+    return false;
   }
   stream->pending.push_back(std::move(op));
   return true;
@@ -297,20 +308,14 @@ void Complete(Stream* stream) {
   stream->retired = 0;
 }
 
-void CompleteAll() {
-  State& state = Global();
-  Complete(&state.legacy);
-  for (Stream* stream : state.streams) Complete(stream);
-}
+void CompleteAll() { ForEachStream(Complete); }
 
 // A synchronous copy to the host: the legacy stream, and the blocking streams it waited for,
-// are complete when it returns.
+// are complete when it returns (the legacy stream is not non-blocking either).
 void CompleteLegacyAndBlocking() {
-  State& state = Global();
-  Complete(&state.legacy);
-  for (Stream* stream : state.streams) {
+  ForEachStream([](Stream* stream) {
     if (!stream->nonBlocking) Complete(stream);
-  }
+  });
 }
 
 // ---- signals: faults in emulated device memory get a message, everything else goes on to the
@@ -619,11 +624,14 @@ void RunGrid(const char* name, const void* kernel, dim3 grid, dim3 block, size_t
     }
     state.fiberStacks.push_back(stack);
   }
-  if (state.shared.base != nullptr) Unmap(state.shared);
-  state.shared = Mapping{};
-  if (sharedBytes > 0 && !MapGuarded(sharedBytes, 16, &state.shared)) {
-    Fail(cudaErrorMemoryAllocation);
-    return;
+  // The block's shared memory, kept from the last launch when it asked for as much.
+  if (state.shared.userBytes != sharedBytes) {
+    if (state.shared.base != nullptr) Unmap(state.shared);
+    state.shared = Mapping{};
+    if (sharedBytes > 0 && !MapGuarded(sharedBytes, 16, &state.shared)) {
+      Fail(cudaErrorMemoryAllocation);
+      return;
+    }
   }
 
   BlockRun blockRun;
