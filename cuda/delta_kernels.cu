@@ -3,110 +3,236 @@
 // K = 1) is evaluated per output value and written once, straight to its place in ΔW_all (its
 // region, through σ⁻¹ under a shuffle) or, under a projection, as B ⊙ z into the group's
 // zero-padded segment of the first transform. The backward gathers each group's upstream
-// gradient the same way and reduces dL/dT_k with one warp per entry.
+// gradient the same way and reduces dL/dT_k with one warp per entry. The kernels that walk a
+// group's output take kValuesPerThread consecutive values per thread (a run).
 #include "check.cuh"
 #include "plan_kernels.cuh"
 
 namespace superlora::cuda {
 namespace {
 
-// Where value e (< the values the group writes) of a group's output lands in ΔW_all: in the last
-// of its regions whose prefix is ≤ e, found by bisection (a group spanning every target of a
-// model has dozens of regions).
-__device__ __forceinline__ int64_t Destination(const PlanView& view, const GroupInfo& group,
-                                               int64_t e) {
-  const RegionInfo* regions = view.regions + group.regionFirst;
-  const RegionInfo& region =
-      regions[LastStartAtMost(group.regionCount, e, [&](int32_t i) { return regions[i].prefix; })];
-  const int64_t position = region.start + (e - region.prefix);
-  return view.shuffleInverse != nullptr ? view.shuffleInverse[position] : position;
+// The values v < count of a run, unrolled so that a run's arrays stay in registers.
+#define FOR_EACH_VALUE(v, count) \
+  _Pragma("unroll") for (int v = 0; v < kValuesPerThread; ++v) if (v < (count))
+
+// Values in the run of a walk over `length` values that starts at `first`.
+__device__ __forceinline__ int RunLength(int64_t length, int64_t first) {
+  const int64_t left = length - first;
+  return left <= 0 ? 0 : left >= kValuesPerThread ? kValuesPerThread : static_cast<int>(left);
 }
 
-// The bucket's Kronecker tables (BucketInfo::kron).
+// Where the values of a run land in ΔW_all: each in the last of its group's regions whose prefix
+// is ≤ its index, the first found by bisection (a group spanning every target of a model has
+// dozens of regions), the others by stepping on.
+struct Placement {
+  int64_t position[kValuesPerThread];
+  bool contiguous;  // a whole run side by side, the first 16-byte aligned
+};
+
+__device__ __forceinline__ Placement Place(const PlanView& view, const GroupInfo& group,
+                                           int64_t first, int count) {
+  const RegionInfo* regions = view.regions + group.regionFirst;
+  int32_t at =
+      LastStartAtMost(group.regionCount, first, [&](int32_t i) { return regions[i].prefix; });
+  Placement placement;
+  FOR_EACH_VALUE(v, count) {
+    const int64_t e = first + v;
+    while (e >= regions[at].prefix + regions[at].length) ++at;
+    const int64_t position = regions[at].start + (e - regions[at].prefix);
+    placement.position[v] =
+        view.shuffleInverse != nullptr ? view.shuffleInverse[position] : position;
+  }
+  placement.contiguous =
+      count == kValuesPerThread && view.shuffleInverse == nullptr &&
+      placement.position[kValuesPerThread - 1] == placement.position[0] + kValuesPerThread - 1 &&
+      placement.position[0] % 4 == 0;
+  return placement;
+}
+
+__device__ __forceinline__ float4 AsFloat4(const float (&values)[kValuesPerThread]) {
+  return {values[0], values[1], values[2], values[3]};
+}
+
+__device__ __forceinline__ void FromFloat4(float4 packed, float (&values)[kValuesPerThread]) {
+  values[0] = packed.x;
+  values[1] = packed.y;
+  values[2] = packed.z;
+  values[3] = packed.w;
+}
+
+// values[0 … count) to to[0 … count); a whole run as one 16-byte store (`to` is aligned then).
+__device__ __forceinline__ void StoreRun(float* to, const float (&values)[kValuesPerThread],
+                                         int count) {
+  if (count == kValuesPerThread) {
+    StoreFloat4(to, AsFloat4(values));
+    return;
+  }
+  FOR_EACH_VALUE(v, count) to[v] = values[v];
+}
+
+// The bucket's Kronecker tables: at k · M + m the digit sizes d_{k,m}, their inner strides within
+// mode m (Π_{k'>k} d_{k',m}), the spans D_m / d_{k,m} and the split-local strides
+// Π_{m'>m} d_{k,m'}; at m the mode sizes D_m and strides Π_{m'>m} D_m'. Every index they split
+// is one of a group's values, below 2^31 (the plan checks).
 struct KronTables {
-  const int64_t* splitDims;    // d_{k,m} at k · M + m
-  const int64_t* inner;        // Π_{k' > k} d_{k',m} at k · M + m
-  const int64_t* modeSizes;    // D_m
-  const int64_t* modeStrides;  // Π_{m' > m} D_m'
+  const FastDivisor* splitDims;
+  const FastDivisor* inner;
+  const FastDivisor* spans;
+  const FastDivisor* localStrides;
+  const FastDivisor* modeSizes;
+  const FastDivisor* modeStrides;
 };
 
 __device__ __forceinline__ KronTables TablesOf(const PlanView& view, const BucketInfo& bucket) {
   const int64_t km = static_cast<int64_t>(view.splits) * view.order;
-  const int64_t* base = view.dims + bucket.kron;
-  return {base, base + km, base + 2 * km, base + 2 * km + view.order};
+  const FastDivisor* base = view.divisors + bucket.kron;
+  return {base, base + km, base + 2 * km, base + 3 * km, base + 4 * km, base + 4 * km + view.order};
 }
 
 // Flat index into T_k of value e of the folded tensor.
-__device__ __forceinline__ int64_t SplitIndex(const PlanView& view, const KronTables& tables,
-                                              const SplitJob& job, int k, int64_t e) {
-  int64_t index = 0;
+__device__ __forceinline__ uint32_t SplitIndex(const PlanView& view, const KronTables& tables,
+                                               int k, uint32_t e) {
+  uint32_t index = 0;
   for (int m = 0; m < view.order; ++m) {
-    const int64_t mode = (e / tables.modeStrides[m]) % tables.modeSizes[m];
-    const int64_t at = static_cast<int64_t>(k) * view.order + m;
-    const int64_t digit = (mode / tables.inner[at]) % tables.splitDims[at];
-    index += digit * view.dims[job.dims + view.order + m];
+    const int at = k * view.order + m;
+    const uint32_t mode = Digit(e, tables.modeStrides[m], tables.modeSizes[m]);
+    index += Digit(mode, tables.inner[at], tables.splitDims[at]) * tables.localStrides[at].divisor;
   }
   return index;
 }
 
-// Value e of the group's folded tensor T_g (unscaled).
-__device__ __forceinline__ float FoldedValue(const PlanView& view, const GroupInfo& group,
-                                             const BucketInfo& bucket, int64_t e) {
-  if (view.splits == 1) {
-    const SplitJob& job = view.jobs[group.jobFirst];
-    if (job.rank == 0) return job.full[e];
-    const int64_t i0 = e / job.cols;
-    const int64_t c = e % job.cols;
-    const float* a = view.params + view.dims[job.factorOffsets] + i0 * job.rank;
+// Values first … first + count − 1 of a rank split's T = A_0 · Y (K = 1); each summed over the
+// ranks in order. A whole run in one row of T reads Y four columns at a time.
+__device__ __forceinline__ void LowRankValues(const PlanView& view, const SplitJob& job,
+                                              int64_t first, int count,
+                                              float (&values)[kValuesPerThread]) {
+  int64_t row = first / job.cols;
+  int64_t c = first % job.cols;
+  const float* factor = view.params + view.dims[job.factorOffsets];
+  if (count == kValuesPerThread && job.cols % 4 == 0 &&
+      reinterpret_cast<uintptr_t>(job.y + c) % 16 == 0) {
+    const float* a = factor + row * job.rank;
+    float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int32_t j = 0; j < job.rank; ++j) {
+      const float4 y = LoadFloat4(job.y + j * job.cols + c);
+      sum.x = fmaf(a[j], y.x, sum.x);
+      sum.y = fmaf(a[j], y.y, sum.y);
+      sum.z = fmaf(a[j], y.z, sum.z);
+      sum.w = fmaf(a[j], y.w, sum.w);
+    }
+    FromFloat4(sum, values);
+    return;
+  }
+  FOR_EACH_VALUE(v, count) {
+    const float* a = factor + row * job.rank;
     float sum = 0.0f;
     for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
-    return sum;
+    values[v] = sum;
+    if (++c == job.cols) {
+      c = 0;
+      ++row;
+    }
+  }
+}
+
+// Values first … first + count − 1 of the group's folded tensor T_g (unscaled).
+__device__ __forceinline__ void FoldedValues(const PlanView& view, const GroupInfo& group,
+                                             const BucketInfo& bucket, int64_t first, int count,
+                                             float (&values)[kValuesPerThread]) {
+  if (view.splits == 1) {
+    const SplitJob& job = view.jobs[group.jobFirst];
+    if (job.rank > 0) {
+      LowRankValues(view, job, first, count, values);
+    } else {
+      FOR_EACH_VALUE(v, count) values[v] = job.full[first + v];
+    }
+    return;
   }
   const KronTables tables = TablesOf(view, bucket);
-  float product = 1.0f;
+#pragma unroll
+  for (int v = 0; v < kValuesPerThread; ++v) values[v] = 1.0f;
   for (int k = 0; k < view.splits; ++k) {
-    const SplitJob& job = view.jobs[group.jobFirst + k];
-    product *= job.tensor[SplitIndex(view, tables, job, k, e)];
+    const float* tensor = view.jobs[group.jobFirst + k].tensor;
+    FOR_EACH_VALUE(v, count) {
+      values[v] *= tensor[SplitIndex(view, tables, k, static_cast<uint32_t>(first + v))];
+    }
   }
-  return product;
 }
 
 __global__ void GenerateKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
-    int64_t e;
-    const GroupInfo& group = view.groups[FindItem(schedule, index, &e)];
+    int64_t run;
+    const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
+    const int64_t first = run * kValuesPerThread;
+    float values[kValuesPerThread];
     if (bucket.projectionSize > 0) {
-      float* x = view.projectionA + group.projection;
-      x[e] = e < bucket.generatedLength
-                 ? view.signs[bucket.table + e] * FoldedValue(view, group, bucket, e)
-                 : 0.0f;
+      const int count = RunLength(bucket.projectionSize, first);
+      const int generated = RunLength(bucket.generatedLength, first);
+      FoldedValues(view, group, bucket, first, generated, values);
+      FOR_EACH_VALUE(v, count) {
+        values[v] = v < generated ? view.signs[bucket.table + first + v] * values[v] : 0.0f;
+      }
+      StoreRun(view.projectionA + group.projection + first, values, count);
     } else {
-      view.delta[Destination(view, group, e)] = view.scale * FoldedValue(view, group, bucket, e);
+      const int count = RunLength(group.used, first);
+      FoldedValues(view, group, bucket, first, count, values);
+      FOR_EACH_VALUE(v, count) values[v] = view.scale * values[v];
+      const Placement placement = Place(view, group, first, count);
+      if (placement.contiguous) {
+        StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
+      } else {
+        FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
+      }
     }
   }
 }
 
 __global__ void EmitKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
-    int64_t e;
-    const GroupInfo& group = view.groups[FindItem(schedule, index, &e)];
+    int64_t run;
+    const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    view.delta[Destination(view, group, e)] =
-        bucket.factor * view.projectionB[group.projection + e];
+    const int64_t first = run * kValuesPerThread;
+    const int count = RunLength(group.used, first);
+    const float* from = view.projectionB + group.projection + first;
+    float values[kValuesPerThread];
+    if (count == kValuesPerThread) {
+      FromFloat4(LoadFloat4(from), values);
+    } else {
+      FOR_EACH_VALUE(v, count) values[v] = from[v];
+    }
+    FOR_EACH_VALUE(v, count) values[v] = bucket.factor * values[v];
+    const Placement placement = Place(view, group, first, count);
+    if (placement.contiguous) {
+      StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
+    } else {
+      FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
+    }
   }
 }
 
 __global__ void UpstreamKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
-    int64_t e;
-    const GroupInfo& group = view.groups[FindItem(schedule, index, &e)];
+    int64_t run;
+    const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    const float value = e < group.used ? view.dDelta[Destination(view, group, e)] : 0.0f;
-    if (bucket.projectionSize > 0) {
-      view.projectionA[group.projection + e] = value;
+    const int64_t first = run * kValuesPerThread;
+    const bool projected = bucket.projectionSize > 0;
+    const int count = RunLength(projected ? bucket.projectionSize : bucket.virtualLength, first);
+    const int used = RunLength(group.used, first);
+    float values[kValuesPerThread];
+    const Placement placement = Place(view, group, first, used);
+    if (placement.contiguous) {
+      FromFloat4(LoadFloat4(view.dDelta + placement.position[0]), values);
     } else {
-      group.upstream[e] = view.scale * value;
+      FOR_EACH_VALUE(v, count) { values[v] = v < used ? view.dDelta[placement.position[v]] : 0.0f; }
+    }
+    if (projected) {
+      StoreRun(view.projectionA + group.projection + first, values, count);
+    } else {
+      FOR_EACH_VALUE(v, count) values[v] = view.scale * values[v];
+      StoreRun(group.upstream + first, values, count);
     }
   }
 }
@@ -132,37 +258,39 @@ __global__ void FullGradientKernel(PlanView view, Schedule schedule) {
 __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
   const int lane = threadIdx.x % 32;
   FOR_EACH_WARP_ITEM(schedule, index) {
-    int64_t idx;
-    const SplitJob& job = view.jobs[FindItem(schedule, index, &idx)];
+    int64_t local;
+    const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
+    const uint32_t idx = static_cast<uint32_t>(local);
     const GroupInfo& group = view.groups[job.group];
     const BucketInfo& bucket = view.buckets[group.bucket];
     const KronTables tables = TablesOf(view, bucket);
     const int k = static_cast<int>(job.kronIndex);
-    int64_t others = 1;
-    for (int m = 0; m < view.order; ++m)
-      others *= tables.modeSizes[m] / tables.splitDims[k * view.order + m];
+    uint32_t others = 1;
+    for (int m = 0; m < view.order; ++m) others *= tables.spans[k * view.order + m].divisor;
     double sum = 0;
-    for (int64_t q = lane; q < others; q += 32) {
+    for (uint32_t q = lane; q < others; q += 32) {
       // Compose e from the fixed digits of split k and the other digits q (row-major over modes).
-      int64_t rest = q;
-      int64_t e = 0;
+      uint32_t rest = q;
+      uint32_t e = 0;
       for (int m = view.order - 1; m >= 0; --m) {
-        const int64_t at = static_cast<int64_t>(k) * view.order + m;
-        const int64_t dim = tables.splitDims[at];
-        const int64_t inner = tables.inner[at];
-        const int64_t span = tables.modeSizes[m] / dim;
-        const int64_t other = rest % span;
-        rest /= span;
-        const int64_t digit = (idx / view.dims[job.dims + view.order + m]) % dim;
-        const int64_t mode = (other / inner) * dim * inner + digit * inner + other % inner;
-        e += mode * tables.modeStrides[m];
+        const int at = k * view.order + m;
+        const FastDivisor& dim = tables.splitDims[at];
+        const FastDivisor& inner = tables.inner[at];
+        const FastDivisor& span = tables.spans[at];
+        const uint32_t higher = Quotient(rest, span);
+        const uint32_t other = rest - higher * span.divisor;
+        rest = higher;
+        const uint32_t digit = Digit(idx, tables.localStrides[at], dim);
+        const uint32_t outer = Quotient(other, inner);
+        const uint32_t mode =
+            (outer * dim.divisor + digit) * inner.divisor + (other - outer * inner.divisor);
+        e += mode * tables.modeStrides[m].divisor;
       }
       if (e >= bucket.generatedLength) continue;
       float product = group.upstream[e];
-      for (int other = 0; other < view.splits; ++other) {
-        if (other == k) continue;
-        const SplitJob& peer = view.jobs[group.jobFirst + other];
-        product *= peer.tensor[SplitIndex(view, tables, peer, other, e)];
+      for (int peer = 0; peer < view.splits; ++peer) {
+        if (peer == k) continue;
+        product *= view.jobs[group.jobFirst + peer].tensor[SplitIndex(view, tables, peer, e)];
       }
       sum += product;
     }

@@ -37,6 +37,52 @@ int64_t Take(int64_t& next, int64_t floats) {
   return offset;
 }
 
+// A bucket's Kronecker tables (KronTables in delta_kernels.cu): at k · M + m the digit sizes
+// d_{k,m}, their strides within mode m (Π_{k'>k} d_{k',m}), the spans D_m / d_{k,m} and the
+// split-local strides Π_{m'>m} d_{k,m'}; then per mode D_m = Π_k d_{k,m} and its stride
+// Π_{m'>m} D_m'. The kernels split the indices of the bucket's values with them in 32 bits.
+void AppendKronTables(const engine::BucketSpec& bucket, int order, int splits,
+                      std::vector<FastDivisor>& divisors) {
+  if (bucket.virtual_length > kFastDivisorLimit) {
+    throw CudaError("the CUDA engine indexes a Kronecker group's values in 32 bits: a group of " +
+                    std::to_string(bucket.virtual_length) + " values is over 2^31 − 1");
+  }
+  const auto dim = [&](int k, int m) {
+    return bucket.kron_dims[static_cast<size_t>(k * order + m)];
+  };
+  const size_t km = static_cast<size_t>(splits * order);
+  std::vector<int64_t> inner(km), spans(km), localStrides(km);
+  std::vector<int64_t> modeSizes(static_cast<size_t>(order)),
+      modeStrides(static_cast<size_t>(order));
+  for (int m = 0; m < order; ++m) {
+    int64_t product = 1;
+    for (int k = splits - 1; k >= 0; --k) {
+      inner[static_cast<size_t>(k * order + m)] = product;
+      product *= dim(k, m);
+    }
+    modeSizes[static_cast<size_t>(m)] = product;
+  }
+  for (int k = 0; k < splits; ++k) {
+    int64_t stride = 1;
+    for (int m = order - 1; m >= 0; --m) {
+      const size_t at = static_cast<size_t>(k * order + m);
+      spans[at] = modeSizes[static_cast<size_t>(m)] / dim(k, m);
+      localStrides[at] = stride;
+      stride *= dim(k, m);
+    }
+  }
+  int64_t stride = 1;
+  for (int m = order - 1; m >= 0; --m) {
+    modeStrides[static_cast<size_t>(m)] = stride;
+    stride *= modeSizes[static_cast<size_t>(m)];
+  }
+  const std::vector<int64_t>* tables[] = {&bucket.kron_dims, &inner,     &spans,
+                                          &localStrides,     &modeSizes, &modeStrides};
+  for (const std::vector<int64_t>* table : tables) {
+    for (int64_t value : *table) divisors.push_back(MakeFastDivisor(value));
+  }
+}
+
 }  // namespace
 
 struct CudaPlan::State {
@@ -177,6 +223,7 @@ void CudaPlan::State::Build() {
 
   // Buckets: Kronecker tables, projection segments and factors.
   std::vector<int64_t> dims;
+  std::vector<FastDivisor> divisors;
   std::vector<BucketInfo> buckets;
   std::vector<int64_t> bucketProjection(spec.buckets.size(), -1);
   int64_t projectionFloats = 0;
@@ -189,26 +236,11 @@ void CudaPlan::State::Build() {
     info.generatedLength = bucket.generated_length;
     info.projectionSize = bucket.projection_size;
     info.table = -1;
-    info.kron = static_cast<int64_t>(dims.size());
-    std::vector<int64_t> modeSizes(static_cast<size_t>(order), 1);
-    std::vector<int64_t> inner(bucket.kron_dims.size(), 1);
-    for (int m = 0; m < order; ++m) {
-      int64_t product = 1;
-      for (int k = splits - 1; k >= 0; --k) {
-        inner[static_cast<size_t>(k * order + m)] = product;
-        product *= bucket.kron_dims[static_cast<size_t>(k * order + m)];
-      }
-      modeSizes[static_cast<size_t>(m)] = product;
+    info.kron = -1;
+    if (splits > 1) {
+      info.kron = static_cast<int64_t>(divisors.size());
+      AppendKronTables(bucket, order, splits, divisors);
     }
-    std::vector<int64_t> strides(static_cast<size_t>(order), 1);
-    for (int m = order - 2; m >= 0; --m) {
-      strides[static_cast<size_t>(m)] =
-          strides[static_cast<size_t>(m + 1)] * modeSizes[static_cast<size_t>(m + 1)];
-    }
-    dims.insert(dims.end(), bucket.kron_dims.begin(), bucket.kron_dims.end());
-    dims.insert(dims.end(), inner.begin(), inner.end());
-    dims.insert(dims.end(), modeSizes.begin(), modeSizes.end());
-    dims.insert(dims.end(), strides.begin(), strides.end());
     if (bucket.projection_size > 0) {
       projected = true;
       const engine::FastfoodTableData& table = tables.fastfood[static_cast<size_t>(bucket.table)];
@@ -433,18 +465,20 @@ void CudaPlan::State::Build() {
   materialise = MakeSchedule(
       forJobs([&](const SplitJob& j) { return splits > 1 && j.rank > 0 ? j.size : 0; }),
       "materialise");
+  // The walks over a group's output take runs of kValuesPerThread values (delta_kernels.cu).
   generate = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
-                            return b.projectionSize > 0 ? b.projectionSize : g.used;
+                            return RunsOver(b.projectionSize > 0 ? b.projectionSize : g.used);
                           }),
                           "generate");
   emit = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
-                        return b.projectionSize > 0 ? g.used : 0;
+                        return b.projectionSize > 0 ? RunsOver(g.used) : 0;
                       }),
                       "emit");
-  upstream = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
-                            return b.projectionSize > 0 ? b.projectionSize : b.virtualLength;
-                          }),
-                          "upstream");
+  upstream =
+      MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
+                     return RunsOver(b.projectionSize > 0 ? b.projectionSize : b.virtualLength);
+                   }),
+                   "upstream");
   finish = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
                           return b.projectionSize > 0 ? b.generatedLength : 0;
                         }),
@@ -480,6 +514,7 @@ void CudaPlan::State::Build() {
   view.jobs = Upload(jobs, "jobs");
   view.steps = Upload(stepInfos, "steps");
   view.dims = Upload(dims, "dims");
+  view.divisors = Upload(divisors, "Kronecker tables");
   view.regions = Upload(regions, "regions");
   view.shuffleInverse = spec.shuffle ? Upload(shuffleInverse, "shuffle") : nullptr;
   view.signs = Upload(signs, "fastfood signs");

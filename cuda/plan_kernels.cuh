@@ -11,6 +11,7 @@
 #include <string>
 
 #include "check.cuh"
+#include "fast_divisor.cuh"
 #include "launch.cuh"
 
 namespace superlora::cuda {
@@ -28,8 +29,7 @@ struct BucketInfo {
   int64_t generatedLength;  // m_g
   int64_t projectionSize;   // L, 0 without a projection
   int64_t table;            // offset of its fastfood tables in the table arrays, −1
-  int64_t kron;             // offset in dims of: d_{k,m} (K·M), inner_{k,m} = Π_{k'>k} d_{k',m}
-                            // (K·M), D_m (M), stride_m = Π_{m'>m} D_m' (M)
+  int64_t kron;             // K > 1: offset in divisors of its KronTables (delta_kernels.cu)
   float factor;             // projection: scale / sqrt(n · Σ Gv²)
 };
 
@@ -101,6 +101,7 @@ struct PlanView {
   const SplitJob* jobs;
   const StepInfo* steps;
   const int64_t* dims;
+  const FastDivisor* divisors;  // the buckets' Kronecker tables (K > 1), at BucketInfo::kron
   const RegionInfo* regions;
   const int32_t* shuffleInverse;  // σ⁻¹, nullptr without a shuffle
   const float* signs;             // B of every L, at BucketInfo::table
@@ -145,6 +146,16 @@ constexpr int32_t kLowRankChunk = 16;
 // Work items per row (dA_0) or column (dY) of a split of rank `rank`.
 __host__ __device__ __forceinline__ int32_t LowRankChunks(int32_t rank) {
   return (rank + kLowRankChunk - 1) / kLowRankChunk;
+}
+
+// Consecutive values of a group's output per thread in the kernels that walk it (Generate, Emit,
+// Upstream): the index arithmetic is done once per run, and a run that lands side by side in
+// ΔW_all moves as one 16-byte access.
+constexpr int kValuesPerThread = 4;
+
+// Work items (runs) over n values.
+__host__ __device__ __forceinline__ int64_t RunsOver(int64_t values) {
+  return (values + kValuesPerThread - 1) / kValuesPerThread;
 }
 
 // Launch shapes: blocks of 256 threads, grid-stride loops beyond kMaxBlocks.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Checks that every C++ and CUDA source in native/, cuda/, scripts/ and test/cuda-emulator/ is
-// formatted by clang-format with the repository's .clang-format; `--fix` rewrites them instead.
+// Checks that every C++ and CUDA source in native/, cuda/, scripts/, test/cuda-emulator/ and
+// test/cuda-host/ is formatted by clang-format with the repository's .clang-format; `--fix`
+// rewrites them instead.
 // The clang-format binary comes from the pinned `clang-format` npm package, so every machine
 // formats identically.
 'use strict';
@@ -10,7 +11,7 @@ const fs = require('fs');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
-const DIRECTORIES = ['native', 'cuda', 'scripts', 'test/cuda-emulator'];
+const DIRECTORIES = ['native', 'cuda', 'scripts', 'test/cuda-emulator', 'test/cuda-host'];
 const EXTENSIONS = new Set(['.cc', '.h', '.cu', '.cuh']);
 
 function sourcesUnder(dir) {

@@ -3,7 +3,8 @@
 # of the CUDA runtime (test/cuda-emulator), which runs each launch's blocks on fibers and reports
 # what a GPU would fault on or leave undefined (see its README). Steps:
 #  1. the emulator's own self-test (test/cuda-emulator/selftest.cc): right kernels give right
-#     values, and every kind of mistake it exists to catch is caught;
+#     values, and every kind of mistake it exists to catch is caught; then the host checks of
+#     cuda/ headers (test/cuda-host: the fast division the Kronecker kernels index with);
 #  2. the addon built against it (npm run build:cuda-emulator → build-cuda-emulator/);
 #  3. cudaFwht against the CPU fwht (scripts/cuda-probe.js), with the H100 / H200 shared memory
 #     (2^15-float tiles) and with 16 KiB (2^12-float tiles, so the column pass runs from 2^13);
@@ -21,7 +22,13 @@ trap 'rm -rf "$work"' EXIT
 echo "cuda-emulator-test: self-test"
 g++ -std=c++17 -O1 -Wall -Wextra -Werror -DSUPERLORA_CUDA_EMULATOR -Itest/cuda-emulator/include \
   -x c++ test/cuda-emulator/emulator.cc test/cuda-emulator/selftest.cc -o "$work/selftest"
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -Itest/cuda-emulator/include \
+  -x c++ test/cuda-host/fast_divisor_check.cc -o "$work/fast_divisor_check"
+"$work/fast_divisor_check"
 "$work/selftest"
+g++ -std=c++17 -O2 -Wall -Wextra -Werror -Itest/cuda-emulator/include \
+  -x c++ test/cuda-host/fast_divisor_check.cc -o "$work/fast_divisor_check"
+"$work/fast_divisor_check"
 
 echo "cuda-emulator-test: the addon against the emulator (and dist/, which a test's child loads)"
 npm run --silent build:ts

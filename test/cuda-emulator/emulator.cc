@@ -559,6 +559,13 @@ std::string Dim(const dim3& d) {
 
 void SyncThreads() { Yield(FiberState::kAtBarrier); }
 
+void RequireAligned(const void* address, size_t bytes, const char* what) {
+  const uintptr_t at = reinterpret_cast<uintptr_t>(address);
+  if (at % bytes == 0) return;
+  FiberFault(std::string("misaligned address: ") + what + " at an address " +
+             std::to_string(at % bytes) + " bytes past a multiple of " + std::to_string(bytes));
+}
+
 uint64_t ShuffleDownBits(unsigned mask, uint64_t bits, unsigned delta, int width) {
   if (mask != 0xffffffffu) FiberFault("__shfl_down_sync with a partial mask (not emulated)");
   if (width <= 0 || width > 32 || (width & (width - 1)) != 0) {

@@ -117,6 +117,13 @@ __global__ void WritePastEndKernel(float* out, int count) {
   if (threadIdx.x == 0) out[count] = 1;  // one past the end
 }
 
+// Thread t copies four floats at `in + offset + 4t` (16-byte aligned only when offset is a
+// multiple of 4).
+__global__ void Float4CopyKernel(const float* in, float* out, int offset) {
+  superlora::cuda::StoreFloat4(out + 4 * threadIdx.x,
+                               superlora::cuda::LoadFloat4(in + offset + 4 * threadIdx.x));
+}
+
 __global__ void NothingKernel(float*) {}
 
 using superlora_cuda_emulator::Launch;
@@ -279,6 +286,20 @@ void FaultChecks() {
     Launch("WritePastEndKernel", WritePastEndKernel, 1, 32)(out, 1024);
     return 0;
   });
+  ChildResult misaligned = InChild([] {
+    float* in = DeviceFloats(160);
+    float* out = DeviceFloats(128);
+    Launch("Float4CopyKernel", Float4CopyKernel, 1, 32)(in, out, 0);
+    if (cudaDeviceSynchronize() != cudaSuccess) return 2;
+    Launch("Float4CopyKernel", Float4CopyKernel, 1, 32)(in, out, 1);
+    return cudaGetLastError() == cudaErrorLaunchFailure ? 0 : 1;
+  });
+  Expect(misaligned.status == 0 &&
+             Contains(misaligned.stderrText,
+                      "misaligned address: a 16-byte load at an address 4 bytes past a multiple "
+                      "of 16"),
+         "an aligned 16-byte copy runs, and a misaligned one fails the launch");
+
   Expect(pastEnd.status == 128 + SIGSEGV &&
              Contains(pastEnd.stderrText,
                       "0 bytes past the end of a 4096-byte device allocation "

@@ -154,6 +154,10 @@ void RunGrid(const char* name, const void* kernel, dim3 grid, dim3 block, size_t
 
 void FuncSetMaxDynamicShared(const void* kernel, int bytes, cudaError_t* status);
 
+// Fails the launch, as a GPU does ("misaligned address"), unless `address` is a multiple of
+// `bytes`; `what` names the access.
+void RequireAligned(const void* address, size_t bytes, const char* what);
+
 template <typename... Params>
 class Launcher {
  public:
