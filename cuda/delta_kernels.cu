@@ -21,9 +21,7 @@ __device__ __forceinline__ int RunLength(int64_t length, int64_t first) {
   return left <= 0 ? 0 : left >= kValuesPerThread ? kValuesPerThread : static_cast<int>(left);
 }
 
-// Where the values of a run land in ΔW_all: each in the last of its group's regions whose prefix
-// is ≤ its index, the first found by bisection (a group spanning every target of a model has
-// dozens of regions), the others by stepping on.
+// Where the values of a run land in ΔW_all.
 struct Placement {
   int64_t position[kValuesPerThread];
   bool contiguous;  // a whole run side by side, the first 16-byte aligned
@@ -31,17 +29,9 @@ struct Placement {
 
 __device__ __forceinline__ Placement Place(const PlanView& view, const GroupInfo& group,
                                            int64_t first, int count) {
-  const RegionInfo* regions = view.regions + group.regionFirst;
-  int32_t at =
-      LastStartAtMost(group.regionCount, first, [&](int32_t i) { return regions[i].prefix; });
+  RegionCursor cursor(view, group);
   Placement placement;
-  FOR_EACH_VALUE(v, count) {
-    const int64_t e = first + v;
-    while (e >= regions[at].prefix + regions[at].length) ++at;
-    const int64_t position = regions[at].start + (e - regions[at].prefix);
-    placement.position[v] =
-        view.shuffleInverse != nullptr ? view.shuffleInverse[position] : position;
-  }
+  FOR_EACH_VALUE(v, count) placement.position[v] = cursor.Position(first + v);
   placement.contiguous =
       count == kValuesPerThread && view.shuffleInverse == nullptr &&
       placement.position[kValuesPerThread - 1] == placement.position[0] + kValuesPerThread - 1 &&
@@ -250,7 +240,7 @@ __global__ void FullGradientKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
     int64_t e;
     const SplitJob& job = view.jobs[FindItem(schedule, index, &e)];
-    job.dFull[e] = e < job.lowRankValid ? job.lowRankSource[e] : 0.0f;
+    job.dFull[e] = e < job.lowRankValid ? SplitGradient(view, job)(e) : 0.0f;
   }
 }
 

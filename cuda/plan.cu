@@ -268,8 +268,8 @@ void CudaPlan::State::Build() {
     projectionB = Allocate<float>(static_cast<size_t>(projectionFloats), "projection B");
   }
 
-  // Scratch layout: per group its upstream (without a projection), per (group, split) job its Y,
-  // dY, T_k, dT_k and dense contraction scratch.
+  // Scratch layout: per group its upstream (K > 1 without a projection), per (group, split) job its
+  // Y, dY, T_k, dT_k and dense contraction scratch.
   int64_t next = 0;
   std::vector<int64_t> upstreamOffset(group_count, -1);
   struct JobScratch {
@@ -279,7 +279,9 @@ void CudaPlan::State::Build() {
   for (size_t g = 0; g < group_count; ++g) {
     const engine::GroupSpec& group = spec.groups[g];
     const engine::BucketSpec& bucket = spec.buckets[static_cast<size_t>(group.bucket)];
-    if (bucket.projection_size == 0) upstreamOffset[g] = Take(next, bucket.virtual_length);
+    if (bucket.projection_size == 0 && splits > 1) {
+      upstreamOffset[g] = Take(next, bucket.virtual_length);
+    }
     for (int k = 0; k < splits; ++k) {
       const engine::SplitSpec& split = bucket.splits[static_cast<size_t>(k)];
       JobScratch& job = jobScratch[g * static_cast<size_t>(splits) + static_cast<size_t>(k)];
@@ -325,8 +327,10 @@ void CudaPlan::State::Build() {
       info.projection =
           bucketProjection[static_cast<size_t>(group.bucket)] + group.slot * bucket.projection_size;
       info.upstream = projectionB + info.projection;
-    } else {
+    } else if (splits > 1) {
       info.upstream = scratch + upstreamOffset[g];
+    } else {
+      info.upstream = nullptr;  // its split reads dL/dΔW_all in place (SplitGradient)
     }
     groups.push_back(info);
 
@@ -474,11 +478,13 @@ void CudaPlan::State::Build() {
                         return b.projectionSize > 0 ? RunsOver(g.used) : 0;
                       }),
                       "emit");
-  upstream =
-      MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
-                     return RunsOver(b.projectionSize > 0 ? b.projectionSize : b.virtualLength);
-                   }),
-                   "upstream");
+  // The upstream gather: into the first transform under a projection, into scratch for the
+  // Kronecker backward; a K = 1 split without a projection reads dL/dΔW_all in place.
+  upstream = MakeSchedule(forGroups([&](const GroupInfo&, const BucketInfo& b) -> int64_t {
+                            if (b.projectionSize > 0) return RunsOver(b.projectionSize);
+                            return splits > 1 ? RunsOver(b.virtualLength) : 0;
+                          }),
+                          "upstream");
   finish = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
                           return b.projectionSize > 0 ? b.generatedLength : 0;
                         }),
@@ -677,8 +683,10 @@ void CudaPlan::RunBackward() {
   State& s = *state_;
   s.BeginRun();
   s.RunY();
-  LaunchUpstream(s.view, s.upstream, s.stream);
-  s.Launched("UpstreamKernel");
+  if (s.upstream.total > 0) {
+    LaunchUpstream(s.view, s.upstream, s.stream);
+    s.Launched("UpstreamKernel");
+  }
   if (s.projected) {
     s.RunProjection(true);
     LaunchFinishProjectionGradient(s.view, s.finish, s.stream);

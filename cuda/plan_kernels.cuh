@@ -40,7 +40,8 @@ struct GroupInfo {
   int32_t jobFirst;    // its K split jobs are jobFirst … jobFirst + K − 1
   int64_t used;        // values it writes (≤ n_g)
   int64_t projection;  // first float of its segment in the projection buffers, −1
-  float* upstream;     // backward: dL/dz (m_g floats) for its splits
+  float* upstream;     // backward: dL/dz (m_g floats) for its splits; nullptr for K = 1 without a
+                       // projection, whose split reads dL/dΔW_all itself (SplitGradient)
 };
 
 // One split of one group.
@@ -64,8 +65,9 @@ struct SplitJob {
   const float* tensor;  // K > 1: T_k (materialised, or the full parameters)
   float* tensorOut;
   float* dTensor;              // K > 1: dL/dT_k (rank split: scratch; full split: dFull)
-  const float* lowRankSource;  // backward: dL/dT_k for dA_0 and dY (K = 1: the group upstream)
-  int64_t lowRankValid;        // entries of lowRankSource that exist (the rest are zero)
+  const float* lowRankSource;  // backward: dL/dT_k for dA_0, dY and d full (K = 1: the group
+                               // upstream); see SplitGradient
+  int64_t lowRankValid;        // entries of dL/dT_k that exist (the rest are zero)
   int64_t step;                // first of its S contraction steps in the steps array
   float* scratch;              // dense contraction scratch
 };
@@ -138,6 +140,54 @@ __device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t in
   *local = index - schedule.prefix[at];
   return schedule.items[at];
 }
+
+// Positions in ΔW_all (through σ⁻¹ under a shuffle) of a group's values e < used, visited in
+// increasing order: each lies in the last of the group's regions whose prefix is ≤ e, the first
+// found by bisection (a group spanning every target of a model has dozens of regions), the
+// others by stepping on.
+class RegionCursor {
+ public:
+  __device__ RegionCursor(const PlanView& view, const GroupInfo& group)
+      : view_(view), regions_(view.regions + group.regionFirst), count_(group.regionCount) {}
+
+  __device__ int64_t Position(int64_t e) {
+    if (at_ < 0) {
+      at_ = LastStartAtMost(count_, e, [&](int32_t i) { return regions_[i].prefix; });
+    }
+    while (e >= regions_[at_].prefix + regions_[at_].length) ++at_;
+    const int64_t position = regions_[at_].start + (e - regions_[at_].prefix);
+    return view_.shuffleInverse != nullptr ? view_.shuffleInverse[position] : position;
+  }
+
+ private:
+  const PlanView& view_;
+  const RegionInfo* regions_;
+  int32_t count_;
+  int32_t at_ = -1;
+};
+
+// dL/dT of a K = 1 split (e < lowRankValid), for values visited in increasing order: its
+// lowRankSource, or, for a group without a projection, dL/dΔW_all read in place, scaled, and
+// zero past the values the group writes; that spares the backward a copy of ΔW's gradient.
+class SplitGradient {
+ public:
+  __device__ SplitGradient(const PlanView& view, const SplitJob& job)
+      : view_(view),
+        source_(job.lowRankSource),
+        used_(view.groups[job.group].used),
+        cursor_(view, view.groups[job.group]) {}
+
+  __device__ float operator()(int64_t e) {
+    if (source_ != nullptr) return source_[e];
+    return view_.scale * (e < used_ ? view_.dDelta[cursor_.Position(e)] : 0.0f);
+  }
+
+ private:
+  const PlanView& view_;
+  const float* source_;
+  int64_t used_;
+  RegionCursor cursor_;
+};
 
 // The low-rank gradients (dA_0, dY of a rank split) sum this many ranks per work item, so that
 // they read the upstream gradient once per chunk rather than once per rank.

@@ -86,13 +86,13 @@ __global__ void LowRankFactorGradientKernel(PlanView view, Schedule schedule) {
     const int32_t count = min(kLowRankChunk, job.rank - first);
     const int64_t rowStart = i0 * job.cols;
     const int64_t end = min(job.cols, job.lowRankValid - rowStart);
-    const float* src = job.lowRankSource + rowStart;
+    SplitGradient src(view, job);
     const float* y = job.y + first * job.cols;
     double sums[kLowRankChunk];
 #pragma unroll
     for (int32_t j = 0; j < kLowRankChunk; ++j) sums[j] = 0;
     for (int64_t c = lane; c < end; c += 32) {
-      const double g = src[c];
+      const double g = src(rowStart + c);
 #pragma unroll
       for (int32_t j = 0; j < kLowRankChunk; ++j) {
         if (j < count) sums[j] += g * y[j * job.cols + c];
@@ -121,8 +121,9 @@ __global__ void LowRankYGradientKernel(PlanView view, Schedule schedule) {
     double sums[kLowRankChunk];
 #pragma unroll
     for (int32_t j = 0; j < kLowRankChunk; ++j) sums[j] = 0;
+    SplitGradient src(view, job);
     for (int64_t i0 = 0, e = c; i0 < job.d0 && e < job.lowRankValid; ++i0, e += job.cols) {
-      const double g = job.lowRankSource[e];
+      const double g = src(e);
       const float* row = a + i0 * job.rank;
 #pragma unroll
       for (int32_t j = 0; j < kLowRankChunk; ++j) {
