@@ -60,6 +60,28 @@ __device__ __forceinline__ void StoreRun(float* to, const float (&values)[kValue
   FOR_EACH_VALUE(v, count) to[v] = values[v];
 }
 
+// values[0 … count) from from[0 … count); a whole run as one 16-byte load (`from` is aligned then).
+__device__ __forceinline__ void LoadRun(const float* from, int count,
+                                        float (&values)[kValuesPerThread]) {
+  if (count == kValuesPerThread) {
+    FromFloat4(LoadFloat4(from), values);
+    return;
+  }
+  FOR_EACH_VALUE(v, count) values[v] = from[v];
+}
+
+// values[0 … count) to the group's values first … first + count − 1 in ΔW_all.
+__device__ __forceinline__ void ScatterRun(const PlanView& view, const GroupInfo& group,
+                                           int64_t first, int count,
+                                           const float (&values)[kValuesPerThread]) {
+  const Placement placement = Place(view, group, first, count);
+  if (placement.contiguous) {
+    StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
+    return;
+  }
+  FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
+}
+
 // The bucket's Kronecker tables: at k · M + m the digit sizes d_{k,m}, their inner strides within
 // mode m (Π_{k'>k} d_{k',m}), the spans D_m / d_{k,m} and the split-local strides
 // Π_{m'>m} d_{k,m'}; at m the mode sizes D_m and strides Π_{m'>m} D_m'. Every index they split
@@ -168,12 +190,7 @@ __global__ void GenerateKernel(PlanView view, Schedule schedule) {
       const int count = RunLength(group.used, first);
       FoldedValues(view, group, bucket, first, count, values);
       FOR_EACH_VALUE(v, count) values[v] = view.scale * values[v];
-      const Placement placement = Place(view, group, first, count);
-      if (placement.contiguous) {
-        StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
-      } else {
-        FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
-      }
+      ScatterRun(view, group, first, count, values);
     }
   }
 }
@@ -185,20 +202,10 @@ __global__ void EmitKernel(PlanView view, Schedule schedule) {
     const BucketInfo& bucket = view.buckets[group.bucket];
     const int64_t first = run * kValuesPerThread;
     const int count = RunLength(group.used, first);
-    const float* from = view.projectionB + group.projection + first;
     float values[kValuesPerThread];
-    if (count == kValuesPerThread) {
-      FromFloat4(LoadFloat4(from), values);
-    } else {
-      FOR_EACH_VALUE(v, count) values[v] = from[v];
-    }
+    LoadRun(view.projectionB + group.projection + first, count, values);
     FOR_EACH_VALUE(v, count) values[v] = bucket.factor * values[v];
-    const Placement placement = Place(view, group, first, count);
-    if (placement.contiguous) {
-      StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
-    } else {
-      FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
-    }
+    ScatterRun(view, group, first, count, values);
   }
 }
 
