@@ -40,13 +40,10 @@ int64_t Take(int64_t& next, int64_t floats) {
 // A bucket's Kronecker tables (KronTables in delta_kernels.cu): at k · M + m the digit sizes
 // d_{k,m}, their strides within mode m (Π_{k'>k} d_{k',m}), the spans D_m / d_{k,m} and the
 // split-local strides Π_{m'>m} d_{k,m'}; then per mode D_m = Π_k d_{k,m} and its stride
-// Π_{m'>m} D_m'. The kernels split the indices of the bucket's values with them in 32 bits.
+// Π_{m'>m} D_m'. The kernels split the indices of the bucket's values with them in 32 bits
+// (RequireKronIndicesFit).
 void AppendKronTables(const engine::BucketSpec& bucket, int order, int splits,
                       std::vector<FastDivisor>& divisors) {
-  if (bucket.virtual_length > kFastDivisorLimit) {
-    throw CudaError("the CUDA engine indexes a Kronecker group's values in 32 bits: a group of " +
-                    std::to_string(bucket.virtual_length) + " values is over 2^31 − 1");
-  }
   const auto dim = [&](int k, int m) {
     return bucket.kron_dims[static_cast<size_t>(k * order + m)];
   };
@@ -80,6 +77,19 @@ void AppendKronTables(const engine::BucketSpec& bucket, int order, int splits,
                                           &localStrides,     &modeSizes, &modeStrides};
   for (const std::vector<int64_t>* table : tables) {
     for (int64_t value : *table) divisors.push_back(MakeFastDivisor(value));
+  }
+}
+
+// The Kronecker kernels index a group's values in 32 bits (AppendKronTables). A plan from the
+// plan layer always fits (n_g ≤ N ≤ 2^31 − 1, src/plan.ts); a descriptor built otherwise is
+// checked here, before anything is allocated.
+void RequireKronIndicesFit(const engine::PlanSpec& spec) {
+  if (spec.splits == 1) return;
+  for (const engine::BucketSpec& bucket : spec.buckets) {
+    if (bucket.virtual_length > kFastDivisorLimit) {
+      throw CudaError("the CUDA engine indexes a Kronecker group's values in 32 bits: a group of " +
+                      std::to_string(bucket.virtual_length) + " values is over 2^31 − 1");
+    }
   }
 }
 
@@ -186,6 +196,7 @@ void CudaPlan::State::Build() {
   const int order = spec.order;
   const int splits = spec.splits;
   const size_t group_count = spec.groups.size();
+  RequireKronIndicesFit(spec);
   logTile = FwhtLogTile();
   Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
 
