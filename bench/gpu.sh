@@ -4,7 +4,7 @@
 # in the repository root, with `.gpu` carried: `bash bench/gpu.sh`. Needs there: an NVIDIA
 # driver, nvcc, cmake, ninja and a C++ compiler (no network, no npm).
 #
-# Steps, each bounded by a timeout (150 + 40 + 120 + 90 + 45 s) so that the whole run stays under
+# Steps, each bounded by a timeout (150 + 40 + 120 + 90 + 60 s) so that the whole run stays under
 # 8 minutes:
 #  1. node and node_modules from .gpu/ when the machine has none;
 #  2. the CUDA build (sm_90 only, 16 jobs) into build-cuda/, or .gpu/superlora-cuda.node if the
@@ -14,7 +14,8 @@
 #     the cuda engine, launch counts, large FWHTs, device-resident calls);
 #  5. superlora bench delta --workload all --engine cuda native;
 #  6. bench/gpuDevice.js: device-resident timings, launch counts, each kernel's time (CUDA events
-#     between launches), device copy / fill bandwidth.
+#     between launches), device copy / fill bandwidth, and the forward with 4 and with 8 values
+#     per thread in GenerateKernel (SUPERLORA_CUDA_VALUES_PER_THREAD), to pick the default.
 # Writes under $OUT (or bench/results/gpu-<time>/): gpu.json (summary), probe.json, jest.json,
 # bench-delta.jsonl, device.json, and gpu.log with everything printed.
 #
@@ -106,7 +107,7 @@ else
 fi
 
 step "device-resident timings and device bandwidth"
-if GPU_BENCH_REPEAT=${GPU_BENCH_REPEAT:-20} GPU_BENCH_WORKLOADS=${GPU_SH_WORKLOADS:-} timeout "$(limit 45)" \
+if GPU_BENCH_REPEAT=${GPU_BENCH_REPEAT:-20} GPU_BENCH_WORKLOADS=${GPU_SH_WORKLOADS:-} timeout "$(limit 60)" \
   node bench/gpuDevice.js >"$out/device.json"; then
   status[device]=ok
 else

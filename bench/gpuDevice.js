@@ -2,8 +2,10 @@
 // Device-resident timing of the cuda engine on the built-in `bench delta` workloads: runForward
 // and runBackward alone (parameters and ΔW stay on the device, no host copies), the kernel
 // launches of each, the forward against the time to fill ΔW at the device's own measured fill
-// bandwidth (cudaMeasureBandwidth in the same run), and each kernel's time (CUDA events between
-// launches). Prints one JSON object. Needs dist/ (npm run build:ts) and a CUDA build
+// bandwidth (cudaMeasureBandwidth in the same run), each kernel's time (CUDA events between
+// launches), and the forward again with each run length of GenerateKernel
+// (SUPERLORA_CUDA_VALUES_PER_THREAD = 4 and 8), so that one run says which to keep. Prints one
+// JSON object. Needs dist/ (npm run build:ts) and a CUDA build
 // (SUPERLORA_BINARY or SUPERLORA_BUILD=cuda). Used by bench/gpu.sh. GPU_BENCH_REPEAT: timed runs
 // (default 20); GPU_BENCH_WORKLOADS: a comma-separated subset of the workloads (default all).
 'use strict';
@@ -11,6 +13,7 @@
 const { createPlan } = require('../dist/index.js');
 const { builtinWorkload, workloadNames } = require('../dist/bench/workloads.js');
 const { loadAddon } = require('../dist/native/loadAddon.js');
+const { buildPlanDescriptor } = require('../dist/native/planDescriptor.js');
 
 const repeat = Number(process.env.GPU_BENCH_REPEAT || 20);
 const addon = loadAddon();
@@ -63,6 +66,33 @@ function profileKernels(device, run) {
   return best;
 }
 
+/**
+ * The forward of `plan` on a CudaNativePlan of its own built with each GenerateKernel run length
+ * (the variable is read when a plan is built): median and best times, and GenerateKernel's.
+ */
+function forwardByValuesPerThread(plan, params) {
+  const results = {};
+  for (const run of ['4', '8']) {
+    process.env.SUPERLORA_CUDA_VALUES_PER_THREAD = run;
+    const variant = new addon.CudaNativePlan(buildPlanDescriptor(plan.layout, plan.tables));
+    try {
+      variant.setParams(params);
+      const timing = time(() => variant.runForward());
+      const kernels = profileKernels(variant, () => variant.runForward());
+      results[run] = {
+        valuesPerThread: variant.info().valuesPerThread,
+        forwardMs: timing.medianMs,
+        forwardMinMs: timing.minMs,
+        generateMs: kernels.find((kernel) => kernel.name === 'GenerateKernel').milliseconds,
+      };
+    } finally {
+      variant.dispose();
+    }
+  }
+  delete process.env.SUPERLORA_CUDA_VALUES_PER_THREAD;
+  return results;
+}
+
 const records = [];
 const chosen = process.env.GPU_BENCH_WORKLOADS ? process.env.GPU_BENCH_WORKLOADS.split(',') : null;
 for (const name of chosen ?? workloadNames) {
@@ -99,6 +129,7 @@ for (const name of chosen ?? workloadNames) {
     fwhtLogTile: device.info().fwhtLogTile,
     forwardKernels,
     backwardKernels,
+    forwardByValuesPerThread: forwardByValuesPerThread(plan, params),
   };
   records.push(record);
   console.error(
@@ -113,6 +144,13 @@ for (const name of chosen ?? workloadNames) {
     const parts = kernels.map((k) => `${k.name} ${k.milliseconds.toFixed(3)}`).join(', ');
     console.error(`${''.padEnd(24)} ${pass} kernels (ms, best of 5): ${parts}`);
   }
+  const runs = Object.entries(record.forwardByValuesPerThread)
+    .map(
+      ([run, r]) =>
+        `${run}: fwd ${r.forwardMs.toFixed(3)} ms, GenerateKernel ${r.generateMs.toFixed(3)} ms`,
+    )
+    .join('; ');
+  console.error(`${''.padEnd(24)} values per thread ${runs}`);
   plan.dispose();
 }
 console.log(

@@ -4,82 +4,84 @@
 // region, through σ⁻¹ under a shuffle) or, under a projection, as B ⊙ z into the group's
 // zero-padded segment of the first transform. The backward gathers each group's upstream
 // gradient the same way and reduces dL/dT_k with one warp per entry. The kernels that walk a
-// group's output take kValuesPerThread consecutive values per thread (a run).
+// group's output take a run of consecutive values per thread (kValuesPerThread; the forward's
+// GenerateKernel kWideRun when the plan is built with SUPERLORA_CUDA_VALUES_PER_THREAD=8).
 #include "check.cuh"
 #include "plan_kernels.cuh"
 
 namespace superlora::cuda {
 namespace {
 
-// The values v < count of a run, unrolled so that a run's arrays stay in registers.
-#define FOR_EACH_VALUE(v, count) \
-  _Pragma("unroll") for (int v = 0; v < kValuesPerThread; ++v) if (v < (count))
+// The values v < count of a run of R, unrolled so that a run's arrays stay in registers.
+#define FOR_EACH_VALUE(v, R, count) _Pragma("unroll") for (int v = 0; v < (R); ++v) if (v < (count))
 
-// Values in the run of a walk over `length` values that starts at `first`.
+// Values in the run of R of a walk over `length` values that starts at `first`.
+template <int R>
 __device__ __forceinline__ int RunLength(int64_t length, int64_t first) {
   const int64_t left = length - first;
-  return left <= 0 ? 0 : left >= kValuesPerThread ? kValuesPerThread : static_cast<int>(left);
+  return left <= 0 ? 0 : left >= R ? R : static_cast<int>(left);
 }
 
 // Where the values of a run land in ΔW_all.
+template <int R>
 struct Placement {
-  int64_t position[kValuesPerThread];
+  int64_t position[R];
   bool contiguous;  // a whole run side by side, the first 16-byte aligned
 };
 
-__device__ __forceinline__ Placement Place(const PlanView& view, const GroupInfo& group,
-                                           int64_t first, int count) {
+template <int R>
+__device__ __forceinline__ Placement<R> Place(const PlanView& view, const GroupInfo& group,
+                                              int64_t first, int count) {
   RegionCursor cursor(view, group);
-  Placement placement;
-  FOR_EACH_VALUE(v, count) placement.position[v] = cursor.Position(first + v);
-  placement.contiguous =
-      count == kValuesPerThread && view.shuffleInverse == nullptr &&
-      placement.position[kValuesPerThread - 1] == placement.position[0] + kValuesPerThread - 1 &&
-      placement.position[0] % 4 == 0;
+  Placement<R> placement;
+  FOR_EACH_VALUE(v, R, count) placement.position[v] = cursor.Position(first + v);
+  placement.contiguous = count == R && view.shuffleInverse == nullptr &&
+                         placement.position[R - 1] == placement.position[0] + R - 1 &&
+                         placement.position[0] % 4 == 0;
   return placement;
 }
 
-__device__ __forceinline__ float4 AsFloat4(const float (&values)[kValuesPerThread]) {
-  return {values[0], values[1], values[2], values[3]};
-}
-
-__device__ __forceinline__ void FromFloat4(float4 packed, float (&values)[kValuesPerThread]) {
-  values[0] = packed.x;
-  values[1] = packed.y;
-  values[2] = packed.z;
-  values[3] = packed.w;
-}
-
-// values[0 … count) to to[0 … count); a whole run as one 16-byte store (`to` is aligned then).
-__device__ __forceinline__ void StoreRun(float* to, const float (&values)[kValuesPerThread],
-                                         int count) {
-  if (count == kValuesPerThread) {
-    StoreFloat4(to, AsFloat4(values));
+// values[0 … count) to to[0 … count); a whole run as 16-byte stores (`to` is aligned then).
+template <int R>
+__device__ __forceinline__ void StoreRun(float* to, const float (&values)[R], int count) {
+  static_assert(R % 4 == 0, "runs are whole 16-byte vectors");
+  if (count == R) {
+#pragma unroll
+    for (int q = 0; q < R; q += 4) {
+      StoreFloat4(to + q, {values[q], values[q + 1], values[q + 2], values[q + 3]});
+    }
     return;
   }
-  FOR_EACH_VALUE(v, count) to[v] = values[v];
+  FOR_EACH_VALUE(v, R, count) to[v] = values[v];
 }
 
-// values[0 … count) from from[0 … count); a whole run as one 16-byte load (`from` is aligned then).
-__device__ __forceinline__ void LoadRun(const float* from, int count,
-                                        float (&values)[kValuesPerThread]) {
-  if (count == kValuesPerThread) {
-    FromFloat4(LoadFloat4(from), values);
+// values[0 … count) from from[0 … count); a whole run as 16-byte loads (`from` is aligned then).
+template <int R>
+__device__ __forceinline__ void LoadRun(const float* from, int count, float (&values)[R]) {
+  if (count == R) {
+#pragma unroll
+    for (int q = 0; q < R; q += 4) {
+      const float4 packed = LoadFloat4(from + q);
+      values[q] = packed.x;
+      values[q + 1] = packed.y;
+      values[q + 2] = packed.z;
+      values[q + 3] = packed.w;
+    }
     return;
   }
-  FOR_EACH_VALUE(v, count) values[v] = from[v];
+  FOR_EACH_VALUE(v, R, count) values[v] = from[v];
 }
 
 // values[0 … count) to the group's values first … first + count − 1 in ΔW_all.
+template <int R>
 __device__ __forceinline__ void ScatterRun(const PlanView& view, const GroupInfo& group,
-                                           int64_t first, int count,
-                                           const float (&values)[kValuesPerThread]) {
-  const Placement placement = Place(view, group, first, count);
+                                           int64_t first, int count, const float (&values)[R]) {
+  const Placement<R> placement = Place<R>(view, group, first, count);
   if (placement.contiguous) {
-    StoreFloat4(view.delta + placement.position[0], AsFloat4(values));
+    StoreRun(view.delta + placement.position[0], values, count);
     return;
   }
-  FOR_EACH_VALUE(v, count) view.delta[placement.position[v]] = values[v];
+  FOR_EACH_VALUE(v, R, count) view.delta[placement.position[v]] = values[v];
 }
 
 // The bucket's Kronecker tables: at k · M + m the digit sizes d_{k,m}, their inner strides within
@@ -115,27 +117,30 @@ __device__ __forceinline__ uint32_t SplitIndex(const PlanView& view, const KronT
 
 // Values first … first + count − 1 of a rank split's T = A_0 · Y (K = 1); each summed over the
 // ranks in order. A whole run in one row of T reads Y four columns at a time.
+template <int R>
 __device__ __forceinline__ void LowRankValues(const PlanView& view, const SplitJob& job,
-                                              int64_t first, int count,
-                                              float (&values)[kValuesPerThread]) {
+                                              int64_t first, int count, float (&values)[R]) {
   int64_t row = first / job.cols;
   int64_t c = first % job.cols;
   const float* factor = view.params + view.dims[job.factorOffsets];
-  if (count == kValuesPerThread && job.cols % 4 == 0 &&
-      reinterpret_cast<uintptr_t>(job.y + c) % 16 == 0) {
+  if (count == R && job.cols % R == 0 && reinterpret_cast<uintptr_t>(job.y + c) % 16 == 0) {
     const float* a = factor + row * job.rank;
-    float4 sum = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int v = 0; v < R; ++v) values[v] = 0.0f;
     for (int32_t j = 0; j < job.rank; ++j) {
-      const float4 y = LoadFloat4(job.y + j * job.cols + c);
-      sum.x = fmaf(a[j], y.x, sum.x);
-      sum.y = fmaf(a[j], y.y, sum.y);
-      sum.z = fmaf(a[j], y.z, sum.z);
-      sum.w = fmaf(a[j], y.w, sum.w);
+      const float aj = a[j];
+#pragma unroll
+      for (int q = 0; q < R; q += 4) {
+        const float4 y = LoadFloat4(job.y + j * job.cols + c + q);
+        values[q] = fmaf(aj, y.x, values[q]);
+        values[q + 1] = fmaf(aj, y.y, values[q + 1]);
+        values[q + 2] = fmaf(aj, y.z, values[q + 2]);
+        values[q + 3] = fmaf(aj, y.w, values[q + 3]);
+      }
     }
-    FromFloat4(sum, values);
     return;
   }
-  FOR_EACH_VALUE(v, count) {
+  FOR_EACH_VALUE(v, R, count) {
     const float* a = factor + row * job.rank;
     float sum = 0.0f;
     for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
@@ -148,87 +153,94 @@ __device__ __forceinline__ void LowRankValues(const PlanView& view, const SplitJ
 }
 
 // Values first … first + count − 1 of the group's folded tensor T_g (unscaled).
+template <int R>
 __device__ __forceinline__ void FoldedValues(const PlanView& view, const GroupInfo& group,
                                              const BucketInfo& bucket, int64_t first, int count,
-                                             float (&values)[kValuesPerThread]) {
+                                             float (&values)[R]) {
   if (view.splits == 1) {
     const SplitJob& job = view.jobs[group.jobFirst];
     if (job.rank > 0) {
       LowRankValues(view, job, first, count, values);
     } else {
-      FOR_EACH_VALUE(v, count) values[v] = job.full[first + v];
+      FOR_EACH_VALUE(v, R, count) values[v] = job.full[first + v];
     }
     return;
   }
   const KronTables tables = TablesOf(view, bucket);
 #pragma unroll
-  for (int v = 0; v < kValuesPerThread; ++v) values[v] = 1.0f;
+  for (int v = 0; v < R; ++v) values[v] = 1.0f;
   for (int k = 0; k < view.splits; ++k) {
     const float* tensor = view.jobs[group.jobFirst + k].tensor;
-    FOR_EACH_VALUE(v, count) {
+    FOR_EACH_VALUE(v, R, count) {
       values[v] *= tensor[SplitIndex(view, tables, k, static_cast<uint32_t>(first + v))];
     }
   }
 }
 
+// Runs of R values (kValuesPerThread, or kWideRun when the plan asks).
+template <int R>
 __global__ void GenerateKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
     int64_t run;
     const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    const int64_t first = run * kValuesPerThread;
-    float values[kValuesPerThread];
+    const int64_t first = run * R;
+    float values[R];
     if (bucket.projectionSize > 0) {
-      const int count = RunLength(bucket.projectionSize, first);
-      const int generated = RunLength(bucket.generatedLength, first);
+      const int count = RunLength<R>(bucket.projectionSize, first);
+      const int generated = RunLength<R>(bucket.generatedLength, first);
       FoldedValues(view, group, bucket, first, generated, values);
-      FOR_EACH_VALUE(v, count) {
+      FOR_EACH_VALUE(v, R, count) {
         values[v] = v < generated ? view.signs[bucket.table + first + v] * values[v] : 0.0f;
       }
       StoreRun(view.projectionA + group.projection + first, values, count);
     } else {
-      const int count = RunLength(group.used, first);
+      const int count = RunLength<R>(group.used, first);
       FoldedValues(view, group, bucket, first, count, values);
-      FOR_EACH_VALUE(v, count) values[v] = view.scale * values[v];
+      FOR_EACH_VALUE(v, R, count) values[v] = view.scale * values[v];
       ScatterRun(view, group, first, count, values);
     }
   }
 }
 
 __global__ void EmitKernel(PlanView view, Schedule schedule) {
+  constexpr int R = kValuesPerThread;
   FOR_EACH_ITEM(schedule, index) {
     int64_t run;
     const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    const int64_t first = run * kValuesPerThread;
-    const int count = RunLength(group.used, first);
-    float values[kValuesPerThread];
+    const int64_t first = run * R;
+    const int count = RunLength<R>(group.used, first);
+    float values[R];
     LoadRun(view.projectionB + group.projection + first, count, values);
-    FOR_EACH_VALUE(v, count) values[v] = bucket.factor * values[v];
+    FOR_EACH_VALUE(v, R, count) values[v] = bucket.factor * values[v];
     ScatterRun(view, group, first, count, values);
   }
 }
 
 __global__ void UpstreamKernel(PlanView view, Schedule schedule) {
+  constexpr int R = kValuesPerThread;
   FOR_EACH_ITEM(schedule, index) {
     int64_t run;
     const GroupInfo& group = view.groups[FindItem(schedule, index, &run)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    const int64_t first = run * kValuesPerThread;
+    const int64_t first = run * R;
     const bool projected = bucket.projectionSize > 0;
-    const int count = RunLength(projected ? bucket.projectionSize : bucket.virtualLength, first);
-    const int used = RunLength(group.used, first);
-    float values[kValuesPerThread];
-    const Placement placement = Place(view, group, first, used);
+    const int count = RunLength<R>(projected ? bucket.projectionSize : bucket.virtualLength, first);
+    const int used = RunLength<R>(group.used, first);
+    float values[R];
+    const Placement<R> placement = Place<R>(view, group, first, used);
     if (placement.contiguous) {
-      FromFloat4(LoadFloat4(view.dDelta + placement.position[0]), values);
+      LoadRun(view.dDelta + placement.position[0], used, values);
     } else {
-      FOR_EACH_VALUE(v, count) { values[v] = v < used ? view.dDelta[placement.position[v]] : 0.0f; }
+      FOR_EACH_VALUE(v, R, count) {
+        values[v] = v < used ? view.dDelta[placement.position[v]] : 0.0f;
+      }
     }
     if (projected) {
       StoreRun(view.projectionA + group.projection + first, values, count);
     } else {
-      FOR_EACH_VALUE(v, count) values[v] = view.scale * values[v];
+      FOR_EACH_VALUE(v, R, count) values[v] = view.scale * values[v];
       StoreRun(group.upstream + first, values, count);
     }
   }
@@ -298,8 +310,15 @@ __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
 
 }  // namespace
 
-void LaunchGenerate(const PlanView& view, const Schedule& groups, cudaStream_t stream) {
-  LaunchOver(GenerateKernel, groups, PerItem::kThread, stream, "GenerateKernel", view, groups);
+void LaunchGenerate(const PlanView& view, const Schedule& groups, int valuesPerThread,
+                    cudaStream_t stream) {
+  if (valuesPerThread == kWideRun) {
+    LaunchOver(GenerateKernel<kWideRun>, groups, PerItem::kThread, stream, "GenerateKernel", view,
+               groups);
+  } else {
+    LaunchOver(GenerateKernel<kValuesPerThread>, groups, PerItem::kThread, stream, "GenerateKernel",
+               view, groups);
+  }
 }
 
 void LaunchEmit(const PlanView& view, const Schedule& groups, cudaStream_t stream) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <utility>
@@ -93,6 +94,19 @@ void RequireKronIndicesFit(const engine::PlanSpec& spec) {
   }
 }
 
+// The forward's values per thread (GenerateKernel's run): kValuesPerThread, or kWideRun when
+// SUPERLORA_CUDA_VALUES_PER_THREAD says 8 (a tuning knob, read when a plan is built; bench/gpu.sh
+// times both).
+int GenerateRunFromEnvironment() {
+  const char* value = std::getenv("SUPERLORA_CUDA_VALUES_PER_THREAD");
+  if (value == nullptr || *value == '\0') return kValuesPerThread;
+  const std::string text(value);
+  if (text == std::to_string(kValuesPerThread)) return kValuesPerThread;
+  if (text == std::to_string(kWideRun)) return kWideRun;
+  throw CudaError("SUPERLORA_CUDA_VALUES_PER_THREAD must be " + std::to_string(kValuesPerThread) +
+                  " or " + std::to_string(kWideRun) + ", not \"" + text + "\"");
+}
+
 }  // namespace
 
 struct CudaPlan::State {
@@ -100,7 +114,8 @@ struct CudaPlan::State {
   engine::PlanTables tables;
   cudaStream_t stream = nullptr;
   int logTile = 0;
-  int steps = 0;  // S: dense contraction steps per rank split
+  int generateRun = kValuesPerThread;  // GenerateKernel's values per thread
+  int steps = 0;                       // S: dense contraction steps per rank split
   bool projected = false;
   bool anyRank = false;
   bool anyFull = false;
@@ -197,6 +212,7 @@ void CudaPlan::State::Build() {
   const int splits = spec.splits;
   const size_t group_count = spec.groups.size();
   RequireKronIndicesFit(spec);
+  generateRun = GenerateRunFromEnvironment();
   logTile = FwhtLogTile();
   Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate");
 
@@ -481,10 +497,11 @@ void CudaPlan::State::Build() {
       forJobs([&](const SplitJob& j) { return splits > 1 && j.rank > 0 ? j.size : 0; }),
       "materialise");
   // The walks over a group's output take runs of kValuesPerThread values (delta_kernels.cu).
-  generate = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
-                            return RunsOver(b.projectionSize > 0 ? b.projectionSize : g.used);
-                          }),
-                          "generate");
+  generate =
+      MakeSchedule(forGroups([&](const GroupInfo& g, const BucketInfo& b) {
+                     return RunsOver(b.projectionSize > 0 ? b.projectionSize : g.used, generateRun);
+                   }),
+                   "generate");
   emit = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
                         return b.projectionSize > 0 ? RunsOver(g.used) : 0;
                       }),
@@ -612,6 +629,7 @@ std::vector<KernelTime> CudaPlan::LastKernels() const {
 
 void CudaPlan::SetProfiling(bool enabled) { state_->profiling = enabled; }
 int CudaPlan::LogTile() const { return state_->logTile; }
+int CudaPlan::ValuesPerThread() const { return state_->generateRun; }
 
 void CudaPlan::SetParams(const float* params) {
   State& s = *state_;
@@ -680,7 +698,7 @@ void CudaPlan::RunForward() {
   State& s = *state_;
   s.BeginRun();
   s.RunY();
-  LaunchGenerate(s.view, s.generate, s.stream);
+  LaunchGenerate(s.view, s.generate, s.generateRun, s.stream);
   s.Launched("GenerateKernel");
   if (s.projected) {
     s.RunProjection(false);

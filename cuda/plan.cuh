@@ -66,6 +66,9 @@ class CudaPlan {
   std::vector<KernelTime> LastKernels() const;
   void SetProfiling(bool enabled);
   int LogTile() const;  // the FWHT tile of this device, log2
+  // The forward's values per thread (4, or 8 with SUPERLORA_CUDA_VALUES_PER_THREAD=8 when the
+  // plan was built).
+  int ValuesPerThread() const;
 
   // out (DeltaSize floats) = ΔW_all for params (NumParams floats): SetParams, RunForward,
   // ReadDelta.

@@ -202,10 +202,13 @@ __host__ __device__ __forceinline__ int32_t LowRankChunks(int32_t rank) {
 // Upstream): the index arithmetic is done once per run, and a run that lands side by side in
 // ΔW_all moves as one 16-byte access.
 constexpr int kValuesPerThread = 4;
+// The forward's alternative run (two 16-byte vectors per thread: half the per-run index work per
+// value, at more registers); SUPERLORA_CUDA_VALUES_PER_THREAD=8 picks it when a plan is built.
+constexpr int kWideRun = 8;
 
-// Work items (runs) over n values.
-__host__ __device__ __forceinline__ int64_t RunsOver(int64_t values) {
-  return (values + kValuesPerThread - 1) / kValuesPerThread;
+// Work items (runs of `run` values) over n values.
+__host__ __device__ __forceinline__ int64_t RunsOver(int64_t values, int run = kValuesPerThread) {
+  return (values + run - 1) / run;
 }
 
 // Launch shapes: blocks of 256 threads, grid-stride loops beyond kMaxBlocks.
@@ -263,7 +266,8 @@ void LaunchDenseStepInputGradient(const PlanView& view, const Schedule& jobs, in
                                   cudaStream_t stream);
 
 // delta_kernels.cu
-void LaunchGenerate(const PlanView& view, const Schedule& groups, cudaStream_t stream);
+void LaunchGenerate(const PlanView& view, const Schedule& groups, int valuesPerThread,
+                    cudaStream_t stream);
 void LaunchEmit(const PlanView& view, const Schedule& groups, cudaStream_t stream);
 void LaunchUpstream(const PlanView& view, const Schedule& groups, cudaStream_t stream);
 void LaunchFinishProjectionGradient(const PlanView& view, const Schedule& groups,

@@ -208,6 +208,7 @@ class CudaNativePlan : public Napi::ObjectWrap<CudaNativePlan> {
     result.Set("deviceBytes", Napi::Number::New(env, static_cast<double>(plan_->DeviceBytes())));
     result.Set("launches", Napi::Number::New(env, plan_->LaunchCount()));
     result.Set("fwhtLogTile", Napi::Number::New(env, plan_->LogTile()));
+    result.Set("valuesPerThread", Napi::Number::New(env, plan_->ValuesPerThread()));
     Napi::Array kernels = Napi::Array::New(env);
     for (const cuda::KernelTime& kernel : plan_->LastKernels()) {
       Napi::Object entry = Napi::Object::New(env);

@@ -9,7 +9,8 @@
 #  3. cudaFwht against the CPU fwht (scripts/cuda-probe.js), with the H100 / H200 shared memory
 #     (2^15-float tiles) and with 16 KiB (2^12-float tiles, so the column pass runs from 2^13);
 #  4. the cuda tests and the conformance suite on the cuda engine (test/native/cuda.test.ts,
-#     test/conformance/cuda.test.ts), with both shared-memory sizes;
+#     test/conformance/cuda.test.ts), with both shared-memory sizes (the second run also with
+#     SUPERLORA_CUDA_VALUES_PER_THREAD=8);
 #  5. bench/gpu.sh, the one prepared GPU run, rehearsed on the emulator with one workload, so that
 #     its glue is known to work before a device machine runs it.
 # Needs g++ and cmake; no nvcc, no GPU. .ci/run calls it (about 7 minutes on 2 cores).
@@ -52,8 +53,10 @@ done
 
 echo "cuda-emulator-test: the cuda engine's tests, 227 KiB of shared memory (2^15-float FWHT tiles)"
 SUPERLORA_CUDA_EMULATOR_SHARED_KIB=227 npx --no-install jest test/native/cuda.test.ts test/conformance/cuda.test.ts
-echo "cuda-emulator-test: the conformance suite again with 4 KiB (2^10-float tiles: column passes)"
-SUPERLORA_CUDA_EMULATOR_SHARED_KIB=4 npx --no-install jest test/conformance/cuda.test.ts
+echo "cuda-emulator-test: the conformance suite again with 4 KiB (2^10-float tiles: column passes)" \
+  "and 8 values per thread in the forward"
+SUPERLORA_CUDA_EMULATOR_SHARED_KIB=4 SUPERLORA_CUDA_VALUES_PER_THREAD=8 \
+  npx --no-install jest test/conformance/cuda.test.ts
 echo "cuda-emulator-test: bench/gpu.sh rehearsed on the emulator (lora-r1)"
 OUT="$work/gpu" GPU_SH_BINARY="$SUPERLORA_BINARY" GPU_SH_WORKLOADS=lora-r1 GPU_BENCH_REPEAT=1 \
   GPU_SH_TIMEOUT_SCALE=4 bash bench/gpu.sh >"$work/gpu.log" 2>&1 || { cat "$work/gpu.log"; exit 1; }

@@ -303,6 +303,12 @@ export interface CudaNativePlanInfo {
   /** log2 of the FWHT tile held in shared memory on this device (15 on sm_80 / sm_90). */
   fwhtLogTile: number;
   /**
+   * Consecutive ΔW values each thread of the forward's GenerateKernel computes: 4, or 8 when the
+   * plan was built with SUPERLORA_CUDA_VALUES_PER_THREAD=8 (a tuning knob; ΔW is the same bit for
+   * bit either way).
+   */
+  valuesPerThread: number;
+  /**
    * The kernels of the last forward or backward, in launch order, with the milliseconds between
    * the events recorded around each while profiling was on (`setProfiling(true)`), else null.
    */

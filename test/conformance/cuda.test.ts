@@ -236,6 +236,29 @@ if (!hasDevice) {
       expect(() => device.runForward()).toThrow('plan disposed');
     });
 
+    test('SUPERLORA_CUDA_VALUES_PER_THREAD=8 gives the same ΔW bit for bit; other values are refused', () => {
+      // The forward's run length is a tuning knob read from the environment when a plan is
+      // built, so it runs in a child (see cudaRunLengthChild.js). Each value is still summed in
+      // the same order: ΔW must not change by a bit.
+      const child = spawnSync(process.execPath, [join(__dirname, 'cudaRunLengthChild.js')], {
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      const report = JSON.parse(child.stdout) as {
+        cases: { digest: string; valuesPerThread: number }[][];
+        refused: string | null;
+      };
+      expect(report.cases).toHaveLength(4);
+      for (const [unset, four, eight] of report.cases) {
+        expect([unset?.valuesPerThread, four?.valuesPerThread, eight?.valuesPerThread]).toEqual([
+          4, 4, 8,
+        ]);
+        expect(four?.digest).toBe(unset?.digest);
+        expect(eight?.digest).toBe(unset?.digest);
+      }
+      expect(report.refused).toContain('SUPERLORA_CUDA_VALUES_PER_THREAD must be 4 or 8, not "6"');
+    });
+
     test('SGD steps of a ViT adapter through tf.customGrad on cuda track the native engine', () => {
       // The path finetune takes: ModelAdapter.withDelta calls the engine inside tfjs's autodiff.
       const vit = randomizedViT(TINY, 4);
