@@ -22,13 +22,53 @@ __device__ __forceinline__ unsigned TopIndex(unsigned pair, unsigned logHalf) {
   return ((pair >> logHalf) << (logHalf + 1)) + (pair & (half - 1));
 }
 
+// Stages firstStage … logStages − 1 (at most two per pass over shared memory) along the rows of
+// `count` floats in shared memory seen as rows of 2^logColumns (row-major): the stage at half
+// 2^h pairs rows ρ and ρ + 2^h with bit h of ρ clear, column by column. Two stages at once take
+// the quad of rows ρ, ρ + 2^h, ρ + 2^(h+1), ρ + 3 · 2^h, computed in registers exactly as two
+// separate passes would. Stages never cross an aligned block of 2^logStages rows.
+__device__ void RowStages(float* tile, unsigned count, unsigned logColumns, unsigned firstStage,
+                          unsigned logStages) {
+  const unsigned columns = 1u << logColumns;
+  for (unsigned logHalf = firstStage; logHalf < logStages;) {
+    __syncthreads();
+    const unsigned half = 1u << logHalf;
+    if (logHalf + 1 < logStages) {
+      for (unsigned quad = threadIdx.x; quad < count / 4; quad += blockDim.x) {
+        const unsigned column = quad & (columns - 1);
+        const unsigned rows = quad >> logColumns;
+        const unsigned top = ((rows >> logHalf) << (logHalf + 2)) + (rows & (half - 1));
+        float* at = tile + (top << logColumns) + column;
+        const unsigned step = half << logColumns;
+        const float x0 = at[0], x1 = at[step], x2 = at[2 * step], x3 = at[3 * step];
+        const float a = x0 + x1, b = x0 - x1, c = x2 + x3, d = x2 - x3;
+        at[0] = a + c;
+        at[step] = b + d;
+        at[2 * step] = a - c;
+        at[3 * step] = b - d;
+      }
+      logHalf += 2;
+    } else {
+      for (unsigned pair = threadIdx.x; pair < count / 2; pair += blockDim.x) {
+        const unsigned column = pair & (columns - 1);
+        const unsigned top = TopIndex(pair >> logColumns, logHalf);
+        float* at = tile + (top << logColumns) + column;
+        const float x = at[0];
+        const float y = at[half << logColumns];
+        at[0] = x + y;
+        at[half << logColumns] = x - y;
+      }
+      logHalf += 1;
+    }
+  }
+  __syncthreads();
+}
+
 // In-place stages 0 … logStages−1 of `count` floats in shared memory (count a multiple of
-// 2^logStages). Stages never cross an aligned block of 2^logStages floats, so a tile that packs
-// several whole segments transforms each of them.
+// 2^logStages), so that a tile that packs several whole segments transforms each of them.
 __device__ void SharedStages(float* tile, unsigned count, unsigned logStages) {
-  const unsigned pairs = count / 2;
   // The first two stages in registers: each thread owns aligned quads, no barrier between them.
-  unsigned logHalf = 0;
+  unsigned first = 0;
   if (logStages >= 2) {
     for (unsigned quad = threadIdx.x; quad < count / 4; quad += blockDim.x) {
       float4 v = reinterpret_cast<float4*>(tile)[quad];
@@ -39,41 +79,109 @@ __device__ void SharedStages(float* tile, unsigned count, unsigned logStages) {
       v.w = b - d;
       reinterpret_cast<float4*>(tile)[quad] = v;
     }
-    logHalf = 2;
+    first = 2;
   }
-  for (; logHalf < logStages; ++logHalf) {
-    __syncthreads();
-    const unsigned half = 1u << logHalf;
-    for (unsigned pair = threadIdx.x; pair < pairs; pair += blockDim.x) {
-      const unsigned top = TopIndex(pair, logHalf);
-      const float x = tile[top];
-      const float y = tile[top + half];
-      tile[top] = x + y;
-      tile[top + half] = x - y;
-    }
-  }
-  __syncthreads();
+  RowStages(tile, count, 0, first, logStages);
 }
 
-__global__ void FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile,
-                               FwhtGather gather) {
+// The tile pass on a whole 2^15-float tile with 512 threads (GPUs that give a block 128 KiB of
+// shared memory): 64 values per thread in registers, through shared memory once rather than once
+// per stage. Warp w, lane l and register k first hold element w · 2048 + k · 32 + l, so stages
+// 0–4 pair lanes (__shfl_xor_sync) and stages 5–10 pair registers; for stages 11–14, which pair
+// warps, the tile goes through shared memory and comes back with element
+// j · 2048 + (4w + q) · 32 + l in register 4j + q, so that they pair registers too. Each butterfly
+// is computed as in SharedStages (the top x + y, the bottom x − y, stage after stage): the same
+// bits.
+constexpr unsigned kFastValues = 64;
+
+// Stages stageOffset + b for b < kBits, pairing registers that differ in bit kFirstBit + b.
+template <int kFirstBit, int kBits>
+__device__ __forceinline__ void RegisterStages(float (&v)[kFastValues], unsigned stageOffset,
+                                               unsigned logStages) {
+#pragma unroll
+  for (int b = 0; b < kBits; ++b) {
+    if (stageOffset + b >= logStages) return;
+    const unsigned bit = 1u << (kFirstBit + b);
+#pragma unroll
+    for (unsigned k = 0; k < kFastValues; ++k) {
+      if ((k & bit) != 0) continue;
+      const float x = v[k];
+      const float y = v[k | bit];
+      v[k] = x + y;
+      v[k | bit] = x - y;
+    }
+  }
+}
+
+__device__ __forceinline__ void LaneStages(float (&v)[kFastValues], unsigned lane,
+                                           unsigned logStages) {
+#pragma unroll
+  for (unsigned s = 0; s < 5; ++s) {
+    if (s >= logStages) return;
+    const unsigned bit = 1u << s;
+    const bool bottom = (lane & bit) != 0;
+#pragma unroll
+    for (unsigned k = 0; k < kFastValues; ++k) {
+      const float partner = __shfl_xor_sync(0xffffffffu, v[k], bit);
+      v[k] = bottom ? partner - v[k] : v[k] + partner;
+    }
+  }
+}
+
+// Element i of the tile as the pass first reads it: data[start + i], or in gather mode
+// weights[π-entry] · source[π(i)] within the segment.
+__device__ __forceinline__ float TileInput(const float* data, const FwhtTileJob& job,
+                                           const FwhtGather& gather, unsigned i) {
+  const int64_t position = job.start + i;
+  if (gather.source == nullptr) return data[position];
+  const int64_t local = position & ((int64_t{1} << job.logSize) - 1);
+  const int64_t entry = job.table + local;
+  return gather.weights[entry] * gather.source[position - local + gather.perm[entry]];
+}
+
+__device__ void RegisterTile(float* data, float* tile, const FwhtTileJob& job,
+                             const FwhtGather& gather, unsigned logStages) {
+  const unsigned lane = threadIdx.x % 32;
+  const unsigned warp = threadIdx.x / 32;
+  float v[kFastValues];
+  const auto first = [&](unsigned k) { return warp * 2048 + k * 32 + lane; };
+#pragma unroll
+  for (unsigned k = 0; k < kFastValues; ++k) v[k] = TileInput(data, job, gather, first(k));
+  LaneStages(v, lane, logStages);
+  RegisterStages<0, 6>(v, 5, logStages);
+  float* global = data + job.start;
+  if (logStages <= 11) {
+#pragma unroll
+    for (unsigned k = 0; k < kFastValues; ++k) global[first(k)] = v[k];
+    return;
+  }
+#pragma unroll
+  for (unsigned k = 0; k < kFastValues; ++k) tile[first(k)] = v[k];
+  __syncthreads();
+  const auto second = [&](unsigned r) { return (r / 4) * 2048 + (warp * 4 + r % 4) * 32 + lane; };
+#pragma unroll
+  for (unsigned r = 0; r < kFastValues; ++r) v[r] = tile[second(r)];
+  RegisterStages<2, 4>(v, 11, logStages);
+#pragma unroll
+  for (unsigned r = 0; r < kFastValues; ++r) global[second(r)] = v[r];
+}
+
+__global__ void __launch_bounds__(kTileThreads)
+    FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile, FwhtGather gather) {
   float* tile = DynamicSharedMemory<float>();
   const FwhtTileJob job = jobs[blockIdx.x];
   const unsigned count = static_cast<unsigned>(job.count);
-  float* global = data + job.start;
-  if (gather.source == nullptr) {
-    for (unsigned i = threadIdx.x; i < count; i += blockDim.x) tile[i] = global[i];
-  } else {
-    const int64_t mask = (int64_t{1} << job.logSize) - 1;
-    for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
-      const int64_t position = job.start + i;
-      const int64_t local = position & mask;
-      const int64_t entry = job.table + local;
-      tile[i] = gather.weights[entry] * gather.source[position - local + gather.perm[entry]];
-    }
+  const unsigned logStages = static_cast<unsigned>(min(job.logSize, logTile));
+  if (logTile == kMaxLogTile && count == (1u << kMaxLogTile) && blockDim.x == kTileThreads) {
+    RegisterTile(data, tile, job, gather, logStages);
+    return;
+  }
+  for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
+    tile[i] = TileInput(data, job, gather, i);
   }
   __syncthreads();
-  SharedStages(tile, count, static_cast<unsigned>(min(job.logSize, logTile)));
+  SharedStages(tile, count, logStages);
+  float* global = data + job.start;
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) global[i] = tile[i];
 }
 
@@ -89,22 +197,7 @@ __global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int log
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     tile[i] = base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))];
   }
-  const unsigned pairs = count / 2;
-  for (unsigned logHalf = 0; logHalf < static_cast<unsigned>(job.logRows); ++logHalf) {
-    __syncthreads();
-    const unsigned half = 1u << logHalf;
-    for (unsigned pair = threadIdx.x; pair < pairs; pair += blockDim.x) {
-      const unsigned column = pair & (columns - 1);
-      const unsigned top = TopIndex(pair >> logColumns, logHalf);
-      const unsigned a = (top << logColumns) + column;
-      const unsigned b = ((top + half) << logColumns) + column;
-      const float x = tile[a];
-      const float y = tile[b];
-      tile[a] = x + y;
-      tile[b] = x - y;
-    }
-  }
-  __syncthreads();
+  RowStages(tile, count, logColumns, 0, static_cast<unsigned>(job.logRows));
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))] = tile[i];
   }

@@ -43,13 +43,16 @@ if (capabilities.cudaDevices.length === 0) {
   report.noDeviceError = describeError(() => addon.cudaFwht(new Float32Array(8), 8));
 } else {
   // Sizes on both sides of the shared-memory tile (2^15 floats on sm_80 / sm_90, less on other
-  // GPUs), batches that leave a short last tile, and rows long enough for the column pass.
+  // GPUs), batches that leave a short last tile, rows long enough for the column pass, and full
+  // tiles of short rows (2^5 and 2^11 floats: the register tile's early exits).
   const cases = [
     [1, 5],
     [2, 2049],
     [4, 3],
     [32, 7],
+    [32, 2048],
     [1024, 5],
+    [2048, 33],
     [4096, 3],
     [8192, 2],
     [1 << 14, 3],

@@ -566,22 +566,44 @@ void RequireAligned(const void* address, size_t bytes, const char* what) {
              std::to_string(at % bytes) + " bytes past a multiple of " + std::to_string(bytes));
 }
 
-uint64_t ShuffleDownBits(unsigned mask, uint64_t bits, unsigned delta, int width) {
-  if (mask != 0xffffffffu) FiberFault("__shfl_down_sync with a partial mask (not emulated)");
+namespace {
+
+// A full-warp shuffle: every lane stores its bits, then reads those of lane `source(lane, width)`
+// of its warp (lanes 0–31).
+template <typename Source>
+uint64_t ShuffleBits(const char* name, unsigned mask, uint64_t bits, int width, Source source) {
+  if (mask != 0xffffffffu) FiberFault(std::string(name) + " with a partial mask (not emulated)");
   if (width <= 0 || width > 32 || (width & (width - 1)) != 0) {
-    FiberFault("__shfl_down_sync width " + std::to_string(width) + " is not a power of two ≤ 32");
+    FiberFault(std::string(name) + " width " + std::to_string(width) +
+               " is not a power of two ≤ 32");
   }
   const unsigned linear = currentThread->linear;
   const unsigned lane = linear % 32;
   std::vector<uint64_t>& slots = currentRun->warpSlots;
   slots[linear] = bits;
   Yield(FiberState::kAtWarp);  // every lane has stored its value
-  const unsigned segmentLane = lane % static_cast<unsigned>(width);
-  const unsigned source =
-      segmentLane + delta < static_cast<unsigned>(width) ? linear + delta : linear;
-  const uint64_t result = source < slots.size() ? slots[source] : bits;
+  const unsigned from = linear - lane + source(lane, static_cast<unsigned>(width));
+  const uint64_t result = from < slots.size() ? slots[from] : bits;
   Yield(FiberState::kAtWarp);  // every lane has read before any stores again
   return result;
+}
+
+}  // namespace
+
+// Within each segment of `width` lanes, lane + delta; past the segment's end, the lane itself.
+uint64_t ShuffleDownBits(unsigned mask, uint64_t bits, unsigned delta, int width) {
+  return ShuffleBits("__shfl_down_sync", mask, bits, width, [&](unsigned lane, unsigned w) {
+    return lane % w + delta < w ? lane + delta : lane;
+  });
+}
+
+// lane ^ laneMask, unless that lies in a later segment of `width` lanes: then the lane itself
+// (earlier segments may be read, as the CUDA programming guide describes).
+uint64_t ShuffleXorBits(unsigned mask, uint64_t bits, unsigned laneMask, int width) {
+  return ShuffleBits("__shfl_xor_sync", mask, bits, width, [&](unsigned lane, unsigned w) {
+    const unsigned source = (lane ^ laneMask) % 32;
+    return source / w > lane / w ? lane : source;
+  });
 }
 
 void RunGrid(const char* name, const void* kernel, dim3 grid, dim3 block, size_t sharedBytes,

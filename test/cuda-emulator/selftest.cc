@@ -97,6 +97,13 @@ __global__ void WarpSumKernel(double* out) {
   if (threadIdx.x % 32 == 0) out[threadIdx.x / 32] = value;
 }
 
+// out[t] = the lane that thread t read with __shfl_xor_sync(lane mask 5, width 16 for the first
+// warp, 4 for the second).
+__global__ void ShuffleXorKernel(int* out) {
+  const int width = threadIdx.x < 32 ? 16 : 4;
+  out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, static_cast<int>(threadIdx.x % 32), 5, width);
+}
+
 __global__ void ShuffleWidthKernel(int* out) {
   out[threadIdx.x] = __shfl_down_sync(0xffffffffu, static_cast<int>(threadIdx.x), 3, 8);
 }
@@ -181,6 +188,22 @@ void CorrectKernels() {
   }
   Expect(widthRight, "__shfl_down_sync with width 8 stays within each group of 8 lanes");
   cudaFree(lanes);
+
+  void* xorLanes = nullptr;
+  cudaMalloc(&xorLanes, 64 * sizeof(int));
+  Launch("ShuffleXorKernel", ShuffleXorKernel, 1, 64)(static_cast<int*>(xorLanes));
+  std::vector<int> xorGot(64);
+  cudaMemcpy(xorGot.data(), xorLanes, 64 * sizeof(int), cudaMemcpyDeviceToHost);
+  bool xorRight = true;
+  for (int t = 0; t < 64; ++t) {
+    // Lane ^ 5 stays in its 16-lane segment; with width 4 it reads an earlier segment or, when
+    // lane ^ 5 lies in a later one, its own value.
+    const int lane = t % 32, width = t < 32 ? 16 : 4;
+    const int source = lane ^ 5;
+    xorRight &= xorGot[t] == (source / width > lane / width ? lane : source);
+  }
+  Expect(xorRight, "__shfl_xor_sync reads lane ^ mask, its own value when that is a later segment");
+  cudaFree(xorLanes);
 
   float* fresh = DeviceFloats(4);
   Expect(std::isnan(ToHost(fresh, 4)[2]), "cudaMalloc'd memory reads as NaN until written");

@@ -25,6 +25,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __launch_bounds__(...)
 #define __restrict__ __restrict
 
 struct dim3 {
@@ -146,6 +147,9 @@ void SyncThreads();
 // Lane `lane + delta` of the caller's warp's `bits` (its own when that lane is past `width`), once
 // every lane of the warp has called it. Only full masks (0xffffffff) are supported.
 uint64_t ShuffleDownBits(unsigned mask, uint64_t bits, unsigned delta, int width);
+// Lane `lane ^ laneMask` of the caller's segment of `width` lanes (its own when that is past the
+// segment), once every lane of the warp has called it. Only full masks are supported.
+uint64_t ShuffleXorBits(unsigned mask, uint64_t bits, unsigned laneMask, int width);
 
 // Runs `run(closure)` once per CUDA thread of every block of the grid. Checks the configuration
 // first (a bad one becomes the error cudaGetLastError returns, as on a GPU).
@@ -221,15 +225,32 @@ cudaError_t cudaFuncSetAttribute(Kernel* kernel, cudaFuncAttribute attribute, in
 
 inline void __syncthreads() { superlora_cuda_emulator::SyncThreads(); }
 
+namespace superlora_cuda_emulator {
+
 template <typename T>
-T __shfl_down_sync(unsigned mask, T value, unsigned delta, int width = 32) {
+T Shuffled(T value, uint64_t (*shuffle)(unsigned, uint64_t, unsigned, int), unsigned mask,
+           unsigned operand, int width) {
   static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= 8, "a 1–8 byte value");
   uint64_t bits = 0;
   std::memcpy(&bits, &value, sizeof(T));
-  bits = superlora_cuda_emulator::ShuffleDownBits(mask, bits, delta, width);
+  bits = shuffle(mask, bits, operand, width);
   T result;
   std::memcpy(&result, &bits, sizeof(T));
   return result;
+}
+
+}  // namespace superlora_cuda_emulator
+
+template <typename T>
+T __shfl_down_sync(unsigned mask, T value, unsigned delta, int width = 32) {
+  return superlora_cuda_emulator::Shuffled(value, superlora_cuda_emulator::ShuffleDownBits, mask,
+                                           delta, width);
+}
+
+template <typename T>
+T __shfl_xor_sync(unsigned mask, T value, int laneMask, int width = 32) {
+  return superlora_cuda_emulator::Shuffled(value, superlora_cuda_emulator::ShuffleXorBits, mask,
+                                           static_cast<unsigned>(laneMask), width);
 }
 
 // CUDA's device min / max take two values of one type.
