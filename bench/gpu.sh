@@ -14,8 +14,9 @@
 #     the cuda engine, launch counts, large FWHTs, device-resident calls);
 #  5. superlora bench delta --workload all --engine cuda native;
 #  6. bench/gpuDevice.js: device-resident timings, launch counts, each kernel's time (CUDA events
-#     between launches), device copy / fill bandwidth, and the forward with 4 and with 8 values
-#     per thread in GenerateKernel (SUPERLORA_CUDA_VALUES_PER_THREAD), to pick the default.
+#     between launches), device copy / fill bandwidth, the forward with 4 and with 8 values per
+#     thread in GenerateKernel (SUPERLORA_CUDA_VALUES_PER_THREAD), to pick the default, and the
+#     figures of issue #8 computed from them, each marked pass or FAIL.
 # Writes under $OUT (or bench/results/gpu-<time>/): gpu.json (summary), probe.json, jest.json,
 # bench-delta.jsonl, device.json, and gpu.log with everything printed.
 #
@@ -135,7 +136,9 @@ STATUS="$(for key in "${!status[@]}"; do echo "$key=${status[$key]}"; done)" \
     device: read("device.json"),
   };
   fs.writeFileSync(path.join(dir, "gpu.json"), JSON.stringify(summary, null, 2));
-  console.log(JSON.stringify({ status, buildSeconds: summary.buildSeconds, totalSeconds: summary.totalSeconds, jest: summary.jest && { passed: summary.jest.passed, failed: summary.jest.failed } }));
+  const figures = summary.device?.figures ?? [];
+  console.log(JSON.stringify({ status, buildSeconds: summary.buildSeconds, totalSeconds: summary.totalSeconds, jest: summary.jest && { passed: summary.jest.passed, failed: summary.jest.failed },
+    figures: { passed: figures.filter((f) => f.pass).length, failed: figures.filter((f) => !f.pass).map((f) => f.figure) } }));
 '
 echo "gpu.sh: results in $out"
 for key in "${!status[@]}"; do [ "${status[$key]}" = ok ] || [ "${status[$key]}" = skipped ] || exit 1; done

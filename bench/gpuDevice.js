@@ -5,7 +5,7 @@
 // bandwidth (cudaMeasureBandwidth in the same run), each kernel's time (CUDA events between
 // launches), and, for the workloads without a projection, the forward again with each run length
 // of GenerateKernel (SUPERLORA_CUDA_VALUES_PER_THREAD = 4 and 8), so that one run says which to
-// keep. Prints one
+// keep; then the figures issue #8 sets, computed from all that, each marked pass or FAIL. Prints one
 // JSON object. Needs dist/ (npm run build:ts) and a CUDA build
 // (SUPERLORA_BINARY or SUPERLORA_BUILD=cuda). Used by bench/gpu.sh. GPU_BENCH_REPEAT: timed runs
 // (default 20); GPU_BENCH_WORKLOADS: a comma-separated subset of the workloads (default all).
@@ -160,6 +160,55 @@ for (const name of chosen ?? workloadNames) {
   }
   plan.dispose();
 }
+/**
+ * The figures issue #8 sets for an H200, from this run's own measurements: the forward of lora-r8
+ * as a share of the fill bandwidth, a plain FWHT of 2^24 floats (the first transform of the
+ * fastfood workload, whose one group has L = 2^24) against a device memcpy of the same buffer,
+ * every forward against a memcpy of ΔW_all, and every backward against its forward. A figure whose
+ * workload was not run is left out.
+ */
+function issueFigures() {
+  const copyMs = (floats) => ((2 * 4 * floats) / copyBps) * 1e3; // copyBps counts read + write
+  const figures = [];
+  const add = (figure, value, target, pass) => figures.push({ figure, value, target, pass });
+  const byName = new Map(records.map((record) => [record.workload, record]));
+  const lora = byName.get('lora-r8');
+  if (lora) {
+    const share = 1 / lora.forwardVsFill;
+    add('lora-r8 forward, share of fill bandwidth', share, '≥ 0.7', share >= 0.7);
+  }
+  const fastfood = byName.get('fastfood-2d-g1-rho0.1');
+  if (fastfood) {
+    const names = fastfood.forwardKernels.map((kernel) => kernel.name);
+    const tile = names.indexOf('FwhtTileKernel');
+    const column = names.indexOf('FwhtColumnKernel');
+    if (tile >= 0 && column === tile + 1) {
+      const ms =
+        fastfood.forwardKernels[tile].milliseconds + fastfood.forwardKernels[column].milliseconds;
+      const ratio = ms / copyMs(2 ** 24);
+      add('FWHT of 2^24 floats / device memcpy of them', ratio, '≤ 2.5', ratio <= 2.5);
+    }
+  }
+  for (const record of records) {
+    const forward = record.forwardMs / copyMs(record.deltaSize);
+    add(`${record.workload} forward / memcpy of ΔW_all`, forward, '≤ 3', forward <= 3);
+    const backward = record.backwardMs / record.forwardMs;
+    add(`${record.workload} backward / forward`, backward, '≤ 3', backward <= 3);
+  }
+  return figures;
+}
+
+const figures = issueFigures();
+console.error('issue #8 figures (this run):');
+for (const { figure, value, target, pass } of figures) {
+  console.error(
+    `  ${pass ? 'pass' : 'FAIL'}  ${figure.padEnd(48)} ${value.toFixed(3).padStart(8)}  (${target})`,
+  );
+}
 console.log(
-  JSON.stringify({ devices: capabilities.cudaDevices, bandwidth, repeat, records }, null, 2),
+  JSON.stringify(
+    { devices: capabilities.cudaDevices, bandwidth, repeat, records, figures },
+    null,
+    2,
+  ),
 );
