@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the CUDA variant of the addon with cmake-js into build-cuda/ (never build/, which holds
-# the node-gyp build that the tests load), loads it in a child node process through
+# the node-gyp build that the tests load), checks that no kernel spills registers on sm_90
+# (scripts/cuda-kernel-resources.js), loads it in a child node process through
 # SUPERLORA_BINARY, and checks it: CUDA compiled in, the devices this machine has (none without
 # an NVIDIA driver: then cudaError must say why and cudaFwht must throw, not crash), cudaFwht
 # equal to the CPU fwht when there is a device, and the native test suite and the cuda engine's
@@ -30,6 +31,10 @@ extra=("--CDSUPERLORA_CUDA_ARCHITECTURES=${SUPERLORA_CUDA_ARCHITECTURES:-}")
 start=$SECONDS
 npx --no-install cmake-js compile --out build-cuda --CDSUPERLORA_CUDA=ON "${extra[@]}"
 echo "check-cuda-build: cmake-js CUDA build took $((SECONDS - start)) s ($(nvcc --version | tail -1))"
+
+# Every kernel's registers on sm_90, and no stack frame or spill in any (a run-time-indexed array
+# or a register budget overrun would slow it on the GPU without failing any test).
+node scripts/cuda-kernel-resources.js
 
 after=$( [ -f "$node_gyp_build" ] && sha256sum "$node_gyp_build" || echo none )
 if [ "$before" != "$after" ]; then
