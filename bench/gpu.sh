@@ -138,7 +138,7 @@ STATUS="$(for key in "${!status[@]}"; do echo "$key=${status[$key]}"; done)" \
   fs.writeFileSync(path.join(dir, "gpu.json"), JSON.stringify(summary, null, 2));
   const figures = summary.device?.figures ?? [];
   console.log(JSON.stringify({ status, buildSeconds: summary.buildSeconds, totalSeconds: summary.totalSeconds, jest: summary.jest && { passed: summary.jest.passed, failed: summary.jest.failed },
-    figures: { passed: figures.filter((f) => f.pass).length, failed: figures.filter((f) => !f.pass).map((f) => f.figure) } }));
+    figures: { emulated: summary.device?.emulated ?? null, passed: figures.filter((f) => f.pass).length, failed: figures.filter((f) => !f.pass).map((f) => f.figure) } }));
 '
 echo "gpu.sh: results in $out"
 for key in "${!status[@]}"; do [ "${status[$key]}" = ok ] || [ "${status[$key]}" = skipped ] || exit 1; done
