@@ -122,9 +122,8 @@ __device__ __forceinline__ void LowRankValues(const PlanView& view, const SplitJ
                                               int64_t first, int count, float (&values)[R]) {
   int64_t row = first / job.cols;
   int64_t c = first % job.cols;
-  const float* factor = view.params + view.dims[job.factorOffsets];
   if (count == R && job.cols % R == 0 && reinterpret_cast<uintptr_t>(job.y + c) % 16 == 0) {
-    const float* a = factor + row * job.rank;
+    const float* a = Factor(view, job, 0) + row * job.rank;
 #pragma unroll
     for (int v = 0; v < R; ++v) values[v] = 0.0f;
     for (int32_t j = 0; j < job.rank; ++j) {
@@ -141,10 +140,7 @@ __device__ __forceinline__ void LowRankValues(const PlanView& view, const SplitJ
     return;
   }
   FOR_EACH_VALUE(v, R, count) {
-    const float* a = factor + row * job.rank;
-    float sum = 0.0f;
-    for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
-    values[v] = sum;
+    values[v] = LowRankEntry(view, job, row, c);
     if (++c == job.cols) {
       c = 0;
       ++row;

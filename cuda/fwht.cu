@@ -22,30 +22,41 @@ __device__ __forceinline__ unsigned TopIndex(unsigned pair, unsigned logHalf) {
   return ((pair >> logHalf) << (logHalf + 1)) + (pair & (half - 1));
 }
 
-// Stages firstStage … logStages − 1 (at most two per pass over shared memory) along the rows of
-// `count` floats in shared memory seen as rows of 2^logColumns (row-major): the stage at half
-// 2^h pairs rows ρ and ρ + 2^h with bit h of ρ clear, column by column. Two stages at once take
-// the quad of rows ρ, ρ + 2^h, ρ + 2^(h+1), ρ + 3 · 2^h, computed in registers exactly as two
-// separate passes would. Stages never cross an aligned block of 2^logStages rows.
-__device__ void RowStages(float* tile, unsigned count, unsigned logColumns, unsigned firstStage,
-                          unsigned logStages) {
+// Stages 0 … logStages − 1 along the rows of `count` floats in shared memory seen as rows of
+// 2^logColumns (row-major), at most two per pass, each pass after a barrier and one barrier at
+// the end: the stage at half 2^h pairs rows ρ and ρ + 2^h with bit h of ρ clear, column by
+// column. Two stages at once take the quad of rows ρ, ρ + 2^h, ρ + 2^(h+1), ρ + 3 · 2^h, computed
+// in registers exactly as two separate passes would; a quad of four adjacent floats (stages 0 and
+// 1 of single-float rows) moves as one 16-byte access. Stages never cross an aligned block of
+// 2^logStages rows, so a tile that packs several whole segments transforms each of them.
+__device__ void RowStages(float* tile, unsigned count, unsigned logColumns, unsigned logStages) {
   const unsigned columns = 1u << logColumns;
-  for (unsigned logHalf = firstStage; logHalf < logStages;) {
+  for (unsigned logHalf = 0; logHalf < logStages;) {
     __syncthreads();
     const unsigned half = 1u << logHalf;
     if (logHalf + 1 < logStages) {
+      const unsigned step = half << logColumns;
       for (unsigned quad = threadIdx.x; quad < count / 4; quad += blockDim.x) {
         const unsigned column = quad & (columns - 1);
         const unsigned rows = quad >> logColumns;
         const unsigned top = ((rows >> logHalf) << (logHalf + 2)) + (rows & (half - 1));
         float* at = tile + (top << logColumns) + column;
-        const unsigned step = half << logColumns;
-        const float x0 = at[0], x1 = at[step], x2 = at[2 * step], x3 = at[3 * step];
-        const float a = x0 + x1, b = x0 - x1, c = x2 + x3, d = x2 - x3;
-        at[0] = a + c;
-        at[step] = b + d;
-        at[2 * step] = a - c;
-        at[3 * step] = b - d;
+        float4 x;
+        if (step == 1) {
+          x = LoadFloat4(at);
+        } else {
+          x = {at[0], at[step], at[2 * step], at[3 * step]};
+        }
+        const float a = x.x + x.y, b = x.x - x.y, c = x.z + x.w, d = x.z - x.w;
+        const float4 y = {a + c, b + d, a - c, b - d};
+        if (step == 1) {
+          StoreFloat4(at, y);
+        } else {
+          at[0] = y.x;
+          at[step] = y.y;
+          at[2 * step] = y.z;
+          at[3 * step] = y.w;
+        }
       }
       logHalf += 2;
     } else {
@@ -64,33 +75,13 @@ __device__ void RowStages(float* tile, unsigned count, unsigned logColumns, unsi
   __syncthreads();
 }
 
-// In-place stages 0 … logStages−1 of `count` floats in shared memory (count a multiple of
-// 2^logStages), so that a tile that packs several whole segments transforms each of them.
-__device__ void SharedStages(float* tile, unsigned count, unsigned logStages) {
-  // The first two stages in registers: each thread owns aligned quads, no barrier between them.
-  unsigned first = 0;
-  if (logStages >= 2) {
-    for (unsigned quad = threadIdx.x; quad < count / 4; quad += blockDim.x) {
-      float4 v = reinterpret_cast<float4*>(tile)[quad];
-      const float a = v.x + v.y, b = v.x - v.y, c = v.z + v.w, d = v.z - v.w;
-      v.x = a + c;
-      v.y = b + d;
-      v.z = a - c;
-      v.w = b - d;
-      reinterpret_cast<float4*>(tile)[quad] = v;
-    }
-    first = 2;
-  }
-  RowStages(tile, count, 0, first, logStages);
-}
-
 // The tile pass on a whole 2^15-float tile with 512 threads (GPUs that give a block 128 KiB of
 // shared memory): 64 values per thread in registers, through shared memory once rather than once
 // per stage. Warp w, lane l and register k first hold element w · 2048 + k · 32 + l, so stages
 // 0–4 pair lanes (__shfl_xor_sync) and stages 5–10 pair registers; for stages 11–14, which pair
 // warps, the tile goes through shared memory and comes back with element
 // j · 2048 + (4w + q) · 32 + l in register 4j + q, so that they pair registers too. Each butterfly
-// is computed as in SharedStages (the top x + y, the bottom x − y, stage after stage): the same
+// is computed as in RowStages (the top x + y, the bottom x − y, stage after stage): the same
 // bits.
 constexpr unsigned kFastValues = 64;
 
@@ -179,8 +170,8 @@ __global__ void __launch_bounds__(kTileThreads)
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     tile[i] = TileInput(data, job, gather, i);
   }
-  __syncthreads();
-  SharedStages(tile, count, logStages);
+  // Whole segments, or a tile's share of a longer one: stages along single-float rows.
+  RowStages(tile, count, 0, logStages);
   float* global = data + job.start;
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) global[i] = tile[i];
 }
@@ -197,7 +188,7 @@ __global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int log
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     tile[i] = base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))];
   }
-  RowStages(tile, count, logColumns, 0, static_cast<unsigned>(job.logRows));
+  RowStages(tile, count, logColumns, static_cast<unsigned>(job.logRows));
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))] = tile[i];
   }

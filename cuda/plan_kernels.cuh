@@ -141,6 +141,20 @@ __device__ __forceinline__ int32_t FindItem(const Schedule& schedule, int64_t in
   return schedule.items[at];
 }
 
+// A_m of a rank split (its parameters).
+__device__ __forceinline__ const float* Factor(const PlanView& view, const SplitJob& job, int m) {
+  return view.params + view.dims[job.factorOffsets + m];
+}
+
+// Entry (row, c) of a rank split's T = A_0 · Y [d0 × cols], summed over the ranks in order.
+__device__ __forceinline__ float LowRankEntry(const PlanView& view, const SplitJob& job,
+                                              int64_t row, int64_t c) {
+  const float* a = Factor(view, job, 0) + row * job.rank;
+  float sum = 0.0f;
+  for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
+  return sum;
+}
+
 // Positions in ΔW_all (through σ⁻¹ under a shuffle) of a group's values e < used, visited in
 // increasing order: each lies in the last of the group's regions whose prefix is ≤ e, the first
 // found by bisection (a group spanning every target of a model has dozens of regions), the

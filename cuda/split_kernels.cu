@@ -9,10 +9,6 @@
 namespace superlora::cuda {
 namespace {
 
-__device__ __forceinline__ const float* Factor(const PlanView& view, const SplitJob& job, int m) {
-  return view.params + view.dims[job.factorOffsets + m];
-}
-
 __device__ __forceinline__ float* FactorGradient(const PlanView& view, const SplitJob& job, int m) {
   return view.dParams + view.dims[job.factorOffsets + m];
 }
@@ -60,12 +56,7 @@ __global__ void MaterialiseKernel(PlanView view, Schedule schedule) {
   FOR_EACH_ITEM(schedule, index) {
     int64_t local;
     const SplitJob& job = view.jobs[FindItem(schedule, index, &local)];
-    const int64_t i0 = local / job.cols;
-    const int64_t c = local % job.cols;
-    const float* a = Factor(view, job, 0) + i0 * job.rank;
-    float sum = 0.0f;
-    for (int32_t j = 0; j < job.rank; ++j) sum = fmaf(a[j], job.y[j * job.cols + c], sum);
-    job.tensorOut[local] = sum;
+    job.tensorOut[local] = LowRankEntry(view, job, local / job.cols, local % job.cols);
   }
 }
 

@@ -135,6 +135,17 @@ __global__ void NothingKernel(float*) {}
 
 using superlora_cuda_emulator::Launch;
 
+// What each of `threads` threads (one block) wrote with `kernel(out)`: the lanes shuffles read.
+std::vector<int> LaneReads(const char* name, void (*kernel)(int*), unsigned threads) {
+  void* out = nullptr;
+  cudaMalloc(&out, threads * sizeof(int));
+  Launch(name, kernel, 1, threads)(static_cast<int*>(out));
+  std::vector<int> host(threads);
+  cudaMemcpy(host.data(), out, threads * sizeof(int), cudaMemcpyDeviceToHost);
+  cudaFree(out);
+  return host;
+}
+
 void CorrectKernels() {
   const int64_t count = 100003;
   float* out = DeviceFloats(count);
@@ -177,23 +188,14 @@ void CorrectKernels() {
   Expect(sumsRight, "a shuffle-down reduction sums each warp's 32 lanes");
   cudaFree(sums);
 
-  void* lanes = nullptr;
-  cudaMalloc(&lanes, 32 * sizeof(int));
-  Launch("ShuffleWidthKernel", ShuffleWidthKernel, 1, 32)(static_cast<int*>(lanes));
-  std::vector<int> got(32);
-  cudaMemcpy(got.data(), lanes, 32 * sizeof(int), cudaMemcpyDeviceToHost);
+  const std::vector<int> got = LaneReads("ShuffleWidthKernel", ShuffleWidthKernel, 32);
   bool widthRight = true;
   for (int lane = 0; lane < 32; ++lane) {
     widthRight &= got[lane] == (lane % 8 + 3 < 8 ? lane + 3 : lane);
   }
   Expect(widthRight, "__shfl_down_sync with width 8 stays within each group of 8 lanes");
-  cudaFree(lanes);
 
-  void* xorLanes = nullptr;
-  cudaMalloc(&xorLanes, 64 * sizeof(int));
-  Launch("ShuffleXorKernel", ShuffleXorKernel, 1, 64)(static_cast<int*>(xorLanes));
-  std::vector<int> xorGot(64);
-  cudaMemcpy(xorGot.data(), xorLanes, 64 * sizeof(int), cudaMemcpyDeviceToHost);
+  const std::vector<int> xorGot = LaneReads("ShuffleXorKernel", ShuffleXorKernel, 64);
   bool xorRight = true;
   for (int t = 0; t < 64; ++t) {
     // Lane ^ 5 stays in its 16-lane segment; with width 4 it reads an earlier segment or, when
@@ -203,7 +205,6 @@ void CorrectKernels() {
     xorRight &= xorGot[t] == (source / width > lane / width ? lane : source);
   }
   Expect(xorRight, "__shfl_xor_sync reads lane ^ mask, its own value when that is a later segment");
-  cudaFree(xorLanes);
 
   float* fresh = DeviceFloats(4);
   Expect(std::isnan(ToHost(fresh, 4)[2]), "cudaMalloc'd memory reads as NaN until written");
