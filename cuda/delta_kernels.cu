@@ -1,11 +1,12 @@
 // ΔW_all from the splits (SPEC §4, §6, §8) and the glue of the fastfood projection (§7), for every
 // group of a plan in one launch per kernel: the Kronecker product (or the rank-r product when
 // K = 1) is evaluated per output value and written once, straight to its place in ΔW_all (its
-// region, through σ⁻¹ under a shuffle) or, under a projection, as B ⊙ z into the group's
-// zero-padded segment of the first transform. The backward gathers each group's upstream
-// gradient the same way and reduces dL/dT_k with one warp per entry. The kernels that walk a
-// group's output take a run of consecutive values per thread (kValuesPerThread; the forward's
-// GenerateKernel kWideRun when the plan is built with SUPERLORA_CUDA_VALUES_PER_THREAD=8).
+// region, through σ⁻¹ under a shuffle) or, under a projection, as B ⊙ z into the group's segment
+// of the input transform, zero-padded to L1 = nextpow2(m_g) (fwht.cuh: FwhtGather). The backward
+// gathers each group's upstream gradient the same way and reduces dL/dT_k with one warp per entry.
+// The kernels that walk a group's output take a run of consecutive values per thread
+// (kValuesPerThread; the forward's GenerateKernel kWideRun when the plan is built with
+// SUPERLORA_CUDA_VALUES_PER_THREAD=8).
 #include "check.cuh"
 #include "plan_kernels.cuh"
 
@@ -183,13 +184,13 @@ __global__ void GenerateKernel(PlanView view, Schedule schedule) {
     const int64_t first = run * R;
     float values[R];
     if (bucket.projectionSize > 0) {
-      const int count = RunLength<R>(bucket.projectionSize, first);
+      const int count = RunLength<R>(bucket.inputSize, first);
       const int generated = RunLength<R>(bucket.generatedLength, first);
       FoldedValues(view, group, bucket, first, generated, values);
       FOR_EACH_VALUE(v, R, count) {
         values[v] = v < generated ? view.signs[bucket.table + first + v] * values[v] : 0.0f;
       }
-      StoreRun(view.projectionA + group.projection + first, values, count);
+      StoreRun(view.projectionInput + group.projectionInput + first, values, count);
     } else {
       const int count = RunLength<R>(group.used, first);
       FoldedValues(view, group, bucket, first, count, values);
@@ -208,7 +209,7 @@ __global__ void EmitKernel(PlanView view, Schedule schedule) {
     const int64_t first = run * R;
     const int count = RunLength<R>(group.used, first);
     float values[R];
-    LoadRun(view.projectionB + group.projection + first, count, values);
+    LoadRun(view.projectionOutput + group.projectionOutput + first, count, values);
     FOR_EACH_VALUE(v, R, count) values[v] = bucket.factor * values[v];
     ScatterRun(view, group, first, count, values);
   }
@@ -234,7 +235,7 @@ __global__ void UpstreamKernel(PlanView view, Schedule schedule) {
       }
     }
     if (projected) {
-      StoreRun(view.projectionA + group.projection + first, values, count);
+      StoreRun(view.projectionOutput + group.projectionOutput + first, values, count);
     } else {
       FOR_EACH_VALUE(v, R, count) values[v] = view.scale * values[v];
       StoreRun(group.upstream + first, values, count);

@@ -119,33 +119,45 @@ __device__ __forceinline__ void LaneStages(float (&v)[kFastValues], unsigned lan
   }
 }
 
-// Element i of the tile as the pass first reads it: data[start + i], or in gather mode
-// weights[π-entry] · source[π(i)] within the segment.
+// Element i of the tile as the pass first reads it: data[start + i], or in gather mode the sum
+// over the job's folds of weights · source through perm (FwhtGather), fold 0 first; kOneFold reads
+// fold 0 only, for callers that know job.folds is 1.
+template <bool kOneFold>
 __device__ __forceinline__ float TileInput(const float* data, const FwhtTileJob& job,
                                            const FwhtGather& gather, unsigned i) {
   const int64_t position = job.start + i;
   if (gather.source == nullptr) return data[position];
-  const int64_t local = position & ((int64_t{1} << job.logSize) - 1);
-  const int64_t entry = job.table + local;
-  return gather.weights[entry] * gather.source[position - local + gather.perm[entry]];
+  const int64_t offset = position - job.segments;
+  const int64_t size = int64_t{1} << job.logSize;
+  const int64_t entry = job.table + (offset & (size - 1));
+  const float* source = gather.source + job.sources + ((offset >> job.logSize) << job.logSource);
+  const int32_t mask = static_cast<int32_t>((int64_t{1} << job.logSource) - 1);
+  float sum = gather.weights[entry] * source[gather.perm[entry] & mask];
+  if (kOneFold) return sum;
+  for (int32_t f = 1; f < job.folds; ++f) {
+    const int64_t at = entry + f * size;
+    sum += gather.weights[at] * source[gather.perm[at] & mask];
+  }
+  return sum;
 }
 
-__device__ void RegisterTile(float* data, float* tile, const FwhtTileJob& job,
-                             const FwhtGather& gather, unsigned logStages) {
+// The tile's element i as input(i); the result goes to global[0 … 2^15).
+template <typename Input>
+__device__ void RegisterTile(float* global, float* tile, Input input, unsigned logStages) {
   const unsigned lane = threadIdx.x % 32;
   const unsigned warp = threadIdx.x / 32;
   float v[kFastValues];
   const auto first = [&](unsigned k) { return warp * 2048 + k * 32 + lane; };
 #pragma unroll
-  for (unsigned k = 0; k < kFastValues; ++k) v[k] = TileInput(data, job, gather, first(k));
+  for (unsigned k = 0; k < kFastValues; ++k) v[k] = input(first(k));
   LaneStages(v, lane, logStages);
   RegisterStages<0, 6>(v, 5, logStages);
-  float* global = data + job.start;
   if (logStages <= 11) {
 #pragma unroll
     for (unsigned k = 0; k < kFastValues; ++k) global[first(k)] = v[k];
     return;
   }
+  // Each thread overwrites only the elements it read: no barrier needed before these stores.
 #pragma unroll
   for (unsigned k = 0; k < kFastValues; ++k) tile[first(k)] = v[k];
   __syncthreads();
@@ -164,11 +176,24 @@ __global__ void __launch_bounds__(kTileThreads)
   const unsigned count = static_cast<unsigned>(job.count);
   const unsigned logStages = static_cast<unsigned>(min(job.logSize, logTile));
   if (logTile == kMaxLogTile && count == (1u << kMaxLogTile) && blockDim.x == kTileThreads) {
-    RegisterTile(data, tile, job, gather, logStages);
+    if (gather.source != nullptr && job.folds > 1) {
+      // The folds' loads do not fit in registers beside the 64 values: gathered into shared
+      // memory first.
+      for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
+        tile[i] = TileInput<false>(data, job, gather, i);
+      }
+      __syncthreads();
+      RegisterTile(
+          data + job.start, tile, [&](unsigned i) { return tile[i]; }, logStages);
+    } else {
+      RegisterTile(
+          data + job.start, tile, [&](unsigned i) { return TileInput<true>(data, job, gather, i); },
+          logStages);
+    }
     return;
   }
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
-    tile[i] = TileInput(data, job, gather, i);
+    tile[i] = TileInput<false>(data, job, gather, i);
   }
   // Whole segments, or a tile's share of a longer one: stages along single-float rows.
   RowStages(tile, count, 0, logStages);
@@ -176,7 +201,7 @@ __global__ void __launch_bounds__(kTileThreads)
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) global[i] = tile[i];
 }
 
-__global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int logTile) {
+__global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int logTile, float* emit) {
   float* tile = DynamicSharedMemory<float>();
   const FwhtColumnJob job = jobs[blockIdx.x];
   const unsigned logColumns = static_cast<unsigned>(logTile - job.logRows);
@@ -189,6 +214,15 @@ __global__ void FwhtColumnKernel(float* data, const FwhtColumnJob* jobs, int log
     tile[i] = base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))];
   }
   RowStages(tile, count, logColumns, static_cast<unsigned>(job.logRows));
+  if (emit != nullptr && job.emitStart >= 0) {
+    float* out = emit + job.emitStart + job.firstColumn;
+    const int64_t limit = job.emitCount - job.firstColumn;
+    for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
+      const int64_t at = static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1));
+      if (at < limit) out[at] = job.emitFactor * tile[i];
+    }
+    return;
+  }
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
     base[static_cast<int64_t>(i >> logColumns) * rowLength + (i & (columns - 1))] = tile[i];
   }
@@ -233,17 +267,18 @@ void FwhtTilePass(float* data, const FwhtTileJob* jobs, int64_t jobCount, int lo
 }
 
 void FwhtColumnPass(float* data, const FwhtColumnJob* jobs, int64_t jobCount, int logTile,
-                    void* stream) {
+                    float* emit, void* stream) {
   if (jobCount == 0) return;
   const unsigned threads = std::min<unsigned>(kTileThreads, std::max(32u, (1u << logTile) / 4));
   SUPERLORA_LAUNCH(FwhtColumnKernel, "FwhtColumnKernel", static_cast<unsigned>(jobCount), threads,
                    size_t{4} << logTile, static_cast<cudaStream_t>(stream))
-  (data, jobs, logTile);
+  (data, jobs, logTile, emit);
   Check(cudaGetLastError(), "FwhtColumnKernel launch");
 }
 
-void AppendFwhtJobs(int64_t start, int64_t count, int logSize, int64_t table, int logTile,
-                    std::vector<FwhtTileJob>& tileJobs, std::vector<FwhtColumnJob>& columnJobs) {
+void AppendFwhtJobs(int64_t start, int64_t count, int logSize, const FwhtSource& source,
+                    int logTile, std::vector<FwhtTileJob>& tileJobs,
+                    std::vector<FwhtColumnJob>& columnJobs) {
   const int64_t size = int64_t{1} << logSize;
   const int64_t tile = int64_t{1} << logTile;
   const int64_t total = count * size;
@@ -252,7 +287,11 @@ void AppendFwhtJobs(int64_t start, int64_t count, int logSize, int64_t table, in
     job.start = start + offset;
     job.count = static_cast<int32_t>(std::min(tile, total - offset));
     job.logSize = logSize;
-    job.table = table;
+    job.segments = start;
+    job.table = source.table;
+    job.sources = source.start;
+    job.logSource = source.logSource;
+    job.folds = source.folds;
     tileJobs.push_back(job);
   }
   if (logSize <= logTile) return;
@@ -279,7 +318,8 @@ void FwhtDevice(float* deviceData, size_t length, size_t size, void* stream) {
   }
   std::vector<FwhtTileJob> tiles;
   std::vector<FwhtColumnJob> columns;
-  AppendFwhtJobs(0, static_cast<int64_t>(length / size), logSize, 0, logTile, tiles, columns);
+  AppendFwhtJobs(0, static_cast<int64_t>(length / size), logSize, FwhtSource{}, logTile, tiles,
+                 columns);
   DeviceBuffer<FwhtTileJob> tileJobs(tiles.size());
   DeviceBuffer<FwhtColumnJob> columnJobs(columns.size());
   // On `stream` itself: a plain cudaMemcpy goes to the legacy stream, which a non-blocking
@@ -296,7 +336,7 @@ void FwhtDevice(float* deviceData, size_t length, size_t size, void* stream) {
   FwhtTilePass(deviceData, tileJobs.data(), static_cast<int64_t>(tiles.size()), logTile, nullptr,
                stream);
   FwhtColumnPass(deviceData, columnJobs.data(), static_cast<int64_t>(columns.size()), logTile,
-                 stream);
+                 nullptr, stream);
   // The job lists are freed on return: wait for the kernels that read them.
   Check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), "fwht kernels");
 }

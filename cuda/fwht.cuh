@@ -21,8 +21,13 @@ namespace superlora::cuda {
 struct FwhtTileJob {
   int64_t start = 0;    // first float of the tile in the buffer
   int32_t count = 0;    // floats in the tile (whole segments, or a tile of a longer segment)
-  int32_t logSize = 0;  // log2 of the segment length L (stages done here: min(L, tile))
-  int64_t table = 0;    // gather mode: offset of the segment's tables in the perm / weights arrays
+  int32_t logSize = 0;  // log2 of the segment length (stages done here: min(segment, tile))
+  // Gather mode only (FwhtGather): where the job's segments and their sources lie.
+  int64_t segments = 0;   // first float of the first of the consecutive segments this job is in
+  int64_t table = 0;      // offset of the segments' tables in the perm / weights arrays
+  int64_t sources = 0;    // first float of the matching source segments (2^logSource each)
+  int32_t logSource = 0;  // log2 of a source segment
+  int32_t folds = 1;      // table entries summed per element (see FwhtGather)
 };
 
 // One block of the column pass.
@@ -30,16 +35,35 @@ struct FwhtColumnJob {
   int64_t segment = 0;      // first float of the segment
   int32_t logRows = 0;      // log2(L / tile)
   int32_t firstColumn = 0;  // first of the tile / R columns this block transforms
+  // Emit mode (a pass given an emit array): value e < emitCount of the segment goes to
+  // emit[emitStart + e] times emitFactor instead of back to the segment; later values are dropped.
+  int64_t emitStart = -1;  // −1: back to the segment, emit array or not
+  int64_t emitCount = 0;
+  float emitFactor = 1.0f;
 };
 
-// Gather mode of the tile pass: element i of a segment is first loaded as
-// weights[table + i] · source[segmentStart + perm[table + i]] (segments start at multiples of
-// their length L). This is fastfood's w = Gv ⊙ u[π] (SPEC §7), and its transpose with π⁻¹ and
-// Gv ∘ π⁻¹, riding on the load of the next transform.
+// Gather mode of the tile pass: element i of segment s (counted from job.segments, segments of
+// size S = 2^logSize) is first loaded as
+//   Σ_{f < folds} weights[table + i + f·S] · source[sources + s · 2^logSource + (perm[table + i +
+//   f·S] mod 2^logSource)].
+// Fastfood (SPEC §7) uses it both ways:
+// - forward, folds = 1: w = Gv ⊙ u[π] where u = H_L x repeats the small transform ũ = H_{L1} x of
+//   the zero-padded input in every block of L1 = nextpow2(m), so u[π[i]] = ũ[π[i] mod L1];
+// - backward, folds = L / L1, with π⁻¹ and Gv ∘ π⁻¹: the transpose of that repetition sums the
+//   L / L1 blocks of the scattered gradient, t̃[j] = Σ_f Gv[π⁻¹[j + f·L1]] · t[π⁻¹[j + f·L1]].
+// It rides on the load of the next transform; source and data must not overlap.
 struct FwhtGather {
   const float* source = nullptr;
   const int32_t* perm = nullptr;
   const float* weights = nullptr;
+};
+
+// Where a gathering tile pass reads (for AppendFwhtJobs; ignored by a plain pass).
+struct FwhtSource {
+  int64_t table = 0;  // tables of the first segment
+  int64_t start = 0;  // first source segment
+  int logSource = 0;  // log2 of a source segment
+  int32_t folds = 1;
 };
 
 // The largest log2 tile this device's shared memory allows (≤ 15); queries device 0 once.
@@ -51,9 +75,10 @@ int FwhtLogTile();
 void FwhtTilePass(float* data, const FwhtTileJob* jobs, int64_t jobCount, int logTile,
                   const FwhtGather* gather, void* stream);
 
-// Launches the column pass over `jobCount` jobs (device array).
+// Launches the column pass over `jobCount` jobs (device array); with `emit` (device memory, may be
+// nullptr), jobs with an emitStart write their values there (FwhtColumnJob).
 void FwhtColumnPass(float* data, const FwhtColumnJob* jobs, int64_t jobCount, int logTile,
-                    void* stream);
+                    float* emit, void* stream);
 
 // Transforms `length` floats of device memory in place, as length / size rows of `size`, on
 // `stream`. Asynchronous like any launch. Preconditions: size is a power of two that divides
@@ -65,10 +90,11 @@ void FwhtDevice(float* deviceData, size_t length, size_t size, void* stream = nu
 void FwhtHost(float* hostData, size_t length, size_t size);
 
 // Host side of the job lists: appends the tiles and column jobs that transform `count` consecutive
-// segments of length 2^logSize starting at `start` (a multiple of the segment length when the
-// tile pass gathers). Segments shorter than a tile are packed several to a tile, the last tile
-// holding what is left.
-void AppendFwhtJobs(int64_t start, int64_t count, int logSize, int64_t table, int logTile,
-                    std::vector<FwhtTileJob>& tileJobs, std::vector<FwhtColumnJob>& columnJobs);
+// segments of length 2^logSize starting at `start`, whose tile jobs gather from `source` when the
+// pass runs in gather mode. Segments shorter than a tile are packed several to a tile, the last
+// tile holding what is left.
+void AppendFwhtJobs(int64_t start, int64_t count, int logSize, const FwhtSource& source,
+                    int logTile, std::vector<FwhtTileJob>& tileJobs,
+                    std::vector<FwhtColumnJob>& columnJobs);
 
 }  // namespace superlora::cuda

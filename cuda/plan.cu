@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -94,6 +95,16 @@ void RequireKronIndicesFit(const engine::PlanSpec& spec) {
   }
 }
 
+// log2 of L1, the size of a projected bucket's input transform: the smallest power of two that
+// holds its m_g inputs (the zero padding past them transforms to copies of the first block,
+// fwht.cuh: FwhtGather), but at least 2^7 tiles (or L), so that the backward's fold, which sums
+// L / L1 gathered values per element inside the L1-point transform's tile pass, still spreads over
+// 128 blocks per group (one per SM of an H200) instead of a handful.
+int InputLog(const engine::BucketSpec& bucket, int logTile) {
+  return std::max(Log2(bucket.generated_length),
+                  std::min(Log2(bucket.projection_size), logTile + 7));
+}
+
 // The forward's values per thread (GenerateKernel's run): kValuesPerThread, or kWideRun when
 // SUPERLORA_CUDA_VALUES_PER_THREAD says 8 (a tuning knob, read when a plan is built; bench/gpu.sh
 // times both).
@@ -135,16 +146,23 @@ struct CudaPlan::State {
   float* delta = nullptr;
   float* dDelta = nullptr;
   float* scratch = nullptr;
-  float* projectionA = nullptr;
-  float* projectionB = nullptr;
+  float* projectionInput = nullptr;   // L1 floats per projected group
+  float* projectionOutput = nullptr;  // L floats per projected group
+
+  // The job lists of one batched transform over a projection buffer (fwht.cuh).
+  struct FwhtBatch {
+    float* data = nullptr;
+    const FwhtTileJob* tiles = nullptr;
+    int64_t tileCount = 0;
+    const FwhtColumnJob* columns = nullptr;
+    int64_t columnCount = 0;
+  };
 
   PlanView view{};
-  FwhtGather gatherForward;
-  FwhtGather gatherBackward;
-  const FwhtTileJob* tileJobs = nullptr;
-  int64_t tileJobCount = 0;
-  const FwhtColumnJob* columnJobs = nullptr;
-  int64_t columnJobCount = 0;
+  FwhtGather gatherForward;   // into the L-point transform: Gv ⊙ ũ[π mod L1]
+  FwhtGather gatherBackward;  // into the L1-point one: the L / L1 folds of (Gv ⊙ t)[π⁻¹]
+  FwhtBatch inputTransform;
+  FwhtBatch outputTransform;
 
   Schedule identityY, materialise, generate, emit, upstream, finish, fullGradient, kronGradient,
       lowRankFactor, lowRankY, identityGradient;
@@ -200,6 +218,10 @@ struct CudaPlan::State {
   void Build();
   void RunY();
   void RunProjection(bool backward);
+  void RunFwht(const FwhtBatch& batch, const FwhtGather* gather, const char* tileName,
+               float* emit = nullptr);
+  FwhtBatch UploadFwht(float* data, const std::vector<FwhtTileJob>& tiles,
+                       const std::vector<FwhtColumnJob>& columns);
   void Sync(const char* what) { Check(cudaStreamSynchronize(stream), what); }
   void BeginRun();
   void Launched(const char* kernel);
@@ -252,10 +274,12 @@ void CudaPlan::State::Build() {
   std::vector<int64_t> dims;
   std::vector<FastDivisor> divisors;
   std::vector<BucketInfo> buckets;
-  std::vector<int64_t> bucketProjection(spec.buckets.size(), -1);
-  int64_t projectionFloats = 0;
-  std::vector<FwhtTileJob> tiles;
-  std::vector<FwhtColumnJob> columns;
+  std::vector<int64_t> bucketInput(spec.buckets.size(), -1);
+  std::vector<int64_t> bucketOutput(spec.buckets.size(), -1);
+  int64_t inputFloats = 0;
+  int64_t outputFloats = 0;
+  std::vector<FwhtTileJob> inputTiles, outputTiles;
+  std::vector<FwhtColumnJob> inputColumns, outputColumns;
   for (size_t b = 0; b < spec.buckets.size(); ++b) {
     const engine::BucketSpec& bucket = spec.buckets[b];
     BucketInfo info{};
@@ -277,22 +301,32 @@ void CudaPlan::State::Build() {
                         std::to_string(2 * logTile) + " on this device, not 2^" +
                         std::to_string(logSize));
       }
+      const int logInput = InputLog(bucket, logTile);
+      info.inputSize = int64_t{1} << logInput;
       info.table = tableOffsets[static_cast<size_t>(bucket.table)];
       info.factor = static_cast<float>(
           static_cast<double>(spec.scale) /
           std::sqrt(static_cast<double>(bucket.virtual_length) * table.gaussian_sum_sq));
-      const int64_t start =
-          RoundUp(projectionFloats, std::max<int64_t>(bucket.projection_size, 32));
-      bucketProjection[b] = start;
+      // Segments start at multiples of their size (or of 32 floats), so runs of 4 or 8 values
+      // in them are 16-byte aligned.
       const int64_t count = static_cast<int64_t>(bucket.groups.size());
-      projectionFloats = start + count * bucket.projection_size;
-      AppendFwhtJobs(start, count, logSize, info.table, logTile, tiles, columns);
+      const int64_t input = RoundUp(inputFloats, std::max<int64_t>(info.inputSize, 32));
+      const int64_t output = RoundUp(outputFloats, std::max<int64_t>(bucket.projection_size, 32));
+      bucketInput[b] = input;
+      bucketOutput[b] = output;
+      inputFloats = input + count * info.inputSize;
+      outputFloats = output + count * bucket.projection_size;
+      const int32_t folds = static_cast<int32_t>(bucket.projection_size >> logInput);
+      AppendFwhtJobs(input, count, logInput, FwhtSource{info.table, output, logSize, folds},
+                     logTile, inputTiles, inputColumns);
+      AppendFwhtJobs(output, count, logSize, FwhtSource{info.table, input, logInput, 1}, logTile,
+                     outputTiles, outputColumns);
     }
     buckets.push_back(info);
   }
   if (projected) {
-    projectionA = Allocate<float>(static_cast<size_t>(projectionFloats), "projection A");
-    projectionB = Allocate<float>(static_cast<size_t>(projectionFloats), "projection B");
+    projectionInput = Allocate<float>(static_cast<size_t>(inputFloats), "projection input");
+    projectionOutput = Allocate<float>(static_cast<size_t>(outputFloats), "projection output");
   }
 
   // Scratch layout: per group its upstream (K > 1 without a projection), per (group, split) job its
@@ -344,16 +378,20 @@ void CudaPlan::State::Build() {
     info.regionCount = static_cast<int32_t>(group.regions.size());
     info.jobFirst = static_cast<int32_t>(jobs.size());
     info.used = group.used;
-    info.projection = -1;
+    info.projectionInput = -1;
+    info.projectionOutput = -1;
     int64_t prefix = 0;
     for (const engine::Region& region : group.regions) {
       regions.push_back({region.start, region.length, prefix});
       prefix += region.length;
     }
     if (bucket.projection_size > 0) {
-      info.projection =
-          bucketProjection[static_cast<size_t>(group.bucket)] + group.slot * bucket.projection_size;
-      info.upstream = projectionB + info.projection;
+      const BucketInfo& projection = buckets[static_cast<size_t>(group.bucket)];
+      info.projectionInput =
+          bucketInput[static_cast<size_t>(group.bucket)] + group.slot * projection.inputSize;
+      info.projectionOutput =
+          bucketOutput[static_cast<size_t>(group.bucket)] + group.slot * bucket.projection_size;
+      info.upstream = projectionInput + info.projectionInput;
     } else if (splits > 1) {
       info.upstream = scratch + upstreamOffset[g];
     } else {
@@ -453,6 +491,28 @@ void CudaPlan::State::Build() {
   }
   if (steps < 0) steps = 0;
 
+  // A projected group that lands as one run of ΔW_all (no shuffle) takes factor · y from the
+  // L-point transform's column pass itself; EmitKernel copies the others, and every group whose L
+  // fits in one tile (no column pass).
+  std::vector<bool> emitted(group_count, false);
+  if (!spec.shuffle) {
+    std::map<int64_t, size_t> groupAt;  // first float of its output segment → group
+    for (size_t g = 0; g < group_count; ++g) {
+      if (groups[g].projectionOutput >= 0 && spec.groups[g].regions.size() == 1) {
+        groupAt[groups[g].projectionOutput] = g;
+      }
+    }
+    for (FwhtColumnJob& job : outputColumns) {
+      const auto found = groupAt.find(job.segment);
+      if (found == groupAt.end()) continue;
+      const size_t g = found->second;
+      job.emitStart = spec.groups[g].regions[0].start;
+      job.emitCount = groups[g].used;
+      job.emitFactor = buckets[static_cast<size_t>(groups[g].bucket)].factor;
+      emitted[g] = true;
+    }
+  }
+
   // Schedules: which items each kernel covers and how many work items each has.
   std::vector<std::pair<int32_t, int64_t>> entries;
   auto forJobs = [&](auto count) {
@@ -499,13 +559,16 @@ void CudaPlan::State::Build() {
   // The walks over a group's output take runs of kValuesPerThread values (delta_kernels.cu).
   generate =
       MakeSchedule(forGroups([&](const GroupInfo& g, const BucketInfo& b) {
-                     return RunsOver(b.projectionSize > 0 ? b.projectionSize : g.used, generateRun);
+                     return RunsOver(b.projectionSize > 0 ? b.inputSize : g.used, generateRun);
                    }),
                    "generate");
-  emit = MakeSchedule(forGroups([](const GroupInfo& g, const BucketInfo& b) {
-                        return b.projectionSize > 0 ? RunsOver(g.used) : 0;
-                      }),
-                      "emit");
+  entries.clear();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const bool projected = buckets[static_cast<size_t>(groups[g].bucket)].projectionSize > 0;
+    entries.emplace_back(static_cast<int32_t>(g),
+                         projected && !emitted[g] ? RunsOver(groups[g].used) : 0);
+  }
+  emit = MakeSchedule(entries, "emit");
   // The upstream gather: into the first transform under a projection, into scratch for the
   // Kronecker backward; a K = 1 split without a projection reads dL/dΔW_all in place.
   upstream = MakeSchedule(forGroups([&](const GroupInfo&, const BucketInfo& b) -> int64_t {
@@ -556,15 +619,14 @@ void CudaPlan::State::Build() {
   view.dParams = dParams;
   view.delta = delta;
   view.dDelta = dDelta;
-  view.projectionA = projectionA;
-  view.projectionB = projectionB;
-  gatherForward = {projectionA, Upload(perm, "fastfood perm"), Upload(gaussians, "fastfood Gv")};
-  gatherBackward = {projectionA, Upload(permInverse, "fastfood inverse perm"),
+  view.projectionInput = projectionInput;
+  view.projectionOutput = projectionOutput;
+  gatherForward = {projectionInput, Upload(perm, "fastfood perm"),
+                   Upload(gaussians, "fastfood Gv")};
+  gatherBackward = {projectionOutput, Upload(permInverse, "fastfood inverse perm"),
                     Upload(gaussiansInverse, "fastfood inverse Gv")};
-  tileJobs = Upload(tiles, "fwht tiles");
-  tileJobCount = static_cast<int64_t>(tiles.size());
-  columnJobs = Upload(columns, "fwht columns");
-  columnJobCount = static_cast<int64_t>(columns.size());
+  inputTransform = UploadFwht(projectionInput, inputTiles, inputColumns);
+  outputTransform = UploadFwht(projectionOutput, outputTiles, outputColumns);
   // Every upload above is a cudaMemcpy from pageable memory on the legacy default stream, which
   // may return before the DMA has landed, and `stream` is non-blocking, so it is not ordered after
   // them: wait for them here, or the first kernels could read job lists still in flight.
@@ -588,19 +650,39 @@ void CudaPlan::State::RunY() {
   }
 }
 
-void CudaPlan::State::RunProjection(bool backward) {
-  FwhtTilePass(projectionA, tileJobs, tileJobCount, logTile, nullptr, stream);
-  Launched("FwhtTileKernel");
-  if (columnJobCount > 0) {
-    FwhtColumnPass(projectionA, columnJobs, columnJobCount, logTile, stream);
+CudaPlan::State::FwhtBatch CudaPlan::State::UploadFwht(float* data,
+                                                       const std::vector<FwhtTileJob>& tiles,
+                                                       const std::vector<FwhtColumnJob>& columns) {
+  FwhtBatch batch;
+  batch.data = data;
+  batch.tiles = Upload(tiles, "fwht tiles");
+  batch.tileCount = static_cast<int64_t>(tiles.size());
+  batch.columns = Upload(columns, "fwht columns");
+  batch.columnCount = static_cast<int64_t>(columns.size());
+  return batch;
+}
+
+void CudaPlan::State::RunFwht(const FwhtBatch& batch, const FwhtGather* gather,
+                              const char* tileName, float* emit) {
+  FwhtTilePass(batch.data, batch.tiles, batch.tileCount, logTile, gather, stream);
+  Launched(tileName);
+  if (batch.columnCount > 0) {
+    FwhtColumnPass(batch.data, batch.columns, batch.columnCount, logTile, emit, stream);
     Launched("FwhtColumnKernel");
   }
-  FwhtTilePass(projectionB, tileJobs, tileJobCount, logTile,
-               backward ? &gatherBackward : &gatherForward, stream);
-  Launched("FwhtTileKernel (gather)");
-  if (columnJobCount > 0) {
-    FwhtColumnPass(projectionB, columnJobs, columnJobCount, logTile, stream);
-    Launched("FwhtColumnKernel");
+}
+
+// Forward: ũ = H_{L1}(B ⊙ z) (GenerateKernel wrote B ⊙ z), then y = H_L w with w = Gv ⊙ ũ[π mod L1]
+// gathered by the tile pass, its column pass writing factor · y into ΔW_all where it can. Backward,
+// its transpose: t = H_L dy (UpstreamKernel wrote dy), then H_{L1} of the L / L1 blocks of Gv ⊙ t
+// scattered by π, summed as the tile pass gathers them.
+void CudaPlan::State::RunProjection(bool backward) {
+  if (backward) {
+    RunFwht(outputTransform, nullptr, "FwhtTileKernel");
+    RunFwht(inputTransform, &gatherBackward, "FwhtTileKernel (fold)");
+  } else {
+    RunFwht(inputTransform, nullptr, "FwhtTileKernel");
+    RunFwht(outputTransform, &gatherForward, "FwhtTileKernel (gather)", delta);
   }
 }
 
@@ -702,8 +784,10 @@ void CudaPlan::RunForward() {
   s.Launched("GenerateKernel");
   if (s.projected) {
     s.RunProjection(false);
-    LaunchEmit(s.view, s.emit, s.stream);
-    s.Launched("EmitKernel");
+    if (s.emit.total > 0) {
+      LaunchEmit(s.view, s.emit, s.stream);
+      s.Launched("EmitKernel");
+    }
   }
   s.EndRun("the forward kernels");
 }

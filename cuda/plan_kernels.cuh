@@ -28,6 +28,7 @@ struct BucketInfo {
   int64_t virtualLength;    // n_g
   int64_t generatedLength;  // m_g
   int64_t projectionSize;   // L, 0 without a projection
+  int64_t inputSize;        // L1 = nextpow2(m_g), the input transform's size (projection only)
   int64_t table;            // offset of its fastfood tables in the table arrays, −1
   int64_t kron;             // K > 1: offset in divisors of its KronTables (delta_kernels.cu)
   float factor;             // projection: scale / sqrt(n · Σ Gv²)
@@ -37,11 +38,12 @@ struct GroupInfo {
   int32_t bucket;
   int32_t regionFirst;
   int32_t regionCount;
-  int32_t jobFirst;    // its K split jobs are jobFirst … jobFirst + K − 1
-  int64_t used;        // values it writes (≤ n_g)
-  int64_t projection;  // first float of its segment in the projection buffers, −1
-  float* upstream;     // backward: dL/dz (m_g floats) for its splits; nullptr for K = 1 without a
-                       // projection, whose split reads dL/dΔW_all itself (SplitGradient)
+  int32_t jobFirst;          // its K split jobs are jobFirst … jobFirst + K − 1
+  int64_t used;              // values it writes (≤ n_g)
+  int64_t projectionInput;   // first float of its L1 floats in projectionInput, −1
+  int64_t projectionOutput;  // first float of its L floats in projectionOutput, −1
+  float* upstream;  // backward: dL/dz (m_g floats) for its splits; nullptr for K = 1 without a
+                    // projection, whose split reads dL/dΔW_all itself (SplitGradient)
 };
 
 // One split of one group.
@@ -111,8 +113,10 @@ struct PlanView {
   float* dParams;
   float* delta;         // ΔW_all
   const float* dDelta;  // dL/dΔW_all
-  float* projectionA;   // fastfood buffers (segments at GroupInfo::projection)
-  float* projectionB;
+  // Fastfood: per group, forward B ⊙ z zero-padded to L1 and its transform ũ (backward the folded
+  // gradient and dz), and the L-point transform's w and y (backward dL/dy and its transform).
+  float* projectionInput;
+  float* projectionOutput;
 };
 
 // Bisection: the last i < count with start(i) ≤ value, for starts that never decrease and

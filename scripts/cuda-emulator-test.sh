@@ -27,9 +27,6 @@ g++ -std=c++17 -O2 -Wall -Wextra -Werror -Itest/cuda-emulator/include \
   -x c++ test/cuda-host/fast_divisor_check.cc -o "$work/fast_divisor_check"
 "$work/fast_divisor_check"
 "$work/selftest"
-g++ -std=c++17 -O2 -Wall -Wextra -Werror -Itest/cuda-emulator/include \
-  -x c++ test/cuda-host/fast_divisor_check.cc -o "$work/fast_divisor_check"
-"$work/fast_divisor_check"
 
 echo "cuda-emulator-test: the addon against the emulator (and dist/, which a test's child loads)"
 npm run --silent build:ts

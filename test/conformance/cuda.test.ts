@@ -150,7 +150,7 @@ if (!hasDevice) {
         'IdentityYKernel',
         'UpstreamKernel',
         'FwhtTileKernel',
-        'FwhtTileKernel (gather)',
+        'FwhtTileKernel (fold)',
         'FinishProjectionGradientKernel',
         'LowRankFactorGradientKernel',
         'LowRankYGradientKernel',
@@ -176,6 +176,13 @@ if (!hasDevice) {
         'projection with L = 2^18 (tile and column passes), shuffled',
         { grouping: 1, rank: 4, projection: { ratio: 0.3 }, shuffle: true, seed: 7 },
         [{ name: 'w', shape: [480, 500], layer: 0 }],
+      ],
+      [
+        // L1 = max(nextpow2(m) = 2^14, min(L, 2^7 tiles)): 2^17 with 2^10-float tiles, so the
+        // forward gathers ũ[π mod 2^17] and the backward folds 8 blocks; L itself with 2^15 tiles.
+        'projection from 1 % of L = 2^20 values (the input transform folded 8 times)',
+        { grouping: 1, rank: 4, projection: { ratio: 0.01 }, seed: 3 },
+        [{ name: 'w', shape: [1024, 1024], layer: 0 }],
       ],
       [
         'LoRA on 4 weights of 768 × 768',
@@ -209,6 +216,76 @@ if (!hasDevice) {
         plan.dispose();
       });
     }
+
+    test('past the tile, a group that lands as one run of ΔW_all is written by the column pass', async () => {
+      // L = 2^16 or 2^17 exceeds the tile at 227 and at 4 KiB: the L-point transform ends in a
+      // column pass, which writes factor · y straight into ΔW_all for a group whose values land
+      // side by side there; EmitKernel copies the others (shuffled, or split over
+      // non-adjacent targets).
+      const square: Target[] = [{ name: 'w', shape: [256, 256], layer: 0 }];
+      const interleaved: Target[] = [
+        { name: 'a', shape: [192, 192], layer: 0 },
+        { name: 'b', shape: [192, 192], layer: 1 },
+        { name: 'c', shape: [192, 192], layer: 0 },
+      ];
+      const cases: [SuperLoraConfig, Target[], boolean][] = [
+        [{ grouping: 1, rank: 2, projection: { ratio: 0.1 } }, square, false],
+        [{ grouping: 1, rank: 2, projection: { ratio: 0.1 }, shuffle: true }, square, true],
+        [{ grouping: 'layer', rank: 2, projection: { ratio: 0.3 } }, interleaved, true],
+      ];
+      for (const [config, targets, emitKernel] of cases) {
+        const { plan, engine } = cudaEngine(config, targets);
+        const params = sinParams(plan.numParams);
+        const delta = engine.deltaInto(params, new Float32Array(plan.deltaSize));
+        const names = engine
+          .cudaPlan()
+          .info()
+          .kernels.map((kernel) => kernel.name);
+        expect(names.slice(0, 6)).toEqual([
+          'IdentityYKernel',
+          'GenerateKernel',
+          'FwhtTileKernel',
+          'FwhtColumnKernel',
+          'FwhtTileKernel (gather)',
+          'FwhtColumnKernel',
+        ]);
+        expect(names.includes('EmitKernel')).toBe(emitKernel);
+        expectClose(delta, await plan.delta(params, { engine: 'native' }), JSON.stringify(config));
+        plan.dispose();
+      }
+    });
+
+    test('L = 2^23: full register tiles fold 2 blocks (2^15-float tiles), or a clear refusal', async () => {
+      // L1 = max(nextpow2(m) = 2^16, min(L, 2^7 tiles)). With 2^15-float tiles that is 2^22, so
+      // the backward's fold runs in FwhtTileKernel's register path (staged through shared
+      // memory); with smaller tiles two passes cannot reach 2^23 and the plan must say so.
+      const plan = createPlan({ grouping: 1, rank: 4, projection: { ratio: 0.01 }, seed: 3 }, [
+        { name: 'w', shape: [2048, 2049], layer: 0 },
+      ]);
+      const probe = cudaEngine({ rank: 1 }, smallTargets);
+      const logTile = probe.engine.cudaPlan().info().fwhtLogTile;
+      probe.plan.dispose();
+      if (logTile < 15) {
+        expect(() => plan.engine('cuda')).toThrow(
+          `the CUDA engine transforms fastfood sizes up to 2^${2 * logTile} on this device, not 2^23`,
+        );
+        plan.dispose();
+        return;
+      }
+      const params = sinParams(plan.numParams);
+      const upstream = cosUpstream(plan.deltaSize);
+      expectClose(
+        await plan.delta(params, { engine: 'cuda' }),
+        await plan.delta(params, { engine: 'native' }),
+        'ΔW',
+      );
+      expectClose(
+        await plan.deltaBackward(params, upstream, { engine: 'cuda' }),
+        await plan.deltaBackward(params, upstream, { engine: 'native' }),
+        'gradient',
+      );
+      plan.dispose();
+    });
 
     test('device-resident calls equal the host-array calls, bit for bit, every time', () => {
       const { plan, engine } = cudaEngine(
