@@ -188,7 +188,7 @@ __global__ void GenerateKernel(PlanView view, Schedule schedule) {
       const int generated = RunLength<R>(bucket.generatedLength, first);
       FoldedValues(view, group, bucket, first, generated, values);
       FOR_EACH_VALUE(v, R, count) {
-        values[v] = v < generated ? view.signs[bucket.table + first + v] * values[v] : 0.0f;
+        values[v] = v < generated ? view.signs[bucket.signs + first + v] * values[v] : 0.0f;
       }
       StoreRun(view.projectionInput + group.projectionInput + first, values, count);
     } else {
@@ -248,7 +248,7 @@ __global__ void FinishProjectionGradientKernel(PlanView view, Schedule schedule)
     int64_t e;
     const GroupInfo& group = view.groups[FindItem(schedule, index, &e)];
     const BucketInfo& bucket = view.buckets[group.bucket];
-    group.upstream[e] *= bucket.factor * view.signs[bucket.table + e];
+    group.upstream[e] *= bucket.factor * view.signs[bucket.signs + e];
   }
 }
 

@@ -243,18 +243,28 @@ void CudaPlan::State::Build() {
   delta = Allocate<float>(static_cast<size_t>(spec.delta_size), "delta");
   dDelta = Allocate<float>(static_cast<size_t>(spec.delta_size), "dDelta");
 
-  // Fastfood tables (SPEC §7, §9), one block per L, with π⁻¹ and Gv ∘ π⁻¹ for the transpose.
+  // Fastfood tables (SPEC §7, §9), one block per L, with π⁻¹ and Gv ∘ π⁻¹ for the transpose. B is
+  // read below m_g only (GenerateKernel, FinishProjectionGradientKernel): each table keeps the
+  // prefix that the largest m_g among its buckets reads.
+  std::vector<int64_t> signsRead(tables.fastfood.size(), 0);
+  for (const engine::BucketSpec& bucket : spec.buckets) {
+    if (bucket.projection_size == 0) continue;
+    int64_t& read = signsRead[static_cast<size_t>(bucket.table)];
+    read = std::max(read, bucket.generated_length);
+  }
   std::vector<float> signs, gaussians, gaussiansInverse;
   std::vector<int32_t> perm, permInverse;
-  std::vector<int64_t> tableOffsets;
-  for (const engine::FastfoodTableData& table : tables.fastfood) {
-    const int64_t offset = static_cast<int64_t>(signs.size());
+  std::vector<int64_t> tableOffsets, signOffsets;
+  for (size_t t = 0; t < tables.fastfood.size(); ++t) {
+    const engine::FastfoodTableData& table = tables.fastfood[t];
+    const int64_t offset = static_cast<int64_t>(perm.size());
     tableOffsets.push_back(offset);
-    signs.insert(signs.end(), table.signs.begin(), table.signs.end());
+    signOffsets.push_back(static_cast<int64_t>(signs.size()));
+    signs.insert(signs.end(), table.signs.begin(), table.signs.begin() + signsRead[t]);
     gaussians.insert(gaussians.end(), table.gaussians.begin(), table.gaussians.end());
     perm.insert(perm.end(), table.perm.begin(), table.perm.end());
-    permInverse.resize(signs.size());
-    gaussiansInverse.resize(signs.size());
+    permInverse.resize(perm.size());
+    gaussiansInverse.resize(perm.size());
     for (int64_t i = 0; i < table.size; ++i) {
       const int64_t target = table.perm[static_cast<size_t>(i)];
       permInverse[static_cast<size_t>(offset + target)] = static_cast<int32_t>(i);
@@ -287,6 +297,7 @@ void CudaPlan::State::Build() {
     info.generatedLength = bucket.generated_length;
     info.projectionSize = bucket.projection_size;
     info.table = -1;
+    info.signs = -1;
     info.kron = -1;
     if (splits > 1) {
       info.kron = static_cast<int64_t>(divisors.size());
@@ -304,6 +315,7 @@ void CudaPlan::State::Build() {
       const int logInput = InputLog(bucket, logTile);
       info.inputSize = int64_t{1} << logInput;
       info.table = tableOffsets[static_cast<size_t>(bucket.table)];
+      info.signs = signOffsets[static_cast<size_t>(bucket.table)];
       info.factor = static_cast<float>(
           static_cast<double>(spec.scale) /
           std::sqrt(static_cast<double>(bucket.virtual_length) * table.gaussian_sum_sq));

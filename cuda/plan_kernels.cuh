@@ -29,9 +29,10 @@ struct BucketInfo {
   int64_t generatedLength;  // m_g
   int64_t projectionSize;   // L, 0 without a projection
   int64_t inputSize;        // L1 = nextpow2(m_g), the input transform's size (projection only)
-  int64_t table;            // offset of its fastfood tables in the table arrays, −1
-  int64_t kron;             // K > 1: offset in divisors of its KronTables (delta_kernels.cu)
-  float factor;             // projection: scale / sqrt(n · Σ Gv²)
+  int64_t table;  // offset of its fastfood tables π, Gv, π⁻¹, Gv ∘ π⁻¹ (L entries), −1
+  int64_t signs;  // offset of its B (m_g entries at least) in PlanView::signs, −1
+  int64_t kron;   // K > 1: offset in divisors of its KronTables (delta_kernels.cu)
+  float factor;   // projection: scale / sqrt(n · Σ Gv²)
 };
 
 struct GroupInfo {
@@ -108,7 +109,7 @@ struct PlanView {
   const FastDivisor* divisors;  // the buckets' Kronecker tables (K > 1), at BucketInfo::kron
   const RegionInfo* regions;
   const int32_t* shuffleInverse;  // σ⁻¹, nullptr without a shuffle
-  const float* signs;             // B of every L, at BucketInfo::table
+  const float* signs;             // B of every L (the prefix read), at BucketInfo::signs
   const float* params;
   float* dParams;
   float* delta;         // ΔW_all
