@@ -260,6 +260,15 @@ __global__ void FullGradientKernel(PlanView view, Schedule schedule) {
   }
 }
 
+// dL/dT_g[e] for the Kronecker backward: the group's upstream copy, or, for a group that lands as
+// one run of ΔW_all, scale · dL/dΔW_all read in place (zero past the values it writes), the same
+// float product UpstreamKernel would have stored.
+__device__ __forceinline__ float KronUpstream(const PlanView& view, const GroupInfo& group,
+                                              uint32_t e) {
+  if (group.upstream != nullptr) return group.upstream[e];
+  return e < group.used ? view.scale * view.dDelta[group.run + e] : 0.0f;
+}
+
 // dT_k[idx] = Σ_{e : idx_k(e) = idx, e < m_g} g[e] · Π_{k' ≠ k} T_k'[idx_k'(e)].
 __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
   const int lane = threadIdx.x % 32;
@@ -293,7 +302,7 @@ __global__ void KronGradientKernel(PlanView view, Schedule schedule) {
         e += mode * tables.modeStrides[m].divisor;
       }
       if (e >= bucket.generatedLength) continue;
-      float product = group.upstream[e];
+      float product = KronUpstream(view, group, e);
       for (int peer = 0; peer < view.splits; ++peer) {
         if (peer == k) continue;
         product *= view.jobs[group.jobFirst + peer].tensor[SplitIndex(view, tables, peer, e)];

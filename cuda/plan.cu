@@ -341,8 +341,12 @@ void CudaPlan::State::Build() {
     projectionOutput = Allocate<float>(static_cast<size_t>(outputFloats), "projection output");
   }
 
-  // Scratch layout: per group its upstream (K > 1 without a projection), per (group, split) job its
-  // Y, dY, T_k, dT_k and dense contraction scratch.
+  // Scratch layout: per group its upstream (K > 1 without a projection, unless it lands as one run
+  // of ΔW_all, read in place then), per (group, split) job its Y, dY, T_k, dT_k and dense
+  // contraction scratch.
+  const auto landsAsOneRun = [&](const engine::GroupSpec& group) {
+    return !spec.shuffle && group.regions.size() == 1;
+  };
   int64_t next = 0;
   std::vector<int64_t> upstreamOffset(group_count, -1);
   struct JobScratch {
@@ -352,7 +356,7 @@ void CudaPlan::State::Build() {
   for (size_t g = 0; g < group_count; ++g) {
     const engine::GroupSpec& group = spec.groups[g];
     const engine::BucketSpec& bucket = spec.buckets[static_cast<size_t>(group.bucket)];
-    if (bucket.projection_size == 0 && splits > 1) {
+    if (bucket.projection_size == 0 && splits > 1 && !landsAsOneRun(group)) {
       upstreamOffset[g] = Take(next, bucket.virtual_length);
     }
     for (int k = 0; k < splits; ++k) {
@@ -390,6 +394,7 @@ void CudaPlan::State::Build() {
     info.regionCount = static_cast<int32_t>(group.regions.size());
     info.jobFirst = static_cast<int32_t>(jobs.size());
     info.used = group.used;
+    info.run = landsAsOneRun(group) ? group.regions[0].start : -1;
     info.projectionInput = -1;
     info.projectionOutput = -1;
     int64_t prefix = 0;
@@ -404,10 +409,10 @@ void CudaPlan::State::Build() {
       info.projectionOutput =
           bucketOutput[static_cast<size_t>(group.bucket)] + group.slot * bucket.projection_size;
       info.upstream = projectionInput + info.projectionInput;
-    } else if (splits > 1) {
+    } else if (upstreamOffset[g] >= 0) {
       info.upstream = scratch + upstreamOffset[g];
     } else {
-      info.upstream = nullptr;  // its split reads dL/dΔW_all in place (SplitGradient)
+      info.upstream = nullptr;  // its splits read dL/dΔW_all in place
     }
     groups.push_back(info);
 
@@ -503,26 +508,24 @@ void CudaPlan::State::Build() {
   }
   if (steps < 0) steps = 0;
 
-  // A projected group that lands as one run of ΔW_all (no shuffle) takes factor · y from the
-  // L-point transform's column pass itself; EmitKernel copies the others, and every group whose L
-  // fits in one tile (no column pass).
+  // A projected group that lands as one run of ΔW_all takes factor · y from the L-point transform's
+  // column pass itself; EmitKernel copies the others, and every group whose L fits in one tile
+  // (no column pass).
   std::vector<bool> emitted(group_count, false);
-  if (!spec.shuffle) {
-    std::map<int64_t, size_t> groupAt;  // first float of its output segment → group
-    for (size_t g = 0; g < group_count; ++g) {
-      if (groups[g].projectionOutput >= 0 && spec.groups[g].regions.size() == 1) {
-        groupAt[groups[g].projectionOutput] = g;
-      }
+  std::map<int64_t, size_t> groupAt;  // first float of its output segment → group
+  for (size_t g = 0; g < group_count; ++g) {
+    if (groups[g].projectionOutput >= 0 && groups[g].run >= 0) {
+      groupAt[groups[g].projectionOutput] = g;
     }
-    for (FwhtColumnJob& job : outputColumns) {
-      const auto found = groupAt.find(job.segment);
-      if (found == groupAt.end()) continue;
-      const size_t g = found->second;
-      job.emitStart = spec.groups[g].regions[0].start;
-      job.emitCount = groups[g].used;
-      job.emitFactor = buckets[static_cast<size_t>(groups[g].bucket)].factor;
-      emitted[g] = true;
-    }
+  }
+  for (FwhtColumnJob& job : outputColumns) {
+    const auto found = groupAt.find(job.segment);
+    if (found == groupAt.end()) continue;
+    const size_t g = found->second;
+    job.emitStart = groups[g].run;
+    job.emitCount = groups[g].used;
+    job.emitFactor = buckets[static_cast<size_t>(groups[g].bucket)].factor;
+    emitted[g] = true;
   }
 
   // Schedules: which items each kernel covers and how many work items each has.
@@ -582,10 +585,11 @@ void CudaPlan::State::Build() {
   }
   emit = MakeSchedule(entries, "emit");
   // The upstream gather: into the first transform under a projection, into scratch for the
-  // Kronecker backward; a K = 1 split without a projection reads dL/dΔW_all in place.
-  upstream = MakeSchedule(forGroups([&](const GroupInfo&, const BucketInfo& b) -> int64_t {
+  // Kronecker backward of a group that does not land as one run; the others read dL/dΔW_all in
+  // place.
+  upstream = MakeSchedule(forGroups([&](const GroupInfo& g, const BucketInfo& b) -> int64_t {
                             if (b.projectionSize > 0) return RunsOver(b.projectionSize);
-                            return splits > 1 ? RunsOver(b.virtualLength) : 0;
+                            return g.upstream != nullptr ? RunsOver(b.virtualLength) : 0;
                           }),
                           "upstream");
   finish = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {

@@ -41,10 +41,13 @@ struct GroupInfo {
   int32_t regionCount;
   int32_t jobFirst;          // its K split jobs are jobFirst … jobFirst + K − 1
   int64_t used;              // values it writes (≤ n_g)
+  int64_t run;               // where they start in ΔW_all if they land as one run (no shuffle,
+                             // one region), −1
   int64_t projectionInput;   // first float of its L1 floats in projectionInput, −1
   int64_t projectionOutput;  // first float of its L floats in projectionOutput, −1
-  float* upstream;  // backward: dL/dz (m_g floats) for its splits; nullptr for K = 1 without a
-                    // projection, whose split reads dL/dΔW_all itself (SplitGradient)
+  float* upstream;  // backward: dL/dz (m_g floats) for its splits; nullptr without a projection
+                    // where they read dL/dΔW_all in place: K = 1 (SplitGradient), or K > 1 and
+                    // one run (KronUpstream)
 };
 
 // One split of one group.

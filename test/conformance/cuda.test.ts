@@ -255,6 +255,46 @@ if (!hasDevice) {
       }
     });
 
+    test('a Kronecker group that lands as one run of ΔW_all reads dL/dΔW_all in place', async () => {
+      // LoKr with a group per weight needs no UpstreamKernel; shuffled, or over non-adjacent
+      // targets, its groups read a gathered copy.
+      const weights: Target[] = Array.from({ length: 3 }, (_, t) => ({
+        name: `w${t}`,
+        shape: [24, 36],
+        layer: t % 2,
+      }));
+      const lokr: SuperLoraConfig = {
+        grouping: 'weight',
+        reshape: 'natural',
+        splits: 2,
+        rank: ['full', 3],
+        scale: -1.5,
+      };
+      const cases: [SuperLoraConfig, boolean][] = [
+        [lokr, false],
+        [{ ...lokr, shuffle: true }, true],
+        [{ ...lokr, grouping: 'layer' }, true], // layer 0 is w0 and w2
+      ];
+      for (const [config, upstreamKernel] of cases) {
+        const { plan, engine } = cudaEngine(config, weights);
+        const params = sinParams(plan.numParams);
+        const upstream = cosUpstream(plan.deltaSize);
+        const grad = engine.deltaBackwardInto(params, upstream, new Float32Array(plan.numParams));
+        const names = engine
+          .cudaPlan()
+          .info()
+          .kernels.map((kernel) => kernel.name);
+        expect(names.includes('UpstreamKernel')).toBe(upstreamKernel);
+        expect(names.includes('KronGradientKernel')).toBe(true);
+        expectClose(
+          grad,
+          await plan.deltaBackward(params, upstream, { engine: 'native' }),
+          JSON.stringify(config),
+        );
+        plan.dispose();
+      }
+    });
+
     test('L = 2^23: full register tiles fold 2 blocks (2^15-float tiles), or a clear refusal', async () => {
       // L1 = max(nextpow2(m) = 2^16, min(L, 2^7 tiles)). With 2^15-float tiles that is 2^22, so
       // the backward's fold runs in FwhtTileKernel's register path (staged through shared
