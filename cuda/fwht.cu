@@ -119,12 +119,17 @@ __device__ __forceinline__ void LaneStages(float (&v)[kFastValues], unsigned lan
   }
 }
 
-// Element i of the tile as the pass first reads it: data[start + i], or in gather mode the sum
-// over the job's folds of weights · source through perm (FwhtGather), fold 0 first; kOneFold reads
-// fold 0 only, for callers that know job.folds is 1.
+// Element i of the tile as the pass first reads it: data[start + i], in load mode the job's
+// zero-padded run of `load`, or in gather mode the sum over the job's folds of weights · source
+// through perm (FwhtGather), fold 0 first; kOneFold reads fold 0 only, for callers that know
+// job.folds is 1.
 template <bool kOneFold>
 __device__ __forceinline__ float TileInput(const float* data, const FwhtTileJob& job,
-                                           const FwhtGather& gather, unsigned i) {
+                                           const FwhtGather& gather, const float* load,
+                                           unsigned i) {
+  if (load != nullptr && job.loadStart >= 0) {
+    return i < job.loadCount ? load[job.loadStart + i] : 0.0f;
+  }
   const int64_t position = job.start + i;
   if (gather.source == nullptr) return data[position];
   const int64_t offset = position - job.segments;
@@ -170,7 +175,8 @@ __device__ void RegisterTile(float* global, float* tile, Input input, unsigned l
 }
 
 __global__ void __launch_bounds__(kTileThreads)
-    FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile, FwhtGather gather) {
+    FwhtTileKernel(float* data, const FwhtTileJob* jobs, int logTile, FwhtGather gather,
+                   const float* load) {
   float* tile = DynamicSharedMemory<float>();
   const FwhtTileJob job = jobs[blockIdx.x];
   const unsigned count = static_cast<unsigned>(job.count);
@@ -180,20 +186,20 @@ __global__ void __launch_bounds__(kTileThreads)
       // The folds' loads do not fit in registers beside the 64 values: gathered into shared
       // memory first.
       for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
-        tile[i] = TileInput<false>(data, job, gather, i);
+        tile[i] = TileInput<false>(data, job, gather, load, i);
       }
       __syncthreads();
       RegisterTile(
           data + job.start, tile, [&](unsigned i) { return tile[i]; }, logStages);
     } else {
       RegisterTile(
-          data + job.start, tile, [&](unsigned i) { return TileInput<true>(data, job, gather, i); },
-          logStages);
+          data + job.start, tile,
+          [&](unsigned i) { return TileInput<true>(data, job, gather, load, i); }, logStages);
     }
     return;
   }
   for (unsigned i = threadIdx.x; i < count; i += blockDim.x) {
-    tile[i] = TileInput<false>(data, job, gather, i);
+    tile[i] = TileInput<false>(data, job, gather, load, i);
   }
   // Whole segments, or a tile's share of a longer one: stages along single-float rows.
   RowStages(tile, count, 0, logStages);
@@ -256,13 +262,13 @@ int FwhtLogTile() {
 }
 
 void FwhtTilePass(float* data, const FwhtTileJob* jobs, int64_t jobCount, int logTile,
-                  const FwhtGather* gather, void* stream) {
+                  const FwhtGather* gather, const float* load, void* stream) {
   if (jobCount == 0) return;
   const FwhtGather mode = gather != nullptr ? *gather : FwhtGather{};
   const unsigned threads = std::min<unsigned>(kTileThreads, std::max(32u, (1u << logTile) / 4));
   SUPERLORA_LAUNCH(FwhtTileKernel, "FwhtTileKernel", static_cast<unsigned>(jobCount), threads,
                    size_t{4} << logTile, static_cast<cudaStream_t>(stream))
-  (data, jobs, logTile, mode);
+  (data, jobs, logTile, mode, load);
   Check(cudaGetLastError(), "FwhtTileKernel launch");
 }
 
@@ -334,7 +340,7 @@ void FwhtDevice(float* deviceData, size_t length, size_t size, void* stream) {
           "cudaMemcpy(fwht column jobs)");
   }
   FwhtTilePass(deviceData, tileJobs.data(), static_cast<int64_t>(tiles.size()), logTile, nullptr,
-               stream);
+               nullptr, stream);
   FwhtColumnPass(deviceData, columnJobs.data(), static_cast<int64_t>(columns.size()), logTile,
                  nullptr, stream);
   // The job lists are freed on return: wait for the kernels that read them.

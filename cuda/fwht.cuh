@@ -28,6 +28,10 @@ struct FwhtTileJob {
   int64_t sources = 0;    // first float of the matching source segments (2^logSource each)
   int32_t logSource = 0;  // log2 of a source segment
   int32_t folds = 1;      // table entries summed per element (see FwhtGather)
+  // Load mode (a pass given a load array, no gather): element i of the tile is first read as
+  // load[loadStart + i] for i < loadCount and as 0 past it (a segment's zero padding).
+  int64_t loadStart = -1;  // −1: read from the buffer, load array or not
+  int64_t loadCount = 0;
 };
 
 // One block of the column pass.
@@ -71,9 +75,10 @@ int FwhtLogTile();
 
 // Launches the tile pass over `jobCount` jobs (device array) on `stream` (a cudaStream_t; nullptr
 // is the default stream). gather: nullptr, or device pointers for gather mode (which then reads
-// gather->source and writes data; the two must not overlap).
+// gather->source and writes data; the two must not overlap). load: nullptr, or device memory that
+// jobs with a loadStart read their tiles from (FwhtTileJob).
 void FwhtTilePass(float* data, const FwhtTileJob* jobs, int64_t jobCount, int logTile,
-                  const FwhtGather* gather, void* stream);
+                  const FwhtGather* gather, const float* load, void* stream);
 
 // Launches the column pass over `jobCount` jobs (device array); with `emit` (device memory, may be
 // nullptr), jobs with an emitStart write their values there (FwhtColumnJob).

@@ -219,7 +219,7 @@ struct CudaPlan::State {
   void RunY();
   void RunProjection(bool backward);
   void RunFwht(const FwhtBatch& batch, const FwhtGather* gather, const char* tileName,
-               float* emit = nullptr);
+               float* emit = nullptr, const float* load = nullptr);
   FwhtBatch UploadFwht(float* data, const std::vector<FwhtTileJob>& tiles,
                        const std::vector<FwhtColumnJob>& columns);
   void Sync(const char* what) { Check(cudaStreamSynchronize(stream), what); }
@@ -508,24 +508,35 @@ void CudaPlan::State::Build() {
   }
   if (steps < 0) steps = 0;
 
-  // A projected group that lands as one run of ΔW_all takes factor · y from the L-point transform's
-  // column pass itself; EmitKernel copies the others, and every group whose L fits in one tile
-  // (no column pass).
-  std::vector<bool> emitted(group_count, false);
+  // A projected group whose L exceeds the tile and whose values land as one run of ΔW_all meets
+  // ΔW_all in the L-point transform itself: the forward's column pass writes factor · y there, and
+  // the backward's tile pass reads dL/dΔW_all from it, zero-padded. EmitKernel and UpstreamKernel
+  // copy for the other projected groups.
+  std::vector<bool> direct(group_count, false);
   std::map<int64_t, size_t> groupAt;  // first float of its output segment → group
   for (size_t g = 0; g < group_count; ++g) {
-    if (groups[g].projectionOutput >= 0 && groups[g].run >= 0) {
+    const BucketInfo& bucket = buckets[static_cast<size_t>(groups[g].bucket)];
+    if (bucket.projectionSize > (int64_t{1} << logTile) && groups[g].run >= 0) {
       groupAt[groups[g].projectionOutput] = g;
+      direct[g] = true;
     }
   }
   for (FwhtColumnJob& job : outputColumns) {
     const auto found = groupAt.find(job.segment);
     if (found == groupAt.end()) continue;
-    const size_t g = found->second;
-    job.emitStart = groups[g].run;
-    job.emitCount = groups[g].used;
-    job.emitFactor = buckets[static_cast<size_t>(groups[g].bucket)].factor;
-    emitted[g] = true;
+    const GroupInfo& group = groups[found->second];
+    job.emitStart = group.run;
+    job.emitCount = group.used;
+    job.emitFactor = buckets[static_cast<size_t>(group.bucket)].factor;
+  }
+  for (FwhtTileJob& job : outputTiles) {  // past the tile: each job lies in one segment
+    const int64_t segment =
+        job.segments + (((job.start - job.segments) >> job.logSize) << job.logSize);
+    const auto found = groupAt.find(segment);
+    if (found == groupAt.end()) continue;
+    const GroupInfo& group = groups[found->second];
+    job.loadStart = group.run + (job.start - segment);
+    job.loadCount = group.used - (job.start - segment);
   }
 
   // Schedules: which items each kernel covers and how many work items each has.
@@ -577,21 +588,24 @@ void CudaPlan::State::Build() {
                      return RunsOver(b.projectionSize > 0 ? b.inputSize : g.used, generateRun);
                    }),
                    "generate");
-  entries.clear();
+  // EmitKernel and the upstream gather cover the groups that do not meet ΔW_all directly: the
+  // gather writes the first transform's input under a projection, or scratch for the Kronecker
+  // backward of a group that does not land as one run; the others read dL/dΔW_all in place.
+  std::vector<std::pair<int32_t, int64_t>> emitEntries, upstreamEntries;
   for (size_t g = 0; g < groups.size(); ++g) {
-    const bool projected = buckets[static_cast<size_t>(groups[g].bucket)].projectionSize > 0;
-    entries.emplace_back(static_cast<int32_t>(g),
-                         projected && !emitted[g] ? RunsOver(groups[g].used) : 0);
+    const BucketInfo& b = buckets[static_cast<size_t>(groups[g].bucket)];
+    const bool copies = b.projectionSize > 0 && !direct[g];
+    emitEntries.emplace_back(static_cast<int32_t>(g), copies ? RunsOver(groups[g].used) : 0);
+    int64_t upstreamRuns = 0;
+    if (copies) {
+      upstreamRuns = RunsOver(b.projectionSize);
+    } else if (b.projectionSize == 0 && groups[g].upstream != nullptr) {
+      upstreamRuns = RunsOver(b.virtualLength);
+    }
+    upstreamEntries.emplace_back(static_cast<int32_t>(g), upstreamRuns);
   }
-  emit = MakeSchedule(entries, "emit");
-  // The upstream gather: into the first transform under a projection, into scratch for the
-  // Kronecker backward of a group that does not land as one run; the others read dL/dΔW_all in
-  // place.
-  upstream = MakeSchedule(forGroups([&](const GroupInfo& g, const BucketInfo& b) -> int64_t {
-                            if (b.projectionSize > 0) return RunsOver(b.projectionSize);
-                            return g.upstream != nullptr ? RunsOver(b.virtualLength) : 0;
-                          }),
-                          "upstream");
+  emit = MakeSchedule(emitEntries, "emit");
+  upstream = MakeSchedule(upstreamEntries, "upstream");
   finish = MakeSchedule(forGroups([](const GroupInfo&, const BucketInfo& b) {
                           return b.projectionSize > 0 ? b.generatedLength : 0;
                         }),
@@ -679,8 +693,8 @@ CudaPlan::State::FwhtBatch CudaPlan::State::UploadFwht(float* data,
 }
 
 void CudaPlan::State::RunFwht(const FwhtBatch& batch, const FwhtGather* gather,
-                              const char* tileName, float* emit) {
-  FwhtTilePass(batch.data, batch.tiles, batch.tileCount, logTile, gather, stream);
+                              const char* tileName, float* emit, const float* load) {
+  FwhtTilePass(batch.data, batch.tiles, batch.tileCount, logTile, gather, load, stream);
   Launched(tileName);
   if (batch.columnCount > 0) {
     FwhtColumnPass(batch.data, batch.columns, batch.columnCount, logTile, emit, stream);
@@ -690,11 +704,12 @@ void CudaPlan::State::RunFwht(const FwhtBatch& batch, const FwhtGather* gather,
 
 // Forward: ũ = H_{L1}(B ⊙ z) (GenerateKernel wrote B ⊙ z), then y = H_L w with w = Gv ⊙ ũ[π mod L1]
 // gathered by the tile pass, its column pass writing factor · y into ΔW_all where it can. Backward,
-// its transpose: t = H_L dy (UpstreamKernel wrote dy), then H_{L1} of the L / L1 blocks of Gv ⊙ t
-// scattered by π, summed as the tile pass gathers them.
+// its transpose: t = H_L dy (dy read from dL/dΔW_all by the tile pass where it can, else written
+// by UpstreamKernel), then H_{L1} of the L / L1 blocks of Gv ⊙ t scattered by π, summed as the
+// tile pass gathers them.
 void CudaPlan::State::RunProjection(bool backward) {
   if (backward) {
-    RunFwht(outputTransform, nullptr, "FwhtTileKernel");
+    RunFwht(outputTransform, nullptr, "FwhtTileKernel", nullptr, dDelta);
     RunFwht(inputTransform, &gatherBackward, "FwhtTileKernel (fold)");
   } else {
     RunFwht(inputTransform, nullptr, "FwhtTileKernel");

@@ -19,24 +19,26 @@
 // when K > 1, F = 1 for K = 1 with a full split, I = 1 for the identity core with M ≥ 2 and R,
 // P = 1 with a projection, C = 1 when some fastfood size L exceeds the shared-memory FWHT tile
 // (2^15 floats on sm_80 / sm_90; the input transform's size L1 then does too, being at least
-// min(L, 2^7 tiles)), E = 1 when every projected group has an L past the tile and lands as one
-// run of ΔW_all (no shuffle, adjacent targets), and U = 1 when P = 1, or K > 1 and some group does
-// not land as one run:
+// min(L, 2^7 tiles)), E = 1 when every projected group meets ΔW_all directly (its L is past the
+// tile and its values land as one run of ΔW_all: no shuffle, adjacent targets), and U = 1 when some
+// group needs a gathered copy of dL/dΔW_all (a projected group that does not meet ΔW_all directly,
+// or, with K > 1, a group that does not land as one run):
 //   forward  = Y + X·R + 1 + P·(3 + 2C) − E
 //              (Y: the splits' Y_k; X·R: T_k = A_0·Y_k; 1: ΔW_all, written once per value;
 //               P: the L1-point FWHT's tile pass, the L-point one's gather + tile pass, normalise +
 //               scatter; C: their column passes; E: the L-point column pass has normalised and
 //               written every group's ΔW_all, so no EmitKernel)
 //   backward = Y + X·R + U + P·(3 + 2C) + X + F + 2R + I + 2S
-//              (U: upstream gather, which a group without a projection skips by reading
-//               dL/dΔW_all in place when K = 1 or when it lands as one run; P: the L-point FWHT's
+//              (U: the upstream gather; the other groups read dL/dΔW_all in place, or, under a
+//               projection, the L-point FWHT's tile pass reads it; P: the L-point FWHT's
 //               tile pass, the L1-point one's fold + tile pass, B ⊙; C: their column passes; X:
 //               dT_k; F: d full; 2R: dA_0 and dY; I: dA_m, m ≥ 1; 2S: the dense steps' dA and dX)
-// e.g. LoRA (M = 2, K = 1, identity core): forward 2, backward 4; with a projection 5 and 8 (6 or 7
-// and 10 past the tile); LoRTA (M = 3, K = 1, dense core): forward 3, backward 8;
-// LoKr (K = 2, ["full", r], a group per weight): forward 3, backward 6. LaunchCount() reports the
-// last call's. Every reduction runs in a fixed order (one warp or thread per output, or per
-// kLowRankChunk outputs): no atomics, and equal inputs give bit-identical results.
+// e.g. LoRA (M = 2, K = 1, identity core): forward 2, backward 4; with a projection 5 and 8 (past
+// the tile 6 and 9 for groups that meet ΔW_all directly, else 7 and 10); LoRTA (M = 3, K = 1, dense
+// core): forward 3, backward 8; LoKr (K = 2, ["full", r], a group per weight): forward 3,
+// backward 6. LaunchCount() reports the last call's. Every reduction runs in a fixed order (one
+// warp or thread per output, or per kLowRankChunk outputs): no atomics, and equal inputs give
+// bit-identical results.
 #pragma once
 
 #include <cstddef>

@@ -217,11 +217,11 @@ if (!hasDevice) {
       });
     }
 
-    test('past the tile, a group that lands as one run of ΔW_all is written by the column pass', async () => {
-      // L = 2^16 or 2^17 exceeds the tile at 227 and at 4 KiB: the L-point transform ends in a
-      // column pass, which writes factor · y straight into ΔW_all for a group whose values land
-      // side by side there; EmitKernel copies the others (shuffled, or split over
-      // non-adjacent targets).
+    test('past the tile, a group that lands as one run of ΔW_all meets it in the L-point FWHT', async () => {
+      // L = 2^16 or 2^17 exceeds the tile at 227 and at 4 KiB: for a group whose values land side
+      // by side in ΔW_all, the forward's column pass writes factor · y there and the backward's
+      // tile pass reads dL/dΔW_all from it; EmitKernel and UpstreamKernel copy for the others
+      // (shuffled, or split over non-adjacent targets).
       const square: Target[] = [{ name: 'w', shape: [256, 256], layer: 0 }];
       const interleaved: Target[] = [
         { name: 'a', shape: [192, 192], layer: 0 },
@@ -233,14 +233,17 @@ if (!hasDevice) {
         [{ grouping: 1, rank: 2, projection: { ratio: 0.1 }, shuffle: true }, square, true],
         [{ grouping: 'layer', rank: 2, projection: { ratio: 0.3 } }, interleaved, true],
       ];
-      for (const [config, targets, emitKernel] of cases) {
+      for (const [config, targets, copies] of cases) {
         const { plan, engine } = cudaEngine(config, targets);
+        const kernels = (): string[] =>
+          engine
+            .cudaPlan()
+            .info()
+            .kernels.map((kernel) => kernel.name);
         const params = sinParams(plan.numParams);
+        const upstream = cosUpstream(plan.deltaSize);
         const delta = engine.deltaInto(params, new Float32Array(plan.deltaSize));
-        const names = engine
-          .cudaPlan()
-          .info()
-          .kernels.map((kernel) => kernel.name);
+        const names = kernels();
         expect(names.slice(0, 6)).toEqual([
           'IdentityYKernel',
           'GenerateKernel',
@@ -249,8 +252,15 @@ if (!hasDevice) {
           'FwhtTileKernel (gather)',
           'FwhtColumnKernel',
         ]);
-        expect(names.includes('EmitKernel')).toBe(emitKernel);
+        expect(names.includes('EmitKernel')).toBe(copies);
         expectClose(delta, await plan.delta(params, { engine: 'native' }), JSON.stringify(config));
+        const grad = engine.deltaBackwardInto(params, upstream, new Float32Array(plan.numParams));
+        expect(kernels().includes('UpstreamKernel')).toBe(copies);
+        expectClose(
+          grad,
+          await plan.deltaBackward(params, upstream, { engine: 'native' }),
+          `${JSON.stringify(config)} gradient`,
+        );
         plan.dispose();
       }
     });
