@@ -174,8 +174,9 @@ for (const name of chosen ?? workloadNames) {
 /**
  * The figures issue #8 sets for an H200, from this run's own measurements: the forward of lora-r8
  * as a share of the fill bandwidth, a plain FWHT of 2^24 floats (the first transform of the
- * fastfood workload's backward, whose one group has L = 2^24; its forward transforms the input at
- * L1 = 2^22 first) against a device memcpy of the same buffer,
+ * fastfood workload's backward, whose one group has L = 2^24: its tile pass reads the N values of
+ * dL/dΔW_all and zero-pads the rest; its forward transforms the input at L1 = 2^22 first) against
+ * a device memcpy of the same buffer,
  * every forward against a memcpy of ΔW_all, and every backward against its forward. A figure whose
  * workload was not run is left out.
  */
