@@ -97,12 +97,16 @@ void RequireKronIndicesFit(const engine::PlanSpec& spec) {
 
 // log2 of L1, the size of a projected bucket's input transform: the smallest power of two that
 // holds its m_g inputs (the zero padding past them transforms to copies of the first block,
-// fwht.cuh: FwhtGather), but at least 2^7 tiles (or L), so that the backward's fold, which sums
-// L / L1 gathered values per element inside the L1-point transform's tile pass, still spreads over
-// 128 blocks per group (one per SM of an H200) instead of a handful.
+// fwht.cuh: FwhtGather), but no fewer tiles than give the bucket's groups 128 together (one per SM
+// of an H200; 2^7 for one group) and at least two, or L: the backward's fold, which sums L / L1
+// gathered values per element inside the L1-point transform's tile pass, then still spreads over
+// the device, and L1 passes the tile whenever L does (one column pass each).
 int InputLog(const engine::BucketSpec& bucket, int logTile) {
+  constexpr int64_t kFoldBlocks = 128;
+  const int64_t groups = static_cast<int64_t>(bucket.groups.size());
+  const int64_t tiles = std::max<int64_t>(2, (kFoldBlocks + groups - 1) / groups);
   return std::max(Log2(bucket.generated_length),
-                  std::min(Log2(bucket.projection_size), logTile + 7));
+                  std::min(Log2(bucket.projection_size), logTile + Log2(tiles)));
 }
 
 // The forward's values per thread (GenerateKernel's run): kValuesPerThread, or kWideRun when

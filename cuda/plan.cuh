@@ -19,7 +19,7 @@
 // when K > 1, F = 1 for K = 1 with a full split, I = 1 for the identity core with M ≥ 2 and R,
 // P = 1 with a projection, C = 1 when some fastfood size L exceeds the shared-memory FWHT tile
 // (2^15 floats on sm_80 / sm_90; the input transform's size L1 then does too, being at least
-// min(L, 2^7 tiles)), E = 1 when every projected group meets ΔW_all directly (its L is past the
+// min(L, 2 tiles)), E = 1 when every projected group meets ΔW_all directly (its L is past the
 // tile and its values land as one run of ΔW_all: no shuffle, adjacent targets), and U = 1 when some
 // group needs a gathered copy of dL/dΔW_all (a projected group that does not meet ΔW_all directly,
 // or, with K > 1, a group that does not land as one run):

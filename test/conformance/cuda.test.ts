@@ -178,11 +178,19 @@ if (!hasDevice) {
         [{ name: 'w', shape: [480, 500], layer: 0 }],
       ],
       [
-        // L1 = max(nextpow2(m) = 2^14, min(L, 2^7 tiles)): 2^17 with 2^10-float tiles, so the
-        // forward gathers ũ[π mod 2^17] and the backward folds 8 blocks; L itself with 2^15 tiles.
+        // L1 = max(nextpow2(m) = 2^14, min(L, 2^7 tiles for one group)): 2^17 with 2^10-float
+        // tiles, so the forward gathers ũ[π mod 2^17] and the backward folds 8 blocks; L itself
+        // with 2^15 tiles.
         'projection from 1 % of L = 2^20 values (the input transform folded 8 times)',
         { grouping: 1, rank: 4, projection: { ratio: 0.01 }, seed: 3 },
         [{ name: 'w', shape: [1024, 1024], layer: 0 }],
+      ],
+      [
+        // 64 groups need only 2 tiles each for 128 blocks: with 2^10-float tiles L1 = 2^11 < L =
+        // 2^12 (2 folds per group); with 2^15-float tiles L fits one tile.
+        'projection over 64 groups (the input floor shrinks with the group count)',
+        { grouping: 64, rank: 2, projection: { ratio: 0.1 } },
+        [{ name: 'w', shape: [512, 512], layer: 0 }],
       ],
       [
         'LoRA on 4 weights of 768 × 768',
@@ -306,9 +314,10 @@ if (!hasDevice) {
     });
 
     test('L = 2^23: full register tiles fold 2 blocks (2^15-float tiles), or a clear refusal', async () => {
-      // L1 = max(nextpow2(m) = 2^16, min(L, 2^7 tiles)). With 2^15-float tiles that is 2^22, so
-      // the backward's fold runs in FwhtTileKernel's register path (staged through shared
-      // memory); with smaller tiles two passes cannot reach 2^23 and the plan must say so.
+      // L1 = max(nextpow2(m) = 2^16, min(L, 2^7 tiles for one group)). With 2^15-float tiles
+      // that is 2^22, so the backward's fold runs in FwhtTileKernel's register path (staged
+      // through shared memory); with smaller tiles two passes cannot reach 2^23 and the plan
+      // must say so.
       const plan = createPlan({ grouping: 1, rank: 4, projection: { ratio: 0.01 }, seed: 3 }, [
         { name: 'w', shape: [2048, 2049], layer: 0 },
       ]);
