@@ -2,7 +2,7 @@
 // group of a plan in one launch per kernel: the Kronecker product (or the rank-r product when
 // K = 1) is evaluated per output value and written once, straight to its place in ΔW_all (its
 // region, through σ⁻¹ under a shuffle) or, under a projection, as B ⊙ z into the group's segment
-// of the input transform, zero-padded to L1 = nextpow2(m_g) (fwht.cuh: FwhtGather). The backward
+// of the input transform, zero-padded to L1 ≥ m_g (fwht.cuh: FwhtGather). The backward
 // gathers each group's upstream gradient the same way and reduces dL/dT_k with one warp per entry.
 // The kernels that walk a group's output take a run of consecutive values per thread
 // (kValuesPerThread; the forward's GenerateKernel kWideRun when the plan is built with

@@ -48,11 +48,10 @@ struct FwhtColumnJob {
 
 // Gather mode of the tile pass: element i of segment s (counted from job.segments, segments of
 // size S = 2^logSize) is first loaded as
-//   Σ_{f < folds} weights[table + i + f·S] · source[sources + s · 2^logSource + (perm[table + i +
-//   f·S] mod 2^logSource)].
-// Fastfood (SPEC §7) uses it both ways:
+//   Σ_{f < folds} weights[e_f] · source[sources + s · 2^logSource + (perm[e_f] mod 2^logSource)]
+// with e_f = table + i + f · S. Fastfood (SPEC §7) uses it both ways:
 // - forward, folds = 1: w = Gv ⊙ u[π] where u = H_L x repeats the small transform ũ = H_{L1} x of
-//   the zero-padded input in every block of L1 = nextpow2(m), so u[π[i]] = ũ[π[i] mod L1];
+//   the zero-padded input in every block of L1 (a power of two ≥ m), so u[π[i]] = ũ[π[i] mod L1];
 // - backward, folds = L / L1, with π⁻¹ and Gv ∘ π⁻¹: the transpose of that repetition sums the
 //   L / L1 blocks of the scattered gradient, t̃[j] = Σ_f Gv[π⁻¹[j + f·L1]] · t[π⁻¹[j + f·L1]].
 // It rides on the load of the next transform; source and data must not overlap.

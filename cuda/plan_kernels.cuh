@@ -28,7 +28,7 @@ struct BucketInfo {
   int64_t virtualLength;    // n_g
   int64_t generatedLength;  // m_g
   int64_t projectionSize;   // L, 0 without a projection
-  int64_t inputSize;        // L1 = nextpow2(m_g), the input transform's size (projection only)
+  int64_t inputSize;        // L1 ≥ m_g, the input transform's size (plan.cu: InputLog)
   int64_t table;  // offset of its fastfood tables π, Gv, π⁻¹, Gv ∘ π⁻¹ (L entries), −1
   int64_t signs;  // offset of its B (m_g entries at least) in PlanView::signs, −1
   int64_t kron;   // K > 1: offset in divisors of its KronTables (delta_kernels.cu)
