@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -284,6 +283,18 @@ void CudaPlan::State::Build() {
     }
   }
 
+  // A group lands as one run of ΔW_all when nothing shuffles it and its regions are adjacent. A
+  // projected one whose L also exceeds the tile meets ΔW_all in the L-point transform itself: the
+  // forward's column pass writes factor · y there and the backward's tile pass reads dL/dΔW_all
+  // from it, zero-padded; EmitKernel and UpstreamKernel copy for the other projected groups.
+  const auto landsAsOneRun = [&](const engine::GroupSpec& group) {
+    return !spec.shuffle && group.regions.size() == 1;
+  };
+  const auto meetsDeltaDirectly = [&](const engine::GroupSpec& group) {
+    const engine::BucketSpec& bucket = spec.buckets[static_cast<size_t>(group.bucket)];
+    return bucket.projection_size > (int64_t{1} << logTile) && landsAsOneRun(group);
+  };
+
   // Buckets: Kronecker tables, projection segments and factors.
   std::vector<int64_t> dims;
   std::vector<FastDivisor> divisors;
@@ -335,8 +346,32 @@ void CudaPlan::State::Build() {
       const int32_t folds = static_cast<int32_t>(bucket.projection_size >> logInput);
       AppendFwhtJobs(input, count, logInput, FwhtSource{info.table, output, logSize, folds},
                      logTile, inputTiles, inputColumns);
+      const size_t firstTile = outputTiles.size();
+      const size_t firstColumn = outputColumns.size();
       AppendFwhtJobs(output, count, logSize, FwhtSource{info.table, input, logInput, 1}, logTile,
                      outputTiles, outputColumns);
+      // The group whose output segment starts at `segment`, and where its jobs meet ΔW_all (past
+      // the tile, each job lies in one segment).
+      const auto groupAt = [&](int64_t segment) -> const engine::GroupSpec& {
+        const size_t slot = static_cast<size_t>((segment - output) >> logSize);
+        return spec.groups[static_cast<size_t>(bucket.groups[slot])];
+      };
+      for (size_t j = firstColumn; j < outputColumns.size(); ++j) {
+        FwhtColumnJob& job = outputColumns[j];
+        const engine::GroupSpec& group = groupAt(job.segment);
+        if (!meetsDeltaDirectly(group)) continue;
+        job.emitStart = group.regions[0].start;
+        job.emitCount = group.used;
+        job.emitFactor = info.factor;
+      }
+      for (size_t j = firstTile; j < outputTiles.size(); ++j) {
+        FwhtTileJob& job = outputTiles[j];
+        const int64_t segment = job.start - ((job.start - output) & (bucket.projection_size - 1));
+        const engine::GroupSpec& group = groupAt(segment);
+        if (!meetsDeltaDirectly(group)) continue;
+        job.loadStart = group.regions[0].start + (job.start - segment);
+        job.loadCount = group.used - (job.start - segment);
+      }
     }
     buckets.push_back(info);
   }
@@ -348,9 +383,6 @@ void CudaPlan::State::Build() {
   // Scratch layout: per group its upstream (K > 1 without a projection, unless it lands as one run
   // of ΔW_all, read in place then), per (group, split) job its Y, dY, T_k, dT_k and dense
   // contraction scratch.
-  const auto landsAsOneRun = [&](const engine::GroupSpec& group) {
-    return !spec.shuffle && group.regions.size() == 1;
-  };
   int64_t next = 0;
   std::vector<int64_t> upstreamOffset(group_count, -1);
   struct JobScratch {
@@ -512,37 +544,6 @@ void CudaPlan::State::Build() {
   }
   if (steps < 0) steps = 0;
 
-  // A projected group whose L exceeds the tile and whose values land as one run of ΔW_all meets
-  // ΔW_all in the L-point transform itself: the forward's column pass writes factor · y there, and
-  // the backward's tile pass reads dL/dΔW_all from it, zero-padded. EmitKernel and UpstreamKernel
-  // copy for the other projected groups.
-  std::vector<bool> direct(group_count, false);
-  std::map<int64_t, size_t> groupAt;  // first float of its output segment → group
-  for (size_t g = 0; g < group_count; ++g) {
-    const BucketInfo& bucket = buckets[static_cast<size_t>(groups[g].bucket)];
-    if (bucket.projectionSize > (int64_t{1} << logTile) && groups[g].run >= 0) {
-      groupAt[groups[g].projectionOutput] = g;
-      direct[g] = true;
-    }
-  }
-  for (FwhtColumnJob& job : outputColumns) {
-    const auto found = groupAt.find(job.segment);
-    if (found == groupAt.end()) continue;
-    const GroupInfo& group = groups[found->second];
-    job.emitStart = group.run;
-    job.emitCount = group.used;
-    job.emitFactor = buckets[static_cast<size_t>(group.bucket)].factor;
-  }
-  for (FwhtTileJob& job : outputTiles) {  // past the tile: each job lies in one segment
-    const int64_t segment =
-        job.segments + (((job.start - job.segments) >> job.logSize) << job.logSize);
-    const auto found = groupAt.find(segment);
-    if (found == groupAt.end()) continue;
-    const GroupInfo& group = groups[found->second];
-    job.loadStart = group.run + (job.start - segment);
-    job.loadCount = group.used - (job.start - segment);
-  }
-
   // Schedules: which items each kernel covers and how many work items each has.
   std::vector<std::pair<int32_t, int64_t>> entries;
   auto forJobs = [&](auto count) {
@@ -598,7 +599,7 @@ void CudaPlan::State::Build() {
   std::vector<std::pair<int32_t, int64_t>> emitEntries, upstreamEntries;
   for (size_t g = 0; g < groups.size(); ++g) {
     const BucketInfo& b = buckets[static_cast<size_t>(groups[g].bucket)];
-    const bool copies = b.projectionSize > 0 && !direct[g];
+    const bool copies = b.projectionSize > 0 && !meetsDeltaDirectly(spec.groups[g]);
     emitEntries.emplace_back(static_cast<int32_t>(g), copies ? RunsOver(groups[g].used) : 0);
     int64_t upstreamRuns = 0;
     if (copies) {

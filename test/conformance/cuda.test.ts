@@ -8,7 +8,7 @@
 import { spawnSync } from 'child_process';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { createPlan } from '../../src/createPlan';
+import { createPlan, type Plan } from '../../src/createPlan';
 import type { SuperLoraConfig, Target } from '../../src/config';
 import type { CudaEngine } from '../../src/engines/cuda';
 import { EngineUnavailableError } from '../../src/engines/engine';
@@ -99,6 +99,30 @@ if (!hasDevice) {
         `${what}: entry ${result.at} is ${actual[result.at]} but native gives ${reference[result.at]}`,
       );
     }
+  }
+
+  /** ΔW and the gradient of `plan` on cuda within SPEC §10b of the native engine's. */
+  async function expectCudaMatchesNative(plan: Plan, what: string): Promise<void> {
+    const params = sinParams(plan.numParams);
+    const upstream = cosUpstream(plan.deltaSize);
+    expectClose(
+      await plan.delta(params, { engine: 'cuda' }),
+      await plan.delta(params, { engine: 'native' }),
+      `${what} ΔW`,
+    );
+    expectClose(
+      await plan.deltaBackward(params, upstream, { engine: 'cuda' }),
+      await plan.deltaBackward(params, upstream, { engine: 'native' }),
+      `${what} gradient`,
+    );
+  }
+
+  /** The kernels of the device plan's last call, in launch order. */
+  function kernelNames(engine: CudaEngine): string[] {
+    return engine
+      .cudaPlan()
+      .info()
+      .kernels.map((kernel) => kernel.name);
   }
 
   describe('cuda engine: device plan', () => {
@@ -211,16 +235,7 @@ if (!hasDevice) {
     for (const [name, config, targets] of big) {
       test(name, async () => {
         const plan = createPlan(config, targets);
-        const params = sinParams(plan.numParams);
-        const upstream = cosUpstream(plan.deltaSize);
-        const nativeDelta = await plan.delta(params, { engine: 'native' });
-        const nativeGrad = await plan.deltaBackward(params, upstream, { engine: 'native' });
-        expectClose(await plan.delta(params, { engine: 'cuda' }), nativeDelta, `${name} ΔW`);
-        expectClose(
-          await plan.deltaBackward(params, upstream, { engine: 'cuda' }),
-          nativeGrad,
-          `${name} gradient`,
-        );
+        await expectCudaMatchesNative(plan, name);
         plan.dispose();
       });
     }
@@ -243,15 +258,10 @@ if (!hasDevice) {
       ];
       for (const [config, targets, copies] of cases) {
         const { plan, engine } = cudaEngine(config, targets);
-        const kernels = (): string[] =>
-          engine
-            .cudaPlan()
-            .info()
-            .kernels.map((kernel) => kernel.name);
         const params = sinParams(plan.numParams);
         const upstream = cosUpstream(plan.deltaSize);
         const delta = engine.deltaInto(params, new Float32Array(plan.deltaSize));
-        const names = kernels();
+        const names = kernelNames(engine);
         expect(names.slice(0, 6)).toEqual([
           'IdentityYKernel',
           'GenerateKernel',
@@ -263,7 +273,7 @@ if (!hasDevice) {
         expect(names.includes('EmitKernel')).toBe(copies);
         expectClose(delta, await plan.delta(params, { engine: 'native' }), JSON.stringify(config));
         const grad = engine.deltaBackwardInto(params, upstream, new Float32Array(plan.numParams));
-        expect(kernels().includes('UpstreamKernel')).toBe(copies);
+        expect(kernelNames(engine).includes('UpstreamKernel')).toBe(copies);
         expectClose(
           grad,
           await plan.deltaBackward(params, upstream, { engine: 'native' }),
@@ -298,10 +308,7 @@ if (!hasDevice) {
         const params = sinParams(plan.numParams);
         const upstream = cosUpstream(plan.deltaSize);
         const grad = engine.deltaBackwardInto(params, upstream, new Float32Array(plan.numParams));
-        const names = engine
-          .cudaPlan()
-          .info()
-          .kernels.map((kernel) => kernel.name);
+        const names = kernelNames(engine);
         expect(names.includes('UpstreamKernel')).toBe(upstreamKernel);
         expect(names.includes('KronGradientKernel')).toBe(true);
         expectClose(
@@ -331,18 +338,7 @@ if (!hasDevice) {
         plan.dispose();
         return;
       }
-      const params = sinParams(plan.numParams);
-      const upstream = cosUpstream(plan.deltaSize);
-      expectClose(
-        await plan.delta(params, { engine: 'cuda' }),
-        await plan.delta(params, { engine: 'native' }),
-        'ΔW',
-      );
-      expectClose(
-        await plan.deltaBackward(params, upstream, { engine: 'cuda' }),
-        await plan.deltaBackward(params, upstream, { engine: 'native' }),
-        'gradient',
-      );
+      await expectCudaMatchesNative(plan, 'L = 2^23');
       plan.dispose();
     });
 
