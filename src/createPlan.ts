@@ -4,7 +4,10 @@
  */
 import type { ResolvedConfig, SuperLoraConfig, Target } from './config';
 import { createEngine, resolveEngineChoice } from './engines/createEngine';
+import type { CudaEngine } from './engines/cuda';
 import type { DeltaEngine, EngineChoice, EngineName } from './engines/engine';
+import type { NativeEngine } from './engines/native';
+import type { TfjsEngine } from './engines/tfjs';
 import { initParams } from './initParams';
 import { layoutPlan, type ParamEntry, type PlanLayout } from './plan';
 import { FixedTables, type TableOverrides } from './tables';
@@ -61,7 +64,14 @@ export class Plan {
     return initParams(this.layout, seed);
   }
 
-  /** The engine for a choice, created once per plan. */
+  /**
+   * The engine for a choice, created once per plan. A named engine comes typed as itself, with its
+   * own calls: `deltaInto` / `deltaBackwardInto` on native and cuda, `cudaPlan()` on cuda.
+   */
+  engine(choice: 'cuda'): CudaEngine;
+  engine(choice: 'native'): NativeEngine;
+  engine(choice: 'tfjs'): TfjsEngine;
+  engine(choice?: EngineChoice): DeltaEngine;
   engine(choice: EngineChoice = 'auto'): DeltaEngine {
     if (this.disposed) throw new Error('This plan was disposed');
     const name = resolveEngineChoice(choice);

@@ -22,6 +22,9 @@ export {
   type EngineChoice,
   type EngineName,
 } from './engines/engine';
+export type { CudaEngine } from './engines/cuda';
+export type { NativeEngine } from './engines/native';
+export type { TfjsEngine } from './engines/tfjs';
 export {
   AdapterFileError,
   loadAdapter,
@@ -61,7 +64,14 @@ export {
   type LowRankFactors,
 } from './linalg/lowRankDecomposition';
 export { addonInfo, loadAddon } from './native/loadAddon';
-export type { Capabilities } from './native/addonTypes';
+export type {
+  Capabilities,
+  CompiledPlan,
+  CudaNativePlan,
+  CudaNativePlanInfo,
+  NativePlan,
+  NativePlanInfo,
+} from './native/addonTypes';
 export {
   datasetNames,
   subset,

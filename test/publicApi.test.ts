@@ -26,12 +26,13 @@ test('the package entry point exposes the documented API and it works end to end
     'AdamW',
     'learningRate',
     'clipByGlobalNorm',
+    'shippedModelDir',
   ]) {
     expect(pkg).toHaveProperty(name);
   }
-  const targets = [
-    { name: 'q', shape: [12, 12] as [number, number], layer: 0 },
-    { name: 'v', shape: [12, 12] as [number, number], layer: 0 },
+  const targets: import('../src/index').Target[] = [
+    { name: 'q', shape: [12, 12], layer: 0 },
+    { name: 'v', shape: [12, 12], layer: 0 },
   ];
   const plan = pkg.createPlan({ grouping: 1, order: 3, rank: 2, core: 'dense' }, targets);
   expect(plan.paramLayout[0]).toEqual({ name: 'b0.s0.core', shape: [1, 2, 2, 2], offset: 0 });
@@ -41,6 +42,12 @@ test('the package entry point exposes the documented API and it works end to end
   await pkg.saveAdapter(path, plan, params);
   const loaded = await pkg.loadAdapter(path);
   expect(loaded.params).toEqual(params);
+  // plan.engine(name) is typed as that engine: native's synchronous calls need no cast.
+  const moved = params.map((_, i) => Math.cos(i) * 0.1);
+  const into = new Float32Array(plan.deltaSize);
+  expect(plan.engine('native').deltaInto(moved, into)).toBe(into);
+  expect(into).toEqual(await plan.delta(moved, { engine: 'native' }));
+  expect(into.some((v) => v !== 0)).toBe(true);
   expect(() => pkg.createPlan({ rank: -1 }, targets)).toThrow(/config.rank/);
 });
 

@@ -13,11 +13,12 @@ import * as tf from '@tensorflow/tfjs';
 const superlora = require(join(__dirname, '..')) as typeof import('../src/index');
 
 test('a tfjs optimizer fine-tunes a ModelAdapter through withDelta, then merge gives the same logits', async () => {
-  const { loadViT, loadDataset, batchAt, ModelAdapter, presetConfig, useBackend } = superlora;
-  const modelDir = join(__dirname, '..', 'models', 'vit-tiny-fashion-mnist');
+  const { loadViT, loadDataset, batchAt, ModelAdapter, presetConfig, shippedModelDir, useBackend } =
+    superlora;
+  expect(shippedModelDir()).toBe(join(__dirname, '..', 'models', 'vit-tiny-fashion-mnist'));
   // ---- the README example, from here ----
   await useBackend('auto'); // no tfjs-node here: cpu with the native kernels
-  const vit = await loadViT(modelDir);
+  const vit = await loadViT(shippedModelDir());
   const adapter = ModelAdapter.create(vit, presetConfig('superlora-2d')); // q and v of every layer
   const data = await loadDataset('fashion-mnist', { split: 'train' });
   const optimizer = tf.train.momentum(0.05, 0.9);
@@ -44,7 +45,7 @@ test('a tfjs optimizer fine-tunes a ModelAdapter through withDelta, then merge g
   // One batch, repeated (the README walks through the data): the adapter alone fits it, so its
   // loss falls steadily (measured 1.64 → 0.74 over the 8 steps; asserted at 0.6×).
   expect(losses[7]).toBeLessThan(0.6 * (losses[0] as number));
-  const frozen = await loadViT(modelDir);
+  const frozen = await loadViT(shippedModelDir());
   for (const [name, weight] of frozen.weights) {
     expect(Array.from(await vit.weights.get(name)!.data())).toEqual(
       Array.from(await weight.data()),

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { datasetNames, type DatasetSource } from '../data/dataset';
 import { backendChoices, type BackendChoice } from '../tfjs/backend';
-import { optimizerNames, type OptimizerName } from '../train/optimizer';
+import { DEFAULT_SGD_MOMENTUM, optimizerNames, type OptimizerName } from '../train/optimizer';
 import { scheduleNames } from '../train/schedule';
 import type { ColorJitterOptions } from '../data/colorJitter';
 import type { TrainingSettings } from '../train/trainingSettings';
@@ -49,8 +49,6 @@ export interface TrainingDefaults {
   out: string;
 }
 
-const SGD_MOMENTUM = 0.9;
-
 /** The flags that only one optimizer reads. */
 const OPTIMIZER_ONLY_FLAGS = [
   { flag: '--momentum', field: 'momentum', optimizer: 'sgd' },
@@ -82,7 +80,7 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
       `peak learning rate of the schedule (default: ${optimizerNames.map((name) => `${defaults.lr[name]} for ${name}`).join(', ')})`,
       numberFlag(0, 100),
     )
-    .option('--momentum <x>', `SGD momentum (default: ${SGD_MOMENTUM})`, numberFlag(0, 1))
+    .option('--momentum <x>', `SGD momentum (default: ${DEFAULT_SGD_MOMENTUM})`, numberFlag(0, 1))
     .option(
       '--weight-decay <x>',
       'weight decay: L2 added to the gradient for sgd, decoupled (w −= lr·λ·w) for adamw',
@@ -224,7 +222,7 @@ export function trainingSettings(
     batchSize: flags.batchSize,
     optimizer,
     lr: flags.lr ?? defaults.lr[optimizer],
-    momentum: flags.momentum ?? SGD_MOMENTUM,
+    momentum: flags.momentum ?? DEFAULT_SGD_MOMENTUM,
     weightDecay: flags.weightDecay,
     beta1: flags.adamBeta1,
     beta2: flags.adamBeta2,

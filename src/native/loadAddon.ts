@@ -83,9 +83,15 @@ const CMAKE_BUILDS = {
   cuda: {
     dir: 'build-cuda',
     source: 'cuda-build',
-    script: 'npm run build:cuda (needs cmake and nvcc)',
+    script: 'npm run build:cuda',
+    needs: 'cmake and nvcc',
   },
-  cmake: { dir: 'build-cmake', source: 'cmake-build', script: 'npm run build:cmake (needs cmake)' },
+  cmake: {
+    dir: 'build-cmake',
+    source: 'cmake-build',
+    script: 'npm run build:cmake',
+    needs: 'cmake',
+  },
 } as const;
 const REQUIRED_FUNCTIONS: ReadonlyArray<keyof Addon> = [
   'version',
@@ -275,7 +281,8 @@ function fixesFor(
   }
   const build = env['SUPERLORA_BUILD'];
   if (build === 'cuda' || build === 'cmake') {
-    fixes.push(`Build it with \`${CMAKE_BUILDS[build].script}\`, or unset SUPERLORA_BUILD.`);
+    const { script, needs } = CMAKE_BUILDS[build];
+    fixes.push(`Build it with \`${script}\` (needs ${needs}), or unset SUPERLORA_BUILD.`);
   }
   if (/stale binary|too old/.test(reasons)) {
     fixes.push(

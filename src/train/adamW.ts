@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
+import { checkOptimizerSetting } from './checkOptimizerSetting';
 import type { Optimizer } from './optimizer';
 import { disposeSlots, restoreSlots } from './optimizerSlots';
 
@@ -36,6 +37,7 @@ export class AdamW implements Optimizer {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
+    checkOptimizerSetting('AdamW weightDecay', options.weightDecay);
     for (const [name, value] of [
       ['beta1', this.beta1],
       ['beta2', this.beta2],

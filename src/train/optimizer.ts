@@ -11,13 +11,16 @@ import { SgdMomentum } from './sgdMomentum';
 export type OptimizerName = 'sgd' | 'adamw';
 export const optimizerNames: readonly OptimizerName[] = ['sgd', 'adamw'];
 
+/** SGD's momentum when none is given (the CLI's `--momentum` default too). */
+export const DEFAULT_SGD_MOMENTUM = 0.9;
+
 export interface OptimizerSettings {
   /** Default `sgd`. */
   optimizer?: OptimizerName;
-  /** SGD's momentum. */
-  momentum: number;
-  /** SGD: L2 added to the gradient; AdamW: decoupled decay, w −= lr·λ·w. */
-  weightDecay: number;
+  /** SGD's momentum, in [0, 1]. Default {@link DEFAULT_SGD_MOMENTUM}; AdamW ignores it. */
+  momentum?: number;
+  /** SGD: L2 added to the gradient; AdamW: decoupled decay, w −= lr·λ·w. Default 0. */
+  weightDecay?: number;
   /** AdamW's β1, β2 and ε (PyTorch's defaults 0.9, 0.999, 1e-8). */
   beta1?: number;
   beta2?: number;
@@ -42,12 +45,13 @@ export interface Optimizer {
 /** Creates the optimizer `settings` name. */
 export function createOptimizer(settings: OptimizerSettings): Optimizer {
   const name = settings.optimizer ?? 'sgd';
+  const weightDecay = settings.weightDecay ?? 0;
   if (name === 'sgd') {
-    return new SgdMomentum({ momentum: settings.momentum, weightDecay: settings.weightDecay });
+    return new SgdMomentum({ momentum: settings.momentum ?? DEFAULT_SGD_MOMENTUM, weightDecay });
   }
   if (name === 'adamw') {
     return new AdamW({
-      weightDecay: settings.weightDecay,
+      weightDecay,
       beta1: settings.beta1,
       beta2: settings.beta2,
       epsilon: settings.epsilon,

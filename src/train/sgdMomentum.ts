@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
+import { checkOptimizerSetting } from './checkOptimizerSetting';
 import type { Optimizer } from './optimizer';
 import { disposeSlots, restoreSlots } from './optimizerSlots';
 
@@ -18,7 +19,10 @@ const MOMENTUM_SLOT = 'momentum';
 export class SgdMomentum implements Optimizer {
   private state = new Map<string, Map<string, tf.Variable>>([[MOMENTUM_SLOT, new Map()]]);
 
-  constructor(private readonly options: SgdOptions) {}
+  constructor(private readonly options: SgdOptions) {
+    checkOptimizerSetting('SGD momentum', options.momentum, 1);
+    checkOptimizerSetting('SGD weightDecay', options.weightDecay);
+  }
 
   get slots(): ReadonlyMap<string, Map<string, tf.Variable>> {
     return this.state;

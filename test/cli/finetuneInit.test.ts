@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { shippedModelDir } from '../../src/cli/packagePaths';
+import { shippedModelDir } from '../../src/vit/shippedModel';
 import { loadAdapter } from '../../src/io/adapterFile';
 import { ModelAdapter } from '../../src/tfjs/modelAdapter';
 import { readHeadFile, writeHeadFile } from '../../src/train/headFile';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { FINETUNE_DEFAULTS } from '../../src/cli/commands/finetune';
-import { shippedModelDir } from '../../src/cli/packagePaths';
+import { shippedModelDir } from '../../src/vit/shippedModel';
 import { createPlan } from '../../src/createPlan';
 import { loadAdapter } from '../../src/io/adapterFile';
 import { readSafetensors } from '../../src/io/safetensors';

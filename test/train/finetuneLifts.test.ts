@@ -10,7 +10,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { FINETUNE_DEFAULTS } from '../../src/cli/commands/finetune';
-import { shippedModelDir } from '../../src/cli/packagePaths';
+import { shippedModelDir } from '../../src/vit/shippedModel';
 import { presetConfig } from '../../src/presets';
 import { useBackend } from '../../src/tfjs/backend';
 import { finetune } from '../../src/train/finetune';

@@ -28,7 +28,7 @@ import {
   stepRow,
 } from '../../bench/trainStepReport';
 import { parseViTConfigJson } from '../../vit/config';
-import { shippedModelDir } from '../packagePaths';
+import { shippedModelDir } from '../../vit/shippedModel';
 import { integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 

@@ -17,7 +17,7 @@ import { finetune, findLearningRate, type FinetuneOptions } from '../../train/fi
 import { Progress } from '../../train/progress';
 import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
-import { shippedModelDir } from '../packagePaths';
+import { shippedModelDir } from '../../vit/shippedModel';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import {

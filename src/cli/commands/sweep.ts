@@ -21,7 +21,7 @@ import type { SweepSettings } from '../../sweep/sweepSettings';
 import { reductionLines, spreadLines } from '../sweepReport';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { CliUsageError } from '../errors';
-import { shippedModelDir } from '../packagePaths';
+import { shippedModelDir } from '../../vit/shippedModel';
 import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import { addTrainingFlags, trainingSettings, type TrainingFlags } from '../trainingFlags';
