@@ -99,9 +99,11 @@ fi
 
 step "bench delta --engine cuda native"
 workloads=${GPU_SH_WORKLOADS:-all}
+# --json on stdout, not --json-file: the file fills line by line, so a run the timeout stops keeps
+# the workloads it finished (--json-file is written only once the run completes).
 # shellcheck disable=SC2086 # one word per workload
 if timeout "$(limit 90)" node bin/superlora.js bench delta --workload ${workloads//,/ } --engine cuda native \
-  --threads 16 --repeat 5 --json-file "$out/bench-delta.jsonl"; then
+  --threads 16 --repeat 5 --json >"$out/bench-delta.jsonl"; then
   status[benchDelta]=ok
 else
   status[benchDelta]=failed

@@ -58,4 +58,10 @@ echo "cuda-emulator-test: bench/gpu.sh rehearsed on the emulator (lora-r1)"
 OUT="$work/gpu" GPU_SH_BINARY="$SUPERLORA_BINARY" GPU_SH_WORKLOADS=lora-r1 GPU_BENCH_REPEAT=1 \
   GPU_SH_TIMEOUT_SCALE=4 bash bench/gpu.sh >"$work/gpu.log" 2>&1 || { cat "$work/gpu.log"; exit 1; }
 tail -2 "$work/gpu.log"
+# One JSON line per engine for the one workload: the file the GPU run's figures are read from.
+node -e '
+  const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  const engines = lines.map((record) => record.engine).sort().join(",");
+  if (engines !== "cuda,native") throw new Error(`bench-delta.jsonl has engines ${engines}`);
+' "$work/gpu/bench-delta.jsonl"
 echo "cuda-emulator-test: ok"

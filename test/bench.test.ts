@@ -3,7 +3,7 @@
  * return sane numbers and reject bad arguments, and `bench delta` prints complete JSON lines and
  * one-line errors. The CLI runs as a user runs it, `node bin/superlora.js` on the compiled package.
  */
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { formatDeviceLimits } from '../src/bench/deltaReport';
@@ -285,5 +285,64 @@ describe('superlora bench delta', () => {
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/either --workload/);
+  });
+});
+
+describe('superlora bench … --json-file', () => {
+  const config = join(dir, 'tiny-json.json');
+  const targets = join(dir, 'targets-json.json');
+  writeFileSync(config, JSON.stringify({ grouping: 'weight', reshape: 'natural', rank: 2 }));
+  writeFileSync(targets, JSON.stringify([{ name: 'a', shape: [16, 8], layer: 0 }]));
+  const quickDelta = ['--repeat', '1', '--threads', '1', '--limit-bytes', String(1 << 20)];
+
+  test('delta replaces the file with exactly the JSON lines it printed', async () => {
+    const file = join(dir, 'delta.jsonl');
+    writeFileSync(file, 'previous run\n');
+    const args = ['--config', config, '--targets', targets, '--engine', 'tfjs', ...quickDelta];
+    const { code, stdout } = await cli('bench', 'delta', ...args, '--json', '--json-file', file);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(file, 'utf8')).toBe(stdout);
+  });
+
+  test('a delta run that fails part-way leaves the previous file intact', async () => {
+    const bad = join(dir, 'bad-rank.json');
+    writeFileSync(bad, JSON.stringify({ grouping: 'weight', reshape: 'natural', rank: -1 }));
+    const file = join(dir, 'kept.jsonl');
+    writeFileSync(file, 'previous run\n');
+    const args = ['--config', bad, '--targets', targets, ...quickDelta, '--json-file', file];
+    const { code, stderr } = await cli('bench', 'delta', ...args);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/config\.rank/);
+    expect(readFileSync(file, 'utf8')).toBe('previous run\n');
+    expect(readdirSync(dir).filter((name) => name.startsWith('kept.jsonl'))).toEqual([
+      'kept.jsonl',
+    ]);
+  });
+
+  test('kernels replaces the file with exactly the JSON lines it printed', async () => {
+    const file = join(dir, 'kernels.jsonl');
+    writeFileSync(file, 'previous run\n');
+    const args = ['--kernel', 'fwht', '--sizes', '10', '--threads', '1', '--repeat', '1'];
+    const { code, stdout } = await cli('bench', 'kernels', ...args, '--json', '--json-file', file);
+    expect(code).toBe(0);
+    expect(stdout.trim().split('\n').length).toBeGreaterThanOrEqual(1);
+    expect(readFileSync(file, 'utf8')).toBe(stdout);
+  });
+
+  test.each([
+    ['delta', '--config', config, '--targets', targets, ...quickDelta],
+    ['kernels', '--kernel', 'fwht', '--sizes', '10'],
+    ['train-step', '--skip-stock'],
+    ['memory', '--steps', '10'],
+  ])('%s with a directory as --json-file fails at once, in one line naming it', async (...args) => {
+    const folder = join(dir, `folder-${args[0]}`);
+    mkdirSync(folder);
+    const { code, stdout, stderr } = await cli('bench', ...args, '--json-file', folder);
+    expect({ code, stdout }).toEqual({ code: 1, stdout: '' });
+    expect(stderr.trim().split('\n')).toEqual([
+      `superlora: Cannot write ${folder}: it is a directory, expected a file name`,
+    ]);
+    expect(readdirSync(folder)).toEqual([]);
   });
 });

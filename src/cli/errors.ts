@@ -13,6 +13,7 @@ import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErro
 import { BackendUnavailableError } from '../tfjs/backend';
 import { CheckpointError } from '../train/checkpoint';
 import { LogFormatError } from '../train/jsonlLog';
+import { AddonLoadError } from '../native/loadAddon';
 import { ViTFormatError } from '../vit/config';
 
 /** A wrong command line: named flag, value received, what was expected. */
@@ -35,13 +36,27 @@ const USER_ERRORS = [
   SweepFormatError,
   RunLogError,
   LogFormatError,
+  // Only reaches the user when SUPERLORA_BINARY / SUPERLORA_BUILD chose a binary that does not
+  // load (otherwise the package runs on tfjs); its lines list every binary tried and every fix.
+  AddonLoadError,
 ];
+/**
+ * Errno codes that mean a path the user gave cannot be used as asked (missing, a directory, no
+ * permission, busy or locked by another program, too long, a symlink loop, a full or read-only
+ * disk): the user can fix them, and the message names the path. EXDEV is left out on purpose: our
+ * renames stay in one folder, so a cross-device rename would be our bug, worth its stack.
+ */
 const FILE_ERROR_CODES = new Set([
   'ENOENT',
   'EACCES',
+  'EPERM',
   'EISDIR',
   'ENOTDIR',
+  'ENOTEMPTY',
   'EEXIST',
+  'EBUSY',
+  'ENAMETOOLONG',
+  'ELOOP',
   'ENOSPC',
   'EROFS',
 ]);

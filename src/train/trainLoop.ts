@@ -7,7 +7,7 @@
  * same losses as an uninterrupted one.
  */
 import { existsSync } from 'fs';
-import { mkdir, readdir, unlink } from 'fs/promises';
+import { mkdir, unlink } from 'fs/promises';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -18,6 +18,7 @@ import {
   saveCheckpoint,
   type NamedArray,
 } from './checkpoint';
+import { removeStaleTemporaries } from '../io/atomicWrite';
 import { clipByGlobalNorm } from './gradientClipping';
 import { JsonlLog } from './jsonlLog';
 import { LOG_FILE } from './outputFiles';
@@ -137,19 +138,6 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
 }
 
 /**
- * Temporary files of atomic writes (src/io/atomicWrite.ts) that a killed run left behind: they
- * were never renamed, so they are not the checkpoint or the log, only clutter.
- */
-async function removeStaleTemporaries(runDir: string): Promise<void> {
-  const prefixes = [`${CHECKPOINT_FILE}.tmp-`, `${LOG_FILE}.tmp-`];
-  for (const name of await readdir(runDir)) {
-    if (prefixes.some((prefix) => name.startsWith(prefix))) {
-      await unlink(join(runDir, name)).catch(() => undefined);
-    }
-  }
-}
-
-/**
  * The loss, correct predictions and gradients (by stable name) of step `step`: the mean over its
  * `accumulation` batches, each batch's gradient computed and added before the next batch runs.
  * Each batch's loss is divided by `accumulation` before the gradient, so the sum is the mean with
@@ -207,8 +195,10 @@ async function runTraining(
   optimizer: Optimizer,
 ): Promise<TrainResult> {
   await mkdir(options.runDir, { recursive: true });
-  await removeStaleTemporaries(options.runDir);
   const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
+  // What a killed run left in runDir, before anything else (the writer also does this per file).
+  await removeStaleTemporaries(checkpointPath);
+  await removeStaleTemporaries(join(options.runDir, LOG_FILE));
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
   const accumulation = options.gradientAccumulationSteps ?? 1;
@@ -267,6 +257,9 @@ async function runTraining(
     await log.truncateAfter(start);
     progress.note(`resumed from ${checkpointPath} after ${start} steps`);
   } else {
+    if (options.resume === true) {
+      progress.note(`nothing to resume: no checkpoint in ${options.runDir}, starting at step 0`);
+    }
     await log.truncateAfter(0);
   }
 

@@ -302,7 +302,9 @@ test('several adapters merge as W + Σ sᵢ·ΔWᵢ over their own targets, with
 test('merge refuses to overwrite the base model and names a missing adapter', async () => {
   const inPlace = await cli('merge', '--model', modelDir, '--adapter', 'a', '--out', modelDir);
   expect(inPlace.code).toBe(1);
-  expect(inPlace.stderr).toContain('would overwrite the base model');
+  expect(inPlace.stderr).toContain(
+    `would overwrite ${join(modelDir, 'config.json')} (in ${modelDir}), which --model reads`,
+  );
   const missing = join(dir, 'nope.safetensors');
   const gone = await cli('merge', '--model', modelDir, '--adapter', missing, '--out', 'x');
   expect(gone.code).toBe(1);

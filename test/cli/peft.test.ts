@@ -4,7 +4,7 @@
  * trip equals the model merged from the original, head and labels included. Bad input exits 1
  * with one line.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as tf from '@tensorflow/tfjs';
@@ -127,4 +127,39 @@ test('bad input exits 1 with one line naming the fault', async () => {
   expect(missing.code).toBe(1);
   expect(missing.stderr.trim().split('\n')).toHaveLength(1);
   expect(missing.stderr).toContain('nowhere.safetensors');
+});
+
+test('--rank with --tolerance or --uniform-rank is refused: one fixes the rank, the other chooses it', async () => {
+  for (const [flag, ...value] of [['--tolerance', '0.1'], ['--uniform-rank']] as const) {
+    const both = await cli(
+      'peft',
+      'export',
+      'run-2d',
+      '--out',
+      'both',
+      '--rank',
+      '2',
+      flag,
+      ...value,
+    );
+    expect(both.code).toBe(1);
+    expect(both.stderr).toBe(
+      `superlora: Expected --rank or ${flag}, not both: --rank fixes every module's rank, ${flag} chooses it\n`,
+    );
+  }
+});
+
+test('peft import of a folder without a head removes the head an earlier import left in --out', async () => {
+  const withHead = await cli('peft', 'export', 'run-lora', '--out', 'with-head-peft');
+  expect(withHead.code).toBe(0);
+  const imported = await cli('peft', 'import', 'with-head-peft', '--out', 'reused');
+  expect(imported.stdout).toContain(`and ${HEAD_FILE}`);
+  expect(existsSync(join(dir, 'reused', HEAD_FILE))).toBe(true);
+  // The same adapter without its head: a PEFT folder of the bare adapter file.
+  const bare = await cli('peft', 'export', join('run-lora', ADAPTER_FILE), '--out', 'bare-peft');
+  expect(bare.code).toBe(0);
+  const again = await cli('peft', 'import', 'bare-peft', '--out', 'reused');
+  expect(again.code).toBe(0);
+  expect(again.stdout).not.toContain(HEAD_FILE);
+  expect(existsSync(join(dir, 'reused', HEAD_FILE))).toBe(false);
 });

@@ -568,10 +568,19 @@ describe('files', () => {
     expect(await fs.readdir(directory)).toEqual(['a.safetensors']);
   });
 
-  it('rejects writing into a missing directory and creates nothing', async () => {
+  it('creates a missing parent folder (src/io/atomicWrite.ts), and nothing else', async () => {
     const file = path.join(directory, 'missing', 'a.safetensors');
-    await expect(writeSafetensors(file, tensors)).rejects.toMatchObject({ code: 'ENOENT' });
-    expect(await fs.readdir(directory)).toEqual([]);
+    await writeSafetensors(file, tensors);
+    expect(await fs.readdir(path.join(directory, 'missing'))).toEqual(['a.safetensors']);
+  });
+
+  it('rejects writing below a file, naming the path, and creates nothing', async () => {
+    await fs.writeFile(path.join(directory, 'plain'), 'x');
+    const file = path.join(directory, 'plain', 'a.safetensors');
+    const failure = writeSafetensors(file, tensors);
+    await expect(failure).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(failure).rejects.toThrow(`Cannot write ${file}`);
+    expect(await fs.readdir(directory)).toEqual(['plain']);
   });
 
   it('leaves the existing file intact when encoding fails', async () => {

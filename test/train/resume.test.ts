@@ -146,3 +146,32 @@ test('a checkpoint from another run is refused', async () => {
   ).rejects.toThrow(/different run/);
   a.vit.dispose();
 });
+
+test('--resume with no checkpoint says it starts at step 0 (and a fresh run says nothing of it)', async () => {
+  const a = setup();
+  const written: string[] = [];
+  const recording = new Progress({
+    write: (text: string) => written.push(text),
+    isTTY: false,
+  } as unknown as NodeJS.WriteStream);
+  const options = (runDir: string, resume: boolean): TrainOptions => ({
+    steps: 1,
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 0,
+    evalEvery: 0,
+    checkpointEvery: 0,
+    runDir,
+    resume,
+    runKey: 'fresh',
+    progress: recording,
+  });
+  const empty = mkdtempSync(join(tmpdir(), 'superlora-nothing-to-resume-'));
+  const result = await train(a.task, options(empty, true));
+  expect(result.resumedFrom).toBe(0);
+  expect(written).toContain(`nothing to resume: no checkpoint in ${empty}, starting at step 0\n`);
+  written.length = 0;
+  await train(a.task, options(mkdtempSync(join(tmpdir(), 'superlora-fresh-')), false));
+  expect(written.some((line) => line.includes('nothing to resume'))).toBe(false);
+  a.vit.dispose();
+});

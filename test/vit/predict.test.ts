@@ -188,6 +188,17 @@ describe('superlora predict', () => {
       /^superlora: Expected "pixel_values" F32 \[B, 3, 8, 8\] for the model but received F32 \[1, 3, 16, 16\] in --images \S+/,
     ],
     [
+      'pixel values that are not finite',
+      async () => {
+        const file = join(dir, 'nan.safetensors');
+        const data = new Float32Array(2 * 192);
+        data[192 + 5] = NaN;
+        await writeSafetensors(file, { pixel_values: { dtype: 'F32', shape: [2, 3, 8, 8], data } });
+        return ['--images', file, '--out', join(dir, 'nan-logits.safetensors')];
+      },
+      /^superlora: Expected finite pixel values in --images \S+nan\.safetensors but image 1 has NaN at element 5$/,
+    ],
+    [
       'a model directory without a checkpoint',
       async () => ['--images', imagesFile, '--model', dir],
       /^superlora: ENOENT: no such file or directory, open '.*config\.json'$/,

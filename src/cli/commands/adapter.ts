@@ -9,6 +9,7 @@ import { saveAdapter } from '../../io/adapterFile';
 import { presetConfig, presetNames } from '../../presets';
 import { readAdapterSource } from '../../train/adapterSource';
 import { CliUsageError } from '../errors';
+import { refuseOverwritingInputs } from '../outputGuard';
 import { integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 
@@ -31,6 +32,14 @@ async function init(options: InitOptions): Promise<void> {
       : await readJsonFile(options.config as string, '--config')
   ) as SuperLoraConfig;
   if (options.seed !== undefined) config.seed = options.seed;
+  await refuseOverwritingInputs(
+    '--out',
+    [options.out],
+    [
+      { flag: '--targets', path: options.targets },
+      ...(options.config === undefined ? [] : [{ flag: '--config', path: options.config }]),
+    ],
+  );
   const targets = await readJsonFile(options.targets, '--targets');
   const plan = createPlan(config, targets as never);
   await saveAdapter(options.out, plan, plan.initParams(), {

@@ -3,7 +3,6 @@
  * each run first measures the machine's own limits, so every figure is also a ratio. One
  * subcommand per thing measured; `delta` times the whole ΔW map.
  */
-import { appendFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import type { Command } from 'commander';
 import type { SuperLoraConfig, Target } from '../../config';
@@ -13,6 +12,7 @@ import { DEFAULT_REPEAT, runDeltaBench, type DeltaBenchRecord } from '../../benc
 import { formatLimits, tableFootnotes, tableHeader, tableRow } from '../../bench/deltaReport';
 import { loadBenchAddon } from '../../bench/machineLimits';
 import { builtinWorkload, workloadNames, type Workload } from '../../bench/workloads';
+import { checkOutputPath, writeFileAtomic } from '../../io/atomicWrite';
 import { CliUsageError } from '../errors';
 import { registerBenchKernels } from './benchKernels';
 import { registerBenchMemory } from './benchMemory';
@@ -83,7 +83,9 @@ async function benchDelta(flags: DeltaFlags): Promise<void> {
   const threads = flags.threads ?? defaultThreads(addon.capabilities().threads);
   const records: DeltaBenchRecord[] = [];
   const skipped: string[] = [];
-  if (flags.jsonFile !== undefined) writeFileSync(flags.jsonFile, '');
+  // --json-file is written once, complete, at the end: until then its old contents stay intact.
+  if (flags.jsonFile !== undefined) await checkOutputPath(flags.jsonFile);
+  const jsonLines: string[] = [];
   const print = (line: string) => process.stdout.write(`${line}\n`);
   await runDeltaBench({
     addon,
@@ -102,7 +104,7 @@ async function benchDelta(flags: DeltaFlags): Promise<void> {
     onRecord: (record) => {
       records.push(record);
       const json = JSON.stringify(record);
-      if (flags.jsonFile !== undefined) appendFileSync(flags.jsonFile, `${json}\n`);
+      jsonLines.push(`${json}\n`);
       print(flags.json ? json : tableRow(record));
     },
     onSkip: (workload, engine, reason) => {
@@ -112,6 +114,7 @@ async function benchDelta(flags: DeltaFlags): Promise<void> {
     },
     onProgress: (message) => process.stderr.write(`bench: ${message}\n`),
   });
+  if (flags.jsonFile !== undefined) await writeFileAtomic(flags.jsonFile, jsonLines.join(''));
   if (flags.json) return;
   const legend = workloads.map((workload) => {
     const measured = records.find((record) => record.workload === workload.name);
@@ -161,7 +164,10 @@ export function registerBenchCommand(program: Command): void {
       integerFlag(1, 2 ** 40),
     )
     .option('--json', 'print one JSON object per workload × engine × threads instead of the table')
-    .option('--json-file <file>', 'also write those JSON lines to a file (with either output)')
+    .option(
+      '--json-file <file>',
+      'also write those JSON lines to a file (with either output), replaced only once the run completes',
+    )
     .action(benchDelta);
   registerBenchKernels(bench);
   registerBenchTrainStep(bench);

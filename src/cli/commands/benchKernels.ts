@@ -1,5 +1,4 @@
 /** `superlora bench kernels`: each native kernel family alone, at sizes 2^10 … 2^24. */
-import { appendFileSync, writeFileSync } from 'fs';
 import type { Command } from 'commander';
 import { formatLimits } from '../../bench/deltaReport';
 import {
@@ -10,6 +9,7 @@ import {
 } from '../../bench/kernelsBench';
 import { kernelTableFooter, kernelTableHeader, kernelTableRow } from '../../bench/kernelsReport';
 import { describeMachine, loadBenchAddon } from '../../bench/machineLimits';
+import { checkOutputPath, writeFileAtomic } from '../../io/atomicWrite';
 import type { IsaName } from '../../native/addonTypes';
 import { CliUsageError } from '../errors';
 import { collect, integerFlag } from '../parseFlags';
@@ -39,7 +39,7 @@ function families(names: string[] | undefined): KernelFamily[] {
   });
 }
 
-function benchKernels(flags: KernelFlags): void {
+async function benchKernels(flags: KernelFlags): Promise<void> {
   if (flags.isa !== undefined && !(ISAS as readonly string[]).includes(flags.isa)) {
     throw new CliUsageError(
       `Unknown --isa ${JSON.stringify(flags.isa)}: expected one of ${ISAS.join(', ')}`,
@@ -48,7 +48,9 @@ function benchKernels(flags: KernelFlags): void {
   const addon = loadBenchAddon();
   const hardware = addon.capabilities().threads;
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  if (flags.jsonFile !== undefined) writeFileSync(flags.jsonFile, '');
+  // --json-file is written once, complete, at the end: until then its old contents stay intact.
+  if (flags.jsonFile !== undefined) await checkOutputPath(flags.jsonFile);
+  const jsonLines: string[] = [];
   runKernelBench({
     families: families(flags.kernel),
     log2Sizes: [...new Set(flags.sizes ?? DEFAULT_LOG2_SIZES)].sort((a, b) => a - b),
@@ -63,11 +65,12 @@ function benchKernels(flags: KernelFlags): void {
     },
     onRecord: (record: KernelBenchRecord) => {
       const json = JSON.stringify(record);
-      if (flags.jsonFile !== undefined) appendFileSync(flags.jsonFile, `${json}\n`);
+      jsonLines.push(`${json}\n`);
       print(flags.json ? json : kernelTableRow(record));
     },
     onProgress: (message) => process.stderr.write(`bench: ${message}\n`),
   });
+  if (flags.jsonFile !== undefined) await writeFileAtomic(flags.jsonFile, jsonLines.join(''));
   if (!flags.json) for (const line of kernelTableFooter()) print(line);
 }
 
@@ -103,6 +106,9 @@ export function registerBenchKernels(bench: Command): void {
       `instruction-set path: ${ISAS.join(', ')} (default: the best this CPU has)`,
     )
     .option('--json', 'print one JSON object per row instead of the table')
-    .option('--json-file <file>', 'also write those JSON lines to a file')
+    .option(
+      '--json-file <file>',
+      'also write those JSON lines to a file, replaced only once the run completes',
+    )
     .action((flags: KernelFlags) => benchKernels(flags));
 }

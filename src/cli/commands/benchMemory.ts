@@ -8,7 +8,7 @@ import { join } from 'path';
 import type { Command } from 'commander';
 import { formatMemoryReport, runMemoryBench } from '../../bench/memoryBench';
 import type { EngineChoice } from '../../engines/engine';
-import { writeFileAtomic } from '../../io/atomicWrite';
+import { checkOutputPath, writeFileAtomic } from '../../io/atomicWrite';
 import { engineFlag, integerFlag } from '../parseFlags';
 
 interface MemoryFlags {
@@ -20,6 +20,8 @@ interface MemoryFlags {
 }
 
 async function benchMemory(flags: MemoryFlags): Promise<void> {
+  // A wrong --json-file path fails now, not after the whole run.
+  if (flags.jsonFile !== undefined) await checkOutputPath(flags.jsonFile);
   const runDir = mkdtempSync(join(tmpdir(), 'superlora-memory-'));
   try {
     const report = await runMemoryBench({
@@ -44,7 +46,7 @@ export function registerBenchMemory(bench: Command): void {
     )
     .option('--steps <n>', 'training steps', integerFlag(10, 1_000_000), 1000)
     .option('--sample-every <n>', 'steps between samples', integerFlag(1, 1_000_000), 50)
-    .option('--engine <name>', 'ΔW engine: auto, native or tfjs', engineFlag, 'native')
+    .option('--engine <name>', 'ΔW engine: auto, tfjs, native or cuda', engineFlag, 'native')
     .option('--json', 'print the report as one JSON object instead of the table')
     .option('--json-file <file>', 'also write that JSON object to a file')
     .action(benchMemory);

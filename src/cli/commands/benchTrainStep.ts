@@ -3,7 +3,6 @@
  * superlora's native ones, the native GEMM against the FMA peak measured in the same run, and the
  * ViT's fused kernels alone at the models' shapes.
  */
-import { appendFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { Command } from 'commander';
 import { loadBenchAddon } from '../../bench/machineLimits';
@@ -27,6 +26,7 @@ import {
   stepHeader,
   stepRow,
 } from '../../bench/trainStepReport';
+import { checkOutputPath, writeFileAtomic } from '../../io/atomicWrite';
 import { parseViTConfigJson } from '../../vit/config';
 import { shippedModelDir } from '../../vit/shippedModel';
 import { integerFlag } from '../parseFlags';
@@ -48,7 +48,9 @@ async function benchTrainStep(flags: TrainStepFlags): Promise<void> {
   const addon = loadBenchAddon() as TrainStepBenchAddon;
   const threads = flags.threads ?? addon.getThreads();
   const print = (line: string) => process.stdout.write(`${line}\n`);
-  if (flags.jsonFile !== undefined) writeFileSync(flags.jsonFile, '');
+  // --json-file is written once, complete, at the end: until then its old contents stay intact.
+  if (flags.jsonFile !== undefined) await checkOutputPath(flags.jsonFile);
+  const jsonLines: string[] = [];
   // The sections in the order the records come, each ending with its footnotes.
   let section: TrainStepRecord['kind'] = 'gemm';
   await runTrainStepBench({
@@ -64,7 +66,7 @@ async function benchTrainStep(flags: TrainStepFlags): Promise<void> {
     },
     onRecord: (record) => {
       const json = JSON.stringify(record);
-      if (flags.jsonFile !== undefined) appendFileSync(flags.jsonFile, `${json}\n`);
+      jsonLines.push(`${json}\n`);
       if (flags.json) return print(json);
       if (record.kind !== section) {
         const footnotes = section === 'gemm' ? gemmFootnotes() : opFootnotes();
@@ -78,6 +80,7 @@ async function benchTrainStep(flags: TrainStepFlags): Promise<void> {
     },
     onProgress: (message) => process.stderr.write(`bench: ${message}\n`),
   });
+  if (flags.jsonFile !== undefined) await writeFileAtomic(flags.jsonFile, jsonLines.join(''));
   if (flags.json) return;
   const footnotes = stepFootnotes(
     models,
@@ -117,6 +120,9 @@ export function registerBenchTrainStep(bench: Command): void {
       '--json',
       'print one JSON object per GEMM shape × threads, per fused op × threads and per model instead',
     )
-    .option('--json-file <file>', 'also write those JSON lines to a file (with either output)')
+    .option(
+      '--json-file <file>',
+      'also write those JSON lines to a file (with either output), replaced only once the run completes',
+    )
     .action(benchTrainStep);
 }

@@ -6,9 +6,11 @@ import type { Command } from 'commander';
 import type { EngineChoice } from '../../engines/engine';
 import { writeSafetensors, type SafeTensor } from '../../io/safetensors';
 import { readAdapterSource } from '../../train/adapterSource';
+import { refuseOverwritingInputs } from '../outputGuard';
 import { engineFlag } from '../parseFlags';
 
 async function delta(path: string, options: { out: string; engine: EngineChoice }): Promise<void> {
+  await refuseOverwritingInputs('--out', [options.out], [{ flag: 'ADAPTER', path }]);
   const { plan, params } = await readAdapterSource(path);
   const started = process.hrtime.bigint();
   const values = await plan.delta(params, { engine: options.engine });

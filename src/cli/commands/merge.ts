@@ -4,11 +4,11 @@
  * classifier head and label names) and writes the result as a Hugging Face model folder (config.json +
  * model.safetensors) that loads anywhere the base model does, with no adapter code at inference.
  */
-import { resolve } from 'path';
+import { join } from 'path';
 import type { Command } from 'commander';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
-import { saveViT } from '../../vit/io';
-import { CliUsageError } from '../errors';
+import { CONFIG_FILE, saveViT, WEIGHTS_FILE } from '../../vit/io';
+import { refuseOverwritingInputs, type CommandInput } from '../outputGuard';
 import {
   addAdapterFlags,
   adaptersToMerge,
@@ -23,12 +23,13 @@ interface MergeFlags extends AdapterFlags {
 }
 
 async function run(flags: MergeFlags): Promise<void> {
-  if (resolve(flags.out) === resolve(flags.model)) {
-    throw new CliUsageError(
-      `Expected --out to be another folder than --model (${flags.model}): merging in place would overwrite the base model`,
-    );
-  }
   const adapters = adaptersToMerge(flags);
+  const inputs: CommandInput[] = [
+    { flag: '--model', path: flags.model },
+    ...adapters.map(({ path }) => ({ flag: '--adapter', path })),
+  ];
+  const outputs = [CONFIG_FILE, WEIGHTS_FILE].map((file) => join(flags.out, file));
+  await refuseOverwritingInputs('--out', outputs, inputs);
   const combination = combinationOf(flags);
   const vit = await loadAdaptedViT(flags.model, adapters, { combination });
   const how =

@@ -5,17 +5,19 @@
  * evaluate, predict and finetune --init also take a PEFT folder as it is.) A `finetune` output
  * folder's classifier head travels as PEFT's `modules_to_save`.
  */
-import { mkdir } from 'fs/promises';
+import { mkdir, rm } from 'fs/promises';
 import { join } from 'path';
 import type { Command } from 'commander';
 import { canonicalConfig } from '../../config';
 import type { EngineChoice } from '../../engines/engine';
 import { saveAdapter } from '../../io/adapterFile';
-import { writePeftAdapter } from '../../io/peftFile';
+import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE, writePeftAdapter } from '../../io/peftFile';
 import { DEFAULT_PEFT_TOLERANCE, peftFromAdapter, type PeftExportTarget } from '../../interop/peft';
 import { PEFT_LABELS_METADATA, readAdapterSource, readPeftSource } from '../../train/adapterSource';
 import { headTensors, writeHeadFile } from '../../train/headFile';
 import { ADAPTER_FILE, HEAD_FILE } from '../../train/outputFiles';
+import { CliUsageError } from '../errors';
+import { refuseOverwritingInputs } from '../outputGuard';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 
 interface ExportFlags {
@@ -28,7 +30,26 @@ interface ExportFlags {
   engine: EngineChoice;
 }
 
-async function exportPeft(source: string, flags: ExportFlags): Promise<void> {
+/** --rank fixes every module's rank; --tolerance and --uniform-rank choose it: not both. */
+function checkRankFlags(flags: ExportFlags, command: Command): void {
+  if (flags.rank === undefined) return;
+  const choosing =
+    command.getOptionValueSource('tolerance') === 'cli'
+      ? '--tolerance'
+      : flags.uniformRank === true
+        ? '--uniform-rank'
+        : undefined;
+  if (choosing !== undefined) {
+    throw new CliUsageError(
+      `Expected --rank or ${choosing}, not both: --rank fixes every module's rank, ${choosing} chooses it`,
+    );
+  }
+}
+
+async function exportPeft(source: string, flags: ExportFlags, command: Command): Promise<void> {
+  checkRankFlags(flags, command);
+  const outputs = [PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE].map((file) => join(flags.out, file));
+  await refuseOverwritingInputs('--out', outputs, [{ flag: 'ADAPTER', path: source }]);
   const { plan, params, head } = await readAdapterSource(source);
   try {
     const exported = await peftFromAdapter(plan, params, {
@@ -84,7 +105,9 @@ async function importPeft(source: string, flags: { out: string }): Promise<void>
   try {
     await mkdir(flags.out, { recursive: true });
     await saveAdapter(join(flags.out, ADAPTER_FILE), plan, params);
+    // A head left from an earlier run in --out would pair with this adapter when the folder is read.
     if (head) await writeHeadFile(join(flags.out, HEAD_FILE), head);
+    else await rm(join(flags.out, HEAD_FILE), { force: true });
     console.log(
       `Wrote ${flags.out}: ${ADAPTER_FILE} (${peftType} on ${plan.targets.length} targets as ${JSON.stringify(canonicalConfig(plan.config))}, ${plan.numParams} parameters)` +
         `${head ? ` and ${HEAD_FILE}` : ''}`,

@@ -14,6 +14,7 @@ import type { ViTConfig } from '../../vit/config';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
 import { addAdapterFlags, loadModelWithAdapters, type AdapterFlags } from '../adapterFlags';
+import { refuseOverwritingInputs } from '../outputGuard';
 import { choiceFlag, integerFlag } from '../parseFlags';
 
 interface PredictOptions extends AdapterFlags {
@@ -55,6 +56,12 @@ async function readPixelFile(file: string, config: ViTConfig): Promise<PixelSour
     );
   }
   const perImage = numChannels * imageSize * imageSize;
+  const bad = pixels.data.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) {
+    throw new CliUsageError(
+      `Expected finite pixel values in --images ${file} but image ${Math.floor(bad / perImage)} has ${pixels.data[bad]} at element ${bad % perImage}`,
+    );
+  }
   return {
     count: pixels.shape[0] as number,
     batch: (first, size) =>
@@ -156,6 +163,17 @@ async function predict(options: PredictOptions): Promise<void> {
   if (pixelFile && options.out === undefined) {
     throw new CliUsageError(`Expected --out FILE for the logits of --images ${pixelFile}`);
   }
+  if (options.out !== undefined) {
+    await refuseOverwritingInputs(
+      '--out',
+      [options.out],
+      [
+        { flag: '--model', path: options.model },
+        ...options.images.map((path) => ({ flag: '--images', path })),
+        ...(options.adapter ?? []).map((path) => ({ flag: '--adapter', path })),
+      ],
+    );
+  }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
   const vit = await loadModelWithAdapters(options.model, options);
@@ -216,7 +234,12 @@ export function registerPredictCommand(program: Command): void {
     )
     .option('--out <file>', 'also write the logits [B, num_labels] to this .safetensors file');
   addAdapterFlags(command, { required: false })
-    .option('--top <k>', 'labels to print per image, most probable first', integerFlag(1, 1000), 1)
+    .option(
+      '--top <k>',
+      'labels to print per image, most probable first (a k above the model’s labels prints them all)',
+      integerFlag(1, 1000),
+      1,
+    )
     .option('--batch-size <n>', 'images per forward pass', integerFlag(1, 1 << 20), 64)
     .option(
       '--backend <name>',
