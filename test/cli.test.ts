@@ -2,7 +2,7 @@
  * The CLI as a user runs it: `node bin/superlora.js …` on the compiled package (`npm test` builds
  * it first). Checks the SPEC's ΔW through `adapter init` + `delta` for every config field.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { SuperLoraConfig, Target } from '../src/config';
@@ -55,6 +55,52 @@ describe('superlora CLI', () => {
     );
     expect(text.stdout).toContain(
       'tfjs kernels   native, outputs recycled through a pool of up to 256 MiB (SUPERLORA_OUTPUT_POOL_MB)',
+    );
+  });
+
+  test('a binary chosen by SUPERLORA_BINARY or SUPERLORA_BUILD that does not load is an error, never a fall back to tfjs', async () => {
+    const missing = join(dir, 'nowhere', 'superlora.node');
+    const chosen = cliIn(dir, { SUPERLORA_BINARY: missing });
+    const made = await chosen(
+      'adapter',
+      'init',
+      '--targets',
+      targetsFile,
+      '--preset',
+      'lora',
+      '--out',
+      'a.safetensors',
+    );
+    expect(made.code).toBe(0); // needs no binary
+    const computed = await chosen('delta', 'a.safetensors', '--out', 'd.safetensors');
+    expect(computed.code).toBe(1);
+    expect(computed.stderr.split('\n').slice(0, 3)).toEqual([
+      'superlora: Could not load the superlora native addon.',
+      'Tried:',
+      `  - ${missing} (from SUPERLORA_BINARY): file not found`,
+    ]);
+    expect(computed.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(dir, 'd.safetensors'))).toBe(false);
+    // info still reports everything it can, then fails naming the variable.
+    const info = await chosen('info', '--json');
+    expect(info.code).toBe(1);
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      binary: null,
+      loadError: { requestedBy: 'SUPERLORA_BINARY' },
+      engines: { tfjs: 'available' },
+    });
+    expect(info.stderr).toBe(
+      'superlora: SUPERLORA_BINARY names a binary that does not load (see "native binary" above)\n',
+    );
+    const misnamed = await cliIn(dir, { SUPERLORA_BUILD: 'gpu' })(
+      'delta',
+      'a.safetensors',
+      '--out',
+      'd.safetensors',
+    );
+    expect(misnamed.code).toBe(1);
+    expect(misnamed.stderr).toBe(
+      `superlora: Expected 'cuda', 'cmake' or 'auto' (the default) for SUPERLORA_BUILD but received "gpu"\n`,
     );
   });
 

@@ -28,9 +28,10 @@ function nativeUnavailableReason(): string | null {
         : `the addon at ${addonInfo().path} predates the native engine; rebuild it with ` +
           '`npm run build:native`';
   } catch (error) {
-    // Only a binary that does not load makes the engine unavailable; anything else (a malformed
-    // SUPERLORA_* setting) is the caller's to see.
-    if (!(error instanceof AddonLoadError)) throw error;
+    // Only a binary that does not load, and that the user did not choose (SUPERLORA_BINARY /
+    // SUPERLORA_BUILD), makes the engine unavailable; anything else (a malformed SUPERLORA_*
+    // setting) is the caller's to see.
+    if (!(error instanceof AddonLoadError) || error.requestedBy !== undefined) throw error;
     nativeReason = error.message;
   }
   return nativeReason;

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type { Addon, BuildVariant } from './addonTypes';
-import { addonSettingsFromEnv } from './addonEnvironment';
+import { AddonEnvironmentError, addonSettingsFromEnv } from './addonEnvironment';
 
 export type AddonSource = 'env' | 'cuda-build' | 'cmake-build' | 'local-build' | 'prebuilt';
 
@@ -47,11 +47,17 @@ export interface AddonLoadAttempt {
   reason: string;
 }
 
-/** Thrown when no binary loads: lists every cause tried, then every fix. */
+/**
+ * Thrown when no binary loads: lists every cause tried, then every fix. `requestedBy` names the
+ * variable (SUPERLORA_BINARY or SUPERLORA_BUILD) when the user chose the binary: then the callers
+ * that fall back to tfjs for a binary that does not load pass the error on instead, since a run on
+ * tfjs's kernels is 20–80× slower than the one asked for.
+ */
 export class AddonLoadError extends Error {
   readonly attempts: AddonLoadAttempt[];
+  readonly requestedBy: string | undefined;
 
-  constructor(attempts: AddonLoadAttempt[], fixes: string[]) {
+  constructor(attempts: AddonLoadAttempt[], fixes: string[], requestedBy?: string) {
     const tried = attempts.map((attempt) => `  - ${attempt.candidate}: ${attempt.reason}`);
     const possible = fixes.map((fix) => `  - ${fix}`);
     super(
@@ -65,6 +71,7 @@ export class AddonLoadError extends Error {
     );
     this.name = 'AddonLoadError';
     this.attempts = attempts;
+    this.requestedBy = requestedBy;
   }
 }
 
@@ -225,7 +232,17 @@ function prebuiltBinary(packageRoot: string): string | undefined {
   return winner === undefined ? undefined : path.join(dir, winner.file);
 }
 
-/** The binaries to try for this environment, in order, or why there is none. */
+/** The variable that chose the binary, when the user chose one. */
+function requestingVariable(env: Record<string, string | undefined>): string | undefined {
+  if (env['SUPERLORA_BINARY']) return 'SUPERLORA_BINARY';
+  const build = env['SUPERLORA_BUILD'];
+  return build === 'cuda' || build === 'cmake' ? 'SUPERLORA_BUILD' : undefined;
+}
+
+/**
+ * The binaries to try for this environment, in order, or why there is none.
+ * @throws AddonEnvironmentError for a SUPERLORA_BUILD that names no build.
+ */
 function findCandidates(
   packageRoot: string,
   env: Record<string, string | undefined>,
@@ -238,12 +255,9 @@ function findCandidates(
   const build = env['SUPERLORA_BUILD'];
   if (build !== undefined && build !== '' && build !== 'auto') {
     if (build !== 'cuda' && build !== 'cmake') {
-      return [
-        {
-          candidate: `SUPERLORA_BUILD=${build}`,
-          reason: "expected 'cuda', 'cmake' or 'auto' (the default)",
-        },
-      ];
+      throw new AddonEnvironmentError(
+        `Expected 'cuda', 'cmake' or 'auto' (the default) for SUPERLORA_BUILD but received ${JSON.stringify(build)}`,
+      );
     }
     const { dir, source } = CMAKE_BUILDS[build];
     const file = path.join(packageRoot, dir, 'Release', 'superlora.node');
@@ -335,7 +349,11 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
   const candidates = found.filter((entry): entry is Candidate => 'file' in entry);
   if (candidates.length === 0) {
     const attempts = found as AddonLoadAttempt[];
-    throw new AddonLoadError(attempts, fixesFor(packageRoot, env, attempts));
+    throw new AddonLoadError(
+      attempts,
+      fixesFor(packageRoot, env, attempts),
+      requestingVariable(env),
+    );
   }
   const expectedVersion = packageVersion(packageRoot);
   const attempts: AddonLoadAttempt[] = [];
@@ -370,7 +388,7 @@ export function loadAddonUncached(options: LoadAddonOptions = {}): {
       ),
     );
   }
-  throw new AddonLoadError(attempts, fixesFor(packageRoot, env, attempts));
+  throw new AddonLoadError(attempts, fixesFor(packageRoot, env, attempts), requestingVariable(env));
 }
 
 let cached: { addon: Addon; info: AddonInfo } | undefined;

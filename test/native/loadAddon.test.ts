@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { AddonEnvironmentError } from '../../src/native/addonEnvironment';
 import { AddonLoadError, loadAddonUncached } from '../../src/native/loadAddon';
 import { thrownBy } from './expectNativeError';
 
@@ -100,9 +101,26 @@ describe('loadAddon', () => {
     expect(error.message).toContain('npm run build:cuda');
   });
 
-  test('an unknown SUPERLORA_BUILD value is named with the accepted ones', () => {
-    const error = loadError(packageRoot, { SUPERLORA_BUILD: 'gpu' });
-    expect(error.message).toContain("SUPERLORA_BUILD=gpu: expected 'cuda', 'cmake' or 'auto'");
+  test('an unknown SUPERLORA_BUILD value is a malformed setting, named with the accepted ones', () => {
+    // Not an AddonLoadError: the callers that fall back to tfjs would swallow that.
+    const error = thrownBy(() =>
+      loadAddonUncached({ packageRoot, env: { SUPERLORA_BUILD: 'gpu' } }),
+    );
+    expect(error).toBeInstanceOf(AddonEnvironmentError);
+    expect(error.message).toBe(
+      `Expected 'cuda', 'cmake' or 'auto' (the default) for SUPERLORA_BUILD but received "gpu"`,
+    );
+  });
+
+  test('a binary the user chose says which variable chose it; the automatic search says none', () => {
+    const missing = path.join(scratch, 'nowhere', 'superlora.node');
+    expect(loadError(packageRoot, { SUPERLORA_BINARY: missing }).requestedBy).toBe(
+      'SUPERLORA_BINARY',
+    );
+    expect(loadError(fakePackage({}), { SUPERLORA_BUILD: 'cmake' }).requestedBy).toBe(
+      'SUPERLORA_BUILD',
+    );
+    expect(loadError(fakePackage({}), {}).requestedBy).toBeUndefined();
   });
 
   test('a binary built from another version is refused as stale', () => {

@@ -6,43 +6,78 @@ import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { engineNames } from '../../engines/engine';
 import { engineUnavailableReason } from '../../engines/createEngine';
-import { addonInfo, loadAddon } from '../../native/loadAddon';
-import { POOL_SPIN_ENV, POOL_THREADS_ENV } from '../../native/addonEnvironment';
+import { AddonLoadError, addonInfo, loadAddon } from '../../native/loadAddon';
+import {
+  AddonEnvironmentError,
+  POOL_SPIN_ENV,
+  POOL_THREADS_ENV,
+} from '../../native/addonEnvironment';
 import { outputPoolStats } from '../../tfjs/kernels/outputPool';
 import { nativeKernelsStatus, registerNativeKernels } from '../../tfjs/kernels/register';
 import { version } from '../../version';
 
+/**
+ * The binary loaded, its capabilities and pool; or, when none loads, why (the loader's message:
+ * every binary tried and every fix), which is what this command is run to find out.
+ */
+function nativeReport() {
+  try {
+    const addon = loadAddon();
+    return {
+      binary: addonInfo(),
+      capabilities: addon.capabilities(),
+      pool: { threads: addon.getThreads(), spinMicroseconds: addon.getSpinMicroseconds() },
+      loadError: null,
+    };
+  } catch (error) {
+    if (!(error instanceof AddonLoadError)) throw error;
+    const loadError = { message: error.message, requestedBy: error.requestedBy ?? null };
+    return { binary: null, capabilities: null, pool: null, loadError };
+  }
+}
+
 async function report() {
   await tf.ready();
+  const native = nativeReport();
+  const unloaded =
+    native.loadError === null ? undefined : 'no native binary loads here (see "native binary")';
   // As training would: the cpu backend's kernels, and the pool their outputs are recycled through.
-  const nativeKernels = tf.getBackend() === 'cpu' && registerNativeKernels();
-  const addon = loadAddon();
-  const binary = addonInfo();
-  const capabilities = addon.capabilities();
+  const nativeKernels =
+    tf.getBackend() === 'cpu' && unloaded === undefined && registerNativeKernels();
   return {
     version,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
-    binary,
-    capabilities,
-    pool: { threads: addon.getThreads(), spinMicroseconds: addon.getSpinMicroseconds() },
+    ...native,
     tfjs: {
       version: tf.version.tfjs,
       backend: tf.getBackend(),
       /** null when the native kernels run on the cpu backend, else why not. */
       nativeKernelsUnavailable: nativeKernels
         ? null
-        : (nativeKernelsStatus() ?? 'not the cpu backend'),
+        : (unloaded ?? nativeKernelsStatus() ?? 'not the cpu backend'),
       outputPoolBytes: outputPoolStats().limitBytes,
     },
     engines: Object.fromEntries(
-      engineNames.map((name) => [name, engineUnavailableReason(name) ?? 'available']),
+      engineNames.map((name) => [
+        name,
+        name !== 'tfjs' && unloaded !== undefined
+          ? unloaded
+          : (engineUnavailableReason(name) ?? 'available'),
+      ]),
     ),
   };
 }
 
-function print(info: Awaited<ReturnType<typeof report>>): void {
-  const { cpu } = info.capabilities;
+type Report = Awaited<ReturnType<typeof report>>;
+
+/** The lines about the binary that loaded: its build, the CPU it found, threads and CUDA. */
+function binaryLines(
+  binary: NonNullable<Report['binary']>,
+  capabilities: NonNullable<Report['capabilities']>,
+  pool: NonNullable<Report['pool']>,
+): [string, string][] {
+  const { cpu } = capabilities;
   const features = (
     [
       'sse41',
@@ -58,35 +93,46 @@ function print(info: Awaited<ReturnType<typeof report>>): void {
   )
     .filter((flag) => cpu[flag])
     .join(' ');
-  const devices = info.capabilities.cudaDevices
+  const devices = capabilities.cudaDevices
     .map(
       (d) =>
         `#${d.index} ${d.name} (sm ${d.computeCapability}, ${(d.totalMemory / 2 ** 30).toFixed(1)} GiB, ${d.multiProcessorCount} SMs)`,
     )
     .join('; ');
-  const cuda = !info.capabilities.cudaCompiled
+  const cuda = !capabilities.cudaCompiled
     ? 'not compiled in (CPU build)'
-    : devices || `compiled in, no device (${info.capabilities.cudaError ?? 'none found'})`;
-  const lines: [string, string][] = [
-    ['superlora', info.version],
-    ['node', `${info.node} ${info.platform}`],
-    ['native binary', `${info.binary.path} (${info.binary.source})`],
-    ...(info.binary.skipped ?? []).map((attempt): [string, string] => [
+    : devices || `compiled in, no device (${capabilities.cudaError ?? 'none found'})`;
+  return [
+    ['native binary', `${binary.path} (${binary.source})`],
+    ...(binary.skipped ?? []).map((attempt): [string, string] => [
       'skipped',
       `${attempt.candidate}: ${attempt.reason}`,
     ]),
     [
       'build',
-      `${info.capabilities.build.variant}, ${info.capabilities.build.compiler}, N-API ${info.capabilities.build.napiVersion}`,
+      `${capabilities.build.variant}, ${capabilities.build.compiler}, N-API ${capabilities.build.napiVersion}`,
     ],
     ['cpu', `${cpu.brand || cpu.vendor || cpu.arch}`],
     ['cpu features', features || 'baseline'],
-    ['threads', String(info.capabilities.threads)],
+    ['threads', String(capabilities.threads)],
     [
       'kernel pool',
-      `${info.pool.threads} thread${info.pool.threads === 1 ? '' : 's'} (${POOL_THREADS_ENV}), spinning ${info.pool.spinMicroseconds} µs before sleeping (${POOL_SPIN_ENV})`,
+      `${pool.threads} thread${pool.threads === 1 ? '' : 's'} (${POOL_THREADS_ENV}), spinning ${pool.spinMicroseconds} µs before sleeping (${POOL_SPIN_ENV})`,
     ],
     ['cuda', cuda],
+  ];
+}
+
+function print(info: Report): void {
+  const { binary, capabilities, pool, loadError } = info;
+  const lines: [string, string][] = [
+    ['superlora', info.version],
+    ['node', `${info.node} ${info.platform}`],
+    ...(binary !== null && capabilities !== null && pool !== null
+      ? binaryLines(binary, capabilities, pool)
+      : (loadError?.message ?? '')
+          .split('\n')
+          .map((line, i): [string, string] => [i === 0 ? 'native binary' : '', line])),
     ['tfjs', `${info.tfjs.version}, backend ${info.tfjs.backend}`],
     [
       'tfjs kernels',
@@ -115,5 +161,13 @@ export function registerInfoCommand(program: Command): void {
       const info = await report();
       if (options.json) console.log(JSON.stringify(info, null, 2));
       else print(info);
+      // A binary chosen by SUPERLORA_BINARY / SUPERLORA_BUILD that does not load fails every
+      // other command too; without one, the package runs on tfjs.
+      const requestedBy = info.loadError?.requestedBy;
+      if (requestedBy) {
+        throw new AddonEnvironmentError(
+          `${requestedBy} names a binary that does not load (see "native binary" above)`,
+        );
+      }
     });
 }

@@ -152,13 +152,14 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     lastStatus = 'disabled by SUPERLORA_NATIVE_KERNELS=0';
     return false;
   }
-  // Only a binary that does not load falls back to tfjs's kernels; anything else (a malformed
-  // SUPERLORA_* setting) is the caller's to see.
+  // Only a binary that does not load falls back to tfjs's kernels, and only when the user did not
+  // choose it (SUPERLORA_BINARY / SUPERLORA_BUILD); anything else (a malformed SUPERLORA_* setting)
+  // is the caller's to see.
   let addon: ReturnType<typeof loadAddon>;
   try {
     addon = loadAddon();
   } catch (error) {
-    if (!(error instanceof AddonLoadError)) throw error;
+    if (!(error instanceof AddonLoadError) || error.requestedBy !== undefined) throw error;
     lastStatus = `addon unavailable: ${error.message.split('\n')[0] ?? ''}`;
     return false;
   }
