@@ -49,6 +49,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** The header key safetensors keeps for metadata; no tensor, so no target, may be named so. */
+const SAFETENSORS_METADATA_KEY = '__metadata__';
+
 const CONFIG_FIELDS = [
   'grouping',
   'order',
@@ -184,6 +187,15 @@ export function validateTargets(targets: unknown): Target[] {
     const { name, shape, layer } = target;
     if (typeof name !== 'string' || name.length === 0) {
       fail(`${where}.name`, name, 'a non-empty string');
+    }
+    // ΔW files store one tensor per target under its name, and safetensors keeps this key for the
+    // header's metadata: a target so named would be accepted here and fail only when ΔW is written.
+    if (name === SAFETENSORS_METADATA_KEY) {
+      fail(
+        `${where}.name`,
+        name,
+        'a name other than "__metadata__" (safetensors reserves that key for metadata)',
+      );
     }
     if (names.has(name)) fail(`${where}.name`, name, 'a name not used by an earlier target');
     names.add(name);

@@ -212,6 +212,26 @@ function nextPowerOfTwo(value: number): number {
   return size;
 }
 
+/** The most float32 values one flat vector may hold: what every engine accepts (2^31 − 1). */
+const MAX_FLAT_LENGTH = 2 ** 31 - 1;
+
+/**
+ * Refuses a parameter vector no engine can allocate. A high order or rank grows the count as
+ * rank^order per group (a dense core), which would otherwise surface as a bare "Invalid typed
+ * array length" from the first allocation, naming no setting; this names the settings that grew it.
+ */
+function checkParamCount(config: ResolvedConfig, numParams: number): void {
+  if (numParams <= MAX_FLAT_LENGTH) return;
+  const rank = config.rank.every((r) => r === config.rank[0])
+    ? String(config.rank[0])
+    : JSON.stringify(config.rank);
+  const hint = config.core === 'dense' ? ` (a dense core has rank^order values per group)` : '';
+  throw new ConfigError(
+    `Expected at most 2^31 − 1 adapter parameters for config.order ${config.order} and ` +
+      `config.rank ${rank}${hint} but received ${numParams}: lower config.order or config.rank`,
+  );
+}
+
 /** Validates a config and targets and lays out groups, folds, buckets and parameters. */
 export function layoutPlan(userConfig: unknown, userTargets: unknown): PlanLayout {
   const config = resolveConfig(userConfig);
@@ -222,7 +242,7 @@ export function layoutPlan(userConfig: unknown, userTargets: unknown): PlanLayou
     targetOffsets.push(deltaSize);
     deltaSize += target.shape[0] * target.shape[1];
   }
-  if (deltaSize > 2 ** 31 - 1) {
+  if (deltaSize > MAX_FLAT_LENGTH) {
     throw new ConfigError(
       `Expected at most 2^31 − 1 adapted values in total for targets but received ${deltaSize}`,
     );
@@ -300,6 +320,7 @@ export function layoutPlan(userConfig: unknown, userTargets: unknown): PlanLayou
     });
     bucket.paramCount = offset - bucket.paramOffset;
   }
+  checkParamCount(config, offset);
 
   const projectionSizes: number[] = [];
   for (const bucket of buckets) {

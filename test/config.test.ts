@@ -58,6 +58,14 @@ describe('config (SPEC §2)', () => {
       ]),
     ).toThrow(/targets\[1\].name.*"a"/);
     expect(() => validateTargets([{ name: 'a', shape: [2, 2] }])).toThrow(/targets\[0\].layer/);
+    // ΔW files name one tensor per target, and safetensors keeps "__metadata__" for itself.
+    expect(() =>
+      validateTargets([
+        { name: 'a', shape: [2, 2], layer: 0 },
+        { name: '__metadata__', shape: [2, 2], layer: 0 },
+      ]),
+    ).toThrow(/safetensors reserves that key.* for targets\[1\]\.name but received "__metadata__"/);
+    expect(validateTargets([{ name: '__metadata', shape: [2, 2], layer: 0 }])).toHaveLength(1);
     expect(() => validateTargets([{ name: 'a', shape: [2, 2], layer: 0, bias: true }])).toThrow(
       /targets\[0\].bias/,
     );

@@ -128,4 +128,22 @@ describe('groups and buckets (SPEC §3, §10)', () => {
       ]),
     ).toThrow(/targets\[1\]\.shape/);
   });
+
+  test('a parameter count beyond 2^31 − 1 is a ConfigError naming config.order, config.rank and the count', () => {
+    const small = [
+      { name: 'a', shape: [64, 64] as [number, number], layer: 0 },
+      { name: 'b', shape: [192, 64] as [number, number], layer: 0 },
+    ];
+    // A dense core of rank 8 and order 12 alone has 8^12 = 68719476736 values.
+    expect(() => layoutPlan({ order: 12, grouping: 1, rank: 8 }, small)).toThrow(ConfigError);
+    expect(() => layoutPlan({ order: 12, grouping: 1, rank: 8 }, small)).toThrow(
+      /at most 2\^31 − 1 adapter parameters for config\.order 12 and config\.rank 8 \(a dense core.*\) but received 68719476960/,
+    );
+    expect(() => layoutPlan({ order: 50 }, small)).toThrow(
+      /config\.order 50 and config\.rank 4 .*but received 2\.535\d*e\+30/,
+    );
+    expect(() => layoutPlan({ order: 2, rank: [4, 'full'], splits: 2 }, small)).not.toThrow();
+    // 8^10 + factors fits: the bound is on the count, not on the order.
+    expect(layoutPlan({ order: 10, grouping: 1, rank: 8 }, small).numParams).toBeLessThan(2 ** 31);
+  });
 });

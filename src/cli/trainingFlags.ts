@@ -102,7 +102,7 @@ export function addTrainingFlags(command: Command, defaults: TrainingDefaults): 
     )
     .option(
       '--max-grad-norm <x>',
-      'clip the gradients’ global L2 norm to this (default: no clipping)',
+      'clip the gradients’ global L2 norm to this; 0 does not clip (default: no clipping)',
       numberFlag(0, 1e12),
     )
     .option(

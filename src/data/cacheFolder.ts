@@ -9,6 +9,16 @@ import * as path from 'node:path';
 
 import { mebibytesFromEnv } from '../envMebibytes';
 import { CACHE_HEADER_BYTES, parseCacheHeader, type CacheHeader } from './datasetCache';
+import { DatasetUnavailableError } from './datasetErrors';
+
+/**
+ * The datasets cache folder cannot be read; the message names the folder, and SUPERLORA_CACHE
+ * with its value when the folder comes from it (the user set the variable, maybe long ago, and an
+ * errno message about `…/datasets` would not tell them which setting to change).
+ */
+export class CacheFolderError extends DatasetUnavailableError {
+  override name = 'CacheFolderError';
+}
 
 /** Sub-folder of the datasets cache that holds decoded image folders. */
 export const IMAGE_CACHE_DIR = 'images';
@@ -60,16 +70,16 @@ async function readHeader(filePath: string): Promise<CacheHeader | null> {
  */
 export async function listCacheFiles(
   cacheDir: string,
-  options: { headers?: boolean } = {},
+  options: { headers?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CacheFile[]> {
   const files: CacheFile[] = [];
   for (const [dir, imageFolder] of [
     [cacheDir, false],
     [path.join(cacheDir, IMAGE_CACHE_DIR), true],
   ] as const) {
-    const names = await fs.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    const names = await fs.readdir(dir).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [] as string[];
-      throw error;
+      throw await cacheFolderError(cacheDir, dir, error, options.env ?? process.env);
     });
     for (const name of names) {
       if (!/\.bin($|\.tmp-)/.test(name)) continue;
@@ -82,6 +92,36 @@ export async function listCacheFiles(
     }
   }
   return files.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime());
+}
+
+/**
+ * The error for `dir` (the cache or its images/) that cannot be listed. When the cache comes from
+ * SUPERLORA_CACHE it names the variable: as "not a folder" when the variable names a file (the
+ * usual slip), else with the system's reason.
+ */
+async function cacheFolderError(
+  cacheDir: string,
+  dir: string,
+  error: Error,
+  env: NodeJS.ProcessEnv,
+): Promise<CacheFolderError> {
+  const root = env.SUPERLORA_CACHE;
+  const fromEnv =
+    root !== undefined &&
+    root !== '' &&
+    !path.relative(path.resolve(root), path.resolve(cacheDir)).startsWith('..');
+  if (!fromEnv) {
+    return new CacheFolderError(`${dir}: cannot list the datasets cache: ${error.message}`);
+  }
+  const rootInfo = await fs.stat(root).catch(() => null);
+  if (rootInfo !== null && !rootInfo.isDirectory()) {
+    return new CacheFolderError(
+      `SUPERLORA_CACHE is ${root}, which is not a folder: set it to a folder (the datasets cache is its datasets/), or unset it`,
+    );
+  }
+  return new CacheFolderError(
+    `SUPERLORA_CACHE is ${root}, but its datasets cache ${dir} cannot be listed: ${error.message}`,
+  );
 }
 
 /** Marks a cache file as just used; a file that cannot be touched is no error. */

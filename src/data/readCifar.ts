@@ -130,9 +130,11 @@ export async function loadCifar(
 ): Promise<Dataset> {
   const names = cifarFileNames(variant, split);
   if (dir === undefined) {
+    // This layer serves both the library (loadDataset's `dir`) and the CLI (--data-dir): the
+    // message names both, so that neither reader is left to guess what "dir" is.
     throw new DatasetUnavailableError(
-      `the "${variant}" dataset is read from local files: pass dir, the folder with ${names.join(', ')} ` +
-        `(the binary version, ${downloads[variant]})`,
+      `the "${variant}" dataset is read from local files: pass the folder with ${names.join(', ')} ` +
+        `(library: options.dir; CLI: --data-dir DIR), from the binary version: ${downloads[variant]}`,
     );
   }
   const candidates = [dir, path.join(dir, archiveFolders[variant])];

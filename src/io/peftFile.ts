@@ -18,6 +18,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
+import { parseJsonText } from './parseJsonText';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors';
 import { widenToFloat32 } from './widenToFloat32';
 
@@ -478,10 +479,11 @@ function patternValue(
   return undefined;
 }
 
+/** A JSON file of the folder; a syntax error is one line with its position (parseJsonText). */
 async function readJson(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8');
   try {
-    return JSON.parse(text);
+    return parseJsonText(text);
   } catch (error) {
     throw new PeftFormatError(file, `is not valid JSON: ${(error as Error).message}`);
   }

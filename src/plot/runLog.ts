@@ -38,16 +38,6 @@ export interface RunCurves {
   evals: EvalPoint[];
 }
 
-/** Whether `path` is a run: a folder with a log.jsonl, or a file named log.jsonl. */
-export async function isRunPath(path: string): Promise<boolean> {
-  try {
-    if ((await stat(path)).isDirectory()) return true;
-  } catch {
-    return false;
-  }
-  return basename(path) === LOG_FILE;
-}
-
 /** The log file of a run folder or log path. */
 function logFileOf(path: string, isDirectory: boolean): string {
   return isDirectory ? join(path, LOG_FILE) : path;
@@ -90,10 +80,16 @@ export async function readRunCurves(path: string): Promise<Omit<RunCurves, 'name
   return { train, evals };
 }
 
-/** Reads every run, each named by its folder (by its path where two folder names collide). */
+/**
+ * Reads every run, each named by its folder (by its path where two folder names collide); a log
+ * under another name than log.jsonl (a copy, `a.jsonl`) by that file, since its folder need not
+ * be the run's and several such logs may share one.
+ */
 export async function readRuns(paths: readonly string[]): Promise<RunCurves[]> {
   const folders = await Promise.all(
-    paths.map(async (path) => ((await stat(path)).isDirectory() ? path : dirname(path))),
+    paths.map(async (path) =>
+      (await stat(path)).isDirectory() || basename(path) !== LOG_FILE ? path : dirname(path),
+    ),
   );
   const names = folders.map((folder) => basename(resolve(folder)));
   const runs = await Promise.all(paths.map((path) => readRunCurves(path)));

@@ -33,6 +33,11 @@ export function parseGrid(value: unknown, source: string): SweepGrid {
     );
   };
   if (!isRecord(value)) return fail('the grid', value, 'an object { name, configs }');
+  for (const key of Object.keys(value)) {
+    if (key !== 'name' && key !== 'configs') {
+      fail(key, value[key], 'a known field (name, configs)');
+    }
+  }
   const { name, configs } = value;
   if (typeof name !== 'string' || name.length === 0) fail('name', name, 'a non-empty string');
   if (!Array.isArray(configs) || configs.length === 0) {

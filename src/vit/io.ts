@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite';
+import { parseJsonText } from '../io/parseJsonText';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../io/safetensors';
 import { widenToFloat32 } from '../io/widenToFloat32';
 import {
@@ -56,7 +57,7 @@ export async function readViTConfig(dir: string): Promise<ViTConfig> {
   let json: unknown;
   const text = await readFile(configPath, 'utf8');
   try {
-    json = JSON.parse(text);
+    json = parseJsonText(text);
   } catch (error) {
     throw new ViTFormatError(`${configPath}: not valid JSON: ${(error as Error).message}`);
   }

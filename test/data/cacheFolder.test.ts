@@ -149,4 +149,30 @@ describe('superlora cache', () => {
     mkdirSync(join(home, 'datasets', 'images'), { recursive: true });
     expect((await cli('cache')).stdout).toMatch(/: 0 files, 0\.0 MiB/);
   });
+
+  test('a SUPERLORA_CACHE that is not a folder is named, with its value, in one line', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'not a folder');
+    for (const args of [['cache'], ['cache', 'clear']]) {
+      const result = await cliIn(root, { SUPERLORA_CACHE: file })(...args);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `superlora: SUPERLORA_CACHE is ${file}, which is not a folder: set it to a folder (the datasets cache is its datasets/), or unset it\n`,
+      );
+    }
+    expect(existsSync(file)).toBe(true);
+    // A folder whose datasets/ is a file: the variable, the folder and the system's reason.
+    const home = join(root, 'datasets-is-a-file');
+    mkdirSync(home);
+    writeFileSync(join(home, 'datasets'), '');
+    const result = await cliIn(root, { SUPERLORA_CACHE: home })('cache');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `superlora: SUPERLORA_CACHE is ${home}, but its datasets cache ${join(home, 'datasets')} cannot be listed: ENOTDIR: not a directory, scandir '${join(home, 'datasets')}'\n`,
+    );
+    // Without the variable, the library names the folder it could not list.
+    await expect(listCacheFiles(file, { env: {} })).rejects.toThrow(
+      `${file}: cannot list the datasets cache: ENOTDIR`,
+    );
+  });
 });

@@ -162,7 +162,7 @@ describe('CIFAR binary files', () => {
     await expect(missing).rejects.toThrow(DatasetUnavailableError);
     await expect(missing).rejects.toThrow(`missing: ${path.join(hundred, 'test.bin')}`);
     await expect(loadDataset('cifar10', { split: 'train' })).rejects.toThrow(
-      /the "cifar10" dataset is read from local files: pass dir/,
+      /the "cifar10" dataset is read from local files: pass the folder with data_batch_1\.bin.* \(library: options\.dir; CLI: --data-dir DIR\)/,
     );
   });
 });

@@ -650,6 +650,19 @@ describe('import', () => {
       'adapter_model.safetensors: not found (only safetensors weights are read',
     );
   });
+
+  test('adapter_config.json: a syntax error is one line with its position; a UTF-8 BOM is read', async () => {
+    const garbled = await writePeftFolder('garbled', { r: 4, lora_alpha: 4 }, loraTensors(modules));
+    writeFileSync(join(garbled, PEFT_CONFIG_FILE), '{\n  "r": 4,\n  lora_alpha: 4\n}\n');
+    const error = (await readPeftAdapter(garbled).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe(
+      `${join(garbled, PEFT_CONFIG_FILE)}: is not valid JSON: unexpected "l" at line 3, column 3`,
+    );
+    const bom = await writePeftFolder('bom', { r: 4, lora_alpha: 4 }, loraTensors(modules));
+    const text = readFileSync(join(bom, PEFT_CONFIG_FILE), 'utf8');
+    writeFileSync(join(bom, PEFT_CONFIG_FILE), `\uFEFF${text}`);
+    expect((await readPeftAdapter(bom)).modules.length).toBeGreaterThan(0);
+  });
 });
 
 test.each([

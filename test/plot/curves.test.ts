@@ -186,4 +186,61 @@ describe('curves', () => {
     expect(smoothingForSweeps.code).toBe(1);
     expect(smoothingForSweeps.stderr).toContain('--smoothing applies to training curves');
   });
+
+  test('superlora plot knows a log by its content, names what it expected, and refuses an input given twice', async () => {
+    const run = writeRun('twice', 4);
+    const log = join(run, 'log.jsonl');
+    // A log under another name is a run (named by its file), not sweep results.
+    const copy = join(dir, 'copied-log.jsonl');
+    writeFileSync(copy, readFileSync(log));
+    const out = join(dir, 'copy.svg');
+    const ok = await cli('plot', copy, '--out', out, '--smoothing', '0.9995');
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toContain(`wrote ${out} (training curves of 1 run)`);
+    expect(ok.stdout).toContain('  copied-log.jsonl: 4 steps');
+    // Neither kind: what was expected, and what the first line is.
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(other, '{"epoch": 1, "score": 2}\n');
+    const neither = await cli('plot', other, '--out', join(dir, 'x.svg'));
+    expect(neither.code).toBe(1);
+    expect(neither.stderr.trim()).toBe(
+      `superlora: Expected a training run (a finetune or pretrain folder, or its log.jsonl: records with "kind") or sweep results (results.jsonl: rows with "name", "params" and "accuracy") for ${other}, but its first line is an object with "epoch", "score"`,
+    );
+    // The same run twice (one path twice, or a folder and its own log), the same results twice.
+    for (const [first, second] of [
+      [log, log],
+      [run, log],
+      [run, `${run}/`],
+    ]) {
+      const twice = await cli('plot', first!, second!, '--out', join(dir, 'x.svg'));
+      expect(twice.code).toBe(1);
+      expect(twice.stderr.trim()).toBe(
+        `superlora: ${first} and ${second} are the same run (${log}): give each run once`,
+      );
+    }
+    const results = join(dir, 'twice-results.jsonl');
+    writeFileSync(results, '');
+    const sweeps = await cli(
+      'plot',
+      results,
+      join(dir, '.', 'twice-results.jsonl'),
+      '--out',
+      join(dir, 'x.svg'),
+    );
+    expect(sweeps.code).toBe(1);
+    expect(sweeps.stderr).toContain(
+      `are the same results file (${results}): give each results file once`,
+    );
+  });
+
+  test('--smoothing takes [0, 1), as its help says', async () => {
+    const run = writeRun('smoothing', 3);
+    for (const value of ['1', '-0.1', 'x']) {
+      const bad = await cli('plot', run, '--out', join(dir, 'x.svg'), '--smoothing', value);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain(`Expected a number in [0, 1) but received "${value}"`);
+    }
+    const help = await cli('plot', '--help');
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('gradient norm, in [0, 1)');
+  });
 });

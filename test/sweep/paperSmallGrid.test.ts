@@ -120,6 +120,12 @@ describe('paper-small grid', () => {
       ),
     ).toThrow(/dup\.json: expected a name not used by an earlier entry for configs\[1\]\.name/);
     expect(() => parseGrid({ name: 'g', configs: [] }, 'empty.json')).toThrow(/empty\.json/);
+    expect(() =>
+      parseGrid(
+        { name: 'g', configs: [{ name: 'a', family: 'LoRA', config: {} }], steps: 9 },
+        'extra.json',
+      ),
+    ).toThrow('extra.json: expected a known field (name, configs) for steps but received 9');
   });
 });
 

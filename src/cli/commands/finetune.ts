@@ -72,6 +72,14 @@ const LR_FIND_JSON = 'lr-find.json';
 const LR_FIND_PLOT = 'lr-find.png';
 
 async function run(flags: FinetuneFlags, command: Command): Promise<void> {
+  const rateFlags = ['findLrFrom', 'findLrTo'].filter(
+    (name) => command.getOptionValueSource(name) === 'cli',
+  );
+  if (flags.findLr === undefined && rateFlags.length > 0) {
+    throw new CliUsageError(
+      'Expected --find-lr with --find-lr-from / --find-lr-to: they set the range test’s rates, and training ignores them',
+    );
+  }
   if (flags.findLr !== undefined) {
     if (command.getOptionValueSource('out') === 'default') flags.out = FIND_LR_OUT;
     flags.steps = flags.findLr === true ? FIND_LR_STEPS : flags.findLr;

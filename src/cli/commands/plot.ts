@@ -4,10 +4,11 @@
  * training runs (finetune / pretrain output folders or their log.jsonl), draws their training
  * curves side by side.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { curvesSpec, DEFAULT_SMOOTHING } from '../../plot/curvesSpec';
 import { isPlotFile, writeSpecPlot } from '../../plot/renderVega';
-import { isRunPath, readRuns, type RunCurves } from '../../plot/runLog';
+import { checkDistinctInputs, plotInputKind } from '../../plot/plotInputs';
+import { readRuns, type RunCurves } from '../../plot/runLog';
 import { smoothed } from '../../train/smoothing';
 import { writePlot } from '../../sweep/renderPlot';
 import { meanOverRuns } from '../../sweep/meanOverRuns';
@@ -15,7 +16,7 @@ import { VALIDATION_Y_TITLE } from '../../sweep/plotSpec';
 import { onValidationAccuracy } from '../../sweep/results';
 import { readResultsFile } from '../../sweep/resultsFiles';
 import { CliUsageError } from '../errors';
-import { choiceFlag, integerFlag, numberFlag } from '../parseFlags';
+import { choiceFlag, integerFlag } from '../parseFlags';
 import { reductionLines, spreadLines } from '../sweepReport';
 
 interface PlotFlags {
@@ -32,7 +33,10 @@ async function run(paths: string[], flags: PlotFlags): Promise<void> {
       `Expected a file ending in .svg or .png for --out but received ${JSON.stringify(flags.out)}`,
     );
   }
-  const runs = await Promise.all(paths.map((path) => isRunPath(path)));
+  // Each input is known by its content, not its name (plotInputs.ts), and must be given once.
+  const kinds = await Promise.all(paths.map((path) => plotInputKind(path)));
+  await checkDistinctInputs(paths, kinds);
+  const runs = kinds.map((kind) => kind === 'run');
   if (runs.every(Boolean)) {
     if (flags.metric !== 'test') {
       throw new CliUsageError('--metric applies to sweep results only; curves show both splits');
@@ -107,6 +111,20 @@ async function plotSweeps(resultsPaths: string[], flags: PlotFlags): Promise<voi
   for (const line of reductionLines(results)) console.log(line);
 }
 
+/**
+ * `--smoothing`: a number in [0, 1), as its help says and as `smoothed` takes it. The upper end is
+ * open (1 would hold the first value forever), so numberFlag's closed range does not fit.
+ */
+function smoothingFlag(value: string): number {
+  const parsed = Number(value);
+  if (value.trim() === '' || !(parsed >= 0 && parsed < 1)) {
+    throw new InvalidArgumentError(
+      `Expected a number in [0, 1) but received ${JSON.stringify(value)}.`,
+    );
+  }
+  return parsed;
+}
+
 export function registerPlotCommand(program: Command): void {
   program
     .command('plot')
@@ -129,7 +147,7 @@ export function registerPlotCommand(program: Command): void {
     .option(
       '--smoothing <x>',
       `training curves: TensorBoard-style smoothing of the training loss and gradient norm, in [0, 1) (default ${DEFAULT_SMOOTHING})`,
-      numberFlag(0, 0.999),
+      smoothingFlag,
     )
     .action(run);
 }

@@ -92,7 +92,12 @@ async function runSeeds(
   for (const line of reductionLines(results)) console.log(line);
 }
 
-async function run(flags: SweepFlags): Promise<void> {
+async function run(flags: SweepFlags, command: Command): Promise<void> {
+  if (flags.seeds !== undefined && command.getOptionValueSource('seed') === 'cli') {
+    throw new CliUsageError(
+      'Expected --seeds or --seed, not both: --seeds runs the whole sweep once per seed',
+    );
+  }
   const grid = await loadGrid(flags.grid);
   const settings: SweepSettings = {
     ...trainingSettings(flags, SWEEP_DEFAULTS),

@@ -52,6 +52,9 @@ export interface ImageFolderOptions {
 
 const TEST_FOLDERS = ['test', 'validation', 'val'];
 
+const NO_CLASS_FOLDERS =
+  'no class folders: expected DIR/<class>/*.png|jpg, or DIR/train/<class>/… and DIR/test/<class>/…';
+
 async function subfolders(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries
@@ -83,13 +86,8 @@ async function readSplit(
   classNames?: readonly string[],
 ): Promise<Dataset> {
   const folders = await subfolders(dir);
-  if (folders.length === 0) {
-    throw new DatasetFormatError(
-      dir,
-      'no class folders: expected DIR/<class>/*.png|jpg, or DIR/train/<class>/… and DIR/test/<class>/…',
-    );
-  }
-  const classes = classNames ?? folders;
+  if (folders.length === 0) throw new DatasetFormatError(dir, NO_CLASS_FOLDERS);
+  const classes = classNames ?? checkClassCount(dir, folders);
   const unknown = folders.filter((folder) => !classes.includes(folder));
   if (unknown.length > 0) {
     throw new DatasetFormatError(
@@ -113,6 +111,22 @@ async function readSplit(
     labels,
     classNames: classes,
   });
+}
+
+/**
+ * `folders` as the classes of `dir`, refused when there are fewer than two: a classifier of one
+ * class has nothing to learn, and training would fail deep in the loss (a one-hot of depth 1)
+ * after the output folder is made, instead of naming the folder here.
+ */
+function checkClassCount(dir: string, folders: string[]): string[] {
+  if (folders.length === 0) throw new DatasetFormatError(dir, NO_CLASS_FOLDERS);
+  if (folders.length === 1) {
+    throw new DatasetFormatError(
+      dir,
+      `only one class folder (${JSON.stringify(folders[0])}): a classifier needs at least 2 classes, one sub-folder each`,
+    );
+  }
+  return folders;
 }
 
 /** The PNG / JPEG files directly in `dir` (not in sub-folders), in name order. */
@@ -226,7 +240,8 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   const folders = await splitFolders(dir);
   if (folders.test !== null) {
     if (options.split === 'train') return readSplit(folders.train, options);
-    return readSplit(folders.test, options, await subfolders(folders.train));
+    const classes = checkClassCount(folders.train, await subfolders(folders.train));
+    return readSplit(folders.test, options, classes);
   }
   const testFraction = options.testFraction ?? 0.2;
   if (!(testFraction > 0 && testFraction < 1)) {

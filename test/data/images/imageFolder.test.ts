@@ -193,23 +193,41 @@ describe('loadImageFolder', () => {
     mkdirSync(empty);
     await expect(loadImageFolder(empty, options)).rejects.toThrow(/empty: no class folders/);
     const noImages = join(root, 'no-images');
+    writeClasses(noImages, { ant: 1 });
     mkdirSync(join(noImages, 'cat'), { recursive: true });
     writeFileSync(join(noImages, 'cat', 'a.txt'), '');
     await expect(loadImageFolder(noImages, options)).rejects.toThrow(
       /cat: no \.png, \.jpg or \.jpeg files/,
     );
     const broken = join(root, 'broken');
-    writeClasses(broken, { cat: 1 });
+    writeClasses(broken, { ant: 1, cat: 1 });
     writeFileSync(join(broken, 'cat', 'bad.jpg'), 'nope');
     await expect(loadImageFolder(broken, options)).rejects.toThrow(
       /bad\.jpg: cannot decode the image/,
     );
     const extraClass = join(root, 'extra');
-    writeClasses(join(extraClass, 'train'), { cat: 1 });
+    writeClasses(join(extraClass, 'train'), { ant: 1, cat: 1 });
     writeClasses(join(extraClass, 'test'), { dog: 1 });
     await expect(loadImageFolder(extraClass, { ...options, split: 'test' })).rejects.toThrow(
-      /class folder "dog" is not a class of the training split \(cat\)/,
+      /class folder "dog" is not a class of the training split \(ant, cat\)/,
     );
+    // One class: nothing to learn (training would fail in the loss); refused before any decoding,
+    // whichever split is asked for, naming the folder and the class.
+    const oneClass = join(root, 'one-class');
+    writeClasses(oneClass, { cat: 2 });
+    for (const split of ['train', 'test'] as const) {
+      await expect(loadImageFolder(oneClass, { ...options, split })).rejects.toThrow(
+        /one-class: only one class folder \("cat"\): a classifier needs at least 2/,
+      );
+    }
+    const oneTrainClass = join(root, 'one-train-class');
+    writeClasses(join(oneTrainClass, 'train'), { cat: 1 });
+    writeClasses(join(oneTrainClass, 'test'), { cat: 1 });
+    for (const split of ['train', 'test'] as const) {
+      await expect(loadImageFolder(oneTrainClass, { ...options, split })).rejects.toThrow(
+        /one-train-class[/\\]train: only one class folder \("cat"\)/,
+      );
+    }
     await expect(
       loadDataset('fashion_mnist', { split: 'train', imageSize: 28, channels: 1 }),
     ).rejects.toThrow(
