@@ -14,6 +14,11 @@ const cli = cliIn(dir);
 
 writeFileSync(join(dir, 'targets.json'), JSON.stringify([{ name: 'a', shape: [8, 8], layer: 0 }]));
 
+/** `adapter init` of a LoRA adapter for targets.json, written to `out`. */
+function initArgs(out: string): string[] {
+  return ['adapter', 'init', '--preset', 'lora', '--targets', 'targets.json', '--out', out];
+}
+
 /** The user error the project standard asks for: exit 1 and exactly one line, no stack. */
 function expectOneLineError(result: CliResult, text: string): void {
   expect(result.code).toBe(1);
@@ -21,32 +26,14 @@ function expectOneLineError(result: CliResult, text: string): void {
 }
 
 beforeAll(async () => {
-  const made = await cli(
-    'adapter',
-    'init',
-    '--preset',
-    'lora',
-    '--targets',
-    'targets.json',
-    '--out',
-    'adapter.safetensors',
-  );
+  const made = await cli(...initArgs('adapter.safetensors'));
   expect({ code: made.code, stderr: made.stderr }).toEqual({ code: 0, stderr: '' });
 });
 
 describe('an --out that is a directory', () => {
   test.each(['.', '/'])('adapter init --out %s is refused in one line', async (out) => {
     const before = readdirSync(dir).sort();
-    const result = await cli(
-      'adapter',
-      'init',
-      '--preset',
-      'lora',
-      '--targets',
-      'targets.json',
-      '--out',
-      out,
-    );
+    const result = await cli(...initArgs(out));
     expectOneLineError(result, `Cannot write ${out}: it is a directory, expected a file name`);
     expect(readdirSync(dir).sort()).toEqual(before);
   });
@@ -79,16 +66,7 @@ test('delta and adapter init create a missing parent folder, as the training com
   const delta = await cli('delta', 'adapter.safetensors', '--out', 'new/deeper/delta.safetensors');
   expect({ code: delta.code, stderr: delta.stderr }).toEqual({ code: 0, stderr: '' });
   expect(readdirSync(join(dir, 'new', 'deeper'))).toEqual(['delta.safetensors']);
-  const init = await cli(
-    'adapter',
-    'init',
-    '--preset',
-    'lora',
-    '--targets',
-    'targets.json',
-    '--out',
-    'other/adapter.safetensors',
-  );
+  const init = await cli(...initArgs('other/adapter.safetensors'));
   expect({ code: init.code, stderr: init.stderr }).toEqual({ code: 0, stderr: '' });
   expect(readdirSync(join(dir, 'other'))).toEqual(['adapter.safetensors']);
 });
