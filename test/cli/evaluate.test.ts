@@ -15,6 +15,7 @@ import { loadDataset } from '../../src/data/loadDataset';
 import { useBackend } from '../../src/tfjs/backend';
 import { ModelAdapter } from '../../src/tfjs/modelAdapter';
 import { loadViT, saveViT } from '../../src/vit/io';
+import { shippedModelDir } from '../../src/vit/shippedModel';
 import type { ViT } from '../../src/vit/model';
 import { cliIn } from '../cliRunner';
 import { randomizedViT, TINY, uniforms } from '../vit/tinyVit';
@@ -173,4 +174,19 @@ test('the text output lists each class, or the least accurate ten of more than t
   const accuracies = manyLines.slice(title + 2).map((line) => Number(/(\d+\.\d+)%/.exec(line)![1]));
   expect(accuracies).toHaveLength(10);
   expect(accuracies).toEqual([...accuracies].sort((a, b) => a - b));
+});
+
+test('without --model, evaluate runs the shipped base model, as finetune does', async () => {
+  const args = ['evaluate', '--dataset', 'fashion-mnist', '--test-size', '100', '--json'];
+  const implicit = await cli(...args);
+  const explicit = await cli(...args, '--model', shippedModelDir());
+  expect(implicit.code).toBe(0);
+  const results = [implicit, explicit].map(({ stdout }) => {
+    const { seconds, ...result } = JSON.parse(stdout) as { seconds: number };
+    expect(seconds).toBeGreaterThan(0);
+    return result;
+  });
+  expect(results[0]).toEqual(results[1]);
+  // The shipped model was trained on Fashion-MNIST (71.81 % on its 10 000): well above chance here.
+  expect(JSON.parse(implicit.stdout).accuracy).toBeGreaterThan(0.5);
 });

@@ -17,11 +17,12 @@ import {
   describeAdapters,
   type AdapterFlags,
 } from '../adapterFlags';
+import { addModelFlag, modelDirOf } from '../modelFlag';
 import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
 import { DATASET_FLAG_HELP } from '../trainingFlags';
 
 interface EvaluateFlags extends AdapterFlags {
-  model: string;
+  model?: string;
   dataset: DatasetSource;
   dataDir?: string;
   testSize?: number;
@@ -34,7 +35,8 @@ interface EvaluateFlags extends AdapterFlags {
 async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
   const adapters = adaptersToMerge(flags);
-  const vit = await loadModelWithAdapters(flags.model, flags);
+  const model = modelDirOf(flags);
+  const vit = await loadModelWithAdapters(model, flags);
   try {
     let test = await loadDataset(flags.dataset, {
       split: 'test',
@@ -48,7 +50,7 @@ async function run(flags: EvaluateFlags): Promise<void> {
     test = alignClasses(test, vit.config.id2label);
     if (vit.config.numLabels !== test.numClasses) {
       throw new CliUsageError(
-        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${adapters.length > 0 ? describeAdapters(adapters) : flags.model} has ${vit.config.numLabels}`,
+        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${adapters.length > 0 ? describeAdapters(adapters) : model} has ${vit.config.numLabels}`,
       );
     }
     const started = performance.now();
@@ -108,9 +110,8 @@ export function registerEvaluateCommand(program: Command): void {
     .command('evaluate')
     .description(
       'test accuracy and loss of a ViT, optionally with adapters merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
-    )
-    .requiredOption('--model <dir>', 'directory with config.json and model.safetensors');
-  addAdapterFlags(command, { required: false })
+    );
+  addAdapterFlags(addModelFlag(command), { required: false })
     .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, 'mnist')
     .option('--data-dir <dir>', 'folder with the CIFAR binary files (cifar10, cifar100)')
     .option(

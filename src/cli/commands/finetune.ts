@@ -17,7 +17,7 @@ import { finetune, findLearningRate, type FinetuneOptions } from '../../train/fi
 import { Progress } from '../../train/progress';
 import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
-import { shippedModelDir } from '../../vit/shippedModel';
+import { addModelFlag, modelDirOf } from '../modelFlag';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import {
@@ -103,7 +103,7 @@ async function run(flags: FinetuneFlags, command: Command): Promise<void> {
           ? await readJsonFile(flags.config, '--config')
           : presetConfig(flags.preset ?? FINETUNE_DEFAULTS.preset)) as SuperLoraConfig);
   const backend = await useBackend(flags.backend, { nativeKernels: flags.nativeKernels });
-  const modelDir = flags.model ?? shippedModelDir();
+  const modelDir = modelDirOf(flags);
   const progress = new Progress();
   const what = flags.findLr !== undefined ? 'learning-rate range test of' : 'fine-tuning';
   progress.note(
@@ -186,11 +186,8 @@ export function registerFinetuneCommand(program: Command): void {
     .command('finetune')
     .description(
       'fine-tune a ViT with a SuperLoRA adapter (default: the shipped base model on MNIST)',
-    )
-    .option(
-      '--model <dir>',
-      'Hugging Face ViT folder (config.json + model.safetensors); default: the shipped base model',
-    )
+    );
+  addModelFlag(command)
     .option(
       '--preset <name>',
       `adapter preset: ${presetNames.join(', ')} (default ${FINETUNE_DEFAULTS.preset})`,

@@ -8,6 +8,7 @@ import { join } from 'path';
 import type { Command } from 'commander';
 import { loadAdaptedViT } from '../../train/loadAdaptedViT';
 import { CONFIG_FILE, saveViT, WEIGHTS_FILE } from '../../vit/io';
+import { addModelFlag, modelDirOf } from '../modelFlag';
 import { refuseOverwritingInputs, type CommandInput } from '../outputGuard';
 import {
   addAdapterFlags,
@@ -18,20 +19,21 @@ import {
 } from '../adapterFlags';
 
 interface MergeFlags extends AdapterFlags {
-  model: string;
+  model?: string;
   out: string;
 }
 
 async function run(flags: MergeFlags): Promise<void> {
+  const model = modelDirOf(flags);
   const adapters = adaptersToMerge(flags);
   const inputs: CommandInput[] = [
-    { flag: '--model', path: flags.model },
+    { flag: '--model', path: model },
     ...adapters.map(({ path }) => ({ flag: '--adapter', path })),
   ];
   const outputs = [CONFIG_FILE, WEIGHTS_FILE].map((file) => join(flags.out, file));
   await refuseOverwritingInputs('--out', outputs, inputs);
   const combination = combinationOf(flags);
-  const vit = await loadAdaptedViT(flags.model, adapters, { combination });
+  const vit = await loadAdaptedViT(model, adapters, { combination });
   const how =
     combination.combination === 'linear'
       ? ''
@@ -40,7 +42,7 @@ async function run(flags: MergeFlags): Promise<void> {
     await saveViT(flags.out, vit);
     const { numLabels, id2label } = vit.config;
     console.log(
-      `Wrote ${flags.out}: ${flags.model} with ${describeAdapters(adapters)} merged${how} (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
+      `Wrote ${flags.out}: ${model} with ${describeAdapters(adapters)} merged${how} (${numLabels} labels: ${id2label.slice(0, 5).join(', ')}${numLabels > 5 ? ', …' : ''})`,
     );
   } finally {
     vit.dispose();
@@ -52,9 +54,8 @@ export function registerMergeCommand(program: Command): void {
     .command('merge')
     .description(
       'fold adapters (and a finetune run’s head) into a ViT and write it as a Hugging Face model folder',
-    )
-    .requiredOption('--model <dir>', 'the base model: config.json + model.safetensors');
-  addAdapterFlags(command, { required: true })
+    );
+  addAdapterFlags(addModelFlag(command), { required: true })
     .requiredOption('--out <dir>', 'the folder to write (config.json + model.safetensors)')
     .action(run);
 }

@@ -14,11 +14,12 @@ import type { ViTConfig } from '../../vit/config';
 import type { ViT } from '../../vit/model';
 import { CliUsageError } from '../errors';
 import { addAdapterFlags, loadModelWithAdapters, type AdapterFlags } from '../adapterFlags';
+import { addModelFlag, modelDirOf } from '../modelFlag';
 import { refuseOverwritingInputs } from '../outputGuard';
 import { choiceFlag, integerFlag } from '../parseFlags';
 
 interface PredictOptions extends AdapterFlags {
-  model: string;
+  model?: string;
   images: string[];
   out?: string;
   batchSize: number;
@@ -163,12 +164,13 @@ async function predict(options: PredictOptions): Promise<void> {
   if (pixelFile && options.out === undefined) {
     throw new CliUsageError(`Expected --out FILE for the logits of --images ${pixelFile}`);
   }
+  const model = modelDirOf(options);
   if (options.out !== undefined) {
     await refuseOverwritingInputs(
       '--out',
       [options.out],
       [
-        { flag: '--model', path: options.model },
+        { flag: '--model', path: model },
         ...options.images.map((path) => ({ flag: '--images', path })),
         ...(options.adapter ?? []).map((path) => ({ flag: '--adapter', path })),
       ],
@@ -176,7 +178,7 @@ async function predict(options: PredictOptions): Promise<void> {
   }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
-  const vit = await loadModelWithAdapters(options.model, options);
+  const vit = await loadModelWithAdapters(model, options);
   try {
     const source = pixelFile
       ? await readPixelFile(pixelFile, vit.config)
@@ -192,7 +194,7 @@ async function predict(options: PredictOptions): Promise<void> {
         { logits: { dtype: 'F32', shape: [count, numLabels], data: logits } },
         {
           format: 'superlora-logits',
-          model: options.model,
+          model,
           labels: JSON.stringify(id2label),
           ...(pixelFile ? {} : { files: JSON.stringify(files) }),
         },
@@ -227,13 +229,12 @@ export function registerPredictCommand(program: Command): void {
     .description(
       'run a ViT (HF config.json + model.safetensors) on images: the most probable labels of PNG / JPEG files, or the logits of a safetensors batch',
     )
-    .requiredOption('--model <dir>', 'directory with config.json and model.safetensors')
     .requiredOption(
       '--images <paths...>',
       `PNG / JPEG files or folders of them (preprocessed as finetune evaluates), or one .safetensors file with "${PIXELS}" F32 [B, C, H, W], already normalised`,
     )
     .option('--out <file>', 'also write the logits [B, num_labels] to this .safetensors file');
-  addAdapterFlags(command, { required: false })
+  addAdapterFlags(addModelFlag(command), { required: false })
     .option(
       '--top <k>',
       'labels to print per image, most probable first (a k above the model’s labels prints them all)',

@@ -21,7 +21,7 @@ import type { SweepSettings } from '../../sweep/sweepSettings';
 import { reductionLines, spreadLines } from '../sweepReport';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { CliUsageError } from '../errors';
-import { shippedModelDir } from '../../vit/shippedModel';
+import { addModelFlag, modelDirOf } from '../modelFlag';
 import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import { addTrainingFlags, trainingSettings, type TrainingFlags } from '../trainingFlags';
@@ -101,7 +101,7 @@ async function run(flags: SweepFlags, command: Command): Promise<void> {
   const grid = await loadGrid(flags.grid);
   const settings: SweepSettings = {
     ...trainingSettings(flags, SWEEP_DEFAULTS),
-    modelDir: flags.model ?? shippedModelDir(),
+    modelDir: modelDirOf(flags),
     targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
     engine: flags.engine,
     backend: flags.backend,
@@ -142,11 +142,8 @@ export function registerSweepCommand(program: Command): void {
       'configs trained at once, each in its own process with its share of the cores',
       integerFlag(1, 256),
       1,
-    )
-    .option(
-      '--model <dir>',
-      'Hugging Face ViT folder (config.json + model.safetensors); default: the shipped base model',
-    )
+    );
+  addModelFlag(command)
     .option(
       '--targets <pattern...>',
       `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
