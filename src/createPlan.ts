@@ -97,8 +97,28 @@ export class Plan {
     return this.engine(options.engine).deltaBackward(params, dDelta);
   }
 
-  /** Views of ΔW_all, one per target, row-major [out, in]. */
+  /**
+   * Views of ΔW_all, one per target, row-major [out, in]. `delta` must be a Float32Array of exactly
+   * deltaSize values: subarray would silently clip a short one into truncated (even empty) views,
+   * and a longer one is not ΔW_all of this plan.
+   */
   splitByTarget(delta: Float32Array): Map<string, Float32Array> {
+    if (!(delta instanceof Float32Array)) {
+      const received =
+        delta === null
+          ? 'null'
+          : typeof delta === 'object'
+            ? (delta as object).constructor.name
+            : typeof delta;
+      throw new TypeError(
+        `splitByTarget: Expected a Float32Array of plan.deltaSize = ${this.deltaSize} values for delta but received ${received}`,
+      );
+    }
+    if (delta.length !== this.deltaSize) {
+      throw new RangeError(
+        `splitByTarget: Expected plan.deltaSize = ${this.deltaSize} values for delta but received ${delta.length}`,
+      );
+    }
     const views = new Map<string, Float32Array>();
     this.layout.targets.forEach((target, t) => {
       const start = this.layout.targetOffsets[t] as number;

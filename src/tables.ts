@@ -65,6 +65,10 @@ export class FixedTables {
       if (badGaussian >= 0) {
         throw new ConfigError(`Expected a finite number for ${what}.G[${badGaussian}]`);
       }
+      // F divides by sqrt(n · ΣG²) (SPEC §7): all-zero gaussians would make every ΔW value NaN.
+      if (!(table.gaussians.reduce((sum, g) => sum + g * g, 0) > 0)) {
+        throw new ConfigError(`Expected ${what}.G with a positive sum of squares (not all zeros)`);
+      }
       this.fastfoodCache.set(size, table);
       this.fromFile.add(`fastfood:${size}`);
     }

@@ -60,6 +60,26 @@ describe('adapter file (SPEC §11)', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
+  test('the file holds the params as they were at the call, and non-finite params are refused', async () => {
+    const snapshot = join(dir, 'snapshot.safetensors');
+    const changing = params.slice();
+    const saved = saveAdapter(snapshot, plan, changing);
+    changing.fill(2); // a training step while the write is under way
+    await saved;
+    expect((await loadAdapter(snapshot)).params).toEqual(params);
+
+    const broken = params.slice();
+    const last = plan.paramLayout[plan.paramLayout.length - 1]!;
+    broken[last.offset + 1] = NaN;
+    const refused = join(dir, 'refused.safetensors');
+    await expect(saveAdapter(refused, plan, broken)).rejects.toThrow(
+      new RangeError(
+        `Expected finite params but ${last.name}[1] (params[${last.offset + 1}]) is NaN`,
+      ),
+    );
+    expect(readdirSync(dir)).not.toContain('refused.safetensors');
+  });
+
   test('round trip gives the same plan, parameters and ΔW', async () => {
     const loaded = await loadAdapter(path);
     expect(loaded.plan.config).toEqual(plan.config);
@@ -176,6 +196,24 @@ describe('adapter file (SPEC §11)', () => {
   ])('rejects tensors: %s', async (_, change, message) => {
     const bad = tamper(path, (_m, tensors) => void change(tensors));
     await expect(loadAdapter(bad)).rejects.toThrow(message);
+  });
+
+  test('rejects embedded fastfood gaussians that are all zero (F would divide by zero)', async () => {
+    const embedded = join(dir, 'zero-gaussians.safetensors');
+    await saveAdapter(embedded, plan, params, { embedTables: true });
+    const bad = tamper(
+      embedded,
+      (_m, tensors) =>
+        void tensors.set('projection.L32.G', {
+          dtype: 'F32',
+          shape: [32],
+          data: new Float32Array(32),
+        }),
+    );
+    await expect(loadAdapter(bad)).rejects.toThrow(AdapterFileError);
+    await expect(loadAdapter(bad)).rejects.toThrow(
+      /invalid tables: Expected projection\.L32\.G with a positive sum of squares/,
+    );
   });
 
   test('rejects a truncated file and a file that is not safetensors', async () => {

@@ -3,6 +3,11 @@
  * forward / backward on caller-owned Float32Arrays, synchronously or on the libuv pool. `delta` /
  * `deltaBackward` return fresh arrays; `deltaInto` / `deltaBackwardInto` run synchronously into
  * arrays the caller reuses, for training loops that should not allocate per step.
+ *
+ * The promise forms run on the libuv pool after they return, so they work on copies of their
+ * inputs taken at the call, as the tfjs engine's tensors are: a caller that updates `params` in
+ * place (an optimizer step) before the promise settles gets the ΔW of the values it passed, on
+ * every engine alike. The synchronous forms read the caller's arrays directly.
  */
 import type { CompiledPlan } from '../native/addonTypes';
 import type { PlanLayout } from '../plan';
@@ -30,7 +35,7 @@ export abstract class CompiledPlanEngine<P extends CompiledPlan> implements Delt
     const plan = this.live();
     checkVector('params', params, this.layout.numParams);
     const out = new Float32Array(this.layout.deltaSize);
-    await plan.forwardAsync(params, out);
+    await plan.forwardAsync(params.slice(), out);
     return out;
   }
 
@@ -39,7 +44,7 @@ export abstract class CompiledPlanEngine<P extends CompiledPlan> implements Delt
     checkVector('params', params, this.layout.numParams);
     checkVector('dDelta', dDelta, this.layout.deltaSize);
     const dParams = new Float32Array(this.layout.numParams);
-    await plan.backwardAsync(params, dDelta, dParams);
+    await plan.backwardAsync(params.slice(), dDelta.slice(), dParams);
     return dParams;
   }
 

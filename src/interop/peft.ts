@@ -17,7 +17,13 @@
 import type { SplitRank, SuperLoraConfig, Target } from '../config';
 import { createPlan, type Plan } from '../createPlan';
 import type { EngineChoice } from '../engines/engine';
-import { denseFactor, type KronFactor, type PeftModule, type PeftType } from '../io/peftFile';
+import {
+  checkPeftModules,
+  denseFactor,
+  type KronFactor,
+  type PeftModule,
+  type PeftType,
+} from '../io/peftFile';
 import {
   lowRankDecompositionAsync,
   rankForTolerance,
@@ -326,6 +332,7 @@ export function adapterFromPeft(modules: readonly PeftModule[]): {
 } {
   const first = modules[0];
   if (!first) throw new RangeError('Expected at least one PEFT module');
+  checkPeftModules(modules);
   const splits = first.factors.length;
   for (const module of modules) {
     const [out, input] = module.shape;

@@ -51,14 +51,21 @@ export async function saveAdapter(
         (params instanceof Float32Array ? `${params.length} values` : typeof params),
     );
   }
+  // The write finishes after this returns: a copy taken now is what lands in the file, whatever
+  // the caller does to params meanwhile (a training step).
+  const values = params.slice();
   const tensors = new Map<string, SafeTensor>();
   for (const entry of plan.paramLayout) {
     const count = entry.shape.reduce((a, b) => a * b, 1);
-    tensors.set(entry.name, {
-      dtype: 'F32',
-      shape: entry.shape,
-      data: params.subarray(entry.offset, entry.offset + count),
-    });
+    const data = values.subarray(entry.offset, entry.offset + count);
+    // loadAdapter refuses non-finite values, so such a file could never be read back.
+    const bad = data.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) {
+      throw new RangeError(
+        `Expected finite params but ${entry.name}[${bad}] (params[${entry.offset + bad}]) is ${data[bad]}`,
+      );
+    }
+    tensors.set(entry.name, { dtype: 'F32', shape: entry.shape, data });
   }
   const embed = options.embedTables === true;
   for (const size of plan.layout.projectionSizes) {

@@ -67,6 +67,58 @@ export class PeftFormatError extends Error {
 }
 
 /** The dense [rows, cols] matrix of a factor (a copy for a low-rank one). */
+/**
+ * Checks modules handed in through the API (files are checked as they are read): distinct names,
+ * a finite scaling, and factors whose arrays have the lengths their shapes say and finite values.
+ * A short `up` array would otherwise read as NaN into the parameters, and a NaN scaling would pass
+ * the "all scalings equal" test as unequal, both without an error.
+ */
+export function checkPeftModules(modules: readonly PeftModule[]): void {
+  const seen = new Set<string>();
+  modules.forEach((module, m) => {
+    const where = `modules[${m}] (${JSON.stringify(module.name)})`;
+    if (seen.has(module.name)) {
+      throw new RangeError(`Expected distinct module names but ${where} repeats an earlier one`);
+    }
+    seen.add(module.name);
+    if (typeof module.scaling !== 'number' || !Number.isFinite(module.scaling)) {
+      throw new RangeError(
+        `Expected a finite number for ${where}.scaling but received ${String(module.scaling)}`,
+      );
+    }
+    module.factors.forEach((factor, k) => checkFactor(factor, `${where}.factors[${k}]`));
+  });
+}
+
+function checkFactor(factor: KronFactor, where: string): void {
+  const arrays: [string, Float32Array, number][] =
+    factor.rank === null
+      ? [['dense', factor.dense, factor.rows * factor.cols]]
+      : [
+          ['up', factor.up, factor.rows * factor.rank],
+          ['down', factor.down, factor.rank * factor.cols],
+        ];
+  if (factor.rank !== null && !(Number.isInteger(factor.rank) && factor.rank >= 1)) {
+    throw new RangeError(
+      `Expected a positive integer for ${where}.rank but received ${factor.rank}`,
+    );
+  }
+  for (const [name, values, length] of arrays) {
+    if (!(values instanceof Float32Array) || values.length !== length) {
+      const received = values instanceof Float32Array ? `${values.length} values` : typeof values;
+      throw new RangeError(
+        `Expected a Float32Array of ${length} values for ${where}.${name} ([${factor.rows}, ${factor.cols}] at rank ${factor.rank ?? 'full'}) but received ${received}`,
+      );
+    }
+    const bad = values.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) {
+      throw new RangeError(
+        `Expected finite values in ${where}.${name} but [${bad}] is ${values[bad]}`,
+      );
+    }
+  }
+}
+
 export function denseFactor(factor: KronFactor): Float32Array {
   if (factor.rank === null) return factor.dense;
   const { rows, cols, rank, up, down } = factor;
@@ -273,6 +325,10 @@ export async function writePeftAdapter(
   savedModules: ReadonlyMap<string, SafeTensor>,
   options: WritePeftOptions = {},
 ): Promise<{ r: number; rankPattern: Record<string, number>; parameters: number }> {
+  if (type !== 'LORA' && type !== 'LOKR') {
+    throw new RangeError(`Expected "LORA" or "LOKR" for type but received ${JSON.stringify(type)}`);
+  }
+  checkPeftModules(modules);
   const factorCount = type === 'LORA' ? 1 : 2;
   if (
     modules.length === 0 ||

@@ -400,6 +400,8 @@ export async function readSafetensors(filePath: string): Promise<DecodedSafetens
  * Writes a safetensors file atomically: to a temporary file in the same directory, fsynced, then
  * renamed over `filePath`. Invalid tensors reject before anything is written; on any failure the
  * original file, if there was one, is untouched and no temporary file is left behind.
+ * The tensors' arrays are written as they are, not copied (a checkpoint can be hundreds of MB):
+ * leave them unchanged until the promise settles (saveAdapter copies its params for that reason).
  */
 export async function writeSafetensors(
   filePath: string,

@@ -45,11 +45,20 @@ export interface ModelAdapterOptions {
   engine?: EngineChoice;
 }
 
-/** Throws a TypeError naming `source` unless every target of `plan` is a weight of `model` with its shape. */
+/**
+ * Throws a TypeError naming `source` unless every target of `plan` is a 2-D weight of `model` with
+ * its shape. Callers run it before touching any weight, so a mismatch never leaves a model half
+ * changed.
+ */
 export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: string): void {
   for (const target of plan.targets) {
     const weight = model.weights.get(target.name);
-    if (!weight || weight.shape[0] !== target.shape[0] || weight.shape[1] !== target.shape[1]) {
+    if (
+      !weight ||
+      weight.shape.length !== 2 ||
+      weight.shape[0] !== target.shape[0] ||
+      weight.shape[1] !== target.shape[1]
+    ) {
       throw new TypeError(
         `${source}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
           (weight ? ` (the model's is [${weight.shape}])` : ''),
@@ -58,19 +67,58 @@ export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: s
   }
 }
 
+/**
+ * Throws unless `params` is a Float32Array of exactly `plan.numParams` values. Checked up front:
+ * tfjs would otherwise accept a longer vector as a variable of the wrong shape, and a shorter one
+ * or another array type would fail only later, deep inside a forward, with tfjs's own message.
+ */
+export function checkParams(plan: Plan, params: unknown, source: string): void {
+  if (!(params instanceof Float32Array)) {
+    const received =
+      params === null
+        ? 'null'
+        : typeof params === 'object'
+          ? (params.constructor?.name ?? 'an object')
+          : typeof params;
+    throw new TypeError(
+      `${source}: Expected a Float32Array of plan.numParams = ${plan.numParams} values for params but received ${received}` +
+        (ArrayBuffer.isView(params) ? ' (convert it with Float32Array.from)' : ''),
+    );
+  }
+  if (params.length !== plan.numParams) {
+    throw new RangeError(
+      `${source}: Expected plan.numParams = ${plan.numParams} values for params but received ${params.length}`,
+    );
+  }
+}
+
+/** What merge did, so that unmerge can undo exactly that. */
+interface MergeRecord {
+  /** The model merge changed; unmerge refuses any other. */
+  readonly model: AdaptableModel;
+  readonly scale: number;
+  /**
+   * The parameters at merge time. Unmerge recomputes ΔW from them rather than from `params`
+   * (which training may have changed since), and the engines are deterministic, so it subtracts
+   * exactly the ΔW merge added. We keep the parameters, not ΔW itself: they are numParams floats
+   * against ΔW's deltaSize (ViT-base query + value: a few thousand against 14 million).
+   */
+  readonly params: tf.Tensor1D;
+}
+
 export class ModelAdapter {
   /** The flat parameters (SPEC §10 layout), trainable. */
   readonly params: tf.Variable;
   private readonly delta: DifferentiableDelta;
   private readonly offsets = new Map<string, { offset: number; shape: [number, number] }>();
-  private merged = false;
-  private mergedScale = 1;
+  private mergeRecord: MergeRecord | null = null;
 
   constructor(
     readonly plan: Plan,
     initial: Float32Array,
     options: ModelAdapterOptions = {},
   ) {
+    checkParams(plan, initial, 'ModelAdapter');
     // tf.variable shares the initial tensor's data; the tensor itself would otherwise stay alive.
     const initialTensor = tf.tensor1d(initial);
     this.params = tf.variable(initialTensor, true);
@@ -117,6 +165,7 @@ export class ModelAdapter {
     source = 'adapter',
   ): ModelAdapter {
     try {
+      checkParams(plan, params, source);
       checkTargetsInModel(model, plan, source);
     } catch (error) {
       plan.dispose();
@@ -140,7 +189,7 @@ export class ModelAdapter {
    * weights and the override is the identity.
    */
   withDelta<T>(forward: (override: (name: string, weight: tf.Tensor) => tf.Tensor) => T): T {
-    if (this.merged) return forward((_, weight) => weight);
+    if (this.mergeRecord) return forward((_, weight) => weight);
     const delta = this.delta.apply(this.params as tf.Tensor1D);
     return forward((name, weight) => {
       const entry = this.offsets.get(name);
@@ -150,45 +199,68 @@ export class ModelAdapter {
     });
   }
 
-  private addToModel(model: AdaptableModel, scale: number): void {
+  /**
+   * W += scale · ΔW(params) for every target. All the sums are computed before the first assign
+   * (which cannot fail once checkTargetsInModel has passed), so an error leaves the model as it was.
+   */
+  private addToModel(model: AdaptableModel, params: tf.Tensor1D, scale: number): void {
     tf.tidy(() => {
-      const delta = this.delta.apply(this.params as tf.Tensor1D);
+      const delta = this.delta.apply(params);
+      const updates: [tf.Variable, tf.Tensor][] = [];
       for (const [name, entry] of this.offsets) {
-        const weight = model.weights.get(name);
-        if (!weight) throw new Error(`The model has no weight ${name}`);
+        const weight = model.weights.get(name) as tf.Variable;
         const slice = delta
           .slice(entry.offset, entry.shape[0] * entry.shape[1])
           .reshape(entry.shape);
         // A unit scale skips the multiply (the sum is the same either way).
-        weight.assign(weight.add(scale === 1 ? slice : slice.mul(scale)));
+        updates.push([weight, weight.add(scale === 1 ? slice : slice.mul(scale))]);
       }
+      for (const [weight, value] of updates) weight.assign(value);
     });
   }
 
   /**
    * W += scale · ΔW for every target (inference without the adapter's overhead). A scale other
    * than 1 weakens or strengthens the adapter (between 0 and 1: the weight-space interpolation of
-   * WiSE-FT between the base model and the fine-tuned one).
+   * WiSE-FT between the base model and the fine-tuned one). Every target's name and shape is
+   * checked before any weight changes.
    */
   merge(model: AdaptableModel, scale = 1): void {
-    if (this.merged) throw new Error('The adapter is already merged');
+    if (this.mergeRecord) throw new Error('The adapter is already merged');
     if (!Number.isFinite(scale)) {
       throw new RangeError(`Expected a finite scale for the merge but received ${scale}`);
     }
-    this.addToModel(model, scale);
-    this.mergedScale = scale;
-    this.merged = true;
+    checkTargetsInModel(model, this.plan, 'merge');
+    const params = this.params.clone() as tf.Tensor1D;
+    try {
+      this.addToModel(model, params, scale);
+    } catch (error) {
+      params.dispose();
+      throw error;
+    }
+    this.mergeRecord = { model, scale, params };
   }
 
-  /** W −= scale · ΔW with merge's scale: undoes merge, exact up to float32 rounding. */
+  /**
+   * W −= scale · ΔW with merge's scale and merge's parameters (even if `params` changed since):
+   * undoes merge, exact up to the float32 rounding of W + ΔW − ΔW. Only the model merge changed
+   * is accepted; subtracting ΔW from any other would corrupt it.
+   */
   unmerge(model: AdaptableModel): void {
-    if (!this.merged) throw new Error('The adapter is not merged');
-    this.addToModel(model, -this.mergedScale);
-    this.merged = false;
+    const record = this.mergeRecord;
+    if (!record) throw new Error('The adapter is not merged');
+    if (model !== record.model) {
+      throw new TypeError(
+        'unmerge: Expected model to be the model this adapter was merged into but received a different one',
+      );
+    }
+    this.addToModel(model, record.params, -record.scale);
+    record.params.dispose();
+    this.mergeRecord = null;
   }
 
   get isMerged(): boolean {
-    return this.merged;
+    return this.mergeRecord !== null;
   }
 
   async save(path: string): Promise<void> {
@@ -196,6 +268,8 @@ export class ModelAdapter {
   }
 
   dispose(): void {
+    this.mergeRecord?.params.dispose();
+    this.mergeRecord = null;
     this.params.dispose();
     this.delta.dispose();
     this.plan.dispose();

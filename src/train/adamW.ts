@@ -10,9 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
-import { checkOptimizerSetting } from './checkOptimizerSetting';
+import { checkOptimizerSetting, checkUpdate, shown } from './optimizerChecks';
 import type { Optimizer } from './optimizer';
-import { disposeSlots, restoreSlots } from './optimizerSlots';
+import { disposeSlots, restoreSlots, slotVariable } from './optimizerSlots';
 
 export interface AdamWOptions {
   weightDecay: number;
@@ -55,15 +55,19 @@ export class AdamW implements Optimizer {
     return this.state;
   }
 
+  /**
+   * Applies update `step` (counted from 1: it sets the bias correction) to each variable with a
+   * gradient. Every argument is checked before the first moment or weight changes, so a refused
+   * update leaves all of them as they were.
+   */
   apply(
     variables: Map<string, tf.Variable>,
     gradients: Map<string, tf.Tensor>,
     lr: number,
     step: number,
   ): void {
-    if (!(Number.isInteger(step) && step >= 1)) {
-      throw new RangeError(`Expected an AdamW step count ≥ 1 but received ${step}`);
-    }
+    checkStep(step);
+    checkUpdate('AdamW', variables, gradients, lr, this.state);
     const { beta1, beta2, epsilon } = this;
     const firstMoments = this.state.get(FIRST_MOMENT) as Map<string, tf.Variable>;
     const secondMoments = this.state.get(SECOND_MOMENT) as Map<string, tf.Variable>;
@@ -71,10 +75,9 @@ export class AdamW implements Optimizer {
     const secondCorrection = Math.sqrt(1 - beta2 ** step);
     tf.tidy(() => {
       for (const [name, gradient] of gradients) {
-        const variable = variables.get(name);
-        if (!variable) throw new Error(`No variable named ${name} for its gradient`);
-        const m = moment(firstMoments, name, variable, FIRST_MOMENT);
-        const v = moment(secondMoments, name, variable, SECOND_MOMENT);
+        const variable = variables.get(name) as tf.Variable;
+        const m = moment(firstMoments, name, variable);
+        const v = moment(secondMoments, name, variable);
         m.assign(m.mul(beta1).add(gradient.mul(1 - beta1)));
         v.assign(v.mul(beta2).add(gradient.square().mul(1 - beta2)));
         const decayed =
@@ -87,9 +90,11 @@ export class AdamW implements Optimizer {
     });
   }
 
+  /** Restores saved moments; the current ones are dropped only once the saved ones are made. */
   load(slots: ReadonlyMap<string, ReadonlyMap<string, NamedArray>>): void {
+    const restored = restoreSlots([FIRST_MOMENT, SECOND_MOMENT], slots, 'AdamW');
     this.dispose();
-    this.state = restoreSlots([FIRST_MOMENT, SECOND_MOMENT], slots, 'AdamW');
+    this.state = restored;
   }
 
   dispose(): void {
@@ -97,16 +102,23 @@ export class AdamW implements Optimizer {
   }
 }
 
+/**
+ * Throws a RangeError unless `step` is an integer ≥ 1: the bias correction divides by 1 − β1ᵗ,
+ * which is 0 at t = 0, and a fractional or NaN t gives a meaningless correction.
+ */
+function checkStep(step: number): void {
+  if (!(Number.isInteger(step) && step >= 1)) {
+    throw new RangeError(
+      `Expected an AdamW step count ≥ 1 (an integer, updates counted from 1) but received ${shown(step)}`,
+    );
+  }
+}
+
 /** The moment `name` of `slot`, zeros of the variable's shape on first use. */
-function moment(
-  slot: Map<string, tf.Variable>,
-  name: string,
-  variable: tf.Variable,
-  slotName: string,
-): tf.Variable {
+function moment(slot: Map<string, tf.Variable>, name: string, variable: tf.Variable): tf.Variable {
   let value = slot.get(name);
   if (!value) {
-    value = tf.variable(tf.zerosLike(variable), false, `${name}.${slotName}`);
+    value = slotVariable(tf.zerosLike(variable));
     slot.set(name, value);
   }
   return value;

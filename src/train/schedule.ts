@@ -27,13 +27,68 @@ export interface ScheduleOptions {
   warmupRatio?: number;
 }
 
+/** A value as an error message shows it: strings quoted, so `"10"` is not mistaken for 10. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * Throws unless `value` is a number for which `fits` holds: a TypeError when it is no number at
+ * all (a missing option), a RangeError naming `what` and `expected` otherwise. Schedules are plain
+ * arithmetic, so an unchecked NaN or negative input comes out as a plausible-looking rate.
+ */
+function checkNumber(
+  what: string,
+  value: unknown,
+  expected: string,
+  fits: (value: number) => boolean,
+): void {
+  if (typeof value !== 'number') {
+    throw new TypeError(`Expected ${what} to be ${expected} but received ${shown(value)}`);
+  }
+  if (!fits(value)) {
+    throw new RangeError(`Expected ${what} to be ${expected} but received ${shown(value)}`);
+  }
+}
+
+/** Throws unless totalSteps is a positive integer and maxLr a finite number ≥ 0. */
+function checkRun(maxLr: unknown, totalSteps: unknown): void {
+  checkNumber('maxLr', maxLr, 'a finite number ≥ 0', (x) => Number.isFinite(x) && x >= 0);
+  checkNumber('totalSteps', totalSteps, 'a positive integer', (x) => Number.isInteger(x) && x >= 1);
+}
+
+/** Throws a TypeError unless `options` is an object (destructuring undefined names nothing). */
+function checkOptions(options: unknown, expected: string): void {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`Expected ${expected} but received ${shown(options)}`);
+  }
+}
+
+/** Throws unless OneCycle's optional pctStart is in [0, 1] and its divisors finite and > 0. */
+function checkOneCycleShape(options: OneCycleOptions): void {
+  if (options.pctStart !== undefined) {
+    checkNumber('pctStart', options.pctStart, 'in [0, 1]', (x) => x >= 0 && x <= 1);
+  }
+  for (const what of ['divFactor', 'finalDivFactor'] as const) {
+    if (options[what] === undefined) continue;
+    checkNumber(what, options[what], 'a finite number > 0', (x) => Number.isFinite(x) && x > 0);
+  }
+}
+
 function cosineBetween(start: number, end: number, fraction: number): number {
   return end + ((start - end) / 2) * (1 + Math.cos(Math.PI * fraction));
 }
 
-/** The learning rate for 0-based `step` of `totalSteps`. */
+/**
+ * The learning rate for 0-based `step` of `totalSteps`: any number from 0 to totalSteps (a
+ * fraction reads the curve between steps). pctStart is a share in [0, 1]; the divisors are > 0.
+ */
 export function oneCycleLr(step: number, options: OneCycleOptions): number {
+  checkOptions(options, 'oneCycleLr options { maxLr, totalSteps, … }');
   const { maxLr, totalSteps } = options;
+  checkRun(maxLr, totalSteps);
+  checkNumber('step', step, `a number in [0, ${totalSteps}]`, (x) => x >= 0 && x <= totalSteps);
+  checkOneCycleShape(options);
   const pctStart = options.pctStart ?? 0.3;
   const initialLr = maxLr / (options.divFactor ?? 25);
   const finalLr = initialLr / (options.finalDivFactor ?? 1e4);
@@ -43,17 +98,34 @@ export function oneCycleLr(step: number, options: OneCycleOptions): number {
   return cosineBetween(maxLr, finalLr, Math.min(1, (step - warmupEnd) / (last - warmupEnd)));
 }
 
-/** The learning rate of `options.schedule` for 0-based `step`. */
+/**
+ * The learning rate of `options.schedule` for 0-based `step`, an integer in [0, totalSteps]: the
+ * training loop asks for steps 0 … totalSteps − 1, and totalSteps is where the decay ends.
+ */
 export function learningRate(step: number, options: ScheduleOptions): number {
+  checkOptions(
+    options,
+    'learning-rate options { schedule, maxLr, totalSteps, warmupRatio? } as an object',
+  );
   const { schedule, maxLr, totalSteps, warmupRatio } = options;
   if (!scheduleNames.includes(schedule)) {
     throw new RangeError(
       `Expected one of ${scheduleNames.join(', ')} for schedule but received ${String(schedule)}`,
     );
   }
-  if (warmupRatio !== undefined && !(warmupRatio >= 0 && warmupRatio <= 1)) {
-    throw new RangeError(`Expected a warm-up ratio in [0, 1] but received ${warmupRatio}`);
+  if (
+    warmupRatio !== undefined &&
+    !(typeof warmupRatio === 'number' && warmupRatio >= 0 && warmupRatio <= 1)
+  ) {
+    throw new RangeError(`Expected a warm-up ratio in [0, 1] but received ${shown(warmupRatio)}`);
   }
+  checkRun(maxLr, totalSteps);
+  checkNumber(
+    'step',
+    step,
+    `an integer in [0, ${totalSteps}] (steps count from 0)`,
+    (x) => Number.isInteger(x) && x >= 0 && x <= totalSteps,
+  );
   if (schedule === 'onecycle') {
     return oneCycleLr(step, { maxLr, totalSteps, pctStart: warmupRatio ?? 0.3 });
   }

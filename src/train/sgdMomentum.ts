@@ -5,9 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
-import { checkOptimizerSetting } from './checkOptimizerSetting';
+import { checkOptimizerSetting, checkUpdate } from './optimizerChecks';
 import type { Optimizer } from './optimizer';
-import { disposeSlots, restoreSlots } from './optimizerSlots';
+import { disposeSlots, restoreSlots, slotVariable } from './optimizerSlots';
 
 export interface SgdOptions {
   momentum: number;
@@ -33,17 +33,21 @@ export class SgdMomentum implements Optimizer {
     return this.state.get(MOMENTUM_SLOT) as Map<string, tf.Variable>;
   }
 
-  /** Applies one update to each variable with a gradient. */
+  /**
+   * Applies one update to each variable with a gradient. Every argument is checked before the
+   * first buffer or weight changes, so a refused update leaves all of them as they were; SGD has
+   * no bias correction, so the step count is not needed (and not checked).
+   */
   apply(variables: Map<string, tf.Variable>, gradients: Map<string, tf.Tensor>, lr: number): void {
+    checkUpdate('SGD', variables, gradients, lr, this.state);
     const { momentum, weightDecay } = this.options;
     tf.tidy(() => {
       for (const [name, gradient] of gradients) {
-        const variable = variables.get(name);
-        if (!variable) throw new Error(`No variable named ${name} for its gradient`);
+        const variable = variables.get(name) as tf.Variable;
         const decayed = weightDecay !== 0 ? gradient.add(variable.mul(weightDecay)) : gradient;
         let buffer = this.buffers.get(name);
         if (!buffer) {
-          buffer = tf.variable(decayed, false, `${name}.${MOMENTUM_SLOT}`);
+          buffer = slotVariable(decayed);
           this.buffers.set(name, buffer);
         } else {
           buffer.assign(buffer.mul(momentum).add(decayed));
@@ -53,9 +57,11 @@ export class SgdMomentum implements Optimizer {
     });
   }
 
+  /** Restores saved buffers; the current ones are dropped only once the saved ones are made. */
   load(slots: ReadonlyMap<string, ReadonlyMap<string, NamedArray>>): void {
+    const restored = restoreSlots([MOMENTUM_SLOT], slots, 'SGD');
     this.dispose();
-    this.state = restoreSlots([MOMENTUM_SLOT], slots, 'SGD');
+    this.state = restored;
   }
 
   dispose(): void {

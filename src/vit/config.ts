@@ -72,11 +72,80 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Every field of {@link ViTConfig}, the only keys the camelCase API accepts. */
+const VIT_CONFIG_KEYS: readonly string[] = [
+  ...Object.keys(VIT_CONFIG_DEFAULTS),
+  'numLabels',
+  'id2label',
+];
+
+/** The spelling-insensitive form of a key: `hidden_size`, `HiddenSize` and `hiddenSize` all agree. */
+function looseKey(key: string): string {
+  return key.replace(/[_-]/g, '').toLowerCase();
+}
+
+/** Levenshtein distance, for suggesting the key a typo meant. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min(
+        substitution,
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * A hint for an unknown key: the known key it spells differently (snake_case from a config.json,
+ * other capitalisation) or is a near typo of; '' when none is close.
+ */
+function unknownKeyHint(key: string): string {
+  const loose = looseKey(key);
+  const respelt = VIT_CONFIG_KEYS.find((known) => looseKey(known) === loose);
+  if (respelt !== undefined) {
+    return key.includes('_')
+      ? ` (did you mean ${respelt}? createViT takes camelCase; config.json's snake_case goes through parseViTConfigJson)`
+      : ` (did you mean ${respelt}?)`;
+  }
+  const near = VIT_CONFIG_KEYS.find((known) => editDistance(looseKey(known), loose) <= 2);
+  return near === undefined ? '' : ` (did you mean ${near}?)`;
+}
+
+/**
+ * Refuses anything but an object whose keys are all ViTConfig fields. Without this, a typo
+ * (`numHiddenLayrs`) or a HF snake_case key (`hidden_size`) is ignored and the 768-wide, 12-layer
+ * default is built silently. Only the camelCase API path gets here with user keys:
+ * parseViTConfigJson copies just the fields it knows, so config.json's many extra keys stay accepted.
+ */
+function checkConfigKeys(config: unknown, source: string): void {
+  if (!isRecord(config)) {
+    throw new ViTFormatError(
+      `${source}: Expected an object of ViT config fields but received ${show(config)}`,
+    );
+  }
+  for (const key of Object.keys(config)) {
+    if (!VIT_CONFIG_KEYS.includes(key)) {
+      throw new ViTFormatError(
+        `${source}: Expected only the keys ${VIT_CONFIG_KEYS.join(', ')} but received unknown key ${key}` +
+          unknownKeyHint(key),
+      );
+    }
+  }
+}
+
 /**
  * Validates a config given in the library's camelCase form (for {@link createViT}) and fills in
  * defaults. `source` prefixes error messages.
  */
 export function resolveViTConfig(config: Partial<ViTConfig>, source = 'ViT config'): ViTConfig {
+  checkConfigKeys(config, source);
   const fail = (field: string, value: unknown, expected: string): never => {
     throw new ViTFormatError(
       `${source}: Expected ${expected} for ${field} but received ${show(value)}`,

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig, Target } from '../../src/config';
 import { createPlan } from '../../src/createPlan';
 import {
+  denseFactor,
   PEFT_CONFIG_FILE,
   PEFT_WEIGHTS_FILE,
   patternKeys,
@@ -22,6 +23,7 @@ import {
   writePeftAdapter,
   type KronFactor,
   type PeftModule,
+  type PeftType,
 } from '../../src/io/peftFile';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../../src/io/safetensors';
 import { adapterFromPeft, peftFromAdapter } from '../../src/interop/peft';
@@ -682,4 +684,69 @@ test.each([
   expect(maxAbsDiff(after, before)).toBeLessThan(1e-5);
   plan.dispose();
   back.plan.dispose();
+});
+
+describe('modules handed in through the API are checked before anything is built or written', () => {
+  const good = (): PeftModule => ({
+    name: 'm',
+    shape: [4, 6],
+    scaling: 1,
+    factors: [{ rows: 4, cols: 6, rank: 2, up: uniforms(1, 8), down: uniforms(2, 12) }],
+  });
+  const withFactor = (change: Partial<KronFactor & { rank: number }>): PeftModule => {
+    const module = good();
+    return {
+      ...module,
+      factors: [{ ...(module.factors[0] as KronFactor), ...change } as KronFactor],
+    };
+  };
+
+  test.each([
+    [
+      'a short up array',
+      [withFactor({ up: new Float32Array(3) })],
+      'Expected a Float32Array of 8 values for modules[0] ("m").factors[0].up ([4, 6] at rank 2) but received 3 values',
+    ],
+    [
+      'a long down array',
+      [withFactor({ down: new Float32Array(13) })],
+      'Expected a Float32Array of 12 values for modules[0] ("m").factors[0].down ([4, 6] at rank 2) but received 13 values',
+    ],
+    [
+      'a NaN scaling',
+      [{ ...good(), scaling: NaN }],
+      'Expected a finite number for modules[0] ("m").scaling but received NaN',
+    ],
+    [
+      'an infinite factor value',
+      [withFactor({ up: Float32Array.of(1, 1, 1, Infinity, 1, 1, 1, 1) })],
+      'Expected finite values in modules[0] ("m").factors[0].up but [3] is Infinity',
+    ],
+    [
+      'a repeated module name',
+      [good(), good()],
+      'Expected distinct module names but modules[1] ("m") repeats an earlier one',
+    ],
+  ])('adapterFromPeft and writePeftAdapter refuse %s', async (_, modules, message) => {
+    expect(() => adapterFromPeft(modules)).toThrow(new RangeError(message));
+    const dir = mkdtempSync(join(tmpdir(), 'superlora-peft-api-'));
+    await expect(writePeftAdapter(join(dir, 'out'), 'LORA', modules, new Map())).rejects.toThrow(
+      new RangeError(message),
+    );
+  });
+
+  test('writePeftAdapter names a type it does not know', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'superlora-peft-api-'));
+    await expect(
+      writePeftAdapter(join(dir, 'out'), 'lora' as PeftType, [good()], new Map()),
+    ).rejects.toThrow('Expected "LORA" or "LOKR" for type but received "lora"');
+  });
+
+  test('the good module converts to its own ΔW = up · down', async () => {
+    const module = good();
+    const { plan, params } = adapterFromPeft([module]);
+    const delta = await plan.delta(params, { engine: 'tfjs' });
+    expect(maxAbsDiff(delta, denseFactor(module.factors[0] as KronFactor))).toBeLessThan(1e-6);
+    plan.dispose();
+  });
 });

@@ -656,6 +656,29 @@ describe('native plan: async, concurrency, tables', () => {
     plan.dispose();
   });
 
+  test('the promise forms compute from the values passed, even when the caller changes its arrays before they settle', async () => {
+    // Big enough that the pool is still at work when the arrays change (milliseconds, not µs).
+    const big: Target[] = [
+      { name: 'q', shape: [512, 512], layer: 0 },
+      { name: 'v', shape: [512, 512], layer: 0 },
+    ];
+    const plan = createPlan({ grouping: 1, order: 3, rank: 8, core: 'dense' }, big);
+    const engine = nativeEngine(plan);
+    const params = randomVector(plan.numParams, 21);
+    const upstream = randomVector(plan.deltaSize, 22);
+    const expectedDelta = engine.deltaInto(params, new Float32Array(plan.deltaSize)).slice();
+    const expectedGrad = engine
+      .deltaBackwardInto(params, upstream, new Float32Array(plan.numParams))
+      .slice();
+    const delta = engine.delta(params);
+    const grad = engine.deltaBackward(params, upstream);
+    params.fill(7); // an optimizer step in place, say, while the calls run on the pool
+    upstream.fill(-3);
+    expect(await delta).toEqual(expectedDelta);
+    expect(await grad).toEqual(expectedGrad);
+    plan.dispose();
+  });
+
   test('50 concurrent async calls on one plan are all correct', async () => {
     const plan = createPlan(config, targets);
     const native = nativeEngine(plan).nativePlan();

@@ -58,6 +58,19 @@ test('a non-finite loss is an error naming the step and the rate', async () => {
   );
 });
 
+test('with clipping, a non-finite gradient is still reported at its step, its norm logged', async () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'superlora-divergence-clip-'));
+  await expect(train(task().task, options({ maxGradNorm: 1, runDir }))).rejects.toThrow(
+    /^The loss became NaN at step 4 \(lr /,
+  );
+  const norms = readFileSync(join(runDir, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { gradNorm: number }).gradNorm);
+  expect(norms).toHaveLength(3);
+  expect(norms.every((norm) => Number.isFinite(norm) && norm > 0)).toBe(true);
+});
+
 test('with stopOnDivergence the run ends there, keeping the finite losses, at the rates given', async () => {
   const rates = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32];
   const result = await train(

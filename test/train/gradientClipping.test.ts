@@ -28,3 +28,43 @@ test('below maxNorm, or with maxNorm 0, the gradients are returned as they are',
   expect(() => clipByGlobalNorm(input, -1)).toThrow(/max gradient norm ≥ 0 but received -1/);
   tf.dispose([...input.values()]);
 });
+
+test('no gradients: norm 0 and nothing to clip', () => {
+  const none = new Map<string, tf.Tensor>();
+  const result = clipByGlobalNorm(none, 1);
+  expect(result.gradients).toBe(none);
+  expect(result.norm).toBe(0);
+});
+
+test('a gradient that is not float32 is refused by name, before any norm is taken', () => {
+  const input = new Map<string, tf.Tensor>([
+    ['a', tf.tensor1d([3, 0])],
+    ['counts', tf.tensor1d([1, 2], 'int32')],
+  ]);
+  expect(() => clipByGlobalNorm(input, 1)).toThrow(
+    new TypeError('Expected the gradient "counts" to be float32 but received int32'),
+  );
+  expect(() => clipByGlobalNorm([] as unknown as Map<string, tf.Tensor>, 1)).toThrow(TypeError);
+  expect(() => clipByGlobalNorm(input, NaN)).toThrow(/max gradient norm ≥ 0 but received NaN/);
+  tf.dispose([...input.values()]);
+});
+
+test.each([
+  ['an infinite', Infinity, Infinity],
+  ['a NaN', NaN, NaN],
+])(
+  '%s gradient is returned unscaled with its non-finite norm, for the divergence check',
+  (_, bad, norm) => {
+    const input = new Map<string, tf.Tensor>([
+      ['a', tf.tensor1d([bad, 1])],
+      ['b', tf.tensor1d([2])],
+    ]);
+    for (const maxNorm of [0, 1]) {
+      const result = clipByGlobalNorm(input, maxNorm);
+      expect(result.norm).toBe(norm);
+      expect(result.gradients).toBe(input);
+      expect(Array.from(result.gradients.get('a')!.dataSync())).toEqual([bad, 1]);
+    }
+    tf.dispose([...input.values()]);
+  },
+);

@@ -1,4 +1,9 @@
-import { learningRate, oneCycleLr, type ScheduleName } from '../../src/train/schedule';
+import {
+  learningRate,
+  oneCycleLr,
+  scheduleNames,
+  type ScheduleName,
+} from '../../src/train/schedule';
 
 describe('OneCycle schedule', () => {
   const options = { maxLr: 0.05, totalSteps: 100 };
@@ -66,5 +71,68 @@ describe('warm-up schedules (Hugging Face get_*_schedule_with_warmup)', () => {
     expect(() =>
       learningRate(0, { schedule: 'cosine', maxLr: 1, totalSteps: 10, warmupRatio: 1.5 }),
     ).toThrow(/warm-up ratio in \[0, 1\] but received 1.5/);
+  });
+});
+
+describe('refused inputs, by name, value and what was expected', () => {
+  const good = { schedule: 'cosine' as ScheduleName, maxLr: 2, totalSteps: 10, warmupRatio: 0.2 };
+  test.each(scheduleNames)(
+    '%s accepts every step the training loop asks for (0 … totalSteps − 1) and totalSteps',
+    (schedule) => {
+      for (let step = 0; step <= 10; step++) {
+        const lr = learningRate(step, { ...good, schedule });
+        expect(lr).toBeGreaterThanOrEqual(0);
+        expect(lr).toBeLessThanOrEqual(2);
+      }
+    },
+  );
+  test.each(scheduleNames)(
+    '%s refuses steps outside [0, totalSteps] or not integers',
+    (schedule) => {
+      for (const step of [-1, 11, 2.5, NaN, Infinity]) {
+        expect(() => learningRate(step, { ...good, schedule })).toThrow(
+          new RangeError(
+            `Expected step to be an integer in [0, 10] (steps count from 0) but received ${step}`,
+          ),
+        );
+      }
+      expect(() => learningRate(undefined as unknown as number, { ...good, schedule })).toThrow(
+        TypeError,
+      );
+    },
+  );
+  test('totalSteps must be a positive integer and maxLr a finite number ≥ 0', () => {
+    const unset = undefined as unknown as number;
+    expect(() => learningRate(1, { ...good, totalSteps: unset })).toThrow(
+      new TypeError('Expected totalSteps to be a positive integer but received undefined'),
+    );
+    for (const totalSteps of [0, -5, 2.5, NaN]) {
+      expect(() => learningRate(0, { ...good, totalSteps })).toThrow(
+        `Expected totalSteps to be a positive integer but received ${totalSteps}`,
+      );
+    }
+    for (const maxLr of [-1, NaN, Infinity]) {
+      expect(() => learningRate(1, { ...good, schedule: 'constant', maxLr })).toThrow(
+        new RangeError(`Expected maxLr to be a finite number ≥ 0 but received ${maxLr}`),
+      );
+    }
+    expect(() => learningRate(1, { ...good, maxLr: '0.1' as unknown as number })).toThrow(
+      new TypeError('Expected maxLr to be a finite number ≥ 0 but received "0.1"'),
+    );
+  });
+  test('options must be an object', () => {
+    expect(() => (learningRate as (step: number) => number)(0)).toThrow(
+      new TypeError(
+        'Expected learning-rate options { schedule, maxLr, totalSteps, warmupRatio? } as an object but received undefined',
+      ),
+    );
+  });
+  test('oneCycleLr refuses what it cannot place on its curve', () => {
+    const options = { maxLr: 0.05, totalSteps: 100 };
+    expect(() => oneCycleLr(-1, options)).toThrow(/step to be a number in \[0, 100\].*-1/);
+    expect(() => oneCycleLr(NaN, options)).toThrow(/received NaN/);
+    expect(() => oneCycleLr(0, { ...options, maxLr: -1 })).toThrow(/maxLr.*-1/);
+    expect(() => oneCycleLr(0, { ...options, pctStart: 2 })).toThrow(/pctStart.*in \[0, 1\].*2/);
+    expect(() => oneCycleLr(0, { ...options, divFactor: 0 })).toThrow(/divFactor.*> 0.*0/);
   });
 });
