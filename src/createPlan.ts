@@ -22,6 +22,29 @@ export interface PlanOptions {
   tables?: TableOverrides;
 }
 
+/**
+ * Throws a TypeError naming the field unless `options` has PlanOptions' shape: tables of the wrong
+ * kind (from JavaScript, or a cast) would otherwise be ignored, and the seeded tables used instead.
+ */
+function checkPlanOptions(options: unknown): void {
+  const isObject = (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  const fail = (what: string, expected: string, value: unknown): never => {
+    const received = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new TypeError(`Expected ${expected} for ${what} but received ${received}`);
+  };
+  if (!isObject(options)) fail('options', 'an object { tables? }', options);
+  const { tables } = options as PlanOptions;
+  if (tables === undefined) return;
+  if (!isObject(tables)) fail('options.tables', 'an object { fastfood?, shuffle? }', tables);
+  if (tables.fastfood !== undefined && !(tables.fastfood instanceof Map)) {
+    fail('options.tables.fastfood', 'a Map from size to table', tables.fastfood);
+  }
+  if (tables.shuffle !== undefined && !(tables.shuffle instanceof Int32Array)) {
+    fail('options.tables.shuffle', 'an Int32Array', tables.shuffle);
+  }
+}
+
 export class Plan {
   readonly layout: PlanLayout;
   readonly tables: FixedTables;
@@ -33,6 +56,7 @@ export class Plan {
     targets: readonly Target[],
     options: PlanOptions = {},
   ) {
+    checkPlanOptions(options);
     this.layout = layoutPlan(config, targets);
     this.tables = new FixedTables(this.layout, options.tables);
   }

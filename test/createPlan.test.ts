@@ -1,4 +1,7 @@
-/** plan.splitByTarget: per-target views of ΔW_all, and a clear error for anything but ΔW_all. */
+/**
+ * The Plan object's own checks: splitByTarget's per-target views of ΔW_all (and a clear error for
+ * anything but ΔW_all), and createPlan's options.
+ */
 import { createPlan } from '../src/createPlan';
 import { sinParams } from './conformance/suite';
 
@@ -44,5 +47,37 @@ describe('plan.splitByTarget', () => {
     expect(call).toThrow(TypeError);
     expect(call).toThrow('for delta but received Float64Array');
     expect(() => plan.splitByTarget(Array(43).fill(0) as never)).toThrow('received Array');
+  });
+});
+
+describe('createPlan options', () => {
+  test.each([
+    [null, 'Expected an object { tables? } for options but received null'],
+    [5, 'Expected an object { tables? } for options but received number'],
+    [
+      { tables: 5 },
+      'Expected an object { fastfood?, shuffle? } for options.tables but received number',
+    ],
+    [
+      { tables: { fastfood: [] } },
+      'Expected a Map from size to table for options.tables.fastfood but received an array',
+    ],
+    [
+      { tables: { shuffle: [2, 0, 1] } },
+      'Expected an Int32Array for options.tables.shuffle but received an array',
+    ],
+  ])('%j is refused naming the field', (options, message) => {
+    expect(() => createPlan({ rank: 2 }, targets, options as never)).toThrow(
+      new TypeError(message),
+    );
+  });
+
+  test('tables given properly replace the seeded ones', () => {
+    const config = { rank: 2, shuffle: true };
+    const size = 24 + 15 + 4;
+    const reversed = Int32Array.from({ length: size }, (_, i) => size - 1 - i);
+    const plan = createPlan(config, targets, { tables: { shuffle: reversed } });
+    expect(plan.tables.shuffle()).toBe(reversed);
+    plan.dispose();
   });
 });
