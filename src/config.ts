@@ -4,6 +4,8 @@
  * folds) live in `plan.ts`. Nothing is silently clamped.
  */
 
+import { valueText } from './valueText';
+
 export type Grouping = 'weight' | 'layer' | number;
 export type SplitRank = number | 'full';
 export type CoreKind = 'identity' | 'dense';
@@ -65,21 +67,8 @@ const CONFIG_FIELDS = [
   'seed',
 ] as const;
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) {
-    return String(value);
-  }
-  if (value === undefined) return 'undefined';
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return String(value);
-  }
-}
-
 function fail(field: string, value: unknown, expected: string): never {
-  throw new ConfigError(`Expected ${expected} for ${field} but received ${show(value)}`);
+  throw new ConfigError(`Expected ${expected} for ${field} but received ${valueText(value)}`);
 }
 
 function isPositiveInteger(value: unknown): value is number {

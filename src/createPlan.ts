@@ -3,6 +3,7 @@
  * ΔW_all and its gradient for it (created on first use and kept, so repeated steps pay no setup).
  */
 import type { ResolvedConfig, SuperLoraConfig, Target } from './config';
+import { checkVector } from './engines/checkVector';
 import { createEngine, resolveEngineChoice } from './engines/createEngine';
 import type { CudaEngine } from './engines/cuda';
 import type { DeltaEngine, EngineChoice, EngineName } from './engines/engine';
@@ -127,22 +128,10 @@ export class Plan {
    * and a longer one is not ΔW_all of this plan.
    */
   splitByTarget(delta: Float32Array): Map<string, Float32Array> {
-    if (!(delta instanceof Float32Array)) {
-      const received =
-        delta === null
-          ? 'null'
-          : typeof delta === 'object'
-            ? (delta as object).constructor.name
-            : typeof delta;
-      throw new TypeError(
-        `splitByTarget: Expected a Float32Array of plan.deltaSize = ${this.deltaSize} values for delta but received ${received}`,
-      );
-    }
-    if (delta.length !== this.deltaSize) {
-      throw new RangeError(
-        `splitByTarget: Expected plan.deltaSize = ${this.deltaSize} values for delta but received ${delta.length}`,
-      );
-    }
+    checkVector('delta', delta, this.deltaSize, {
+      lengthName: 'plan.deltaSize',
+      source: 'splitByTarget',
+    });
     const views = new Map<string, Float32Array>();
     this.layout.targets.forEach((target, t) => {
       const start = this.layout.targetOffsets[t] as number;

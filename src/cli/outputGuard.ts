@@ -58,11 +58,17 @@ export async function refuseOverwritingInputs(
   outputs: readonly string[],
   inputs: readonly CommandInput[],
 ): Promise<void> {
+  const existing: [string, string][] = [];
   for (const output of outputs) {
     const identity = await fileIdentity(output);
-    if (identity === undefined) continue;
-    for (const input of inputs) {
-      const read = (await inputIdentities(input)).get(identity);
+    if (identity !== undefined) existing.push([output, identity]);
+  }
+  // A new output cannot be an input: the inputs' folders are listed only when something exists.
+  if (existing.length === 0) return;
+  for (const input of inputs) {
+    const identities = await inputIdentities(input);
+    for (const [output, identity] of existing) {
+      const read = identities.get(identity);
       if (read === undefined) continue;
       const through = read === input.path ? '' : ` (in ${input.path})`;
       throw new CliUsageError(

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig, Target } from '../config';
 import { createPlan, type Plan } from '../createPlan';
 import type { EngineChoice, EngineName } from '../engines/engine';
+import { checkVector } from '../engines/checkVector';
 import { loadAdapter, saveAdapter } from '../io/adapterFile';
 import { differentiableDelta, type DifferentiableDelta } from './differentiableDelta';
 
@@ -72,24 +73,8 @@ export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: s
  * tfjs would otherwise accept a longer vector as a variable of the wrong shape, and a shorter one
  * or another array type would fail only later, deep inside a forward, with tfjs's own message.
  */
-export function checkParams(plan: Plan, params: unknown, source: string): void {
-  if (!(params instanceof Float32Array)) {
-    const received =
-      params === null
-        ? 'null'
-        : typeof params === 'object'
-          ? (params.constructor?.name ?? 'an object')
-          : typeof params;
-    throw new TypeError(
-      `${source}: Expected a Float32Array of plan.numParams = ${plan.numParams} values for params but received ${received}` +
-        (ArrayBuffer.isView(params) ? ' (convert it with Float32Array.from)' : ''),
-    );
-  }
-  if (params.length !== plan.numParams) {
-    throw new RangeError(
-      `${source}: Expected plan.numParams = ${plan.numParams} values for params but received ${params.length}`,
-    );
-  }
+function checkParams(plan: Plan, params: unknown, source: string): void {
+  checkVector('params', params, plan.numParams, { lengthName: 'plan.numParams', source });
 }
 
 /** What merge did, so that unmerge can undo exactly that. */

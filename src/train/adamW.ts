@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NamedArray } from './checkpoint';
-import { checkOptimizerSetting, checkUpdate, shown } from './optimizerChecks';
+import { valueText } from '../valueText';
+import { checkOptimizerSetting, checkUpdate } from './optimizerChecks';
 import type { Optimizer } from './optimizer';
 import { disposeSlots, restoreSlots, slotVariable } from './optimizerSlots';
 
@@ -109,7 +110,7 @@ export class AdamW implements Optimizer {
 function checkStep(step: number): void {
   if (!(Number.isInteger(step) && step >= 1)) {
     throw new RangeError(
-      `Expected an AdamW step count ≥ 1 (an integer, updates counted from 1) but received ${shown(step)}`,
+      `Expected an AdamW step count ≥ 1 (an integer, updates counted from 1) but received ${valueText(step)}`,
     );
   }
 }

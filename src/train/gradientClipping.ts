@@ -7,6 +7,7 @@
  * it was. The training loop logs the norm, and its divergence check reports the run.
  */
 import * as tf from '@tensorflow/tfjs';
+import { valueText } from '../valueText';
 
 export interface ClippedGradients {
   /** The gradients to apply: the inputs themselves, or new scaled tensors the caller disposes. */
@@ -15,18 +16,13 @@ export interface ClippedGradients {
   norm: number;
 }
 
-/** A value as an error message shows it: strings quoted, so `"1"` is not mistaken for 1. */
-function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
 /** Throws unless maxNorm is a number ≥ 0 (0: no clipping; Infinity: none either). */
 function checkMaxNorm(maxNorm: unknown): void {
   if (typeof maxNorm !== 'number') {
-    throw new TypeError(`Expected a max gradient norm ≥ 0 but received ${shown(maxNorm)}`);
+    throw new TypeError(`Expected a max gradient norm ≥ 0 but received ${valueText(maxNorm)}`);
   }
   if (!(maxNorm >= 0)) {
-    throw new RangeError(`Expected a max gradient norm ≥ 0 but received ${shown(maxNorm)}`);
+    throw new RangeError(`Expected a max gradient norm ≥ 0 but received ${valueText(maxNorm)}`);
   }
 }
 
@@ -37,18 +33,18 @@ function checkMaxNorm(maxNorm: unknown): void {
 function checkGradients(gradients: unknown): asserts gradients is Map<string, tf.Tensor> {
   if (!(gradients instanceof Map)) {
     throw new TypeError(
-      `Expected the gradients to clip as a Map of name → tensor but received ${shown(gradients)}`,
+      `Expected the gradients to clip as a Map of name → tensor but received ${valueText(gradients)}`,
     );
   }
   for (const [name, gradient] of gradients as Map<string, tf.Tensor>) {
     if (gradient === null || typeof gradient !== 'object' || gradient.isDisposed) {
       throw new TypeError(
-        `Expected the gradient ${shown(name)} to be a live tensor but received ${gradient?.isDisposed ? 'a disposed tensor' : shown(gradient)}`,
+        `Expected the gradient ${valueText(name)} to be a live tensor but received ${gradient?.isDisposed ? 'a disposed tensor' : valueText(gradient)}`,
       );
     }
     if (gradient.dtype !== 'float32') {
       throw new TypeError(
-        `Expected the gradient ${shown(name)} to be float32 but received ${gradient.dtype}`,
+        `Expected the gradient ${valueText(name)} to be float32 but received ${gradient.dtype}`,
       );
     }
   }

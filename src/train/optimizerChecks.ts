@@ -4,11 +4,7 @@
  * others not, and a retry would count a gradient twice, so every argument is checked first.
  */
 import type * as tf from '@tensorflow/tfjs';
-
-/** A value as an error message shows it: strings quoted, so `"0.1"` is not mistaken for 0.1. */
-export function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
+import { valueText } from '../valueText';
 
 /** A shape as `[5, 1]`. */
 function shapeText(shape: readonly number[]): string {
@@ -22,7 +18,7 @@ function shapeText(shape: readonly number[]): string {
 export function checkOptimizerSetting(what: string, value: number, max = Infinity): void {
   if (!(Number.isFinite(value) && value >= 0 && value <= max)) {
     const range = max === Infinity ? '[0, ∞)' : `[0, ${max}]`;
-    throw new RangeError(`Expected ${what} in ${range} but received ${shown(value)}`);
+    throw new RangeError(`Expected ${what} in ${range} but received ${valueText(value)}`);
   }
 }
 
@@ -33,7 +29,7 @@ export function checkOptimizerSetting(what: string, value: number, max = Infinit
 export function checkLearningRate(optimizer: string, lr: unknown): void {
   if (typeof lr !== 'number') {
     throw new TypeError(
-      `Expected the ${optimizer} learning rate (lr) to be a finite number ≥ 0 but received ${shown(lr)}`,
+      `Expected the ${optimizer} learning rate (lr) to be a finite number ≥ 0 but received ${valueText(lr)}`,
     );
   }
   checkOptimizerSetting(`the ${optimizer} learning rate (lr)`, lr);
@@ -43,7 +39,7 @@ export function checkLearningRate(optimizer: string, lr: unknown): void {
 function checkMap(optimizer: string, what: string, value: unknown): void {
   if (!(value instanceof Map)) {
     throw new TypeError(
-      `Expected ${optimizer}'s ${what} to be a Map of name → tensor but received ${shown(value)}`,
+      `Expected ${optimizer}'s ${what} to be a Map of name → tensor but received ${valueText(value)}`,
     );
   }
 }
@@ -56,7 +52,7 @@ function checkMap(optimizer: string, what: string, value: unknown): void {
 function checkGradient(name: string, gradient: tf.Tensor, variable: tf.Variable): void {
   if (gradient === null || typeof gradient !== 'object' || !Array.isArray(gradient.shape)) {
     throw new TypeError(
-      `Expected the gradient of ${name} to be a tensor but received ${shown(gradient)}`,
+      `Expected the gradient of ${name} to be a tensor but received ${valueText(gradient)}`,
     );
   }
   if (gradient.isDisposed) {
@@ -113,9 +109,9 @@ export function checkUpdate(
   for (const [name, gradient] of gradients) {
     const variable = variables.get(name);
     if (!variable) {
-      const known = [...variables.keys()].slice(0, 5).map(shown).join(', ');
+      const known = [...variables.keys()].slice(0, 5).map(valueText).join(', ');
       throw new RangeError(
-        `Expected each of ${optimizer}'s gradients to name a variable (${known}${variables.size > 5 ? ', …' : ''}) but received a gradient for ${shown(name)}, which names none`,
+        `Expected each of ${optimizer}'s gradients to name a variable (${known}${variables.size > 5 ? ', …' : ''}) but received a gradient for ${valueText(name)}, which names none`,
       );
     }
     checkGradient(name, gradient, variable);

@@ -8,6 +8,8 @@
  *   (the schedules PEFT recipes use): a linear warm-up from 0 over ⌈warmupRatio·totalSteps⌉ steps, then
  *   a half cosine to 0, a straight line to 0, or the peak held.
  */
+
+import { valueText } from '../valueText';
 export type ScheduleName = 'onecycle' | 'cosine' | 'linear' | 'constant';
 export const scheduleNames: readonly ScheduleName[] = ['onecycle', 'cosine', 'linear', 'constant'];
 
@@ -27,11 +29,6 @@ export interface ScheduleOptions {
   warmupRatio?: number;
 }
 
-/** A value as an error message shows it: strings quoted, so `"10"` is not mistaken for 10. */
-function shown(value: unknown): string {
-  return typeof value === 'string' ? JSON.stringify(value) : String(value);
-}
-
 /**
  * Throws unless `value` is a number for which `fits` holds: a TypeError when it is no number at
  * all (a missing option), a RangeError naming `what` and `expected` otherwise. Schedules are plain
@@ -44,10 +41,10 @@ function checkNumber(
   fits: (value: number) => boolean,
 ): void {
   if (typeof value !== 'number') {
-    throw new TypeError(`Expected ${what} to be ${expected} but received ${shown(value)}`);
+    throw new TypeError(`Expected ${what} to be ${expected} but received ${valueText(value)}`);
   }
   if (!fits(value)) {
-    throw new RangeError(`Expected ${what} to be ${expected} but received ${shown(value)}`);
+    throw new RangeError(`Expected ${what} to be ${expected} but received ${valueText(value)}`);
   }
 }
 
@@ -60,7 +57,7 @@ function checkRun(maxLr: unknown, totalSteps: unknown): void {
 /** Throws a TypeError unless `options` is an object (destructuring undefined names nothing). */
 function checkOptions(options: unknown, expected: string): void {
   if (options === null || typeof options !== 'object') {
-    throw new TypeError(`Expected ${expected} but received ${shown(options)}`);
+    throw new TypeError(`Expected ${expected} but received ${valueText(options)}`);
   }
 }
 
@@ -117,7 +114,9 @@ export function learningRate(step: number, options: ScheduleOptions): number {
     warmupRatio !== undefined &&
     !(typeof warmupRatio === 'number' && warmupRatio >= 0 && warmupRatio <= 1)
   ) {
-    throw new RangeError(`Expected a warm-up ratio in [0, 1] but received ${shown(warmupRatio)}`);
+    throw new RangeError(
+      `Expected a warm-up ratio in [0, 1] but received ${valueText(warmupRatio)}`,
+    );
   }
   checkRun(maxLr, totalSteps);
   checkNumber(

@@ -196,9 +196,9 @@ async function runTraining(
 ): Promise<TrainResult> {
   await mkdir(options.runDir, { recursive: true });
   const checkpointPath = join(options.runDir, CHECKPOINT_FILE);
-  // What a killed run left in runDir, before anything else (the writer also does this per file).
+  // A killed run's checkpoint temporary (as large as the checkpoint) goes now, not at the first
+  // checkpoint, which may never come; the log's goes with the log's rewrite below (truncateAfter).
   await removeStaleTemporaries(checkpointPath);
-  await removeStaleTemporaries(join(options.runDir, LOG_FILE));
   const log = new JsonlLog(join(options.runDir, LOG_FILE));
   const progress = options.progress ?? new Progress();
   const accumulation = options.gradientAccumulationSteps ?? 1;

@@ -4,6 +4,8 @@
  * `ViTConfig.from_pretrained` would); fields present but wrong are rejected by name.
  */
 
+import { valueText } from '../valueText';
+
 /** A ViT config or checkpoint that breaks the contract; the message names the file and the field or tensor. */
 export class ViTFormatError extends Error {
   override name = 'ViTFormatError';
@@ -57,15 +59,6 @@ export function patchGrid(config: ViTConfig): { side: number; count: number } {
 
 export function defaultLabels(numLabels: number): string[] {
   return Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
-}
-
-function show(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -127,7 +120,7 @@ function unknownKeyHint(key: string): string {
 function checkConfigKeys(config: unknown, source: string): void {
   if (!isRecord(config)) {
     throw new ViTFormatError(
-      `${source}: Expected an object of ViT config fields but received ${show(config)}`,
+      `${source}: Expected an object of ViT config fields but received ${valueText(config)}`,
     );
   }
   for (const key of Object.keys(config)) {
@@ -148,7 +141,7 @@ export function resolveViTConfig(config: Partial<ViTConfig>, source = 'ViT confi
   checkConfigKeys(config, source);
   const fail = (field: string, value: unknown, expected: string): never => {
     throw new ViTFormatError(
-      `${source}: Expected ${expected} for ${field} but received ${show(value)}`,
+      `${source}: Expected ${expected} for ${field} but received ${valueText(value)}`,
     );
   };
   const positiveInteger = (field: keyof ViTConfig): number => {
@@ -255,12 +248,12 @@ const JSON_FIELDS = {
  */
 export function parseViTConfigJson(json: unknown, source: string): ViTConfig {
   if (!isRecord(json)) {
-    throw new ViTFormatError(`${source}: Expected a JSON object but received ${show(json)}`);
+    throw new ViTFormatError(`${source}: Expected a JSON object but received ${valueText(json)}`);
   }
   const modelType = json.model_type;
   if (modelType !== undefined && modelType !== 'vit') {
     throw new ViTFormatError(
-      `${source}: Expected "vit" for model_type but received ${show(modelType)}`,
+      `${source}: Expected "vit" for model_type but received ${valueText(modelType)}`,
     );
   }
   const partial: Record<string, unknown> = {};
@@ -289,7 +282,7 @@ export function parseViTConfigJson(json: unknown, source: string): ViTConfig {
 /** HF writes id2label as {"0": "cat", "1": "dog"}; the keys must be exactly 0 … n−1. */
 function parseId2Label(value: unknown, source: string): string[] {
   const fail = (expected: string, received: unknown): never => {
-    throw new ViTFormatError(`${source}: Expected ${expected} but received ${show(received)}`);
+    throw new ViTFormatError(`${source}: Expected ${expected} but received ${valueText(received)}`);
   };
   if (!isRecord(value)) return fail('an object {"0": label, …} for id2label', value);
   const entries = Object.entries(value);
@@ -310,7 +303,7 @@ function parseId2Label(value: unknown, source: string): string[] {
 function checkLabel2Id(value: unknown, id2label: string[] | undefined, source: string): void {
   if (!isRecord(value)) {
     throw new ViTFormatError(
-      `${source}: Expected an object {label: index, …} for label2id but received ${show(value)}`,
+      `${source}: Expected an object {label: index, …} for label2id but received ${valueText(value)}`,
     );
   }
   for (const [label, index] of Object.entries(value)) {
@@ -323,9 +316,9 @@ function checkLabel2Id(value: unknown, id2label: string[] | undefined, source: s
       const expected =
         id2label === undefined
           ? 'an integer ≥ 0'
-          : `an index whose id2label entry is ${show(label)}`;
+          : `an index whose id2label entry is ${valueText(label)}`;
       throw new ViTFormatError(
-        `${source}: Expected ${expected} for label2id[${show(label)}] but received ${show(index)}`,
+        `${source}: Expected ${expected} for label2id[${valueText(label)}] but received ${valueText(index)}`,
       );
     }
   }
