@@ -9,17 +9,9 @@ import { presetConfig } from '../../src/presets';
 import { ModelAdapter, type AdaptableModel } from '../../src/tfjs/modelAdapter';
 import { createViT, type ViT } from '../../src/vit/model';
 import { sinParams } from '../conformance/suite';
+import { SMALL_GRAY } from '../vit/tinyVit';
 
-const vitConfig = (numHiddenLayers: number) => ({
-  hiddenSize: 16,
-  numHiddenLayers,
-  numAttentionHeads: 4,
-  intermediateSize: 32,
-  imageSize: 8,
-  patchSize: 4,
-  numChannels: 1,
-  numLabels: 3,
-});
+const vitConfig = (numHiddenLayers: number) => ({ ...SMALL_GRAY, numHiddenLayers });
 
 /** A copy of every weight's values, to compare against later. */
 function snapshot(model: AdaptableModel): Map<string, Float32Array> {

@@ -5,17 +5,9 @@
  */
 import { parseViTConfigJson, resolveViTConfig, ViTFormatError } from '../../src/vit/config';
 import { createViT } from '../../src/vit/model';
+import { SMALL_GRAY } from './tinyVit';
 
-const SMALL = {
-  hiddenSize: 16,
-  numHiddenLayers: 2,
-  numAttentionHeads: 4,
-  intermediateSize: 32,
-  imageSize: 8,
-  patchSize: 4,
-  numChannels: 1,
-  numLabels: 3,
-};
+const SMALL = SMALL_GRAY;
 
 const KNOWN =
   'hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct, layerNormEps, ' +

@@ -15,6 +15,18 @@ export const TINY: Partial<ViTConfig> = {
   layerNormEps: 1e-6,
 };
 
+/** One-channel ViT, 16 wide, for tests that build several models or compare configs. */
+export const SMALL_GRAY = {
+  hiddenSize: 16,
+  numHiddenLayers: 2,
+  numAttentionHeads: 4,
+  intermediateSize: 32,
+  imageSize: 8,
+  patchSize: 4,
+  numChannels: 1,
+  numLabels: 3,
+};
+
 /** A small deterministic PRNG (mulberry32), so fixtures do not depend on tfjs's random ops. */
 export function uniforms(seed: number, count: number): Float32Array {
   let state = seed >>> 0;
