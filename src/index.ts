@@ -115,6 +115,11 @@ export {
   type ModelAdapterOptions,
 } from './tfjs/modelAdapter';
 export {
+  AdaptableLayersModel,
+  type LayersForwardOptions,
+  type WeightOverride,
+} from './tfjs/layersModel';
+export {
   loadAdaptedViT,
   type AdapterToMerge,
   type LoadAdaptedOptions,

@@ -1,8 +1,9 @@
 /**
- * A SuperLoRA adapter attached to a tfjs model whose Linear weights are named variables in the
- * Hugging Face [out, in] layout (our ViT): one trainable variable holds the flat parameters; a
- * forward computes ΔW_all once (differentiably) and hands the model W + ΔW_t for every target.
- * Merge folds ΔW into the weights for inference; unmerge takes it out again.
+ * A SuperLoRA adapter attached to a tfjs model whose Linear weights are named variables: in the
+ * Hugging Face [out, in] layout (our ViT), or in another layout the model maps ΔW_t into (a tfjs
+ * LayersModel's [..., in, out] kernels, `layersModel.ts`). One trainable variable holds the flat
+ * parameters; a forward computes ΔW_all once (differentiably) and hands the model W + ΔW_t for
+ * every target. Merge folds ΔW into the weights for inference; unmerge takes it out again.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig, Target } from '../config';
@@ -14,8 +15,15 @@ import { differentiableDelta, type DifferentiableDelta } from './differentiableD
 
 /** What an adapter needs from a model. */
 export interface AdaptableModel {
+  /** The model's weights by name; the adapter reads and (merging) assigns its targets'. */
   readonly weights: Map<string, tf.Variable>;
+  /** Every weight an adapter may target, each as a matrix [out, in]. */
   linearTargets(): Target[];
+  /**
+   * ΔW_t, a [out, in] matrix, in the layout the model stores weight `name` in. Absent: every
+   * target is stored as [out, in] (the Hugging Face layout).
+   */
+  toWeightLayout?(name: string, delta: tf.Tensor2D): tf.Tensor;
 }
 
 /** The paper's choice: every attention query and value weight. */
@@ -33,10 +41,13 @@ export function selectTargets(model: AdaptableModel, patterns: readonly string[]
       );
     }
   });
-  const targets = model.linearTargets().filter((t) => expressions.some((e) => e.test(t.name)));
+  const candidates = model.linearTargets();
+  const targets = candidates.filter((t) => expressions.some((e) => e.test(t.name)));
   if (targets.length === 0) {
+    const names = candidates.slice(0, 12).map((t) => t.name);
+    if (candidates.length > names.length) names.push(`… ${candidates.length - names.length} more`);
     throw new TypeError(
-      `Expected the target patterns ${JSON.stringify(patterns)} to match at least one Linear weight of the model, but none matched`,
+      `Expected the target patterns ${JSON.stringify(patterns)} to match at least one Linear weight of the model, but none matched (its weights: ${names.join(', ')})`,
     );
   }
   return targets;
@@ -52,17 +63,22 @@ export interface ModelAdapterOptions {
  * changed.
  */
 export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: string): void {
+  // A model with its own layout declares each weight's [out, in] shape in linearTargets.
+  const declared = model.toWeightLayout
+    ? new Map(model.linearTargets().map((t) => [t.name, t.shape as readonly number[]]))
+    : null;
   for (const target of plan.targets) {
     const weight = model.weights.get(target.name);
+    const shape = weight && (declared ? declared.get(target.name) : weight.shape);
     if (
-      !weight ||
-      weight.shape.length !== 2 ||
-      weight.shape[0] !== target.shape[0] ||
-      weight.shape[1] !== target.shape[1]
+      !shape ||
+      shape.length !== 2 ||
+      shape[0] !== target.shape[0] ||
+      shape[1] !== target.shape[1]
     ) {
       throw new TypeError(
         `${source}: target ${target.name} [${target.shape}] does not exist in the model with that shape` +
-          (weight ? ` (the model's is [${weight.shape}])` : ''),
+          (shape ? ` (the model's is [${shape}])` : ''),
       );
     }
   }
@@ -170,18 +186,26 @@ export class ModelAdapter {
 
   /**
    * Runs `forward` with a weight override that adds ΔW_t to every target; ΔW_all is computed once
-   * per call and is differentiable with respect to `params`. While merged, ΔW is already in the
-   * weights and the override is the identity.
+   * per call and is differentiable with respect to `params`. The override takes and returns a
+   * target's weight as [out, in], whatever layout the model stores it in. While merged, ΔW is
+   * already in the weights and the override is the identity.
    */
   withDelta<T>(forward: (override: (name: string, weight: tf.Tensor) => tf.Tensor) => T): T {
     if (this.mergeRecord) return forward((_, weight) => weight);
     const delta = this.delta.apply(this.params as tf.Tensor1D);
     return forward((name, weight) => {
-      const entry = this.offsets.get(name);
-      if (!entry) return weight;
-      const size = entry.shape[0] * entry.shape[1];
-      return weight.add(delta.slice(entry.offset, size).reshape(entry.shape));
+      const slice = this.targetDelta(delta, name);
+      return slice ? weight.add(slice) : weight;
     });
+  }
+
+  /** ΔW_t of target `name` from ΔW_all, as [out, in]; null for a weight not adapted. */
+  private targetDelta(delta: tf.Tensor1D, name: string): tf.Tensor2D | null {
+    const entry = this.offsets.get(name);
+    if (!entry) return null;
+    return delta
+      .slice(entry.offset, entry.shape[0] * entry.shape[1])
+      .as2D(entry.shape[0], entry.shape[1]);
   }
 
   /**
@@ -192,11 +216,10 @@ export class ModelAdapter {
     tf.tidy(() => {
       const delta = this.delta.apply(params);
       const updates: [tf.Variable, tf.Tensor][] = [];
-      for (const [name, entry] of this.offsets) {
+      for (const name of this.offsets.keys()) {
         const weight = model.weights.get(name) as tf.Variable;
-        const slice = delta
-          .slice(entry.offset, entry.shape[0] * entry.shape[1])
-          .reshape(entry.shape);
+        const matrix = this.targetDelta(delta, name) as tf.Tensor2D;
+        const slice = model.toWeightLayout ? model.toWeightLayout(name, matrix) : matrix;
         // A unit scale skips the multiply (the sum is the same either way).
         updates.push([weight, weight.add(scale === 1 ? slice : slice.mul(scale))]);
       }

@@ -1,0 +1,302 @@
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { AdaptableLayersModel } from '../../src/tfjs/layersModel';
+import { ModelAdapter } from '../../src/tfjs/modelAdapter';
+import { sinParams } from '../conformance/suite';
+
+// A small CNN: Conv2D kernel [3, 3, 1, 4] (target [4, 9]), Dense kernels [64, 8] and [8, 3].
+function convNet(seed: number): tf.Sequential {
+  const init = (offset: number) => tf.initializers.glorotUniform({ seed: seed + offset });
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        inputShape: [6, 6, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        name: 'conv',
+        kernelInitializer: init(0),
+        biasInitializer: 'ones',
+      }),
+      tf.layers.flatten({ name: 'flat' }),
+      tf.layers.dense({ units: 8, activation: 'tanh', name: 'hidden', kernelInitializer: init(1) }),
+      tf.layers.dense({ units: 3, name: 'logits', kernelInitializer: init(2) }),
+    ],
+  });
+}
+
+function images(count: number): tf.Tensor4D {
+  return tf.tensor4d(
+    Float32Array.from({ length: count * 36 }, (_, i) => Math.cos(i * 0.41)),
+    [count, 6, 6, 1],
+  );
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+  }
+  return worst;
+}
+
+/** W + ΔWᵀ for a kernel [...k, in, out] from its target's ΔW [out, k·in], by index arithmetic. */
+function addTransposed(kernel: Float32Array, delta: Float32Array, out: number): Float32Array {
+  const rows = kernel.length / out; // k·in
+  const sum = kernel.slice();
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < out; o++) sum[r * out + o]! += delta[o * rows + r]!;
+  }
+  return sum;
+}
+
+/** A copy of `model` whose kernels hold W + ΔW, each ΔW from the plan's native engine. */
+async function mergedByHand(
+  model: tf.Sequential,
+  adapter: ModelAdapter,
+  seed: number,
+): Promise<tf.Sequential> {
+  const deltas = adapter.plan.splitByTarget(
+    await adapter.plan.delta(adapter.params.dataSync() as Float32Array, { engine: 'native' }),
+  );
+  const copy = convNet(seed);
+  copy.setWeights(
+    model.layers.flatMap((layer) =>
+      layer.getWeights().map((weight, i) => {
+        const delta = i === 0 ? deltas.get(`${layer.name}/kernel`) : undefined;
+        if (!delta) return weight.clone();
+        const out = weight.shape[weight.shape.length - 1]!;
+        return tf.tensor(
+          addTransposed(weight.dataSync() as Float32Array, delta, out),
+          weight.shape,
+        );
+      }),
+    ),
+  );
+  return copy;
+}
+
+describe('SuperLoRA adapter on a tfjs LayersModel', () => {
+  test('every Dense and convolution kernel is a target [out, kernelSize·in], in layer order', () => {
+    const model = convNet(1);
+    const adaptable = new AdaptableLayersModel(model);
+    expect(adaptable.linearTargets()).toEqual([
+      { name: 'conv/kernel', shape: [4, 9], layer: 0 },
+      { name: 'hidden/kernel', shape: [8, 64], layer: 2 },
+      { name: 'logits/kernel', shape: [3, 8], layer: 3 },
+    ]);
+    expect(adaptable.weights.get('hidden/kernel')!.shape).toEqual([64, 8]);
+    // Nested models' kernels are named by their path.
+    const outer = tf.sequential({
+      layers: [model, tf.layers.dense({ units: 2, name: 'extra' })],
+    });
+    expect(new AdaptableLayersModel(outer).linearTargets().map((t) => t.name)).toEqual([
+      `${model.name}/conv/kernel`,
+      `${model.name}/hidden/kernel`,
+      `${model.name}/logits/kernel`,
+      'extra/kernel',
+    ]);
+    outer.dispose();
+  });
+
+  test('the forward with the adapter equals the forward of a model holding W + ΔWᵀ', async () => {
+    const model = convNet(2);
+    const adaptable = new AdaptableLayersModel(model);
+    const adapter = ModelAdapter.create(adaptable, { grouping: 1, rank: 2 }, ['kernel$'], {
+      engine: 'native',
+    });
+    adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+    const x = images(5);
+    const adapted = adapter.withDelta(
+      (weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor,
+    );
+    const reference = await mergedByHand(model, adapter, 2);
+    const expected = reference.predict(x) as tf.Tensor;
+    const base = model.predict(x) as tf.Tensor;
+    expect(maxAbsDiff(base.dataSync(), expected.dataSync())).toBeGreaterThan(0.05);
+    expect(maxAbsDiff(adapted.dataSync(), expected.dataSync())).toBeLessThan(1e-5);
+    // The kernels read as themselves again once the forward returns.
+    expect(maxAbsDiff((model.predict(x) as tf.Tensor).dataSync(), base.dataSync())).toBe(0);
+    tf.dispose([x, adapted, expected, base]);
+    reference.dispose();
+    adapter.dispose();
+    model.dispose();
+  });
+
+  test('dL/dparams equals the plan backward of dL/dkernel transposed', async () => {
+    const model = convNet(3);
+    const adaptable = new AdaptableLayersModel(model);
+    const adapter = ModelAdapter.create(
+      adaptable,
+      { grouping: 2, order: 3, rank: 2, core: 'dense' },
+      ['conv', 'hidden'],
+      { engine: 'native' },
+    );
+    adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+    const x = images(4);
+    const weights = tf.tensor2d(
+      Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
+      [4, 3],
+    );
+    const { grads } = tf.variableGrads(
+      () =>
+        adapter
+          .withDelta((weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor)
+          .mul(weights)
+          .sum() as tf.Scalar,
+      [adapter.params],
+    );
+    const actual = Object.values(grads)[0]!.dataSync();
+
+    // Independently: the kernel gradients of the merged copy, as [out, in], through deltaBackward.
+    const reference = await mergedByHand(model, adapter, 3);
+    const kernels = adapter.plan.targets.map((t) => {
+      const layer = reference.getLayer(t.name.split('/')[0]!) as unknown as {
+        kernel: tf.LayerVariable;
+      };
+      return layer.kernel.read() as tf.Variable;
+    });
+    const { grads: byKernel } = tf.variableGrads(
+      () => (reference.apply(x) as tf.Tensor).mul(weights).sum() as tf.Scalar,
+      kernels,
+    );
+    const dDelta = new Float32Array(adapter.plan.deltaSize);
+    adapter.plan.targets.forEach((target, t) => {
+      const g = byKernel[kernels[t]!.name]!.dataSync();
+      const [out, rows] = target.shape;
+      const offset = adapter.plan.layout.targetOffsets[t]!;
+      for (let o = 0; o < out; o++) {
+        for (let r = 0; r < rows; r++) dDelta[offset + o * rows + r] = g[r * out + o]!;
+      }
+    });
+    const expected = await adapter.plan.deltaBackward(
+      adapter.params.dataSync() as Float32Array,
+      dDelta,
+      { engine: 'native' },
+    );
+    const scale = Math.max(...Array.from(expected, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5 * scale);
+    tf.dispose([x, weights, ...Object.values(grads), ...Object.values(byKernel)]);
+    reference.dispose();
+    adapter.dispose();
+    model.dispose();
+  });
+
+  test('merge writes W + ΔWᵀ into the kernels; unmerge restores them; save and load', async () => {
+    const model = convNet(4);
+    const adaptable = new AdaptableLayersModel(model);
+    const adapter = ModelAdapter.create(adaptable, { grouping: 'weight', rank: 2 }, ['kernel$'], {
+      engine: 'native',
+    });
+    adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+    const x = images(3);
+    const before = model.getWeights().map((w) => w.dataSync().slice());
+    const adapted = adapter.withDelta(
+      (weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor,
+    );
+    adapter.merge(adaptable);
+    const merged = model.predict(x) as tf.Tensor;
+    expect(maxAbsDiff(merged.dataSync(), adapted.dataSync())).toBeLessThan(1e-5);
+    // While merged the override is the identity: the forward reads the merged kernels.
+    const again = adapter.withDelta(
+      (weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor,
+    );
+    expect(maxAbsDiff(again.dataSync(), merged.dataSync())).toBe(0);
+    adapter.unmerge(adaptable);
+    model.getWeights().forEach((w, i) => {
+      expect(maxAbsDiff(w.dataSync(), before[i]!)).toBeLessThan(1e-6);
+    });
+
+    const path = join(mkdtempSync(join(tmpdir(), 'superlora-layers-')), 'adapter.safetensors');
+    await adapter.save(path);
+    const loaded = await ModelAdapter.load(adaptable, path, { engine: 'native' });
+    const reloaded = loaded.withDelta(
+      (weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor,
+    );
+    expect(maxAbsDiff(reloaded.dataSync(), adapted.dataSync())).toBe(0);
+    // A model whose hidden layer is wider has no hidden/kernel of that shape.
+    const wider = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 4, kernelSize: 3, name: 'conv' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 9, name: 'hidden' }),
+        tf.layers.dense({ units: 3, name: 'logits' }),
+      ],
+    });
+    await expect(ModelAdapter.load(new AdaptableLayersModel(wider), path)).rejects.toThrow(
+      "target hidden/kernel [8,64] does not exist in the model with that shape (the model's is [9,64])",
+    );
+    tf.dispose([x, adapted, merged, again, reloaded]);
+    wider.dispose();
+    loaded.dispose();
+    adapter.dispose();
+    model.dispose();
+  });
+
+  test('a few optimizer steps train the adapter only, and lower the loss', () => {
+    const model = convNet(5);
+    const adaptable = new AdaptableLayersModel(model);
+    const adapter = ModelAdapter.create(adaptable, { rank: 2 }, ['hidden', 'logits'], {
+      engine: 'native',
+    });
+    const x = images(16);
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: 16 }, (_, i) => i % 3),
+        'int32',
+      ),
+      3,
+    );
+    const kernels = model.getWeights().map((w) => w.dataSync().slice());
+    const optimizer = tf.train.adam(0.05);
+    const loss = () =>
+      adapter.withDelta((weightOverride) =>
+        tf.losses.softmaxCrossEntropy(
+          labels,
+          adaptable.apply(x, { training: true, weightOverride }) as tf.Tensor,
+        ),
+      ) as tf.Scalar;
+    const first = tf.tidy(() => loss().dataSync()[0]!);
+    for (let step = 0; step < 30; step++) {
+      optimizer.minimize(loss, false, [adapter.params]);
+    }
+    const last = tf.tidy(() => loss().dataSync()[0]!);
+    expect(last).toBeLessThan(0.5 * first);
+    model.getWeights().forEach((w, i) => expect(w.dataSync()).toEqual(kernels[i]));
+    tf.dispose([x, labels]);
+    optimizer.dispose();
+    adapter.dispose();
+    model.dispose();
+  });
+
+  test('bad models and overrides are refused with what was wrong', () => {
+    expect(() => new AdaptableLayersModel({} as tf.LayersModel)).toThrow(
+      'Expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel) but received Object',
+    );
+    const noKernels = tf.sequential({
+      name: 'plain',
+      layers: [tf.layers.flatten({ inputShape: [2, 2] })],
+    });
+    expect(() => new AdaptableLayersModel(noKernels)).toThrow(
+      'Expected the model plain to have a Dense, Conv1D, Conv2D or Conv3D layer to adapt, but it has none (its layers: Flatten)',
+    );
+    const model = convNet(6);
+    const adaptable = new AdaptableLayersModel(model);
+    expect(() => ModelAdapter.create(adaptable, { rank: 1 })).toThrow(
+      'none matched (its weights: conv/kernel, hidden/kernel, logits/kernel)',
+    );
+    const x = images(1);
+    expect(() => adaptable.apply(x, { weightOverride: (_, weight) => weight.transpose() })).toThrow(
+      'Expected weightOverride to return shape [4, 9] for conv/kernel but received [9, 4]',
+    );
+    // The failed forward left every kernel reading as itself.
+    expect(() => model.predict(x)).not.toThrow();
+    tf.dispose(x);
+    model.dispose();
+    noKernels.dispose();
+  });
+});
