@@ -114,6 +114,7 @@ export {
   type AdaptableModel,
   type ModelAdapterOptions,
 } from './tfjs/modelAdapter';
+export { LayersModelFileError, layersModelFiles } from './io/layersModelFiles';
 export {
   AdaptableLayersModel,
   type LayersForwardOptions,

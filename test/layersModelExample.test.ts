@@ -1,7 +1,7 @@
 /**
  * The README's "A tfjs Layers model of your own": its snippet, as written there, through the
- * compiled package entry point on a model loaded with tf.loadLayersModel (from memory: `file://`
- * needs tfjs-node), and examples/layers-model-transfer.js, shortened.
+ * compiled package entry point, on a model saved to and loaded from a folder with
+ * layersModelFiles, and examples/layers-model-transfer.js, shortened.
  */
 import { execFile } from 'child_process';
 import { mkdtempSync } from 'fs';
@@ -13,9 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const superlora = require(join(__dirname, '..')) as typeof import('../src/index');
 
-/** The saved form of a 784 → 16 → 10 MLP, as model.save would write it. */
-async function savedMlp(): Promise<tf.io.ModelArtifacts> {
-  const model = tf.sequential({
+/** A 784 → 16 → 10 MLP, the model "of your own" the README loads. */
+function mlp(): tf.Sequential {
+  return tf.sequential({
     layers: [
       tf.layers.dense({
         inputShape: [784],
@@ -31,19 +31,11 @@ async function savedMlp(): Promise<tf.io.ModelArtifacts> {
       }),
     ],
   });
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  model.dispose();
-  return saved!;
 }
 
 test('the README snippet fine-tunes a loaded LayersModel, and merge gives the adapted outputs', async () => {
-  const { AdaptableLayersModel, ModelAdapter, presetConfig, loadDataset } = superlora;
+  const { AdaptableLayersModel, ModelAdapter, presetConfig, loadDataset, layersModelFiles } =
+    superlora;
   const data = await loadDataset('mnist', { split: 'train' });
   const xs = tf.tensor2d(
     Float32Array.from(data.images.subarray(0, 64 * 784), (v) => v / 255),
@@ -52,11 +44,13 @@ test('the README snippet fine-tunes a loaded LayersModel, and merge gives the ad
   const ys = tf.oneHot(tf.tensor1d(Int32Array.from(data.labels.subarray(0, 64)), 'int32'), 10);
   const batches = Array.from({ length: 30 }, () => ({ xs, ys }));
   const losses: number[] = [];
-  const path = join(mkdtempSync(join(tmpdir(), 'superlora-readme-layers-')), 'adapter.safetensors');
 
-  const model = await tf.loadLayersModel(tf.io.fromMemory(await savedMlp()));
-  const base = model.getWeights().map((w) => w.dataSync().slice());
+  const dir = mkdtempSync(join(tmpdir(), 'superlora-readme-layers-'));
+  const path = join(dir, 'adapter.safetensors');
+  await mlp().save(layersModelFiles(join(dir, 'my-model')));
   // ---- the README example, from here ----
+  const model = await tf.loadLayersModel(layersModelFiles(join(dir, 'my-model'))); // README: 'my-model'
+  const base = model.getWeights().map((w) => w.dataSync().slice()); // (not in the README)
   const adaptable = new AdaptableLayersModel(model);
   expect(adaptable.linearTargets()[0]).toEqual({
     name: 'hidden/kernel',
@@ -84,6 +78,7 @@ test('the README snippet fine-tunes a loaded LayersModel, and merge gives the ad
   );
   model.getWeights().forEach((w, i) => expect(w.dataSync()).toEqual(base[i]));
   adapter.merge(adaptable); // the kernels now hold W + ΔW; unmerge(adaptable) takes it out again
+  await model.save(layersModelFiles(join(dir, 'my-model-adapted'))); // README: 'my-model-adapted'
   // ---- to here ----
   // LoTR, M = 3, r = 8: one group of 16·784 + 10·16 = 12 704 values, square-folded (SPEC §4:
   // 23³ ≤ 12 704 < 24³, and 23·23·24 = 12 696 is short) to 23 × 24 × 24; a dense 8³ core and
@@ -96,6 +91,11 @@ test('the README snippet fine-tunes a loaded LayersModel, and merge gives the ad
   expect(difference).toBeLessThan(1e-5);
   const loaded = await ModelAdapter.load(adaptable, path);
   expect(loaded.params.dataSync()).toEqual(adapter.params.dataSync());
+  const saved = await tf.loadLayersModel(layersModelFiles(join(dir, 'my-model-adapted')));
+  const reread = saved.predict(xs) as tf.Tensor;
+  expect(reread.dataSync()).toEqual(merged.dataSync());
+  tf.dispose(reread);
+  saved.dispose();
   tf.dispose([xs, ys, adapted, merged]);
   optimizer.dispose();
   loaded.dispose();
