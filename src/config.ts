@@ -5,6 +5,7 @@
  */
 
 import { valueText } from './valueText';
+import { ownFields } from './ownFields';
 
 export type Grouping = 'weight' | 'layer' | number;
 export type SplitRank = number | 'full';
@@ -103,11 +104,12 @@ function resolveRank(value: unknown, splits: number): SplitRank[] {
 function resolveProjection(value: unknown): { ratio: number } | null {
   if (value === undefined || value === null) return null;
   if (!isRecord(value)) return fail('config.projection', value, 'an object { "ratio": ρ }');
-  for (const key of Object.keys(value)) {
+  const fields = ownFields(value);
+  for (const key of Object.keys(fields)) {
     if (key !== 'ratio')
-      fail(`config.projection.${key}`, value[key], 'no such field (only "ratio")');
+      fail(`config.projection.${key}`, fields[key], 'no such field (only "ratio")');
   }
-  const ratio = value.ratio;
+  const ratio = fields.ratio;
   if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) {
     return fail('config.projection.ratio', ratio, 'a number with 0 < ρ ≤ 1');
   }
@@ -115,9 +117,10 @@ function resolveProjection(value: unknown): { ratio: number } | null {
 }
 
 /** Validates a user config (SPEC §2) and fills in the defaults. */
-export function resolveConfig(config: unknown): ResolvedConfig {
-  if (config === undefined) config = {};
-  if (!isRecord(config)) return fail('config', config, 'an object');
+export function resolveConfig(value: unknown): ResolvedConfig {
+  if (value === undefined) value = {};
+  if (!isRecord(value)) return fail('config', value, 'an object');
+  const config = ownFields(value);
   for (const key of Object.keys(config)) {
     if (!(CONFIG_FIELDS as readonly string[]).includes(key)) {
       fail(`config.${key}`, config[key], `a known field (${CONFIG_FIELDS.join(', ')})`);
@@ -165,9 +168,10 @@ export function validateTargets(targets: unknown): Target[] {
     return fail('targets', targets, 'a non-empty array of { name, shape: [out, in], layer }');
   }
   const names = new Set<string>();
-  return targets.map((target: unknown, t): Target => {
+  return targets.map((value: unknown, t): Target => {
     const where = `targets[${t}]`;
-    if (!isRecord(target)) return fail(where, target, 'an object { name, shape, layer }');
+    if (!isRecord(value)) return fail(where, value, 'an object { name, shape, layer }');
+    const target = ownFields(value);
     for (const key of Object.keys(target)) {
       if (key !== 'name' && key !== 'shape' && key !== 'layer') {
         fail(`${where}.${key}`, target[key], 'a known field (name, shape, layer)');

@@ -4,6 +4,7 @@
  */
 import type { ResolvedConfig, SuperLoraConfig, Target } from './config';
 import { checkVector } from './engines/checkVector';
+import { kindOf } from './valueText';
 import { createEngine, resolveEngineChoice } from './engines/createEngine';
 import type { CudaEngine } from './engines/cuda';
 import type { DeltaEngine, EngineChoice, EngineName } from './engines/engine';
@@ -43,6 +44,15 @@ function checkPlanOptions(options: unknown): void {
   }
   if (tables.shuffle !== undefined && !(tables.shuffle instanceof Int32Array)) {
     fail('options.tables.shuffle', 'an Int32Array', tables.shuffle);
+  }
+}
+
+/** Throws a TypeError naming `name` unless `value` is a Plan; for the API's plan arguments. */
+export function checkPlan(value: unknown, name = 'plan'): asserts value is Plan {
+  if (!(value instanceof Plan)) {
+    throw new TypeError(
+      `Expected a Plan (from createPlan or loadAdapter) for ${name} but received ${kindOf(value)}`,
+    );
   }
 }
 

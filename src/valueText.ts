@@ -15,3 +15,13 @@ export function valueText(value: unknown): string {
     return String(value);
   }
 }
+
+/**
+ * What kind of value an argument is, for "Expected a Plan … but received X" messages about the
+ * wrong type: null, its class name, or its typeof.
+ */
+export function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  return value.constructor?.name ?? 'an object';
+}

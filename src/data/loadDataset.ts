@@ -19,6 +19,7 @@ import {
 } from './packageDatasets';
 import { loadCifar, type CifarLabelKind } from './readCifar';
 import { stratifiedSplit, type SplitIndices } from './stratifiedSplit';
+import { kindOf } from '../valueText';
 
 export interface LoadDatasetOptions {
   split: DatasetSplit;
@@ -62,6 +63,11 @@ export async function loadDataset(
   name: DatasetSource,
   options: LoadDatasetOptions,
 ): Promise<Dataset> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `Expected options { split: 'train' | 'test', … } for loadDataset but received ${kindOf(options)}`,
+    );
+  }
   if (options.split !== 'train' && options.split !== 'test') {
     throw new RangeError(
       `Expected 'train' or 'test' for options.split but received ${String(options.split)}`,

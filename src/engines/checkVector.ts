@@ -1,3 +1,5 @@
+import { kindOf } from '../valueText';
+
 /** How a vector check names the length it expects and who asks, in its messages. */
 export interface CheckVectorOptions {
   /** Where the expected length comes from, e.g. `plan.numParams`. */
@@ -17,12 +19,7 @@ export function checkVector(
   const expected =
     options.lengthName === undefined ? `${length}` : `${options.lengthName} = ${length}`;
   if (!(value instanceof Float32Array)) {
-    const received =
-      value === null
-        ? 'null'
-        : typeof value === 'object'
-          ? (value.constructor?.name ?? 'an object')
-          : typeof value;
+    const received = kindOf(value);
     const of = options.lengthName === undefined ? '' : ` of ${expected} values`;
     throw new TypeError(
       `${prefix}Expected a Float32Array${of} for ${name} but received ${received}` +
@@ -30,8 +27,13 @@ export function checkVector(
     );
   }
   if (value.length !== length) {
+    // A transferred (detached) buffer reads as length 0: say so, rather than "received 0".
+    const detached =
+      value.length === 0 && value.buffer.byteLength === 0 && length > 0
+        ? ' (its ArrayBuffer is empty: was it transferred to a worker or detached?)'
+        : '';
     throw new RangeError(
-      `${prefix}Expected ${expected} values for ${name} but received ${value.length}`,
+      `${prefix}Expected ${expected} values for ${name} but received ${value.length}${detached}`,
     );
   }
 }

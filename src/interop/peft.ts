@@ -15,7 +15,8 @@
  * modules are padded with zeros or made dense, and scalings that differ go into the first factor.
  */
 import type { SplitRank, SuperLoraConfig, Target } from '../config';
-import { createPlan, type Plan } from '../createPlan';
+import { checkPlan, createPlan, type Plan } from '../createPlan';
+import { kindOf } from '../valueText';
 import type { EngineChoice } from '../engines/engine';
 import {
   checkPeftModules,
@@ -81,6 +82,7 @@ export function peftModuleName(targetName: string): string {
  * layer with K = 1 (a LoRA whose targets of one layer share lora_A: each takes its rows of lora_B).
  */
 export function exactPeftType(plan: Plan): PeftType | null {
+  checkPlan(plan);
   const config = plan.config;
   const natural =
     config.reshape === 'natural' &&
@@ -100,6 +102,7 @@ export async function peftFromAdapter(
   params: Float32Array,
   options: PeftExportOptions = {},
 ): Promise<PeftExport> {
+  checkPlan(plan);
   const tolerance = options.tolerance ?? DEFAULT_PEFT_TOLERANCE;
   if (!(tolerance > 0 && tolerance < 1)) {
     throw new RangeError(`Expected a tolerance in (0, 1) but received ${tolerance}`);
@@ -330,6 +333,11 @@ export function adapterFromPeft(modules: readonly PeftModule[]): {
   plan: Plan;
   params: Float32Array;
 } {
+  if (!Array.isArray(modules as unknown)) {
+    throw new TypeError(
+      `Expected an array of PEFT modules (readPeftAdapter's modules) but received ${kindOf(modules)}`,
+    );
+  }
   const first = modules[0];
   if (!first) throw new RangeError('Expected at least one PEFT module');
   checkPeftModules(modules);

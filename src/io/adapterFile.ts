@@ -5,7 +5,7 @@
  * and targets imply, naming the file and what was wrong.
  */
 import { canonicalConfig, ConfigError, type Target } from '../config';
-import { createPlan, type Plan } from '../createPlan';
+import { checkPlan, createPlan, type Plan } from '../createPlan';
 import type { FastfoodTable, TableOverrides } from '../tables';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors';
 
@@ -45,6 +45,7 @@ export async function saveAdapter(
   params: Float32Array,
   options: SaveAdapterOptions = {},
 ): Promise<void> {
+  checkPlan(plan);
   if (!(params instanceof Float32Array) || params.length !== plan.numParams) {
     throw new RangeError(
       `Expected a Float32Array of ${plan.numParams} values for params but received ` +

@@ -15,7 +15,7 @@
  * weights are read: DoRA, trained biases, Conv1D (`fan_in_fan_out`), convolution and embedding
  * factors are refused with an error that says so, rather than dropped.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from './atomicWrite';
 import { parseJsonText } from './parseJsonText';
@@ -404,7 +404,7 @@ export async function writePeftAdapter(
           decompose_factor: -1,
           init_weights: true,
         };
-  await mkdir(dir, { recursive: true });
+  // The atomic writes create the folder, and refuse a `dir` that is a file, naming it.
   await writeSafetensors(path.join(dir, PEFT_WEIGHTS_FILE), tensors, {
     ...options.metadata,
     format: 'pt',

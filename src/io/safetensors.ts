@@ -611,7 +611,13 @@ function parseMetadata(value: unknown, source: string): Record<string, string> {
         `${METADATA_KEY} value for ${JSON.stringify(key)} must be a string but is ${describeJson(entry)}`,
       );
     }
-    metadata[key] = entry;
+    // Defined, not assigned: `metadata['__proto__'] = …` would set the prototype and drop the key.
+    Object.defineProperty(metadata, key, {
+      value: entry,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return metadata;
 }

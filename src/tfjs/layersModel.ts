@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Target } from '../config';
+import { kindOf } from '../valueText';
 import type { AdaptableModel } from './modelAdapter';
 
 /** The layer classes whose kernel is [...kernelSize, in, out] and is read once per call. */
@@ -44,7 +45,7 @@ export class AdaptableLayersModel implements AdaptableModel {
   constructor(readonly model: tf.LayersModel) {
     if (!(model instanceof tf.LayersModel)) {
       throw new TypeError(
-        `Expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel) but received ${describe(model)}`,
+        `Expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel) but received ${kindOf(model)}`,
       );
     }
     this.collect(model, '', { next: 0 });
@@ -151,10 +152,4 @@ function checkOverrideShape(name: string, weight: tf.Tensor, shape: readonly num
       `Expected weightOverride to return shape [${shape.join(', ')}] for ${name} but received [${weight.shape.join(', ')}]`,
     );
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return value.constructor?.name ?? 'an object';
 }

@@ -7,9 +7,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { SuperLoraConfig, Target } from '../config';
-import { createPlan, type Plan } from '../createPlan';
+import { checkPlan, createPlan, type Plan } from '../createPlan';
 import type { EngineChoice, EngineName } from '../engines/engine';
 import { checkVector } from '../engines/checkVector';
+import { kindOf } from '../valueText';
 import { loadAdapter, saveAdapter } from '../io/adapterFile';
 import { differentiableDelta, type DifferentiableDelta } from './differentiableDelta';
 
@@ -31,6 +32,12 @@ export const DEFAULT_TARGET_PATTERNS = ['attention\\.attention\\.(query|value)\\
 
 /** The model's Linear weights whose names match any of the patterns (regular expressions). */
 export function selectTargets(model: AdaptableModel, patterns: readonly string[]): Target[] {
+  checkAdaptableModel(model);
+  if (!Array.isArray(patterns as unknown)) {
+    throw new TypeError(
+      `Expected an array of target patterns (regular expressions) but received ${kindOf(patterns)}`,
+    );
+  }
   const expressions = patterns.map((pattern) => {
     try {
       return new RegExp(pattern);
@@ -53,6 +60,21 @@ export function selectTargets(model: AdaptableModel, patterns: readonly string[]
   return targets;
 }
 
+/** Throws a TypeError unless `model` has what an adapter needs (see {@link AdaptableModel}). */
+function checkAdaptableModel(model: unknown): asserts model is AdaptableModel {
+  const candidate = model as Partial<AdaptableModel> | null;
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    !(candidate.weights instanceof Map) ||
+    typeof candidate.linearTargets !== 'function'
+  ) {
+    throw new TypeError(
+      `Expected an adaptable model ({ weights: Map, linearTargets() }: a ViT, or an AdaptableLayersModel for a tfjs Layers model) but received ${kindOf(model)}`,
+    );
+  }
+}
+
 export interface ModelAdapterOptions {
   engine?: EngineChoice;
 }
@@ -63,6 +85,7 @@ export interface ModelAdapterOptions {
  * changed.
  */
 export function checkTargetsInModel(model: AdaptableModel, plan: Plan, source: string): void {
+  checkAdaptableModel(model);
   // A model with its own layout declares each weight's [out, in] shape in linearTargets.
   const declared = model.toWeightLayout
     ? new Map(model.linearTargets().map((t) => [t.name, t.shape as readonly number[]]))
@@ -119,6 +142,7 @@ export class ModelAdapter {
     initial: Float32Array,
     options: ModelAdapterOptions = {},
   ) {
+    checkPlan(plan);
     checkParams(plan, initial, 'ModelAdapter');
     // tf.variable shares the initial tensor's data; the tensor itself would otherwise stay alive.
     const initialTensor = tf.tensor1d(initial);

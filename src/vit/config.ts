@@ -5,6 +5,7 @@
  */
 
 import { valueText } from '../valueText';
+import { ownFields } from '../ownFields';
 
 /** A ViT config or checkpoint that breaks the contract; the message names the file and the field or tensor. */
 export class ViTFormatError extends Error {
@@ -139,6 +140,7 @@ function checkConfigKeys(config: unknown, source: string): void {
  */
 export function resolveViTConfig(config: Partial<ViTConfig>, source = 'ViT config'): ViTConfig {
   checkConfigKeys(config, source);
+  config = ownFields(config);
   const fail = (field: string, value: unknown, expected: string): never => {
     throw new ViTFormatError(
       `${source}: Expected ${expected} for ${field} but received ${valueText(value)}`,
