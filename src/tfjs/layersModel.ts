@@ -1,20 +1,27 @@
 /**
  * A tfjs Layers API model (`tf.sequential`, `tf.model`, or one loaded with `tf.loadLayersModel`)
- * as an {@link AdaptableModel}: its Dense and Conv1D / Conv2D / Conv3D kernels become adapter
- * targets, so a SuperLoRA adapter fine-tunes a model the user already has.
+ * as an {@link AdaptableModel}: the weight matrices of its Dense, Conv1D / Conv2D / Conv3D,
+ * Embedding, SimpleRNN, LSTM and GRU layers become adapter targets, so a SuperLoRA adapter
+ * fine-tunes a model the user already has.
  *
- * tfjs stores a kernel as [...kernelSize, in, out]; the target is that kernel as a matrix
- * [out, kernelSize·in] (a Dense kernel [in, out] is the target [out, in], the Hugging Face
- * layout). The forward hands every adapted kernel's read through the adapter's weight override,
- * so ΔW_t enters the layer's own op (matMul, conv) and its gradient reaches the adapter.
+ * tfjs stores each of these weights as [..., in, out] (a kernel [...kernelSize, in, out], an
+ * embedding table [vocabulary, dim], a recurrent kernel [units, gates·units]); the target is the
+ * weight as a matrix [out, everything else] (a Dense kernel [in, out] is the target [out, in], the
+ * Hugging Face layout; an embedding table is [dim, vocabulary], as PEFT's LoRA embeddings). The
+ * forward hands every adapted weight's read through the adapter's weight override, so ΔW_t enters
+ * the layer's own op (matMul, conv, gather, each recurrent step) and its gradient reaches the
+ * adapter.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Target } from '../config';
 import { kindOf } from '../valueText';
 import type { AdaptableModel } from './modelAdapter';
 
-/** The layer classes whose kernel is [...kernelSize, in, out] and is read once per call. */
+/** The layer classes whose `kernel` is [...kernelSize, in, out]. */
 const KERNEL_LAYERS: ReadonlySet<string> = new Set(['Dense', 'Conv1D', 'Conv2D', 'Conv3D']);
+/** The recurrent layers; their cell holds `kernel` [in, gates·units] and `recurrentKernel`. */
+const RECURRENT_LAYERS: ReadonlySet<string> = new Set(['SimpleRNN', 'LSTM', 'GRU']);
+const ADAPTABLE_CLASSES = 'Dense, Conv1D, Conv2D, Conv3D, Embedding, SimpleRNN, LSTM or GRU';
 
 /** A weight override as `ModelAdapter.withDelta` hands it out: [out, in] in, [out, in] out. */
 export type WeightOverride = (name: string, weight: tf.Tensor) => tf.Tensor;
@@ -25,23 +32,41 @@ export interface LayersForwardOptions {
   weightOverride?: WeightOverride;
 }
 
-interface AdaptableKernel {
+interface AdaptableWeight {
   readonly variable: tf.LayerVariable;
-  /** The kernel's tfjs shape, [...kernelSize, in, out]. */
-  readonly kernelShape: readonly number[];
+  /** The weight's tfjs shape, [..., in, out]. */
+  readonly storedShape: readonly number[];
   readonly target: Target;
 }
 
-/** A layer whose kernel an adapter may target (the Layers API does not type `kernel`). */
-interface KernelLayer extends tf.layers.Layer {
+/** The weights the Layers API keeps untyped on the layers that have them. */
+interface WeightedLayer extends tf.layers.Layer {
   kernel?: tf.LayerVariable;
+  embeddings?: tf.LayerVariable;
+  cell?: { kernel: tf.LayerVariable; recurrentKernel: tf.LayerVariable };
+}
+
+/** A layer's adaptable weights by their tfjs weight names. */
+function adaptableWeights(layer: WeightedLayer): [string, tf.LayerVariable][] {
+  // tfjs builds every layer of a model as the model is made (a Sequential refuses a first layer
+  // without inputShape), so each weight exists and each of its dimensions is known.
+  const className = layer.getClassName();
+  if (KERNEL_LAYERS.has(className)) return [['kernel', layer.kernel!]];
+  if (className === 'Embedding') return [['embeddings', layer.embeddings!]];
+  if (RECURRENT_LAYERS.has(className)) {
+    return [
+      ['kernel', layer.cell!.kernel],
+      ['recurrent_kernel', layer.cell!.recurrentKernel],
+    ];
+  }
+  return [];
 }
 
 export class AdaptableLayersModel implements AdaptableModel {
   readonly weights = new Map<string, tf.Variable>();
-  private readonly kernels = new Map<string, AdaptableKernel>();
+  private readonly adaptable = new Map<string, AdaptableWeight>();
 
-  /** Throws a TypeError if `model` is not a LayersModel or has no Dense or convolution kernel. */
+  /** Throws a TypeError if `model` is not a LayersModel or has no weight an adapter can target. */
   constructor(readonly model: tf.LayersModel) {
     if (!(model instanceof tf.LayersModel)) {
       throw new TypeError(
@@ -49,57 +74,62 @@ export class AdaptableLayersModel implements AdaptableModel {
       );
     }
     this.collect(model, '', { next: 0 });
-    if (this.kernels.size === 0) {
+    if (this.adaptable.size === 0) {
       throw new TypeError(
-        `Expected the model ${model.name} to have a Dense, Conv1D, Conv2D or Conv3D layer to adapt, but it has none (its layers: ${model.layers.map((l) => l.getClassName()).join(', ')})`,
+        `Expected the model ${model.name} to have a ${ADAPTABLE_CLASSES} layer to adapt, but it has none (its layers: ${model.layers.map((l) => l.getClassName()).join(', ')})`,
       );
     }
   }
 
   /** Walks the layers depth first; nested models' layers are named `outer/inner/kernel`. */
   private collect(container: tf.LayersModel, prefix: string, counter: { next: number }): void {
-    for (const layer of container.layers as KernelLayer[]) {
+    for (const layer of container.layers as WeightedLayer[]) {
       if (layer instanceof tf.LayersModel) {
         this.collect(layer, `${prefix}${layer.name}/`, counter);
         continue;
       }
       const layerIndex = counter.next++;
-      if (!KERNEL_LAYERS.has(layer.getClassName())) continue;
-      const name = `${prefix}${layer.name}/kernel`;
-      // tfjs builds every layer of a model as the model is made (a Sequential refuses a first
-      // layer without inputShape), so the kernel exists and each of its dimensions is known.
-      const variable = layer.kernel as tf.LayerVariable;
-      const kernelShape = variable.shape as number[];
-      const out = kernelShape[kernelShape.length - 1] as number;
-      const input = kernelShape.slice(0, -1).reduce((a, b) => a * b, 1);
-      this.weights.set(name, variable.read() as tf.Variable);
-      this.kernels.set(name, {
-        variable,
-        kernelShape,
-        target: { name, shape: [out, input], layer: layerIndex },
-      });
+      for (const [weightName, variable] of adaptableWeights(layer)) {
+        const name = `${prefix}${layer.name}/${weightName}`;
+        const storedShape = variable.shape as number[];
+        const out = storedShape[storedShape.length - 1] as number;
+        const input = storedShape.slice(0, -1).reduce((a, b) => a * b, 1);
+        this.weights.set(name, variable.read() as tf.Variable);
+        this.adaptable.set(name, {
+          variable,
+          storedShape,
+          target: { name, shape: [out, input], layer: layerIndex },
+        });
+      }
     }
   }
 
-  /** Every Dense and convolution kernel, as [out, kernelSize·in], in the model's layer order. */
+  /** Every adaptable weight as [out, in], in the model's layer order. */
   linearTargets(): Target[] {
-    return [...this.kernels.values()].map(({ target }) => ({
+    return [...this.adaptable.values()].map(({ target }) => ({
       name: target.name,
       shape: [target.shape[0], target.shape[1]],
       layer: target.layer,
     }));
   }
 
-  /** A target matrix [out, kernelSize·in] as the kernel [...kernelSize, in, out]. */
+  /** A target matrix [out, in] in the weight's tfjs layout [..., in, out]. */
   toWeightLayout(name: string, delta: tf.Tensor2D): tf.Tensor {
-    const kernel = this.kernel(name);
-    return delta.transpose().reshape(kernel.kernelShape as number[]);
+    const weight = this.adaptable.get(name);
+    if (!weight) {
+      throw new TypeError(
+        `Expected the name of an adaptable weight (${[...this.adaptable.keys()].join(', ')}) but received ${JSON.stringify(name)}`,
+      );
+    }
+    return delta.transpose().reshape(weight.storedShape as number[]);
   }
 
   /**
-   * The model's output for `inputs` (`model.apply` on concrete tensors), with every kernel an
-   * override is given for read as `weightOverride(name, kernel as [out, in])`. Pass it the
-   * override of `ModelAdapter.withDelta` to run the model with W + ΔW, differentiably.
+   * The model's output for `inputs` (`model.apply` on concrete tensors), with every weight an
+   * override is given for read as `weightOverride(name, weight as [out, in])`. Pass it the
+   * override of `ModelAdapter.withDelta` to run the model with W + ΔW, differentiably. Each
+   * adapted weight is computed once per call, however often the layer reads it (a recurrent
+   * layer reads its kernels at every step).
    */
   apply(
     inputs: tf.Tensor | tf.Tensor[],
@@ -107,42 +137,52 @@ export class AdaptableLayersModel implements AdaptableModel {
   ): tf.Tensor | tf.Tensor[] {
     const override = options.weightOverride;
     const patched: tf.LayerVariable[] = [];
+    const computed: tf.Tensor[] = [];
     try {
       if (override) {
-        for (const [name, kernel] of this.kernels) {
+        for (const [name, weight] of this.adaptable) {
           const original = this.weights.get(name) as tf.Variable;
-          const shape = kernel.kernelShape as number[];
-          const out = shape[shape.length - 1] as number;
+          let adapted: tf.Tensor | null | undefined;
           // An instance property shadows LayerVariable.prototype.read for this forward only.
-          kernel.variable.read = () => {
-            const matrix = tf.tidy(() => original.reshape([-1, out]).transpose());
-            const adapted = override(name, matrix);
-            if (adapted === matrix) {
-              // Not adapted, or merged: the layer reads its own kernel.
-              matrix.dispose();
-              return original;
+          weight.variable.read = () => {
+            if (adapted === undefined) {
+              adapted = this.adaptedWeight(name, weight, original, override);
+              if (adapted) computed.push(adapted);
             }
-            checkOverrideShape(name, adapted, kernel.target.shape);
-            return adapted.transpose().reshape(shape);
+            return adapted ?? original;
           };
-          patched.push(kernel.variable);
+          patched.push(weight.variable);
         }
       }
       return this.model.apply(inputs, { training: options.training ?? false }) as
         tf.Tensor | tf.Tensor[];
     } finally {
       for (const variable of patched) delete (variable as { read?: unknown }).read;
+      // The ops that read them keep what their gradients need; these references can go.
+      tf.dispose(computed);
     }
   }
 
-  private kernel(name: string): AdaptableKernel {
-    const kernel = this.kernels.get(name);
-    if (!kernel) {
-      throw new TypeError(
-        `Expected the name of an adaptable kernel (${[...this.kernels.keys()].join(', ')}) but received ${JSON.stringify(name)}`,
-      );
-    }
-    return kernel;
+  /**
+   * The override's weight in tfjs layout, kept out of any tidy scope the layer reads it in (a
+   * recurrent layer's steps each run in one); null when the override leaves the weight as it is
+   * (not adapted, or merged).
+   */
+  private adaptedWeight(
+    name: string,
+    weight: AdaptableWeight,
+    original: tf.Variable,
+    override: WeightOverride,
+  ): tf.Tensor | null {
+    const shape = weight.storedShape as number[];
+    const adapted = tf.tidy(() => {
+      const matrix = original.reshape([-1, shape[shape.length - 1] as number]).transpose();
+      const result = override(name, matrix);
+      if (result === matrix) return undefined;
+      checkOverrideShape(name, result, weight.target.shape);
+      return result.transpose().reshape(shape);
+    });
+    return adapted ? tf.keep(adapted) : null;
   }
 }
 

@@ -53,30 +53,102 @@ function addTransposed(kernel: Float32Array, delta: Float32Array, out: number): 
   return sum;
 }
 
-/** A copy of `model` whose kernels hold W + ΔW, each ΔW from the plan's native engine. */
-async function mergedByHand(
-  model: tf.Sequential,
+/**
+ * A fresh model from `build` whose adapted weights hold W + ΔWᵀ, each ΔW from the plan's native
+ * engine, and whose other weights are `model`'s; weights are matched by their tfjs names.
+ */
+async function mergedByHand<M extends tf.LayersModel>(
+  model: M,
   adapter: ModelAdapter,
-  seed: number,
-): Promise<tf.Sequential> {
+  build: () => M,
+): Promise<M> {
   const deltas = adapter.plan.splitByTarget(
     await adapter.plan.delta(adapter.params.dataSync() as Float32Array, { engine: 'native' }),
   );
-  const copy = convNet(seed);
+  const copy = build();
   copy.setWeights(
-    model.layers.flatMap((layer) =>
-      layer.getWeights().map((weight, i) => {
-        const delta = i === 0 ? deltas.get(`${layer.name}/kernel`) : undefined;
-        if (!delta) return weight.clone();
-        const out = weight.shape[weight.shape.length - 1]!;
-        return tf.tensor(
-          addTransposed(weight.dataSync() as Float32Array, delta, out),
-          weight.shape,
-        );
-      }),
-    ),
+    model.weights.map((variable) => {
+      const weight = variable.read();
+      const delta = deltas.get(variable.originalName);
+      if (!delta) return weight.clone();
+      const out = weight.shape[weight.shape.length - 1]!;
+      return tf.tensor(addTransposed(weight.dataSync() as Float32Array, delta, out), weight.shape);
+    }),
   );
   return copy;
+}
+
+/**
+ * dL/dparams through the adapter, and the same computed independently: the merged copy's
+ * gradients with respect to its adapted weights, as [out, in], through the plan's backward.
+ */
+async function gradientBothWays<M extends tf.LayersModel>(
+  model: M,
+  adapter: ModelAdapter,
+  build: () => M,
+  x: tf.Tensor,
+  outputWeights: tf.Tensor,
+): Promise<{ actual: Float32Array; expected: Float32Array }> {
+  const adaptable = new AdaptableLayersModel(model);
+  const { grads } = tf.variableGrads(
+    () =>
+      adapter
+        .withDelta((weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor)
+        .mul(outputWeights)
+        .sum() as tf.Scalar,
+    [adapter.params],
+  );
+  const actual = Object.values(grads)[0]!.dataSync() as Float32Array;
+  const reference = await mergedByHand(model, adapter, build);
+  const byName = new Map(reference.weights.map((w) => [w.originalName, w.read() as tf.Variable]));
+  const adapted = adapter.plan.targets.map((t) => byName.get(t.name)!);
+  const { grads: byWeight } = tf.variableGrads(
+    () => (reference.apply(x) as tf.Tensor).mul(outputWeights).sum() as tf.Scalar,
+    adapted,
+  );
+  const dDelta = new Float32Array(adapter.plan.deltaSize);
+  adapter.plan.targets.forEach((target, t) => {
+    const g = byWeight[adapted[t]!.name]!.dataSync();
+    const [out, rows] = target.shape;
+    const offset = adapter.plan.layout.targetOffsets[t]!;
+    for (let o = 0; o < out; o++) {
+      for (let r = 0; r < rows; r++) dDelta[offset + o * rows + r] = g[r * out + o]!;
+    }
+  });
+  const expected = await adapter.plan.deltaBackward(
+    adapter.params.dataSync() as Float32Array,
+    dDelta,
+    { engine: 'native' },
+  );
+  tf.dispose([...Object.values(grads), ...Object.values(byWeight)]);
+  reference.dispose();
+  return { actual, expected };
+}
+
+/** Token ids → Embedding (7 × 5) → LSTM (3 units) → Dense (2). */
+function textNet(seed: number): tf.Sequential {
+  return tf.sequential({
+    layers: [
+      tf.layers.embedding({
+        inputDim: 7,
+        outputDim: 5,
+        inputLength: 6,
+        name: 'emb',
+        embeddingsInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed }),
+      }),
+      tf.layers.lstm({
+        units: 3,
+        name: 'rnn',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+        recurrentInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+      }),
+      tf.layers.dense({
+        units: 2,
+        name: 'out',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 3 }),
+      }),
+    ],
+  });
 }
 
 describe('SuperLoRA adapter on a tfjs LayersModel', () => {
@@ -113,7 +185,7 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
     const adapted = adapter.withDelta(
       (weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor,
     );
-    const reference = await mergedByHand(model, adapter, 2);
+    const reference = await mergedByHand(model, adapter, () => convNet(2));
     const expected = reference.predict(x) as tf.Tensor;
     const base = model.predict(x) as tf.Tensor;
     expect(maxAbsDiff(base.dataSync(), expected.dataSync())).toBeGreaterThan(0.05);
@@ -128,59 +200,72 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
 
   test('dL/dparams equals the plan backward of dL/dkernel transposed', async () => {
     const model = convNet(3);
-    const adaptable = new AdaptableLayersModel(model);
     const adapter = ModelAdapter.create(
-      adaptable,
+      new AdaptableLayersModel(model),
       { grouping: 2, order: 3, rank: 2, core: 'dense' },
       ['conv', 'hidden'],
       { engine: 'native' },
     );
     adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
     const x = images(4);
-    const weights = tf.tensor2d(
+    const outputWeights = tf.tensor2d(
       Float32Array.from({ length: 12 }, (_, i) => Math.sin(i)),
       [4, 3],
     );
-    const { grads } = tf.variableGrads(
-      () =>
-        adapter
-          .withDelta((weightOverride) => adaptable.apply(x, { weightOverride }) as tf.Tensor)
-          .mul(weights)
-          .sum() as tf.Scalar,
-      [adapter.params],
-    );
-    const actual = Object.values(grads)[0]!.dataSync();
-
-    // Independently: the kernel gradients of the merged copy, as [out, in], through deltaBackward.
-    const reference = await mergedByHand(model, adapter, 3);
-    const kernels = adapter.plan.targets.map((t) => {
-      const layer = reference.getLayer(t.name.split('/')[0]!) as unknown as {
-        kernel: tf.LayerVariable;
-      };
-      return layer.kernel.read() as tf.Variable;
-    });
-    const { grads: byKernel } = tf.variableGrads(
-      () => (reference.apply(x) as tf.Tensor).mul(weights).sum() as tf.Scalar,
-      kernels,
-    );
-    const dDelta = new Float32Array(adapter.plan.deltaSize);
-    adapter.plan.targets.forEach((target, t) => {
-      const g = byKernel[kernels[t]!.name]!.dataSync();
-      const [out, rows] = target.shape;
-      const offset = adapter.plan.layout.targetOffsets[t]!;
-      for (let o = 0; o < out; o++) {
-        for (let r = 0; r < rows; r++) dDelta[offset + o * rows + r] = g[r * out + o]!;
-      }
-    });
-    const expected = await adapter.plan.deltaBackward(
-      adapter.params.dataSync() as Float32Array,
-      dDelta,
-      { engine: 'native' },
+    const { actual, expected } = await gradientBothWays(
+      model,
+      adapter,
+      () => convNet(3),
+      x,
+      outputWeights,
     );
     const scale = Math.max(...Array.from(expected, Math.abs));
     expect(scale).toBeGreaterThan(0);
     expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5 * scale);
-    tf.dispose([x, weights, ...Object.values(grads), ...Object.values(byKernel)]);
+    tf.dispose([x, outputWeights]);
+    adapter.dispose();
+    model.dispose();
+  });
+
+  test('Embedding and LSTM weights: targets, the forward and the gradient', async () => {
+    const model = textNet(7);
+    const adaptable = new AdaptableLayersModel(model);
+    expect(adaptable.linearTargets()).toEqual([
+      { name: 'emb/embeddings', shape: [5, 7], layer: 0 },
+      { name: 'rnn/kernel', shape: [12, 5], layer: 1 },
+      { name: 'rnn/recurrent_kernel', shape: [12, 3], layer: 1 },
+      { name: 'out/kernel', shape: [2, 3], layer: 2 },
+    ]);
+    const adapter = ModelAdapter.create(adaptable, { grouping: 1, rank: 2 }, ['emb', 'rnn'], {
+      engine: 'native',
+    });
+    adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+    const tokens = tf.tensor2d(
+      Array.from({ length: 18 }, (_, i) => (i * 5) % 7),
+      [3, 6],
+    );
+    // The LSTM reads its kernels at each of the 6 steps, each step in a tidy scope of its own.
+    const adapted = adapter.withDelta(
+      (weightOverride) => adaptable.apply(tokens, { weightOverride }) as tf.Tensor,
+    );
+    const reference = await mergedByHand(model, adapter, () => textNet(7));
+    const expectedOutput = reference.predict(tokens) as tf.Tensor;
+    const base = model.predict(tokens) as tf.Tensor;
+    expect(maxAbsDiff(base.dataSync(), expectedOutput.dataSync())).toBeGreaterThan(0.01);
+    expect(maxAbsDiff(adapted.dataSync(), expectedOutput.dataSync())).toBeLessThan(1e-5);
+
+    const outputWeights = tf.tensor2d([1, -2, 0.5, 3, -1, 2], [3, 2]);
+    const { actual, expected } = await gradientBothWays(
+      model,
+      adapter,
+      () => textNet(7),
+      tokens,
+      outputWeights,
+    );
+    const scale = Math.max(...Array.from(expected, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5 * scale);
+    tf.dispose([tokens, adapted, expectedOutput, base, outputWeights]);
     reference.dispose();
     adapter.dispose();
     model.dispose();
@@ -282,7 +367,7 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
       layers: [tf.layers.flatten({ inputShape: [2, 2] })],
     });
     expect(() => new AdaptableLayersModel(noKernels)).toThrow(
-      'Expected the model plain to have a Dense, Conv1D, Conv2D or Conv3D layer to adapt, but it has none (its layers: Flatten)',
+      'Expected the model plain to have a Dense, Conv1D, Conv2D, Conv3D, Embedding, SimpleRNN, LSTM or GRU layer to adapt, but it has none (its layers: Flatten)',
     );
     const model = convNet(6);
     const adaptable = new AdaptableLayersModel(model);
