@@ -4,11 +4,11 @@
  * IO handler. `tf.loadLayersModel(layersModelFiles('my-model'))` reads one;
  * `model.save(layersModelFiles('out'))` writes the weights as `out/weights.<hash>.bin`, then
  * `out/model.json` naming them, each atomically, then removes the shards the replaced model.json
- * named. The shard's name follows its content, so saving over a model never pairs a model.json
+ * named that no other `.json` beside it names. The shard's name follows its content, so saving over a model never pairs a model.json
  * with another save's weights, even if the process dies between the two writes.
  */
 import { createHash } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from './atomicWrite';
@@ -200,8 +200,11 @@ async function saveArtifacts(
   // The weights first: model.json only ever names a complete shard.
   await writeFileAtomic(path.join(folder, shardName), chunks);
   await writeFileAtomic(modelPath, `${JSON.stringify(modelJson)}\n`);
+  const stillNamed = await shardsNamedByOthers(folder, modelPath);
   for (const shard of replacedShards) {
-    if (shard !== shardName) await rm(path.join(folder, shard), { force: true });
+    if (shard !== shardName && !stillNamed.has(shard)) {
+      await rm(path.join(folder, shard), { force: true });
+    }
   }
   return {
     modelArtifactsInfo: {
@@ -212,6 +215,20 @@ async function saveArtifacts(
       weightDataBytes: chunks.reduce((bytes, chunk) => bytes + chunk.length, 0),
     },
   };
+}
+
+/**
+ * The shards the other `.json` files in `folder` name: another model saved beside this one (its
+ * shard has the same name when its weights are the same) keeps them.
+ */
+async function shardsNamedByOthers(folder: string, modelPath: string): Promise<Set<string>> {
+  const names = new Set<string>();
+  for (const entry of await readdir(folder)) {
+    const other = path.join(folder, entry);
+    if (!entry.endsWith('.json') || path.resolve(other) === path.resolve(modelPath)) continue;
+    for (const shard of await shardsNamedBy(other)) names.add(shard);
+  }
+  return names;
 }
 
 /**

@@ -99,6 +99,23 @@ describe('tfjs Layers models on the file system', () => {
     loaded.dispose();
   });
 
+  test('a shard another model in the folder names is kept when one of them is saved over', async () => {
+    const dir = folder();
+    const same = model(5);
+    await same.save(layersModelFiles(join(dir, 'a.json')));
+    await same.save(layersModelFiles(join(dir, 'b.json')));
+    expect(readdirSync(dir)).toHaveLength(3); // a.json, b.json and their one shard
+    const other = model(6);
+    await other.save(layersModelFiles(join(dir, 'a.json')));
+    const reloaded = await tf.loadLayersModel(layersModelFiles(join(dir, 'b.json')));
+    const expected = weightsOf(same);
+    weightsOf(reloaded).forEach((w, i) => expect(w).toEqual(expected[i]));
+    expect(readdirSync(dir)).toHaveLength(4);
+    same.dispose();
+    other.dispose();
+    reloaded.dispose();
+  });
+
   test('a missing, damaged or mismatched model names the file and the fault', async () => {
     const dir = folder();
     const load = (location: string) => tf.loadLayersModel(layersModelFiles(location));
