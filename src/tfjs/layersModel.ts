@@ -1,8 +1,8 @@
 /**
  * A tfjs Layers API model (`tf.sequential`, `tf.model`, or one loaded with `tf.loadLayersModel`)
  * as an {@link AdaptableModel}: the weight matrices of its Dense, Conv1D / Conv2D / Conv3D,
- * Embedding, SimpleRNN, LSTM and GRU layers become adapter targets, so a SuperLoRA adapter
- * fine-tunes a model the user already has.
+ * Embedding, SimpleRNN, LSTM and GRU layers (inside TimeDistributed and Bidirectional too) become
+ * adapter targets, so a SuperLoRA adapter fine-tunes a model the user already has.
  *
  * tfjs stores each of these weights as [..., in, out] (a kernel [...kernelSize, in, out], an
  * embedding table [vocabulary, dim], a recurrent kernel [units, gates·units]); the target is the
@@ -39,18 +39,35 @@ interface AdaptableWeight {
   readonly target: Target;
 }
 
-/** The weights the Layers API keeps untyped on the layers that have them. */
+/** The weights and wrapped layers the Layers API keeps untyped on the layers that have them. */
 interface WeightedLayer extends tf.layers.Layer {
   kernel?: tf.LayerVariable;
   embeddings?: tf.LayerVariable;
   cell?: { kernel: tf.LayerVariable; recurrentKernel: tf.LayerVariable };
+  /** TimeDistributed's layer. */
+  layer?: WeightedLayer;
+  /** Bidirectional's two recurrent layers. */
+  forwardLayer?: WeightedLayer;
+  backwardLayer?: WeightedLayer;
 }
 
-/** A layer's adaptable weights by their tfjs weight names. */
+/**
+ * A layer's adaptable weights by their tfjs weight names: `kernel`; a Bidirectional layer's
+ * `forward_…/kernel` and `backward_…/kernel`; a TimeDistributed layer's inner layer's, as its own.
+ */
 function adaptableWeights(layer: WeightedLayer): [string, tf.LayerVariable][] {
   // tfjs builds every layer of a model as the model is made (a Sequential refuses a first layer
   // without inputShape), so each weight exists and each of its dimensions is known.
   const className = layer.getClassName();
+  if (className === 'TimeDistributed') return adaptableWeights(layer.layer!);
+  if (className === 'Bidirectional') {
+    return [layer.forwardLayer!, layer.backwardLayer!].flatMap((inner) =>
+      adaptableWeights(inner).map(([name, variable]): [string, tf.LayerVariable] => [
+        `${inner.name}/${name}`,
+        variable,
+      ]),
+    );
+  }
   if (KERNEL_LAYERS.has(className)) return [['kernel', layer.kernel!]];
   if (className === 'Embedding') return [['embeddings', layer.embeddings!]];
   if (RECURRENT_LAYERS.has(className)) {

@@ -271,6 +271,83 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
     model.dispose();
   });
 
+  test('layers inside Bidirectional and TimeDistributed are targets under their tfjs names', async () => {
+    const build = () =>
+      tf.sequential({
+        layers: [
+          tf.layers.embedding({
+            inputDim: 7,
+            outputDim: 4,
+            inputLength: 5,
+            name: 'emb',
+            embeddingsInitializer: tf.initializers.randomUniform({
+              minval: -1,
+              maxval: 1,
+              seed: 8,
+            }),
+          }),
+          tf.layers.bidirectional({
+            layer: tf.layers.gru({
+              units: 3,
+              returnSequences: true,
+              name: 'gru',
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }),
+              recurrentInitializer: tf.initializers.glorotUniform({ seed: 10 }),
+            }) as tf.RNN,
+            name: 'bi',
+          }),
+          tf.layers.timeDistributed({
+            layer: tf.layers.dense({
+              units: 2,
+              name: 'per_step',
+              kernelInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+            }),
+            name: 'td',
+          }),
+        ],
+      });
+    const model = build();
+    const adaptable = new AdaptableLayersModel(model);
+    const forward = model.getLayer('bi') as unknown as { forwardLayer: tf.layers.Layer };
+    const gru = forward.forwardLayer.name.replace(/^forward_/, '');
+    expect(adaptable.linearTargets().map((t) => [t.name, t.shape])).toEqual([
+      ['emb/embeddings', [4, 7]],
+      [`bi/forward_${gru}/kernel`, [9, 4]],
+      [`bi/forward_${gru}/recurrent_kernel`, [9, 3]],
+      [`bi/backward_${gru}/kernel`, [9, 4]],
+      [`bi/backward_${gru}/recurrent_kernel`, [9, 3]],
+      ['td/kernel', [2, 6]],
+    ]);
+    // They are the names tfjs itself gives these weights.
+    const tfjsNames = model.weights.map((w) => w.originalName);
+    for (const { name } of adaptable.linearTargets()) expect(tfjsNames).toContain(name);
+    const adapter = ModelAdapter.create(adaptable, { grouping: 2, rank: 2 }, ['kernel', 'emb'], {
+      engine: 'native',
+    });
+    adapter.params.assign(tf.tensor1d(sinParams(adapter.numParams)));
+    const tokens = tf.tensor2d(
+      Array.from({ length: 10 }, (_, i) => (i * 3) % 7),
+      [2, 5],
+    );
+    const outputWeights = tf.tensor3d(
+      Float32Array.from({ length: 20 }, (_, i) => Math.cos(i)),
+      [2, 5, 2],
+    );
+    const { actual, expected } = await gradientBothWays(
+      model,
+      adapter,
+      build,
+      tokens,
+      outputWeights,
+    );
+    const scale = Math.max(...Array.from(expected, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    expect(maxAbsDiff(actual, expected)).toBeLessThan(1e-5 * scale);
+    tf.dispose([tokens, outputWeights]);
+    adapter.dispose();
+    model.dispose();
+  });
+
   test('merge writes W + ΔWᵀ into the kernels; unmerge restores them; save and load', async () => {
     const model = convNet(4);
     const adaptable = new AdaptableLayersModel(model);
