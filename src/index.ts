@@ -121,10 +121,25 @@ export {
   type WeightOverride,
 } from './tfjs/layersModel';
 export {
+  loadAdaptedClassifier,
   loadAdaptedViT,
   type AdapterToMerge,
   type LoadAdaptedOptions,
-} from './train/loadAdaptedViT';
+} from './train/loadAdaptedClassifier';
+export {
+  classifierKind,
+  type ClassifierForwardOptions,
+  type ClassifierKind,
+  type ImageClassifier,
+} from './train/imageClassifier';
+export { loadImageClassifier, type LoadClassifierOptions } from './train/loadImageClassifier';
+export {
+  DEFAULT_INPUT_RANGE,
+  LayersClassifier,
+  loadLayersClassifier,
+  type InputRange,
+  type LayersClassifierOptions,
+} from './train/layersClassifier';
 export {
   combineDeltas,
   combinationNames,
@@ -141,7 +156,8 @@ export {
   type RegisterNativeKernelsOptions,
 } from './tfjs/kernels/register';
 export { outputPoolStats, clearOutputPool, type OutputPoolStats } from './tfjs/kernels/outputPool';
-export { finetune, resetHead, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
+export { finetune, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
+export { resetHead, ViTClassifier } from './train/vitClassifier';
 export { pretrain, type PretrainOptions } from './train/pretrain';
 export {
   train,

@@ -8,10 +8,11 @@ import {
   type CombinationName,
   type CombinationOptions,
 } from '../train/combineDeltas';
-import { loadAdaptedViT, type AdapterToMerge } from '../train/loadAdaptedViT';
-import { loadViT } from '../vit/io';
-import type { ViT } from '../vit/model';
+import type { ImageClassifier } from '../train/imageClassifier';
+import { loadAdaptedClassifier, type AdapterToMerge } from '../train/loadAdaptedClassifier';
+import { loadImageClassifier } from '../train/loadImageClassifier';
 import { CliUsageError } from './errors';
+import type { ModelFlags } from './modelFlag';
 import { choiceFlag, collect, integerFlag, numberFlag } from './parseFlags';
 
 export interface AdapterFlags {
@@ -109,16 +110,20 @@ export function adaptersToMerge(flags: AdapterFlags): AdapterToMerge[] {
  * The model with the flags' adapters merged (combined as --combination says), or the model as it
  * is without --adapter; combination flags without an adapter are refused.
  */
-export async function loadModelWithAdapters(modelDir: string, flags: AdapterFlags): Promise<ViT> {
+export async function loadModelWithAdapters(
+  modelPath: string,
+  flags: AdapterFlags & ModelFlags,
+): Promise<ImageClassifier> {
   const adapters = adaptersToMerge(flags);
   const combination = combinationOf(flags);
+  const { inputRange } = flags;
   if (adapters.length === 0) {
     if (combination.combination !== 'linear') {
       throw new CliUsageError('Expected --adapter with --combination: there is nothing to combine');
     }
-    return loadViT(modelDir);
+    return loadImageClassifier(modelPath, { inputRange });
   }
-  return loadAdaptedViT(modelDir, adapters, { combination });
+  return loadAdaptedClassifier(modelPath, adapters, { combination, inputRange });
 }
 
 /** `A`, or `A (×0.5) + B`: the adapters as a merge reads them. */

@@ -5,6 +5,7 @@
 import { relative, resolve } from 'path';
 import type { EngineChoice } from '../engines/engine';
 import type { BackendChoice } from '../tfjs/backend';
+import type { InputRange } from '../train/layersClassifier';
 import {
   augmentationRecord,
   modelSelectionRecord,
@@ -14,6 +15,8 @@ import {
 
 export interface SweepSettings extends TrainingSettings {
   modelDir: string;
+  /** A tfjs Layers model's input range, when not its model.json's. */
+  inputRange?: InputRange;
   targetPatterns: readonly string[];
   engine: EngineChoice;
   backend: BackendChoice;
@@ -27,6 +30,7 @@ export interface SweepSettings extends TrainingSettings {
 export function settingsRecord(settings: SweepSettings): Record<string, unknown> {
   return {
     model: relative(process.cwd(), resolve(settings.modelDir)) || '.',
+    ...(settings.inputRange ? { inputRange: [...settings.inputRange] } : {}),
     dataset: settings.dataset,
     targets: [...settings.targetPatterns],
     steps: settings.steps,

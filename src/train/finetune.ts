@@ -1,6 +1,7 @@
 /**
- * Fine-tuning: a pre-trained ViT, frozen; a SuperLoRA adapter on its attention weights and a new
- * classifier head, trained on a dataset. Writes the adapter (SPEC §11), the head and a summary.
+ * Fine-tuning: a pre-trained image classifier (a ViT, or a tfjs Layers model), frozen; a SuperLoRA
+ * adapter on its weights (a ViT's attention query and value by default, a Layers model's every
+ * weight before its head) and a new classifier head, trained on a dataset. Writes the adapter (SPEC §11), the head and a summary.
  */
 import { mkdir } from 'fs/promises';
 import { join } from 'path';
@@ -9,13 +10,13 @@ import type { SuperLoraConfig } from '../config';
 import { alignClasses } from '../data/dataset';
 import type { EngineChoice } from '../engines/engine';
 import { writeFileAtomic } from '../io/atomicWrite';
-import { DEFAULT_TARGET_PATTERNS, ModelAdapter } from '../tfjs/modelAdapter';
-import { loadViT, readViTConfig } from '../vit/io';
-import { initialVariables, type ViT } from '../vit/model';
-import { CLASSIFIER_BIAS, CLASSIFIER_WEIGHT } from '../vit/weights';
+import { ModelAdapter } from '../tfjs/modelAdapter';
 import { classificationTask } from './classificationTask';
 import { readAdapterSource } from './adapterSource';
-import { applyHead, writeHeadFile } from './headFile';
+import { writeHeadFile } from './headFile';
+import type { ImageClassifier } from './imageClassifier';
+import type { InputRange } from './layersClassifier';
+import { loadImageClassifier } from './loadImageClassifier';
 import { ADAPTER_FILE, HEAD_FILE, SUMMARY_FILE } from './outputFiles';
 import type { Progress } from './progress';
 import { analyseLrRange, rangeLearningRate, type LrRangeResult } from './lrRange';
@@ -31,7 +32,10 @@ import {
 } from './trainingSettings';
 
 export interface FinetuneOptions extends TrainingSettings {
+  /** A Hugging Face ViT folder or a tfjs Layers model (a folder with model.json, or the .json). */
   modelDir: string;
+  /** A tfjs Layers model's input range (layersClassifier.ts); default model.json's, else [0, 1]. */
+  inputRange?: InputRange;
   /** The adapter to train from scratch; or give `init`. */
   config?: SuperLoraConfig;
   targetPatterns?: readonly string[];
@@ -70,40 +74,28 @@ export interface FinetuneSummary {
   train: TrainResult;
 }
 
-/** Replaces the classifier with a freshly initialised one: a new task gets a new head. */
-export function resetHead(vit: ViT, seed: number): void {
-  const fresh = initialVariables(
-    vit.config,
-    seed,
-    (name) => name === CLASSIFIER_WEIGHT || name === CLASSIFIER_BIAS,
-  );
-  for (const [name, variable] of fresh) {
-    vit.weights.get(name)?.assign(variable);
-    variable.dispose();
-  }
-}
-
 /**
  * A new adapter for `options.config`, or the one `options.init` names with its head when it fits
  * (and the head's label names, which the data's classes are then put in the order of).
  */
 async function createOrLoadAdapter(
-  vit: ViT,
+  classifier: ImageClassifier,
   options: FinetuneOptions,
   numClasses: number,
 ): Promise<{ adapter: ModelAdapter; headLabels?: readonly string[] }> {
   const engine = options.engine ?? 'auto';
+  const model = classifier.adaptable;
   if (options.init === undefined) {
     if (!options.config) throw new TypeError('Expected a config or an init adapter to fine-tune');
-    const patterns = options.targetPatterns ?? DEFAULT_TARGET_PATTERNS;
-    return { adapter: ModelAdapter.create(vit, options.config, patterns, { engine }) };
+    const patterns = options.targetPatterns ?? classifier.defaultTargetPatterns;
+    return { adapter: ModelAdapter.create(model, options.config, patterns, { engine }) };
   }
   const source = await readAdapterSource(options.init);
   const { head, headPath } = source;
   let headLabels: readonly string[] | undefined;
   if (head && headPath && head.weight.shape[0] === numClasses) {
     try {
-      applyHead(vit, head, headPath);
+      classifier.setHead(head, headPath);
     } catch (error) {
       source.plan.dispose();
       throw error;
@@ -119,7 +111,7 @@ async function createOrLoadAdapter(
     );
   }
   const adapter = ModelAdapter.attach(
-    vit,
+    model,
     source.plan,
     source.params,
     { engine },
@@ -130,46 +122,42 @@ async function createOrLoadAdapter(
 
 /** A fine-tuning run ready to train: the model with its adapter and new head, the task, the key. */
 interface PreparedRun {
+  classifier: ImageClassifier;
   adapter: ModelAdapter;
-  head: Map<string, tf.Variable>;
   task: TrainTask;
   runKey: string;
-  classNames: readonly string[];
   dispose(): void;
 }
 
 async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
-  let { trainSet, validationSet, testSet } = await loadTrainTestSplits(
-    options,
-    await readViTConfig(options.modelDir),
-  );
-  const vit = await loadViT(options.modelDir, {
-    numLabels: trainSet.numClasses,
-    seed: options.seed,
+  const classifier = await loadImageClassifier(options.modelDir, {
+    inputRange: options.inputRange,
   });
-  resetHead(vit, options.seed);
-  const { adapter, headLabels } = await createOrLoadAdapter(vit, options, trainSet.numClasses);
-  if (headLabels) {
-    trainSet = alignClasses(trainSet, headLabels);
-    testSet = alignClasses(testSet, headLabels);
-    validationSet = validationSet && alignClasses(validationSet, headLabels);
-  }
+  let adapter: ModelAdapter | null = null;
   const dispose = () => {
-    adapter.dispose();
-    vit.dispose();
+    adapter?.dispose();
+    classifier.dispose();
   };
   try {
-    const head = new Map(
-      [CLASSIFIER_WEIGHT, CLASSIFIER_BIAS].map((name) => [
-        name,
-        vit.weights.get(name) as tf.Variable,
-      ]),
-    );
-    const variables = new Map<string, tf.Variable>([['adapter', adapter.params], ...head]);
+    let { trainSet, validationSet, testSet } = await loadTrainTestSplits(options, classifier);
+    classifier.resetHead(trainSet.numClasses, options.seed, trainSet.classNames);
+    const created = await createOrLoadAdapter(classifier, options, trainSet.numClasses);
+    adapter = created.adapter;
+    const { headLabels } = created;
+    if (headLabels) {
+      trainSet = alignClasses(trainSet, headLabels);
+      testSet = alignClasses(testSet, headLabels);
+      validationSet = validationSet && alignClasses(validationSet, headLabels);
+    }
+    const withDelta = adapter.withDelta.bind(adapter);
+    const variables = new Map<string, tf.Variable>([
+      ['adapter', adapter.params],
+      ...classifier.headVariables,
+    ]);
     const task = classificationTask({
       forward: (pixelValues, training, seed) =>
-        adapter.withDelta((weightOverride) =>
-          vit.forward(pixelValues, { training, seed, weightOverride }),
+        withDelta((weightOverride) =>
+          classifier.logits(pixelValues, { training, seed, weightOverride }),
         ),
       variables,
       train: trainSet,
@@ -177,14 +165,15 @@ async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
       test: testSet,
       batchSize: options.batchSize,
       evalBatchSize: options.evalBatchSize ?? 256,
-      imageSize: vit.config.imageSize,
-      channels: vit.config.numChannels,
+      imageSize: classifier.imageSize,
+      channels: classifier.numChannels,
       augment: trainingAugmentation(options),
       seed: options.seed,
     });
     const runKey = JSON.stringify({
       kind: 'finetune',
       modelDir: options.modelDir,
+      ...(options.inputRange ? { inputRange: options.inputRange } : {}),
       init: options.init ?? null,
       dataset: options.dataset,
       config: adapter.plan.config,
@@ -198,7 +187,7 @@ async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
       seed: options.seed,
     });
     await mkdir(options.outDir, { recursive: true });
-    return { adapter, head, task, runKey, classNames: trainSet.classNames, dispose };
+    return { classifier, adapter, task, runKey, dispose };
   } catch (error) {
     dispose();
     throw error;
@@ -206,7 +195,7 @@ async function prepareRun(options: FinetuneOptions): Promise<PreparedRun> {
 }
 
 export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
-  const { adapter, head, task, runKey, classNames, dispose } = await prepareRun(options);
+  const { classifier, adapter, task, runKey, dispose } = await prepareRun(options);
   try {
     const result = await train(task, {
       steps: options.steps,
@@ -224,17 +213,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     const adapterPath = join(options.outDir, ADAPTER_FILE);
     const headPath = join(options.outDir, HEAD_FILE);
     await adapter.save(adapterPath);
-    const tensor = (variable: tf.Variable) => ({
-      dtype: 'F32' as const,
-      shape: variable.shape,
-      data: variable.dataSync() as Float32Array,
-    });
-    await writeHeadFile(headPath, {
-      weight: tensor(head.get(CLASSIFIER_WEIGHT) as tf.Variable),
-      bias: tensor(head.get(CLASSIFIER_BIAS) as tf.Variable),
-      labels: [...classNames],
-    });
-    const headParams = [...head.values()].reduce((sum, v) => sum + v.size, 0);
+    await writeHeadFile(headPath, classifier.readHead());
+    const headParams = [...classifier.headVariables.values()].reduce((sum, v) => sum + v.size, 0);
     const summary: FinetuneSummary = {
       adapterParams: adapter.numParams,
       headParams,

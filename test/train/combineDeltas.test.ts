@@ -4,7 +4,7 @@
  * rescaling, adapters without the weight, and the refusals.
  */
 import { checkCombination, combineDeltas } from '../../src/train/combineDeltas';
-import { loadAdaptedViT } from '../../src/train/loadAdaptedViT';
+import { loadAdaptedViT } from '../../src/train/loadAdaptedClassifier';
 
 const f = (...values: number[]): Float32Array => Float32Array.from(values);
 const list = (array: Float32Array): number[] => Array.from(array);

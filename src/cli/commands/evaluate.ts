@@ -1,6 +1,6 @@
 /**
  * `superlora evaluate --model DIR [--adapter FILE|DIR] [--dataset NAME]`: test accuracy and loss of
- * a ViT, optionally with an adapter (and a finetune run's head) merged, on a dataset's test split,
+ * a ViT or tfjs Layers model, optionally with an adapter (and a finetune run's head) merged, on a dataset's test split,
  * preprocessed exactly as `finetune` evaluates it; with each class's accuracy and the class its
  * images are most often taken for (and the confusion matrix with --json).
  */
@@ -17,12 +17,11 @@ import {
   describeAdapters,
   type AdapterFlags,
 } from '../adapterFlags';
-import { addModelFlag, modelDirOf } from '../modelFlag';
+import { addModelFlag, modelDirOf, type ModelFlags } from '../modelFlag';
 import { choiceFlag, datasetFlag, integerFlag } from '../parseFlags';
 import { DATASET_FLAG_HELP } from '../trainingFlags';
 
-interface EvaluateFlags extends AdapterFlags {
-  model?: string;
+interface EvaluateFlags extends AdapterFlags, ModelFlags {
   dataset: DatasetSource;
   dataDir?: string;
   testSize?: number;
@@ -36,28 +35,29 @@ async function run(flags: EvaluateFlags): Promise<void> {
   const backend = await useBackend(flags.backend);
   const adapters = adaptersToMerge(flags);
   const model = modelDirOf(flags);
-  const vit = await loadModelWithAdapters(model, flags);
+  const classifier = await loadModelWithAdapters(model, flags);
   try {
+    const { imageSize, numChannels, labels } = classifier;
     let test = await loadDataset(flags.dataset, {
       split: 'test',
       dir: flags.dataDir,
-      imageSize: vit.config.imageSize,
-      channels: vit.config.numChannels,
+      imageSize,
+      channels: numChannels,
     });
     if (flags.testSize !== undefined && flags.testSize < test.count) {
       test = subset(test, flags.testSize, { seed: flags.seed });
     }
-    test = alignClasses(test, vit.config.id2label);
-    if (vit.config.numLabels !== test.numClasses) {
+    test = alignClasses(test, labels);
+    if (labels.length !== test.numClasses) {
       throw new CliUsageError(
-        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${adapters.length > 0 ? describeAdapters(adapters) : model} has ${vit.config.numLabels}`,
+        `Expected a model with ${test.numClasses} labels for ${flags.dataset} but ${adapters.length > 0 ? describeAdapters(adapters) : model} has ${labels.length}`,
       );
     }
     const started = performance.now();
-    const result = evaluateClassifier((pixelValues) => vit.forward(pixelValues), test, {
+    const result = evaluateClassifier((pixelValues) => classifier.logits(pixelValues), test, {
       batchSize: flags.batchSize,
-      imageSize: vit.config.imageSize,
-      channels: vit.config.numChannels,
+      imageSize,
+      channels: numChannels,
     });
     const seconds = (performance.now() - started) / 1000;
     const classes = classResults(result.confusion, test.classNames);
@@ -73,7 +73,7 @@ async function run(flags: EvaluateFlags): Promise<void> {
     );
     for (const line of classLines(classes)) console.log(line);
   } finally {
-    vit.dispose();
+    classifier.dispose();
   }
 }
 
@@ -109,7 +109,7 @@ export function registerEvaluateCommand(program: Command): void {
   const command = program
     .command('evaluate')
     .description(
-      'test accuracy and loss of a ViT, optionally with adapters merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
+      'test accuracy and loss of a ViT or tfjs Layers model, optionally with adapters merged, on a dataset’s test split, with each class’s accuracy and most frequent mistake',
     );
   addAdapterFlags(addModelFlag(command), { required: false })
     .option('--dataset <name|dir>', DATASET_FLAG_HELP, datasetFlag, 'mnist')

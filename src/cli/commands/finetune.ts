@@ -17,7 +17,7 @@ import { finetune, findLearningRate, type FinetuneOptions } from '../../train/fi
 import { Progress } from '../../train/progress';
 import { describeOptimization } from '../../train/trainingSettings';
 import { CliUsageError } from '../errors';
-import { addModelFlag, modelDirOf } from '../modelFlag';
+import { addModelFlag, modelDirOf, type ModelFlags } from '../modelFlag';
 import { engineFlag, integerFlag, numberFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import {
@@ -50,13 +50,12 @@ export const FINETUNE_DEFAULTS = {
   out: 'runs/finetune',
 } as const;
 
-interface FinetuneFlags extends TrainingFlags {
+interface FinetuneFlags extends TrainingFlags, ModelFlags {
   resume?: boolean;
   /** --find-lr [steps]: true without a value. */
   findLr?: number | true;
   findLrFrom: number;
   findLrTo: number;
-  model?: string;
   preset?: string;
   config?: string;
   targets?: string[];
@@ -113,7 +112,8 @@ async function run(flags: FinetuneFlags, command: Command): Promise<void> {
     ...settings,
     modelDir,
     config,
-    targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
+    inputRange: flags.inputRange,
+    targetPatterns: flags.targets,
     init: flags.init,
     engine: flags.engine,
     outDir: flags.out,
@@ -195,7 +195,7 @@ export function registerFinetuneCommand(program: Command): void {
     .option('--config <file>', 'adapter config JSON (SPEC §2) instead of a preset')
     .option(
       '--targets <pattern...>',
-      `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
+      `regular expressions selecting the adapted weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')} for a ViT; every weight before the head of a tfjs Layers model)`,
     )
     .option(
       '--init <path>',

@@ -1,5 +1,5 @@
 /**
- * `superlora predict --model DIR --images PATH… [--out FILE]`: ViT predictions for image files (PNG
+ * `superlora predict --model PATH --images PATH… [--out FILE]`: a ViT's or tfjs Layers model's predictions for image files (PNG
  * / JPEG, or folders of them, preprocessed exactly as `finetune` evaluates), or logits for a
  * safetensors batch of already normalised `pixel_values`.
  */
@@ -10,16 +10,14 @@ import { batchAt } from '../../data/batchAt';
 import { imageFilesIn, readImageFiles } from '../../data/images/readImageFolder';
 import { readSafetensors, writeSafetensors } from '../../io/safetensors';
 import { backendChoices, useBackend, type BackendChoice } from '../../tfjs/backend';
-import type { ViTConfig } from '../../vit/config';
-import type { ViT } from '../../vit/model';
+import type { ImageClassifier } from '../../train/imageClassifier';
 import { CliUsageError } from '../errors';
 import { addAdapterFlags, loadModelWithAdapters, type AdapterFlags } from '../adapterFlags';
-import { addModelFlag, modelDirOf } from '../modelFlag';
+import { addModelFlag, modelDirOf, type ModelFlags } from '../modelFlag';
 import { refuseOverwritingInputs } from '../outputGuard';
 import { choiceFlag, integerFlag } from '../parseFlags';
 
-interface PredictOptions extends AdapterFlags {
-  model?: string;
+interface PredictOptions extends AdapterFlags, ModelFlags {
   images: string[];
   out?: string;
   batchSize: number;
@@ -27,6 +25,9 @@ interface PredictOptions extends AdapterFlags {
   backend: BackendChoice;
   json?: boolean;
 }
+
+/** The images a model takes. */
+type ModelInput = Pick<ImageClassifier, 'imageSize' | 'numChannels'>;
 
 /** The one tensor a safetensors batch holds, as HF image processors name it. */
 const PIXELS = 'pixel_values';
@@ -38,7 +39,7 @@ interface PixelSource {
 }
 
 /** F32 [B, C, H, W] pixel values from a safetensors file, checked against the model. */
-async function readPixelFile(file: string, config: ViTConfig): Promise<PixelSource> {
+async function readPixelFile(file: string, config: ModelInput): Promise<PixelSource> {
   const { tensors } = await readSafetensors(file);
   const pixels = tensors.get(PIXELS);
   if (pixels === undefined) {
@@ -93,7 +94,7 @@ async function imageFiles(paths: readonly string[]): Promise<string[]> {
 }
 
 /** Image files as `finetune` evaluates them: converted, resized and normalised by batchAt. */
-async function readImages(files: readonly string[], config: ViTConfig): Promise<PixelSource> {
+async function readImages(files: readonly string[], config: ModelInput): Promise<PixelSource> {
   const { imageSize, numChannels } = config;
   if (numChannels !== 1 && numChannels !== 3) {
     throw new CliUsageError(
@@ -121,12 +122,16 @@ async function readImages(files: readonly string[], config: ViTConfig): Promise<
 }
 
 /** Logits [B, labels] of the model, `batchSize` images per forward pass. */
-async function logitsOf(vit: ViT, source: PixelSource, batchSize: number): Promise<Float32Array> {
-  const { numLabels } = vit.config;
+async function logitsOf(
+  classifier: ImageClassifier,
+  source: PixelSource,
+  batchSize: number,
+): Promise<Float32Array> {
+  const numLabels = classifier.labels.length;
   const logits = new Float32Array(source.count * numLabels);
   for (let first = 0; first < source.count; first += batchSize) {
     const size = Math.min(batchSize, source.count - first);
-    const output = tf.tidy(() => vit.forward(source.batch(first, size)));
+    const output = tf.tidy(() => classifier.logits(source.batch(first, size)));
     logits.set(await output.data(), first * numLabels);
     output.dispose();
   }
@@ -178,16 +183,17 @@ async function predict(options: PredictOptions): Promise<void> {
   }
   const files = pixelFile ? [] : await imageFiles(options.images);
   const backend = await useBackend(options.backend);
-  const vit = await loadModelWithAdapters(model, options);
+  const classifier = await loadModelWithAdapters(model, options);
   try {
     const source = pixelFile
-      ? await readPixelFile(pixelFile, vit.config)
-      : await readImages(files, vit.config);
+      ? await readPixelFile(pixelFile, classifier)
+      : await readImages(files, classifier);
     const started = process.hrtime.bigint();
-    const logits = await logitsOf(vit, source, options.batchSize);
+    const logits = await logitsOf(classifier, source, options.batchSize);
     const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
     const { count } = source;
-    const { numLabels, id2label } = vit.config;
+    const id2label = classifier.labels;
+    const numLabels = id2label.length;
     if (options.out !== undefined) {
       await writeSafetensors(
         options.out,
@@ -219,7 +225,7 @@ async function predict(options: PredictOptions): Promise<void> {
     });
     if (options.out !== undefined) console.log(`Wrote ${options.out}: ${summary}`);
   } finally {
-    vit.dispose();
+    classifier.dispose();
   }
 }
 
@@ -227,7 +233,7 @@ export function registerPredictCommand(program: Command): void {
   const command = program
     .command('predict')
     .description(
-      'run a ViT (HF config.json + model.safetensors) on images: the most probable labels of PNG / JPEG files, or the logits of a safetensors batch',
+      'run a ViT (HF config.json + model.safetensors) or a tfjs Layers model on images: the most probable labels of PNG / JPEG files, or the logits of a safetensors batch',
     )
     .requiredOption(
       '--images <paths...>',

@@ -21,7 +21,8 @@ import type { SweepSettings } from '../../sweep/sweepSettings';
 import { reductionLines, spreadLines } from '../sweepReport';
 import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { CliUsageError } from '../errors';
-import { addModelFlag, modelDirOf } from '../modelFlag';
+import { defaultTargetPatternsFor } from '../../train/imageClassifier';
+import { addModelFlag, modelDirOf, type ModelFlags } from '../modelFlag';
 import { collect, engineFlag, integerFlag } from '../parseFlags';
 import { readJsonFile } from '../readJsonFile';
 import { addTrainingFlags, trainingSettings, type TrainingFlags } from '../trainingFlags';
@@ -38,11 +39,10 @@ export const SWEEP_DEFAULTS = {
   out: 'runs/sweep',
 } as const;
 
-interface SweepFlags extends TrainingFlags {
+interface SweepFlags extends TrainingFlags, ModelFlags {
   seeds?: number[];
   grid: string;
   jobs: number;
-  model?: string;
   targets?: string[];
   engine: EngineChoice;
 }
@@ -99,10 +99,12 @@ async function run(flags: SweepFlags, command: Command): Promise<void> {
     );
   }
   const grid = await loadGrid(flags.grid);
+  const modelDir = modelDirOf(flags);
   const settings: SweepSettings = {
     ...trainingSettings(flags, SWEEP_DEFAULTS),
-    modelDir: modelDirOf(flags),
-    targetPatterns: flags.targets ?? DEFAULT_TARGET_PATTERNS,
+    modelDir,
+    ...(flags.inputRange ? { inputRange: flags.inputRange } : {}),
+    targetPatterns: flags.targets ?? defaultTargetPatternsFor(modelDir),
     engine: flags.engine,
     backend: flags.backend,
     nativeKernels: flags.nativeKernels,
@@ -146,7 +148,7 @@ export function registerSweepCommand(program: Command): void {
   addModelFlag(command)
     .option(
       '--targets <pattern...>',
-      `regular expressions selecting the adapted Linear weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')})`,
+      `regular expressions selecting the adapted weights (default: ${DEFAULT_TARGET_PATTERNS.join(' ')} for a ViT; every weight before the head of a tfjs Layers model)`,
     )
     .option('--engine <engine>', 'ΔW engine: auto, tfjs, native, cuda', engineFlag, 'auto')
     .option(

@@ -1,9 +1,9 @@
 /**
- * A ViT with fine-tuning results applied for inference: each adapter merged into the weights
+ * An image classifier (a ViT or a tfjs Layers model) with fine-tuning results applied for inference: each adapter merged into the weights
  * (W += s · ΔW, no per-call overhead) and, when one of them has one, its classifier head. An
  * adapter path is anything readAdapterSource takes: an adapter .safetensors file, a `finetune`
  * output folder (adapter.safetensors + head.safetensors) or a PEFT LoRA / LoKr folder. The head's
- * label names (its `labels` metadata, as `finetune` writes them) become the model's id2label.
+ * label names (its `labels` metadata, as `finetune` writes them) become the model's labels.
  *
  * Several adapters are merged one after the other, each with its own scale (llama.cpp's repeated
  * `--lora-scaled`, PEFT's `add_weighted_adapter` with combination_type "linear" on the weights):
@@ -19,11 +19,12 @@ import {
   DARE_STREAM_TAG,
   type CombinationOptions,
 } from './combineDeltas';
-import { applyHead } from './headFile';
 import { readAdapterSource, type AdapterSource } from './adapterSource';
-import { loadViT } from '../vit/io';
-import { ViT } from '../vit/model';
-import { checkTargetsInModel, ModelAdapter } from '../tfjs/modelAdapter';
+import type { ViT } from '../vit/model';
+import { checkTargetsInModel, ModelAdapter, type AdaptableModel } from '../tfjs/modelAdapter';
+import type { ImageClassifier } from './imageClassifier';
+import { loadImageClassifier, type LoadClassifierOptions } from './loadImageClassifier';
+import { ViTClassifier } from './vitClassifier';
 
 /** One adapter to merge, and the factor of its ΔW (default 1; the head is used as trained). */
 export interface AdapterToMerge {
@@ -31,7 +32,7 @@ export interface AdapterToMerge {
   scale?: number;
 }
 
-export interface LoadAdaptedOptions {
+export interface LoadAdaptedOptions extends LoadClassifierOptions {
   /** The scale of a single adapter given as a path (default 1). */
   scale?: number;
   /**
@@ -41,11 +42,28 @@ export interface LoadAdaptedOptions {
   combination?: CombinationOptions;
 }
 
+/** A Hugging Face ViT folder with the adapters merged (see loadAdaptedClassifier). */
 export async function loadAdaptedViT(
   modelDir: string,
   adapters: string | readonly AdapterToMerge[],
   options: LoadAdaptedOptions = {},
 ): Promise<ViT> {
+  const classifier = await loadAdaptedClassifier(modelDir, adapters, options);
+  if (!(classifier instanceof ViTClassifier)) {
+    classifier.dispose();
+    throw new TypeError(
+      `Expected a Hugging Face ViT folder but ${modelDir} is a tfjs Layers model: use loadAdaptedClassifier`,
+    );
+  }
+  return classifier.vit;
+}
+
+/** The model `modelPath` names (loadImageClassifier) with the adapters merged. */
+export async function loadAdaptedClassifier(
+  modelPath: string,
+  adapters: string | readonly AdapterToMerge[],
+  options: LoadAdaptedOptions = {},
+): Promise<ImageClassifier> {
   const toMerge: readonly AdapterToMerge[] =
     typeof adapters === 'string' ? [{ path: adapters, scale: options.scale }] : adapters;
   if (toMerge.length === 0) {
@@ -61,7 +79,7 @@ export async function loadAdaptedViT(
   const sources: AdapterSource[] = [];
   // Plans not yet handed to a ModelAdapter, which disposes its own.
   const unattached = new Set<AdapterSource>();
-  let vit: ViT | null = null;
+  let classifier: ImageClassifier | null = null;
   try {
     for (const adapter of toMerge) {
       const source = await readAdapterSource(adapter.path);
@@ -76,28 +94,32 @@ export async function loadAdaptedViT(
     }
     const [headSource] = withHead;
     const head = headSource?.head ?? null;
-    const loaded = await loadViT(modelDir, head ? { numLabels: head.weight.shape[0] } : {});
-    vit = head?.labels
-      ? new ViT({ ...loaded.config, id2label: head.labels }, loaded.weights)
-      : loaded;
-    if (head && headSource?.headPath) applyHead(vit, head, headSource.headPath);
+    classifier = await loadImageClassifier(modelPath, { inputRange: options.inputRange });
+    if (head && headSource?.headPath) classifier.setHead(head, headSource.headPath);
+    const model = classifier.adaptable;
     if (combination.combination !== 'linear') {
       const scales = toMerge.map((adapter) => adapter.scale ?? 1);
-      await addCombinedDeltas(vit, sources, scales, combination);
-      return vit;
+      await addCombinedDeltas(model, sources, scales, combination);
+      return classifier;
     }
     for (const [i, source] of sources.entries()) {
-      const adapter = ModelAdapter.attach(vit, source.plan, source.params, {}, source.adapterPath);
+      const adapter = ModelAdapter.attach(
+        model,
+        source.plan,
+        source.params,
+        {},
+        source.adapterPath,
+      );
       unattached.delete(source);
       try {
-        adapter.merge(vit, toMerge[i]?.scale ?? 1);
+        adapter.merge(model, toMerge[i]?.scale ?? 1);
       } finally {
         adapter.dispose();
       }
     }
-    return vit;
+    return classifier;
   } catch (error) {
-    vit?.dispose();
+    classifier?.dispose();
     throw error;
   } finally {
     for (const source of unattached) source.plan.dispose();
@@ -109,22 +131,26 @@ export async function loadAdaptedViT(
  * weights in sorted order, so DARE's drops follow from the seed alone.
  */
 async function addCombinedDeltas(
-  vit: ViT,
+  model: AdaptableModel,
   sources: readonly AdapterSource[],
   scales: readonly number[],
   combination: CombinationOptions,
 ): Promise<void> {
   const perAdapter: Map<string, Float32Array>[] = [];
   for (const source of sources) {
-    checkTargetsInModel(vit, source.plan, source.adapterPath);
+    checkTargetsInModel(model, source.plan, source.adapterPath);
     perAdapter.push(source.plan.splitByTarget(await source.plan.delta(source.params)));
   }
   const names = [...new Set(perAdapter.flatMap((deltas) => [...deltas.keys()]))].sort();
   const stream = new SplitMix64(combination.seed ?? 0, DARE_STREAM_TAG);
+  const shapes = new Map(model.linearTargets().map((t) => [t.name, t.shape as [number, number]]));
   for (const name of names) {
     const deltas = perAdapter.map((deltas) => deltas.get(name) ?? null);
     const combined = combineDeltas(deltas, scales, combination, stream);
-    const weight = vit.weights.get(name) as tf.Variable;
-    tf.tidy(() => weight.assign(weight.add(tf.tensor(combined, weight.shape))));
+    const weight = model.weights.get(name) as tf.Variable;
+    tf.tidy(() => {
+      const delta = tf.tensor2d(combined, shapes.get(name));
+      weight.assign(weight.add(model.toWeightLayout ? model.toWeightLayout(name, delta) : delta));
+    });
   }
 }
