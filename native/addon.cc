@@ -5,6 +5,8 @@
 #include "allocator_binding.h"
 #include "bench/bench_binding.h"
 #include "capabilities.h"
+#include "conv/conv2d_binding.h"
+#include "conv/max_pool_binding.h"
 #include "cuda_binding.h"
 #include "cuda_plan_binding.h"
 #include "engine/native_plan.h"
@@ -32,6 +34,8 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterBench(env, exports);
   superlora::RegisterGemm(env, exports);
   superlora::RegisterOps(env, exports);
+  superlora::RegisterConv2d(env, exports);
+  superlora::RegisterMaxPool(env, exports);
   superlora::RegisterKernels(env, exports);
   superlora::RegisterAllocator(env, exports);
   superlora::RegisterLinalg(env, exports);

@@ -1,7 +1,8 @@
 // Elementwise, reduction and layout kernels behind the native tfjs cpu-backend kernels
 // (src/tfjs/kernels/). Each computes, element for element, what the tfjs cpu kernel of the same
 // name computes on float32 tensors:
-//  - + − × ÷, negation, |x|, x², 1/x, max/min and relu in float32: tfjs evaluates them in double
+//  - + − × ÷, negation, |x|, x², 1/x, max/min, relu and step in float32: tfjs evaluates them in
+//  double
 //    and stores to a Float32Array, which rounds to the same float (for these operations the double
 //    result rounds to the correctly rounded float result), so the outputs are bit-identical;
 //  - exp, erf (tfjs's own Abramowitz–Stegun formula, not a more exact one), sigmoid, sqrt and
@@ -28,6 +29,7 @@ enum class UnaryOp : int {
   kExp = 7,
   kErf = 8,      // tfjs's erf: Abramowitz–Stegun 7.1.26
   kSigmoid = 9,  // 1 / (1 + Math.exp(−x))
+  kStep = 10,    // tfjs's Step with alpha 0: x > 0 ? 1 : 0, NaN stays NaN (ReLU's gradient mask)
 };
 
 enum class BinaryOp : int {

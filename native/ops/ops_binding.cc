@@ -121,8 +121,8 @@ void RequireDisjoint(const Napi::Env& env, std::initializer_list<Named> outputs,
   }
 }
 
-const char* const kUnaryOps[] = {"neg",  "abs",   "square", "relu", "reciprocal",
-                                 "sqrt", "rsqrt", "exp",    "erf",  "sigmoid"};
+const char* const kUnaryOps[] = {"neg",   "abs", "square", "relu",    "reciprocal", "sqrt",
+                                 "rsqrt", "exp", "erf",    "sigmoid", "step"};
 const char* const kBinaryOps[] = {
     "add", "sub", "mul", "div", "maximum", "minimum", "squaredDifference", "pow"};
 const char* const kReduceOps[] = {"sum", "mean", "max", "min"};

@@ -156,6 +156,9 @@ struct OpsLoops {
       case UnaryOp::kSigmoid:
         MapDouble(x, out, n, SigmoidOp{});
         return;
+      case UnaryOp::kStep:
+        for (int64_t i = 0; i < n; ++i) out[i] = x[i] != x[i] ? x[i] : (x[i] > 0.0f ? 1.0f : 0.0f);
+        return;
     }
   }
 

@@ -122,6 +122,7 @@ export const UNARY_OP_NAMES = [
   'exp',
   'erf',
   'sigmoid',
+  'step',
 ] as const;
 export type UnaryOpName = (typeof UNARY_OP_NAMES)[number];
 export type BinaryOpName =
@@ -604,6 +605,50 @@ export interface Addon {
     dk: Float32Array,
     dv: Float32Array,
     isa?: IsaName,
+  ): void;
+  /**
+   * 2-D convolution of NHWC x [batch, inH, inW, inC] with filter [fh, fw, inC, outC] into out
+   * [batch, outH, outW, outC], + bias [outC] (or null), then activation 0 linear / 1 relu.
+   * geometry: the 15 integers of Conv2dGeometry (src/tfjs/kernels/conv2d.ts, conv2dGeometry).
+   * @throws TypeError / RangeError naming the argument: a length that does not match the
+   *   geometry, a non-integer or out-of-range geometry value, an output that overlaps an input.
+   */
+  conv2d(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    geometry: Float64Array,
+    activation: 0 | 1,
+  ): void;
+  /** dx [batch, inH, inW, inC] of conv2d for the upstream gradient dy [batch, outH, outW, outC]. */
+  conv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    geometry: Float64Array,
+  ): void;
+  /**
+   * dfilter [fh, fw, inC, outC] of conv2d for dy, summed over pixels in a fixed order (the same
+   * floats whatever the thread count).
+   */
+  conv2dBackpropFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dfilter: Float32Array,
+    geometry: Float64Array,
+  ): void;
+  /**
+   * 2-D max pooling of NHWC x into out, tfjs's semantics (each window's first strictly greatest
+   * element, from −∞; NaN never chosen); geometry as conv2d's with outChannels = inChannels.
+   */
+  maxPool(x: Float32Array, out: Float32Array, geometry: Float64Array): void;
+  /** dx of maxPool: each window's dy added at its maximum's input element. */
+  maxPoolBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    dx: Float32Array,
+    geometry: Float64Array,
   ): void;
   /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst

@@ -684,6 +684,7 @@ describe('elementwise kernels', () => {
     ['square', tf.square],
     ['relu', tf.relu],
     ['reciprocal', tf.reciprocal],
+    ['step', (x) => tf.step(x)],
   ];
   const rounded: [string, (x: tf.Tensor) => tf.Tensor][] = [
     ['sqrt', tf.sqrt],
@@ -726,6 +727,15 @@ describe('elementwise kernels', () => {
       expect(nativeCalls).toBe(0);
       expect(Array.from(native)).toEqual(Array.from(stock));
     }
+    x.dispose();
+  });
+
+  test('step with an alpha other than 0 goes to the tfjs kernel', () => {
+    const x = specialTensor([5, 7]);
+    const { stock, native, nativeCalls } = bothWays(() => tf.step(x, 0.25), false);
+    expect(nativeCalls).toBe(0);
+    expectIdentical(native, stock, 'step alpha 0.25');
+    expect(Array.from(native)).toContain(0.25);
     x.dispose();
   });
 

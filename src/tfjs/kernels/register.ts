@@ -16,6 +16,12 @@ import { absConfig } from './abs';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batchMatMul';
 import { concatConfig } from './concat';
+import {
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  conv2dConfig,
+  fusedConv2dConfig,
+} from './conv2d';
 import { erfConfig } from './erf';
 import { expConfig } from './exp';
 import { fusedMatMulConfig } from './fusedMatMul';
@@ -24,6 +30,7 @@ import { geluConfig, geluGradConfig } from './gelu';
 import { linearConfig } from './linear';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
+import { maxPoolConfig, maxPoolGradConfig } from './maxPool';
 import { maximumConfig } from './maximum';
 import { meanConfig } from './mean';
 import { minConfig } from './min';
@@ -44,6 +51,7 @@ import { splitVConfig } from './splitV';
 import { sqrtConfig } from './sqrt';
 import { squareConfig } from './square';
 import { squaredDifferenceConfig } from './squaredDifference';
+import { stepConfig } from './step';
 import { subConfig } from './sub';
 import { sumConfig } from './sum';
 import { tileConfig } from './tile';
@@ -59,8 +67,12 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   attentionGradConfig,
   batchMatMulConfig,
   concatConfig,
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  conv2dConfig,
   erfConfig,
   expConfig,
+  fusedConv2dConfig,
   fusedMatMulConfig,
   geluConfig,
   geluGradConfig,
@@ -69,6 +81,8 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   layerNormInputGradConfig,
   linearConfig,
   maxConfig,
+  maxPoolConfig,
+  maxPoolGradConfig,
   maximumConfig,
   meanConfig,
   minConfig,
@@ -90,6 +104,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   sqrtConfig,
   squareConfig,
   squaredDifferenceConfig,
+  stepConfig,
   subConfig,
   sumConfig,
   tileConfig,
@@ -113,6 +128,11 @@ const NATIVE_FUNCTIONS = [
   'softmaxBackward',
   'attention',
   'attentionBackward',
+  'conv2d',
+  'conv2dBackpropInput',
+  'conv2dBackpropFilter',
+  'maxPool',
+  'maxPoolBackward',
 ] as const;
 
 let registered = false;

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+// Times a small MNIST CNN on tfjs's cpu backend (conv 3×3×16 relu → max-pool → conv 3×3×32 relu
+// → max-pool → dense 64 relu → dense 10, batch BATCH): each convolution's forward, input gradient
+// and filter gradient alone in the addon, in GFLOP/s and as a share of the FMA peak measured in
+// the same run; then a whole training step (forward, backward, SGD update) with tfjs's own
+// kernels and with superlora's native ones, and the step's slowest kernels with each. Prints one
+// JSON line per measurement. Not a test.
+//   node bench/cnn-step.js [BATCH=64] [STEPS=5]
+// The CLI's dist/ must be built (npm run build:ts).
+'use strict';
+const tf = require('@tensorflow/tfjs');
+const { cpus } = require('os');
+const { bestTimePerCall } = require('../dist/bench/bestTime');
+const { loadBenchAddon } = require('../dist/bench/machineLimits');
+const { conv2dGeometry } = require('../dist/tfjs/kernels/conv2d');
+const { registerNativeKernels, unregisterNativeKernels } = require('../dist/tfjs/kernels/register');
+
+const batch = Number(process.argv[2] ?? 64);
+const steps = Number(process.argv[3] ?? 5);
+const addon = loadBenchAddon();
+const threads = addon.getThreads();
+const machine = { cpu: cpus()[0]?.model ?? 'unknown', threads };
+const print = (record) => console.log(JSON.stringify({ ...record, batch, ...machine }));
+
+let state = 12345;
+const uniform = () => {
+  state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+  return state / 2 ** 32 - 0.5;
+};
+const randomArray = (length) => Float32Array.from({ length }, uniform);
+
+const fma = addon.measureFmaPeak(threads);
+print({ measure: 'fma-peak', gflops: fma.gflops, isa: fma.isa });
+
+// The model's two convolutions, at the shapes they see.
+const convs = [
+  { name: 'conv1', x: [batch, 28, 28, 1], filter: [3, 3, 1, 16] },
+  { name: 'conv2', x: [batch, 14, 14, 16], filter: [3, 3, 16, 32] },
+];
+for (const conv of convs) {
+  const attrs = { strides: 1, dilations: 1, pad: 'same', dimRoundingMode: undefined };
+  const { geometry, outShape } = conv2dGeometry(conv.x, conv.filter, attrs);
+  const size = (shape) => shape.reduce((a, b) => a * b, 1);
+  const x = randomArray(size(conv.x));
+  const filter = randomArray(size(conv.filter));
+  const out = new Float32Array(size(outShape));
+  const dx = new Float32Array(x.length);
+  const dfilter = new Float32Array(filter.length);
+  const flop = 2 * size(outShape) * size(conv.filter.slice(0, 3));
+  const calls = {
+    forward: () => addon.conv2d(x, filter, null, out, geometry, 0),
+    backpropInput: () => addon.conv2dBackpropInput(out, filter, dx, geometry),
+    backpropFilter: () => addon.conv2dBackpropFilter(x, out, dfilter, geometry),
+  };
+  for (const [pass, call] of Object.entries(calls)) {
+    const { ms } = bestTimePerCall(call);
+    const gflops = flop / ms / 1e6;
+    print({
+      measure: 'conv-kernel',
+      conv: conv.name,
+      pass,
+      ms,
+      gflops,
+      ofFmaPeak: gflops / fma.gflops,
+    });
+  }
+}
+
+function cnn() {
+  const init = (seed) => tf.initializers.glorotUniform({ seed });
+  const model = tf.sequential();
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [28, 28, 1],
+      filters: 16,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  const conv2 = { filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' };
+  model.add(tf.layers.conv2d({ ...conv2, kernelInitializer: init(2) }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(3) }));
+  model.add(tf.layers.dense({ units: 10, kernelInitializer: init(4) }));
+  return model;
+}
+
+async function timeSteps(kernels) {
+  const model = cnn();
+  const optimizer = tf.train.sgd(0.01);
+  const x = tf.tensor4d(randomArray(batch * 28 * 28), [batch, 28, 28, 1]);
+  const labels = tf.oneHot(
+    tf.tensor1d(
+      Array.from({ length: batch }, (_, i) => i % 10),
+      'int32',
+    ),
+    10,
+  );
+  const step = () =>
+    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x)), true);
+  tf.dispose(step()); // warm-up
+  let best = Infinity;
+  for (let i = 0; i < steps; i++) {
+    const started = performance.now();
+    const loss = step();
+    await loss.data();
+    best = Math.min(best, performance.now() - started);
+    loss.dispose();
+  }
+  const profile = await tf.profile(() => tf.dispose(step()));
+  const byKernel = new Map();
+  for (const kernel of profile.kernels) {
+    byKernel.set(kernel.name, (byKernel.get(kernel.name) ?? 0) + kernel.kernelTimeMs);
+  }
+  const slowest = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  print({
+    measure: 'cnn-step',
+    kernels,
+    ms: best,
+    imagesPerSecond: (batch * 1000) / best,
+    slowestKernelsMs: Object.fromEntries(
+      slowest.map(([name, ms]) => [name, Math.round(ms * 10) / 10]),
+    ),
+  });
+  tf.dispose([x, labels]);
+  model.dispose();
+}
+
+(async () => {
+  await tf.setBackend('cpu');
+  tf.enableProdMode();
+  unregisterNativeKernels();
+  await timeSteps('tfjs');
+  if (!registerNativeKernels()) throw new Error('the native kernels did not register');
+  await timeSteps('superlora');
+})();

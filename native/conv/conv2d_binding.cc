@@ -1,0 +1,84 @@
+#include "conv2d_binding.h"
+
+#include <string>
+
+#include "../args.h"
+#include "conv2d.h"
+#include "geometry_args.h"
+
+namespace superlora {
+namespace {
+
+using conv::RequireDisjoint;
+using conv::RequireGeometry;
+using conv::RequireLength;
+
+// conv2d(x, filter, bias | null, out, geometry, activation): activation 0 linear, 1 relu.
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array filter = args::RequireFloat32Array(info, 1, "filter");
+  const bool has_bias = !info[2].IsNull() && !info[2].IsUndefined();
+  Napi::Float32Array bias =
+      has_bias ? args::RequireFloat32Array(info, 2, "bias") : Napi::Float32Array::New(env, 0);
+  Napi::Float32Array out = args::RequireFloat32Array(info, 3, "out");
+  const conv::Conv2dGeometry g = RequireGeometry(info, 4);
+  const int64_t activation = args::RequireIntegerInRange(info, 5, "activation", 0, 1);
+  RequireLength(env, x, "x", g.InputSize(), "batch · inHeight · inWidth · inChannels");
+  RequireLength(env, filter, "filter", g.FilterSize(),
+                "filterHeight · filterWidth · inChannels · outChannels");
+  if (has_bias) RequireLength(env, bias, "bias", g.out_c, "outChannels");
+  RequireLength(env, out, "out", g.OutputSize(), "batch · outHeight · outWidth · outChannels");
+  RequireDisjoint(env, out, "out", x, "x");
+  RequireDisjoint(env, out, "out", filter, "filter");
+  if (has_bias) RequireDisjoint(env, out, "out", bias, "bias");
+  conv::Conv2dForward(g, x.Data(), filter.Data(), has_bias ? bias.Data() : nullptr,
+                      static_cast<gemm::Activation>(activation), out.Data());
+  return env.Undefined();
+}
+
+// conv2dBackpropInput(dy, filter, dx, geometry)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  Napi::Float32Array filter = args::RequireFloat32Array(info, 1, "filter");
+  Napi::Float32Array dx = args::RequireFloat32Array(info, 2, "dx");
+  const conv::Conv2dGeometry g = RequireGeometry(info, 3);
+  RequireLength(env, dy, "dy", g.OutputSize(), "batch · outHeight · outWidth · outChannels");
+  RequireLength(env, filter, "filter", g.FilterSize(),
+                "filterHeight · filterWidth · inChannels · outChannels");
+  RequireLength(env, dx, "dx", g.InputSize(), "batch · inHeight · inWidth · inChannels");
+  RequireDisjoint(env, dx, "dx", dy, "dy");
+  RequireDisjoint(env, dx, "dx", filter, "filter");
+  conv::Conv2dBackpropInput(g, dy.Data(), filter.Data(), dx.Data());
+  return env.Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, geometry)
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 1, "dy");
+  Napi::Float32Array dfilter = args::RequireFloat32Array(info, 2, "dfilter");
+  const conv::Conv2dGeometry g = RequireGeometry(info, 3);
+  RequireLength(env, x, "x", g.InputSize(), "batch · inHeight · inWidth · inChannels");
+  RequireLength(env, dy, "dy", g.OutputSize(), "batch · outHeight · outWidth · outChannels");
+  RequireLength(env, dfilter, "dfilter", g.FilterSize(),
+                "filterHeight · filterWidth · inChannels · outChannels");
+  RequireDisjoint(env, dfilter, "dfilter", x, "x");
+  RequireDisjoint(env, dfilter, "dfilter", dy, "dy");
+  conv::Conv2dBackpropFilter(g, x.Data(), dy.Data(), dfilter.Data());
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterConv2d(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d, "conv2d"));
+  exports.Set("conv2dBackpropInput",
+              Napi::Function::New(env, Conv2dBackpropInput, "conv2dBackpropInput"));
+  exports.Set("conv2dBackpropFilter",
+              Napi::Function::New(env, Conv2dBackpropFilter, "conv2dBackpropFilter"));
+}
+
+}  // namespace superlora
