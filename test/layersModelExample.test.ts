@@ -1,7 +1,8 @@
 /**
  * The README's "A tfjs Layers model of your own": its snippet, as written there, through the
  * compiled package entry point, on a model saved to and loaded from a folder with
- * layersModelFiles, and examples/layers-model-transfer.js, shortened.
+ * layersModelFiles, and examples/layers-model-transfer.js and examples/train-cnn.js (with the
+ * CLI fine-tuning the CNN it saves), shortened.
  */
 import { execFile } from 'child_process';
 import { mkdtempSync } from 'fs';
@@ -9,6 +10,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { promisify } from 'util';
 import * as tf from '@tensorflow/tfjs';
+import { cliIn } from './cliRunner';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const superlora = require(join(__dirname, '..')) as typeof import('../src/index');
@@ -132,3 +134,36 @@ test('examples/layers-model-transfer.js runs every adapter, each with its parame
     'full',
   ]);
 }, 120_000);
+
+test('examples/train-cnn.js saves a CNN that `superlora finetune --model` adapts, conv kernels included', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'superlora-cnn-example-'));
+  const script = join(__dirname, '..', 'examples', 'train-cnn.js');
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    script,
+    '--steps',
+    '3',
+    '--out',
+    join(dir, 'cnn'),
+  ]);
+  expect(stdout).toMatch(/CNN \(105866 weights\) on Fashion-MNIST: [\d.]+ % .* after 3 Adam steps/);
+  const model = await tf.loadLayersModel(superlora.layersModelFiles(join(dir, 'cnn')));
+  expect(model.getUserDefinedMetadata()).toEqual({
+    labels: expect.arrayContaining(['T-shirt/top', 'Ankle boot']) as unknown,
+    inputRange: [0, 1],
+  });
+  expect(model.countParams()).toBe(105_866);
+  model.dispose();
+
+  const result = await cliIn(dir)(
+    'finetune',
+    ...['--model', 'cnn', '--dataset', 'mnist', '--preset', 'lora', '--steps', '4'],
+    ...['--train-size', '512', '--test-size', '100', '--eval-every', '0'],
+    ...['--checkpoint-every', '0', '--json', '--out', 'run'],
+  );
+  expect(result.code).toBe(0);
+  const summary = JSON.parse(result.stdout) as { adapterParams: number; headParams: number };
+  // LoRA rank 8 on conv1/kernel [16, 3·3·1], conv2/kernel [32, 3·3·16], hidden/kernel [64, 1568];
+  // a new head of 10 labels on 64 features.
+  expect(summary.adapterParams).toBe(8 * (16 + 9) + 8 * (32 + 144) + 8 * (64 + 1568));
+  expect(summary.headParams).toBe(64 * 10 + 10);
+}, 180_000);

@@ -356,6 +356,47 @@ function gramSpectrumArgs() {
   return [f32(rows * cols), rows, cols, new Float64Array(side), new Float64Array(side * side)];
 }
 
+/**
+ * A small valid geometry for the convolution and pooling exports (15 values: batch, inH, inW,
+ * inC, outH, outW, outC, fh, fw, strideH, strideW, dilationH, dilationW, padTop, padLeft), with
+ * the lengths of its arrays; a pooling's has outC = inC.
+ */
+function convGeometry(pooling) {
+  const [batch, inH, inW, inC] = [int(0, 2), int(1, 6), int(1, 6), int(1, 3)];
+  const [fh, fw, strideH, strideW] = [int(1, 3), int(1, 3), int(1, 2), int(1, 2)];
+  const [dilationH, dilationW] = pooling ? [1, 1] : [int(1, 2), int(1, 2)];
+  const [padTop, padLeft] = [int(0, 1), int(0, 1)];
+  const out = (size, filter, stride, dilation, pad) =>
+    Math.max(0, Math.floor((size + 2 * pad - (filter - 1) * dilation - 1) / stride) + 1);
+  const outH = out(inH, fh, strideH, dilationH, padTop);
+  const outW = out(inW, fw, strideW, dilationW, padLeft);
+  const outC = pooling ? inC : int(1, 3);
+  const array = Float64Array.of(
+    batch,
+    inH,
+    inW,
+    inC,
+    outH,
+    outW,
+    outC,
+    fh,
+    fw,
+    strideH,
+    strideW,
+    dilationH,
+    dilationW,
+    padTop,
+    padLeft,
+  );
+  return {
+    array,
+    outChannels: outC,
+    inputSize: batch * inH * inW * inC,
+    outputSize: batch * outH * outW * outC,
+    filterSize: fh * fw * inC * outC,
+  };
+}
+
 const exportsFuzzed = {
   version: () => [],
   capabilities: () => [],
@@ -463,6 +504,33 @@ const exportsFuzzed = {
       dstBegin,
       size,
     ];
+  },
+  conv2d: () => {
+    const g = convGeometry(false);
+    return [
+      f32(g.inputSize),
+      f32(g.filterSize),
+      chance(0.5) ? f32(g.outChannels) : null,
+      f32(g.outputSize),
+      g.array,
+      int(0, 1),
+    ];
+  },
+  conv2dBackpropInput: () => {
+    const g = convGeometry(false);
+    return [f32(g.outputSize), f32(g.filterSize), f32(g.inputSize), g.array];
+  },
+  conv2dBackpropFilter: () => {
+    const g = convGeometry(false);
+    return [f32(g.inputSize), f32(g.outputSize), f32(g.filterSize), g.array];
+  },
+  maxPool: () => {
+    const g = convGeometry(true);
+    return [f32(g.inputSize), f32(g.outputSize), g.array];
+  },
+  maxPoolBackward: () => {
+    const g = convGeometry(true);
+    return [f32(g.outputSize), f32(g.inputSize), f32(g.inputSize), g.array];
   },
   symmetricEigen: () => {
     const n = int(1, 12);

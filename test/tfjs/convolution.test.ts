@@ -348,14 +348,25 @@ describe('addon conv2d refuses bad arguments', () => {
     expectNativeError(
       () => addon.conv2d(x, filter, null, out, strided, 0),
       'RangeError',
-      /integer ≥ 1 for geometry.strideHeight but received 0/,
+      'Expected an integer in [1, 2147483648] for geometry.strideHeight but received 0',
     );
     const fractional = Float64Array.from(geometry);
     fractional[3] = 2.5;
     expectNativeError(
       () => addon.conv2d(x, filter, null, out, fractional, 0),
       'RangeError',
-      /geometry.inChannels but received 2.5/,
+      'Expected an integer in [1, 2147483648] for geometry.inChannels but received 2.5',
+    );
+  });
+
+  test('a geometry whose tensors would exceed 2^48 elements, even with an empty batch', () => {
+    const huge = Float64Array.from(geometry);
+    huge[0] = 0;
+    huge.fill(2 ** 24, 7, 9); // a 2^24 × 2^24 filter
+    expectNativeError(
+      () => addon.conv2dBackpropFilter(new Float32Array(0), new Float32Array(0), filter, huge),
+      'RangeError',
+      "Expected the geometry's filter to have at most 2^48 elements but it has 3377699720527872",
     );
   });
 

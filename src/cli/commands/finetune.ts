@@ -185,7 +185,7 @@ export function registerFinetuneCommand(program: Command): void {
   const command = program
     .command('finetune')
     .description(
-      'fine-tune a ViT with a SuperLoRA adapter (default: the shipped base model on MNIST)',
+      'fine-tune a ViT or a tfjs Layers model with a SuperLoRA adapter and a new head (default: the shipped base model on MNIST)',
     );
   addModelFlag(command)
     .option(
