@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Times a small MNIST CNN on tfjs's cpu backend (conv 3×3×16 relu → max-pool → conv 3×3×32 relu
-// → max-pool → dense 64 relu → dense 10, batch BATCH): each convolution's forward, input gradient
-// and filter gradient alone in the addon, in GFLOP/s and as a share of the FMA peak measured in
-// the same run; then a whole training step (forward, backward, SGD update) with tfjs's own
-// kernels and with superlora's native ones, and the step's slowest kernels with each. Prints one
-// JSON line per measurement. Not a test.
+// Times convolutional models on tfjs's cpu backend at batch BATCH: the MNIST CNN's convolutions
+// (conv 3×3×16 relu → max-pool → conv 3×3×32 relu → max-pool → dense 64 relu → dense 10), each
+// pass alone in the addon, in GFLOP/s and as a share of the FMA peak measured in the same run;
+// then a whole training step (forward, backward, SGD update) of that CNN and of a MobileNet-style
+// stack (depthwise and pointwise convolutions, batch norm, ReLU6, average pools) with tfjs's own
+// kernels and with superlora's native ones, and each step's slowest kernels. Prints one JSON line
+// per measurement. Not a test.
 //   node bench/cnn-step.js [BATCH=64] [STEPS=5]
 // The CLI's dist/ must be built (npm run build:ts).
 'use strict';
@@ -12,7 +13,7 @@ const tf = require('@tensorflow/tfjs');
 const { cpus } = require('os');
 const { bestTimePerCall } = require('../dist/bench/bestTime');
 const { loadBenchAddon } = require('../dist/bench/machineLimits');
-const { conv2dGeometry } = require('../dist/tfjs/kernels/conv2d');
+const { convGeometry } = require('../dist/tfjs/kernels/convGeometry');
 const { registerNativeKernels, unregisterNativeKernels } = require('../dist/tfjs/kernels/register');
 
 const batch = Number(process.argv[2] ?? 64);
@@ -39,7 +40,7 @@ const convs = [
 ];
 for (const conv of convs) {
   const attrs = { strides: 1, dilations: 1, pad: 'same', dimRoundingMode: undefined };
-  const { geometry, outShape } = conv2dGeometry(conv.x, conv.filter, attrs);
+  const { geometry, outShape } = convGeometry(conv.x, conv.filter, attrs);
   const size = (shape) => shape.reduce((a, b) => a * b, 1);
   const x = randomArray(size(conv.x));
   const filter = randomArray(size(conv.filter));
@@ -66,33 +67,84 @@ for (const conv of convs) {
   }
 }
 
+const init = (seed) => tf.initializers.glorotUniform({ seed });
+
+/** The MNIST CNN of examples/train-cnn.js. */
 function cnn() {
-  const init = (seed) => tf.initializers.glorotUniform({ seed });
-  const model = tf.sequential();
-  model.add(
-    tf.layers.conv2d({
-      inputShape: [28, 28, 1],
-      filters: 16,
-      kernelSize: 3,
-      padding: 'same',
-      activation: 'relu',
-      kernelInitializer: init(1),
-    }),
-  );
-  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  const conv2 = { filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' };
-  model.add(tf.layers.conv2d({ ...conv2, kernelInitializer: init(2) }));
-  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.flatten());
-  model.add(tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(3) }));
-  model.add(tf.layers.dense({ units: 10, kernelInitializer: init(4) }));
-  return model;
+  const conv = { kernelSize: 3, padding: 'same', activation: 'relu' };
+  return tf.sequential({
+    layers: [
+      tf.layers.conv2d({
+        ...conv,
+        inputShape: [28, 28, 1],
+        filters: 16,
+        kernelInitializer: init(1),
+      }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.conv2d({ ...conv, filters: 32, kernelInitializer: init(2) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(3) }),
+      tf.layers.dense({ units: 10, kernelInitializer: init(4) }),
+    ],
+  });
 }
 
-async function timeSteps(kernels) {
-  const model = cnn();
+/**
+ * MobileNet's pieces on 32×32 RGB: a strided convolution, then two blocks of depthwise 3×3 →
+ * pointwise 1×1 (32, then 64 channels), each followed by batch norm and ReLU6, average pools, a
+ * global average pool and a Dense head.
+ */
+function mobileNetStyle() {
+  const normalized = (layer) => [
+    layer,
+    tf.layers.batchNormalization(),
+    tf.layers.reLU({ maxValue: 6 }),
+  ];
+  const layers = normalized(
+    tf.layers.conv2d({
+      ...{ inputShape: [32, 32, 3], filters: 16, kernelSize: 3, strides: 2, padding: 'same' },
+      ...{ useBias: false, kernelInitializer: init(5) },
+    }),
+  );
+  for (const [i, filters] of [32, 64].entries()) {
+    layers.push(
+      ...normalized(
+        tf.layers.depthwiseConv2d({
+          ...{ kernelSize: 3, padding: 'same', useBias: false },
+          depthwiseInitializer: init(6 + i),
+        }),
+      ),
+      ...normalized(
+        tf.layers.conv2d({
+          filters,
+          kernelSize: 1,
+          useBias: false,
+          kernelInitializer: init(8 + i),
+        }),
+      ),
+      tf.layers.averagePooling2d({ poolSize: 2 }),
+    );
+  }
+  layers.push(
+    tf.layers.globalAveragePooling2d({}),
+    tf.layers.dense({ units: 10, kernelInitializer: init(10) }),
+  );
+  return tf.sequential({ layers });
+}
+
+const MODELS = [
+  { name: 'mnist-cnn', build: cnn, input: [28, 28, 1] },
+  { name: 'mobilenet-style', build: mobileNetStyle, input: [32, 32, 3] },
+];
+
+async function timeSteps(spec, kernels) {
+  const model = spec.build();
   const optimizer = tf.train.sgd(0.01);
-  const x = tf.tensor4d(randomArray(batch * 28 * 28), [batch, 28, 28, 1]);
+  const x = tf.tensor4d(randomArray(batch * spec.input.reduce((a, b) => a * b)), [
+    batch,
+    ...spec.input,
+  ]);
   const labels = tf.oneHot(
     tf.tensor1d(
       Array.from({ length: batch }, (_, i) => i % 10),
@@ -101,7 +153,10 @@ async function timeSteps(kernels) {
     10,
   );
   const step = () =>
-    optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x)), true);
+    optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
+      true,
+    );
   tf.dispose(step()); // warm-up
   let best = Infinity;
   for (let i = 0; i < steps; i++) {
@@ -119,6 +174,7 @@ async function timeSteps(kernels) {
   const slowest = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 6);
   print({
     measure: 'cnn-step',
+    model: spec.name,
     kernels,
     ms: best,
     imagesPerSecond: (batch * 1000) / best,
@@ -133,8 +189,10 @@ async function timeSteps(kernels) {
 (async () => {
   await tf.setBackend('cpu');
   tf.enableProdMode();
-  unregisterNativeKernels();
-  await timeSteps('tfjs');
-  if (!registerNativeKernels()) throw new Error('the native kernels did not register');
-  await timeSteps('superlora');
+  for (const spec of MODELS) {
+    unregisterNativeKernels();
+    await timeSteps(spec, 'tfjs');
+    if (!registerNativeKernels()) throw new Error('the native kernels did not register');
+    await timeSteps(spec, 'superlora');
+  }
 })();

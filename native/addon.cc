@@ -6,7 +6,7 @@
 #include "bench/bench_binding.h"
 #include "capabilities.h"
 #include "conv/conv2d_binding.h"
-#include "conv/max_pool_binding.h"
+#include "conv/pool2d_binding.h"
 #include "cuda_binding.h"
 #include "cuda_plan_binding.h"
 #include "engine/native_plan.h"
@@ -35,7 +35,7 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterGemm(env, exports);
   superlora::RegisterOps(env, exports);
   superlora::RegisterConv2d(env, exports);
-  superlora::RegisterMaxPool(env, exports);
+  superlora::RegisterPool2d(env, exports);
   superlora::RegisterKernels(env, exports);
   superlora::RegisterAllocator(env, exports);
   superlora::RegisterLinalg(env, exports);

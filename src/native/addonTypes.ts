@@ -609,7 +609,7 @@ export interface Addon {
   /**
    * 2-D convolution of NHWC x [batch, inH, inW, inC] with filter [fh, fw, inC, outC] into out
    * [batch, outH, outW, outC], + bias [outC] (or null), then activation 0 linear / 1 relu.
-   * geometry: the 15 integers of Conv2dGeometry (src/tfjs/kernels/conv2d.ts, conv2dGeometry).
+   * geometry: the 15 integers of src/tfjs/kernels/convGeometry.ts's geometryArray.
    * @throws TypeError / RangeError naming the argument: a length that does not match the
    *   geometry, a non-integer or out-of-range geometry value, an output that overlaps an input.
    */
@@ -648,6 +648,41 @@ export interface Addon {
     dy: Float32Array,
     x: Float32Array,
     dx: Float32Array,
+    geometry: Float64Array,
+  ): void;
+  /** Average pooling over each window's inside taps (summed in double), as tfjs's AvgPool. */
+  avgPool(x: Float32Array, out: Float32Array, geometry: Float64Array): void;
+  /**
+   * dx of avgPool as tfjs's AvgPoolGrad computes it: Σ over the windows holding an element of dy,
+   * times 1 / (filterHeight · filterWidth) (not the forward's inside-tap count at the borders).
+   */
+  avgPoolBackward(dy: Float32Array, dx: Float32Array, geometry: Float64Array): void;
+  /**
+   * Depthwise 2-D convolution (tf.depthwiseConv2d) of NHWC x [batch, inH, inW, inC] with filter
+   * [fh, fw, inC, multiplier] into out [batch, outH, outW, inC · multiplier], + bias
+   * [outChannels] (or null), then activation 0 linear / 1 relu; geometry as conv2d's with
+   * outChannels = inC · multiplier.
+   */
+  depthwiseConv2d(
+    x: Float32Array,
+    filter: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+    geometry: Float64Array,
+    activation: 0 | 1,
+  ): void;
+  /** dx of depthwiseConv2d for the upstream gradient dy. */
+  depthwiseConv2dBackpropInput(
+    dy: Float32Array,
+    filter: Float32Array,
+    dx: Float32Array,
+    geometry: Float64Array,
+  ): void;
+  /** dfilter of depthwiseConv2d for dy, summed in a fixed order (the same on any thread count). */
+  depthwiseConv2dBackpropFilter(
+    x: Float32Array,
+    dy: Float32Array,
+    dfilter: Float32Array,
     geometry: Float64Array,
   ): void;
   /**

@@ -359,41 +359,26 @@ function gramSpectrumArgs() {
 /**
  * A small valid geometry for the convolution and pooling exports (15 values: batch, inH, inW,
  * inC, outH, outW, outC, fh, fw, strideH, strideW, dilationH, dilationW, padTop, padLeft), with
- * the lengths of its arrays; a pooling's has outC = inC.
+ * the lengths of its arrays. kind: 'conv', 'depthwise' (outC a multiple of inC, filter
+ * [fh, fw, outC]) or 'pooling' (outC = inC, no dilation).
  */
-function convGeometry(pooling) {
+function convGeometry(kind) {
   const [batch, inH, inW, inC] = [int(0, 2), int(1, 6), int(1, 6), int(1, 3)];
   const [fh, fw, strideH, strideW] = [int(1, 3), int(1, 3), int(1, 2), int(1, 2)];
-  const [dilationH, dilationW] = pooling ? [1, 1] : [int(1, 2), int(1, 2)];
+  const [dilationH, dilationW] = kind === 'pooling' ? [1, 1] : [int(1, 2), int(1, 2)];
   const [padTop, padLeft] = [int(0, 1), int(0, 1)];
   const out = (size, filter, stride, dilation, pad) =>
     Math.max(0, Math.floor((size + 2 * pad - (filter - 1) * dilation - 1) / stride) + 1);
   const outH = out(inH, fh, strideH, dilationH, padTop);
   const outW = out(inW, fw, strideW, dilationW, padLeft);
-  const outC = pooling ? inC : int(1, 3);
-  const array = Float64Array.of(
-    batch,
-    inH,
-    inW,
-    inC,
-    outH,
-    outW,
-    outC,
-    fh,
-    fw,
-    strideH,
-    strideW,
-    dilationH,
-    dilationW,
-    padTop,
-    padLeft,
-  );
+  const outC = { conv: int(1, 3), depthwise: inC * int(1, 2), pooling: inC }[kind];
+  const geometry = [batch, inH, inW, inC, outH, outW, outC, fh, fw, strideH, strideW];
   return {
-    array,
+    array: Float64Array.from([...geometry, dilationH, dilationW, padTop, padLeft]),
     outChannels: outC,
     inputSize: batch * inH * inW * inC,
     outputSize: batch * outH * outW * outC,
-    filterSize: fh * fw * inC * outC,
+    filterSize: kind === 'depthwise' ? fh * fw * outC : fh * fw * inC * outC,
   };
 }
 
@@ -506,7 +491,7 @@ const exportsFuzzed = {
     ];
   },
   conv2d: () => {
-    const g = convGeometry(false);
+    const g = convGeometry('conv');
     return [
       f32(g.inputSize),
       f32(g.filterSize),
@@ -517,19 +502,46 @@ const exportsFuzzed = {
     ];
   },
   conv2dBackpropInput: () => {
-    const g = convGeometry(false);
+    const g = convGeometry('conv');
     return [f32(g.outputSize), f32(g.filterSize), f32(g.inputSize), g.array];
   },
   conv2dBackpropFilter: () => {
-    const g = convGeometry(false);
+    const g = convGeometry('conv');
     return [f32(g.inputSize), f32(g.outputSize), f32(g.filterSize), g.array];
   },
+  depthwiseConv2d: () => {
+    const g = convGeometry('depthwise');
+    return [
+      f32(g.inputSize),
+      f32(g.filterSize),
+      chance(0.5) ? f32(g.outChannels) : null,
+      f32(g.outputSize),
+      g.array,
+      int(0, 1),
+    ];
+  },
+  depthwiseConv2dBackpropInput: () => {
+    const g = convGeometry('depthwise');
+    return [f32(g.outputSize), f32(g.filterSize), f32(g.inputSize), g.array];
+  },
+  depthwiseConv2dBackpropFilter: () => {
+    const g = convGeometry('depthwise');
+    return [f32(g.inputSize), f32(g.outputSize), f32(g.filterSize), g.array];
+  },
+  avgPool: () => {
+    const g = convGeometry('pooling');
+    return [f32(g.inputSize), f32(g.outputSize), g.array];
+  },
+  avgPoolBackward: () => {
+    const g = convGeometry('pooling');
+    return [f32(g.outputSize), f32(g.inputSize), g.array];
+  },
   maxPool: () => {
-    const g = convGeometry(true);
+    const g = convGeometry('pooling');
     return [f32(g.inputSize), f32(g.outputSize), g.array];
   },
   maxPoolBackward: () => {
-    const g = convGeometry(true);
+    const g = convGeometry('pooling');
     return [f32(g.outputSize), f32(g.inputSize), f32(g.inputSize), g.array];
   },
   symmetricEigen: () => {

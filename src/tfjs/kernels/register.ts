@@ -22,6 +22,12 @@ import {
   conv2dConfig,
   fusedConv2dConfig,
 } from './conv2d';
+import {
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  depthwiseConv2dConfig,
+  fusedDepthwiseConv2dConfig,
+} from './depthwiseConv2d';
 import { erfConfig } from './erf';
 import { expConfig } from './exp';
 import { fusedMatMulConfig } from './fusedMatMul';
@@ -30,7 +36,7 @@ import { geluConfig, geluGradConfig } from './gelu';
 import { linearConfig } from './linear';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
-import { maxPoolConfig, maxPoolGradConfig } from './maxPool';
+import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pool2d';
 import { maximumConfig } from './maximum';
 import { meanConfig } from './mean';
 import { minConfig } from './min';
@@ -63,6 +69,8 @@ import { CPU_BACKEND, saveStockKernel, takeStockKernel } from './stockKernels';
 export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   absConfig,
   addConfig,
+  avgPoolConfig,
+  avgPoolGradConfig,
   attentionConfig,
   attentionGradConfig,
   batchMatMulConfig,
@@ -70,9 +78,13 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   conv2dConfig,
+  depthwiseConv2dBackpropFilterConfig,
+  depthwiseConv2dBackpropInputConfig,
+  depthwiseConv2dConfig,
   erfConfig,
   expConfig,
   fusedConv2dConfig,
+  fusedDepthwiseConv2dConfig,
   fusedMatMulConfig,
   geluConfig,
   geluGradConfig,
@@ -131,8 +143,13 @@ const NATIVE_FUNCTIONS = [
   'conv2d',
   'conv2dBackpropInput',
   'conv2dBackpropFilter',
+  'depthwiseConv2d',
+  'depthwiseConv2dBackpropInput',
+  'depthwiseConv2dBackpropFilter',
   'maxPool',
   'maxPoolBackward',
+  'avgPool',
+  'avgPoolBackward',
 ] as const;
 
 let registered = false;

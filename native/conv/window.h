@@ -1,0 +1,36 @@
+// The sliding window of a convolution or pooling output pixel, for the kernels that loop over it
+// directly (depthwise convolution, pooling) rather than through im2col.
+#pragma once
+
+#include <cstdint>
+
+#include "conv2d.h"
+
+namespace superlora::conv {
+
+// Calls body(input pixel, tap) for each tap of output pixel (n, oy, ox) that falls inside the
+// input, row-major over the filter; the pixel is flattened over (batch, in_h, in_w) and the tap is
+// fy · filter_w + fx. Taps in the padding are skipped.
+template <typename Body>
+inline void ForEachInsideTap(const Conv2dGeometry& g, int64_t n, int64_t oy, int64_t ox,
+                             Body body) {
+  for (int64_t fy = 0; fy < g.filter_h; ++fy) {
+    const int64_t iy = oy * g.stride_h - g.pad_top + fy * g.dilation_h;
+    if (iy < 0 || iy >= g.in_h) continue;
+    for (int64_t fx = 0; fx < g.filter_w; ++fx) {
+      const int64_t ix = ox * g.stride_w - g.pad_left + fx * g.dilation_w;
+      if (ix < 0 || ix >= g.in_w) continue;
+      body((n * g.in_h + iy) * g.in_w + ix, fy * g.filter_w + fx);
+    }
+  }
+}
+
+// Output rows (batch · out_h) split into at most `limit` fixed segments for a sum over every
+// output pixel: the split depends on the geometry alone, so summing the segments' partial results
+// in order gives the same floats on any number of threads.
+inline int64_t SegmentCount(const Conv2dGeometry& g, int64_t limit) {
+  const int64_t rows = g.batch * g.out_h;
+  return rows < 1 ? 1 : (rows < limit ? rows : limit);
+}
+
+}  // namespace superlora::conv
