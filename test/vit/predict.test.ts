@@ -159,7 +159,7 @@ describe('superlora predict', () => {
     const { code, stdout } = await cli('predict', '--help');
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: superlora predict/);
-    expect(stdout).toMatch(/--model <dir>/);
+    expect(stdout).toMatch(/--model <path>/);
     expect(stdout).toMatch(/--batch-size <n>/);
     expect(stdout).toMatch(/--backend <name>/);
   });
@@ -201,7 +201,7 @@ describe('superlora predict', () => {
     [
       'a model directory without a checkpoint',
       async () => ['--images', imagesFile, '--model', dir],
-      /^superlora: ENOENT: no such file or directory, open '.*config\.json'$/,
+      /^superlora: Expected \S+ to hold a Hugging Face ViT \(config\.json \+ model\.safetensors\) or a tfjs Layers model \(model\.json \+ weight shards\) but it has neither config\.json nor model\.json$/,
     ],
     [
       'a bad --batch-size',
