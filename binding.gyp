@@ -55,6 +55,8 @@
         "native/linalg/linalg_binding.cc",
         "native/linalg/symmetric_eigen.cc",
         "native/ops/fused_ops.cc",
+        "native/ops/mask_ops.cc",
+        "native/ops/mask_ops_binding.cc",
         "native/ops/ops.cc",
         "native/ops/ops_avx2.cc",
         "native/ops/ops_avx512.cc",

@@ -78,6 +78,10 @@ Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t in
   return RequireTypedArray<float>(info, index, name, napi_float32_array, "Float32Array");
 }
 
+Napi::Uint8Array RequireUint8Array(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  return RequireTypedArray<uint8_t>(info, index, name, napi_uint8_array, "Uint8Array");
+}
+
 Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
                                        const char* name) {
   return RequireTypedArray<double>(info, index, name, napi_float64_array, "Float64Array");

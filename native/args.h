@@ -18,6 +18,28 @@ std::string Describe(const Napi::Value& value);
 Napi::Float32Array RequireFloat32Array(const Napi::CallbackInfo& info, size_t index,
                                        const char* name);
 
+// info[index] as a Uint8Array (tfjs's bool tensors) whose buffer is not detached.
+Napi::Uint8Array RequireUint8Array(const Napi::CallbackInfo& info, size_t index, const char* name);
+
+// info[index] as one of the strings `choices`, returned as its index: TypeError for a non-string,
+// RangeError for another string, each listing the choices.
+template <size_t N>
+int RequireChoice(const Napi::CallbackInfo& info, size_t index, const char* name,
+                  const char* const (&choices)[N]) {
+  const Napi::Value value = info[index];
+  std::string list;
+  for (size_t i = 0; i < N; ++i) list += std::string(i == 0 ? "'" : ", '") + choices[i] + "'";
+  const std::string expected = std::string("Expected one of ") + list + " for " + name;
+  if (!value.IsString()) {
+    throw Napi::TypeError::New(info.Env(), expected + " but received " + Describe(value));
+  }
+  const std::string text = value.As<Napi::String>().Utf8Value();
+  for (size_t i = 0; i < N; ++i) {
+    if (text == choices[i]) return static_cast<int>(i);
+  }
+  throw Napi::RangeError::New(info.Env(), expected + " but received " + Describe(value));
+}
+
 // info[index] as a Float64Array whose buffer is not detached.
 Napi::Float64Array RequireFloat64Array(const Napi::CallbackInfo& info, size_t index,
                                        const char* name);

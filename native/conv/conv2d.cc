@@ -47,6 +47,12 @@ void Im2Col(const Conv2dGeometry& g, const float* x, int64_t first, int64_t rows
   const size_t bytes = static_cast<size_t>(g.in_c) * sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
     float* out_row = col + r * taps;
+    if (g.in_c == 1) {
+      // One float per tap (a first layer on grey images): no call per tap.
+      ForEachTap(g, first + r,
+                 [&](int64_t pixel, int64_t tap) { out_row[tap] = pixel < 0 ? 0.0f : x[pixel]; });
+      continue;
+    }
     ForEachTap(g, first + r, [&](int64_t pixel, int64_t tap) {
       float* dst = out_row + tap * g.in_c;
       if (pixel < 0) {

@@ -17,22 +17,7 @@ namespace {
 // A dimension beyond this is a typo: no Float32Array is that long.
 constexpr int64_t kMaxDim = int64_t{1} << 40;
 
-template <size_t N>
-int RequireChoice(const Napi::CallbackInfo& info, size_t index, const char* name,
-                  const char* const (&choices)[N]) {
-  const Napi::Value value = info[index];
-  std::string list;
-  for (size_t i = 0; i < N; ++i) list += std::string(i == 0 ? "'" : ", '") + choices[i] + "'";
-  const std::string expected = std::string("Expected one of ") + list + " for " + name;
-  if (!value.IsString()) {
-    throw Napi::TypeError::New(info.Env(), expected + " but received " + args::Describe(value));
-  }
-  const std::string text = value.As<Napi::String>().Utf8Value();
-  for (size_t i = 0; i < N; ++i) {
-    if (text == choices[i]) return static_cast<int>(i);
-  }
-  throw Napi::RangeError::New(info.Env(), expected + " but received " + args::Describe(value));
-}
+using args::RequireChoice;
 
 // The optional trailing isa argument: the active ISA when absent.
 simd::Isa OptionalIsa(const Napi::CallbackInfo& info, size_t index) {

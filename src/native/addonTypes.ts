@@ -686,6 +686,22 @@ export interface Addon {
     geometry: Float64Array,
   ): void;
   /**
+   * out[i] = a[i] op b[i] ? 1 : 0 (tfjs's bool), JavaScript's comparisons; a and b have out's
+   * length or one element (which broadcasts).
+   */
+  compare(
+    op: 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual',
+    a: Float32Array,
+    b: Float32Array,
+    out: Uint8Array,
+  ): void;
+  /** out[i] = a[i] && b[i] of bool bytes; a and b have out's length or one element. */
+  logicalAnd(a: Uint8Array, b: Uint8Array, out: Uint8Array): void;
+  /** out[i] = condition[i] === 1 ? a[i] : b[i]; every array of out's length. */
+  select(condition: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** tfjs's ClipByValue: x > max ? max : x < min ? min : x (NaN stays). out may be x. */
+  clipByValue(x: Float32Array, min: number, max: number, out: Float32Array): void;
+  /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
    * (dstShape): slices, pads and concatenations.
    * @throws RangeError when the ranks differ, the box does not fit, a length does not match its

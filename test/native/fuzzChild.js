@@ -48,6 +48,9 @@ function f32(length) {
   for (let i = 0; i < length; i++) array[i] = 2 * random() - 1;
   return array;
 }
+function mask(length) {
+  return Uint8Array.from({ length }, () => int(0, 1));
+}
 function permutation(length) {
   const perm = Int32Array.from({ length }, (_, i) => i);
   for (let i = length - 1; i > 0; i--) {
@@ -543,6 +546,26 @@ const exportsFuzzed = {
   maxPoolBackward: () => {
     const g = convGeometry('pooling');
     return [f32(g.outputSize), f32(g.inputSize), f32(g.inputSize), g.array];
+  },
+  compare: () => {
+    const length = int(0, 12);
+    const operand = () => f32(chance(0.3) ? 1 : length);
+    const ops = ['greater', 'greaterEqual', 'less', 'lessEqual', 'equal', 'notEqual'];
+    return [pick(ops), operand(), operand(), new Uint8Array(length)];
+  },
+  logicalAnd: () => {
+    const length = int(0, 12);
+    const operand = () => mask(chance(0.3) ? 1 : length);
+    return [operand(), operand(), new Uint8Array(length)];
+  },
+  select: () => {
+    const length = int(0, 12);
+    return [mask(length), f32(length), f32(length), new Float32Array(length)];
+  },
+  clipByValue: () => {
+    const x = f32(int(0, 12));
+    const min = 2 * random() - 1;
+    return [x, min, min + random(), new Float32Array(x.length)];
   },
   symmetricEigen: () => {
     const n = int(1, 12);

@@ -7,7 +7,11 @@ import { entryValues } from './outputPool';
 
 export interface CpuBackend {
   data: { get(dataId: tf.DataId): { values?: unknown }; has(dataId: tf.DataId): boolean };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+  makeTensorInfo(
+    shape: number[],
+    dtype: tf.DataType,
+    values: Float32Array | Uint8Array,
+  ): tf.TensorInfo;
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
   /** Drops one reference to the data; deletes its entry at the last (or with force). */
   disposeData(dataId: tf.DataId, force?: boolean): boolean;
@@ -47,6 +51,23 @@ export function float32Values(
   if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Float32Array')
     return null;
   const array = values as Float32Array;
+  return array.length === sizeOf(info.shape) ? array : null;
+}
+
+/**
+ * The values of a bool tensor (one byte each, 0 or 1, as the cpu backend stores them; no copy),
+ * or null for another dtype or storage.
+ */
+export function boolValues(
+  backend: CpuBackend,
+  info: tf.TensorInfo | undefined,
+): Uint8Array | null {
+  if (info === undefined || info.dtype !== 'bool') return null;
+  const values = entryValues(backend.data.get(info.dataId));
+  if (!ArrayBuffer.isView(values)) return null;
+  if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Uint8Array')
+    return null;
+  const array = values as Uint8Array;
   return array.length === sizeOf(info.shape) ? array : null;
 }
 

@@ -34,6 +34,18 @@ import { fusedMatMulConfig } from './fusedMatMul';
 import { attentionConfig, attentionGradConfig } from './attention';
 import { geluConfig, geluGradConfig } from './gelu';
 import { linearConfig } from './linear';
+import {
+  clipByValueConfig,
+  equalConfig,
+  greaterConfig,
+  greaterEqualConfig,
+  lessConfig,
+  lessEqualConfig,
+  logicalAndConfig,
+  notEqualConfig,
+  selectConfig,
+  zerosLikeConfig,
+} from './maskKernels';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
 import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pool2d';
@@ -74,6 +86,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   attentionConfig,
   attentionGradConfig,
   batchMatMulConfig,
+  clipByValueConfig,
   concatConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
@@ -81,6 +94,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   depthwiseConv2dBackpropFilterConfig,
   depthwiseConv2dBackpropInputConfig,
   depthwiseConv2dConfig,
+  equalConfig,
   erfConfig,
   expConfig,
   fusedConv2dConfig,
@@ -88,10 +102,15 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   fusedMatMulConfig,
   geluConfig,
   geluGradConfig,
+  greaterConfig,
+  greaterEqualConfig,
   layerNormConfig,
   layerNormGammaGradConfig,
   layerNormInputGradConfig,
+  lessConfig,
+  lessEqualConfig,
   linearConfig,
+  logicalAndConfig,
   maxConfig,
   maxPoolConfig,
   maxPoolGradConfig,
@@ -101,6 +120,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   minimumConfig,
   multiplyConfig,
   negConfig,
+  notEqualConfig,
   padV2Config,
   powConfig,
   realDivConfig,
@@ -109,6 +129,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   rowSoftmaxConfig,
   rowSoftmaxGradConfig,
   rsqrtConfig,
+  selectConfig,
   sigmoidConfig,
   sliceConfig,
   softmaxConfig,
@@ -121,6 +142,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   sumConfig,
   tileConfig,
   transposeConfig,
+  zerosLikeConfig,
 ];
 
 /** What the kernels call in the addon; a binary without them keeps tfjs's kernels. */
@@ -150,6 +172,10 @@ const NATIVE_FUNCTIONS = [
   'maxPoolBackward',
   'avgPool',
   'avgPoolBackward',
+  'compare',
+  'logicalAnd',
+  'select',
+  'clipByValue',
 ] as const;
 
 let registered = false;

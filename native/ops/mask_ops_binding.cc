@@ -1,0 +1,128 @@
+#include "mask_ops_binding.h"
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "../args.h"
+#include "mask_ops.h"
+
+namespace superlora {
+namespace {
+
+const char* const kCompareOps[] = {"greater",   "greaterEqual", "less",
+                                   "lessEqual", "equal",        "notEqual"};
+
+// An operand's length must be the output's or 1 (it broadcasts).
+void RequireOperandLength(const Napi::Env& env, size_t length, const char* name, size_t n) {
+  if (length == n || length == 1) return;
+  throw Napi::RangeError::New(env, std::string("Expected ") + name + ".length to be " +
+                                       std::to_string(n) + " (the output's) or 1 but received " +
+                                       std::to_string(length));
+}
+
+void RequireSameLength(const Napi::Env& env, size_t length, const char* name, size_t n) {
+  if (length == n) return;
+  throw Napi::RangeError::New(env, std::string("Expected ") + name + ".length to be " +
+                                       std::to_string(n) + " (the output's) but received " +
+                                       std::to_string(length));
+}
+
+// Whether the byte ranges [a, a + a_bytes) and [b, b + b_bytes) overlap.
+bool Overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const auto* x = static_cast<const uint8_t*>(a);
+  const auto* y = static_cast<const uint8_t*>(b);
+  return a_bytes > 0 && b_bytes > 0 && x < y + b_bytes && y < x + a_bytes;
+}
+
+template <typename Out, typename In>
+void RequireDisjoint(const Napi::Env& env, const Out& out, const In& input, const char* name) {
+  if (Overlap(out.Data(), out.ByteLength(), input.Data(), input.ByteLength())) {
+    throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name);
+  }
+}
+
+// compare(op, a, b, out)
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  const int op = args::RequireChoice(info, 0, "op", kCompareOps);
+  Napi::Float32Array a = args::RequireFloat32Array(info, 1, "a");
+  Napi::Float32Array b = args::RequireFloat32Array(info, 2, "b");
+  Napi::Uint8Array out = args::RequireUint8Array(info, 3, "out");
+  const size_t n = out.ElementLength();
+  RequireOperandLength(env, a.ElementLength(), "a", n);
+  RequireOperandLength(env, b.ElementLength(), "b", n);
+  RequireDisjoint(env, out, a, "a");
+  RequireDisjoint(env, out, b, "b");
+  ops::Compare(static_cast<ops::CompareOp>(op), a.Data(), static_cast<int64_t>(a.ElementLength()),
+               b.Data(), static_cast<int64_t>(b.ElementLength()), out.Data(),
+               static_cast<int64_t>(n));
+  return env.Undefined();
+}
+
+// logicalAnd(a, b, out)
+Napi::Value LogicalAnd(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Uint8Array a = args::RequireUint8Array(info, 0, "a");
+  Napi::Uint8Array b = args::RequireUint8Array(info, 1, "b");
+  Napi::Uint8Array out = args::RequireUint8Array(info, 2, "out");
+  const size_t n = out.ElementLength();
+  RequireOperandLength(env, a.ElementLength(), "a", n);
+  RequireOperandLength(env, b.ElementLength(), "b", n);
+  RequireDisjoint(env, out, a, "a");
+  RequireDisjoint(env, out, b, "b");
+  ops::LogicalAnd(a.Data(), static_cast<int64_t>(a.ElementLength()), b.Data(),
+                  static_cast<int64_t>(b.ElementLength()), out.Data(), static_cast<int64_t>(n));
+  return env.Undefined();
+}
+
+// select(condition, a, b, out)
+Napi::Value Select(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Uint8Array condition = args::RequireUint8Array(info, 0, "condition");
+  Napi::Float32Array a = args::RequireFloat32Array(info, 1, "a");
+  Napi::Float32Array b = args::RequireFloat32Array(info, 2, "b");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 3, "out");
+  const size_t n = out.ElementLength();
+  RequireSameLength(env, condition.ElementLength(), "condition", n);
+  RequireSameLength(env, a.ElementLength(), "a", n);
+  RequireSameLength(env, b.ElementLength(), "b", n);
+  RequireDisjoint(env, out, condition, "condition");
+  RequireDisjoint(env, out, a, "a");
+  RequireDisjoint(env, out, b, "b");
+  ops::Select(condition.Data(), a.Data(), b.Data(), out.Data(), static_cast<int64_t>(n));
+  return env.Undefined();
+}
+
+// clipByValue(x, min, max, out): out may be x.
+Napi::Value ClipByValue(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  double bounds[2];
+  const char* const names[] = {"min", "max"};
+  for (size_t i = 0; i < 2; ++i) {
+    const Napi::Value value = info[1 + i];
+    if (!value.IsNumber() || std::isnan(value.As<Napi::Number>().DoubleValue())) {
+      throw Napi::TypeError::New(env, std::string("Expected a number for ") + names[i] +
+                                          " but received " + args::Describe(value));
+    }
+    bounds[i] = value.As<Napi::Number>().DoubleValue();
+  }
+  Napi::Float32Array out = args::RequireFloat32Array(info, 3, "out");
+  RequireSameLength(env, x.ElementLength(), "x", out.ElementLength());
+  if (out.Data() != x.Data()) RequireDisjoint(env, out, x, "x");
+  ops::ClipByValue(x.Data(), bounds[0], bounds[1], out.Data(),
+                   static_cast<int64_t>(out.ElementLength()));
+  return env.Undefined();
+}
+
+}  // namespace
+
+void RegisterMaskOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("compare", Napi::Function::New(env, Compare, "compare"));
+  exports.Set("logicalAnd", Napi::Function::New(env, LogicalAnd, "logicalAnd"));
+  exports.Set("select", Napi::Function::New(env, Select, "select"));
+  exports.Set("clipByValue", Napi::Function::New(env, ClipByValue, "clipByValue"));
+}
+
+}  // namespace superlora
