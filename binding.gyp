@@ -54,6 +54,8 @@
         "native/kernels/lowrank_avx512.cc",
         "native/linalg/linalg_binding.cc",
         "native/linalg/symmetric_eigen.cc",
+        "native/ops/batch_norm.cc",
+        "native/ops/batch_norm_binding.cc",
         "native/ops/fused_ops.cc",
         "native/ops/mask_ops.cc",
         "native/ops/mask_ops_binding.cc",

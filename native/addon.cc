@@ -15,6 +15,7 @@
 #include "gemm/gemm_binding.h"
 #include "kernels_binding.h"
 #include "linalg/linalg_binding.h"
+#include "ops/batch_norm_binding.h"
 #include "ops/mask_ops_binding.h"
 #include "ops/ops_binding.h"
 #include "parallel/threads_binding.h"
@@ -38,6 +39,7 @@ static Napi::Object InitSuperlora(Napi::Env env, Napi::Object exports) {
   superlora::RegisterConv2d(env, exports);
   superlora::RegisterPool2d(env, exports);
   superlora::RegisterMaskOps(env, exports);
+  superlora::RegisterBatchNorm(env, exports);
   superlora::RegisterKernels(env, exports);
   superlora::RegisterAllocator(env, exports);
   superlora::RegisterLinalg(env, exports);

@@ -69,6 +69,11 @@ void RequireLengthMultipleOf(const Napi::Env& env, size_t length, const char* ar
 void RequireUnchangedView(const Napi::Env& env, napi_value array, const void* data, size_t length,
                           const std::string& name);
 
+// Throws RangeError "Expected <out_name> not to overlap <in_name>" when the bytes of an output and
+// an input overlap (empty arrays overlap nothing).
+void RequireNoByteOverlap(const Napi::Env& env, const Napi::TypedArray& out, const char* out_name,
+                          const Napi::TypedArray& input, const char* in_name);
+
 template <typename T>
 void RequireUnchanged(const Napi::Env& env, const Napi::TypedArrayOf<T>& array,
                       const std::string& name) {

@@ -28,18 +28,9 @@ void RequireSameLength(const Napi::Env& env, size_t length, const char* name, si
                                        std::to_string(length));
 }
 
-// Whether the byte ranges [a, a + a_bytes) and [b, b + b_bytes) overlap.
-bool Overlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
-  const auto* x = static_cast<const uint8_t*>(a);
-  const auto* y = static_cast<const uint8_t*>(b);
-  return a_bytes > 0 && b_bytes > 0 && x < y + b_bytes && y < x + a_bytes;
-}
-
-template <typename Out, typename In>
-void RequireDisjoint(const Napi::Env& env, const Out& out, const In& input, const char* name) {
-  if (Overlap(out.Data(), out.ByteLength(), input.Data(), input.ByteLength())) {
-    throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name);
-  }
+void RequireDisjoint(const Napi::Env& env, const Napi::TypedArray& out,
+                     const Napi::TypedArray& input, const char* name) {
+  args::RequireNoByteOverlap(env, out, "out", input, name);
 }
 
 // compare(op, a, b, out)

@@ -702,6 +702,21 @@ export interface Addon {
   /** tfjs's ClipByValue: x > max ? max : x < min ? min : x (NaN stays). out may be x. */
   clipByValue(x: Float32Array, min: number, max: number, out: Float32Array): void;
   /**
+   * tfjs's FusedBatchNorm over x's last axis of `channels`: out = offset + (x − mean) · scale /
+   * √(variance + epsilon) in double, rounded to float32. Each parameter has `channels` values or
+   * one; scale null means 1, offset null 0. out may be x.
+   */
+  batchNorm(
+    x: Float32Array,
+    channels: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    offset: Float32Array | null,
+    epsilon: number,
+    out: Float32Array,
+  ): void;
+  /**
    * Copies the box of extent `size` at srcBegin of src (row-major, srcShape) to dstBegin of dst
    * (dstShape): slices, pads and concatenations.
    * @throws RangeError when the ranks differ, the box does not fit, a length does not match its

@@ -11,6 +11,13 @@
  * forward hands every adapted weight's read through the adapter's weight override, so ΔW_t enters
  * the layer's own op (matMul, conv, gather, each recurrent step) and its gradient reaches the
  * adapter.
+ *
+ * The base model is frozen, its normalisation statistics included: BatchNormalization layers
+ * normalise with their moving mean and variance in training too, and never update them. Left to
+ * tfjs, a training forward would normalise with each batch's moments and overwrite the base
+ * model's moving statistics, which no adapter file carries: the fine-tuned model would then
+ * evaluate differently once reloaded or merged (PEFT's LoRA on a model in train mode has that
+ * trap). Dropout and other training-only layers still follow `training`.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Target } from '../config';
@@ -27,7 +34,10 @@ const ADAPTABLE_CLASSES = 'Dense, Conv1D, Conv2D, Conv3D, Embedding, SimpleRNN, 
 export type WeightOverride = (name: string, weight: tf.Tensor) => tf.Tensor;
 
 export interface LayersForwardOptions {
-  /** Dropout and other training-only behaviour, as in `model.apply(x, { training })`. */
+  /**
+   * Dropout and other training-only behaviour, as in `model.apply(x, { training })`; batch
+   * normalisation keeps the base model's moving statistics either way.
+   */
   training?: boolean;
   weightOverride?: WeightOverride;
 }
@@ -38,6 +48,9 @@ interface AdaptableWeight {
   readonly storedShape: readonly number[];
   readonly target: Target;
 }
+
+/** A layer's `call`, which `apply` runs with the layer's kwargs (`training` among them). */
+type LayerCall = (inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict) => unknown;
 
 /** The weights and wrapped layers the Layers API keeps untyped on the layers that have them. */
 interface WeightedLayer extends tf.layers.Layer {
@@ -82,6 +95,8 @@ function adaptableWeights(layer: WeightedLayer): [string, tf.LayerVariable][] {
 export class AdaptableLayersModel implements AdaptableModel {
   readonly weights = new Map<string, tf.Variable>();
   private readonly adaptable = new Map<string, AdaptableWeight>();
+  /** The BatchNormalization layers, at any depth: they run in inference mode (see above). */
+  private readonly batchNorms: tf.layers.Layer[] = [];
 
   /** Throws a TypeError if `model` is not a LayersModel or has no weight an adapter can target. */
   constructor(readonly model: tf.LayersModel) {
@@ -105,6 +120,7 @@ export class AdaptableLayersModel implements AdaptableModel {
         this.collect(layer, `${prefix}${layer.name}/`, counter);
         continue;
       }
+      if (layer.getClassName() === 'BatchNormalization') this.batchNorms.push(layer);
       const layerIndex = counter.next++;
       for (const [weightName, variable] of adaptableWeights(layer)) {
         const name = `${prefix}${layer.name}/${weightName}`;
@@ -155,7 +171,15 @@ export class AdaptableLayersModel implements AdaptableModel {
     const override = options.weightOverride;
     const patched: tf.LayerVariable[] = [];
     const computed: tf.Tensor[] = [];
+    const training = options.training ?? false;
+    const frozen = training ? this.batchNorms : [];
     try {
+      // An instance property shadows the layer's class `call` for this forward only.
+      for (const layer of frozen) {
+        const call = (layer.call as LayerCall).bind(layer);
+        (layer as unknown as { call: LayerCall }).call = (inputs, kwargs) =>
+          call(inputs, { ...kwargs, training: false });
+      }
       if (override) {
         for (const [name, weight] of this.adaptable) {
           const original = this.weights.get(name) as tf.Variable;
@@ -171,10 +195,10 @@ export class AdaptableLayersModel implements AdaptableModel {
           patched.push(weight.variable);
         }
       }
-      return this.model.apply(inputs, { training: options.training ?? false }) as
-        tf.Tensor | tf.Tensor[];
+      return this.model.apply(inputs, { training }) as tf.Tensor | tf.Tensor[];
     } finally {
       for (const variable of patched) delete (variable as { read?: unknown }).read;
+      for (const layer of frozen) delete (layer as { call?: unknown }).call;
       // The ops that read them keep what their gradients need; these references can go.
       tf.dispose(computed);
     }

@@ -567,6 +567,23 @@ const exportsFuzzed = {
     const min = 2 * random() - 1;
     return [x, min, min + random(), new Float32Array(x.length)];
   },
+  batchNorm: () => {
+    const channels = int(1, 5);
+    const x = f32(channels * int(0, 4));
+    const param = () => f32(chance(0.3) ? 1 : channels);
+    const optional = () => (chance(0.3) ? null : param());
+    const variance = param().map(Math.abs);
+    return [
+      x,
+      channels,
+      param(),
+      variance,
+      optional(),
+      optional(),
+      random(),
+      new Float32Array(x.length),
+    ];
+  },
   symmetricEigen: () => {
     const n = int(1, 12);
     // Only the lower triangle is read: the matrix need not be symmetric; sometimes near the

@@ -1,36 +1,12 @@
 /**
- * What the convolution and pooling tests share (test/tfjs/convolution.test.ts, pooling.test.ts):
- * the cpu backend with poisoned output arrays, seeded inputs, the addon's geometry as named
- * fields, the window loop written from the definition, and tfjs's kernels against ours.
+ * What the convolution and pooling tests share (test/tfjs/convolution.test.ts, pooling.test.ts),
+ * besides kernelHarness.ts: the addon's geometry as named fields, the window loop written from the
+ * definition, and tfjs's kernels against ours on the convolution and pooling functions.
  */
-import * as tf from '@tensorflow/tfjs';
-import { loadAddon } from '../../src/native/loadAddon';
-import { poisonOutputArrays } from '../../src/tfjs/kernels/outputPool';
-import { registerNativeKernels, unregisterNativeKernels } from '../../src/tfjs/kernels/register';
-import { uniforms } from '../vit/tinyVit';
+import type * as tf from '@tensorflow/tfjs';
+import { bothWays as bothWaysCounted } from './kernelHarness';
 
-export const addon = loadAddon();
-
-/** The cpu backend for the file's tests, every native output array starting as NaN. */
-export function useCpuBackendWithPoisonedOutputs(): void {
-  beforeAll(async () => {
-    tf.enableProdMode();
-    await tf.setBackend('cpu');
-    poisonOutputArrays(true);
-  });
-  afterAll(() => {
-    poisonOutputArrays(false);
-  });
-  afterEach(() => {
-    unregisterNativeKernels();
-  });
-}
-
-let seedCounter = 7001;
-/** Seeded uniforms in [−1, 1). */
-export function random(count: number): Float32Array {
-  return uniforms(seedCounter++, count).map((u) => 2 * u);
-}
+export { addon, random, useCpuBackendWithPoisonedOutputs } from './kernelHarness';
 
 export interface Geometry {
   batch: number;
@@ -132,36 +108,18 @@ export function bothWays(compute: () => tf.Tensor | tf.Tensor[]): {
   stock: Float32Array[];
   native: Float32Array[];
 } {
-  const run = (): Float32Array[] => {
-    const result = compute();
-    const tensors = Array.isArray(result) ? result : [result];
-    const arrays = tensors.map((t) => t.dataSync() as Float32Array);
-    tf.dispose(tensors);
-    return arrays;
-  };
-  unregisterNativeKernels();
-  const stock = run();
-  expect(registerNativeKernels()).toBe(true);
-  const spies = (
-    [
-      'conv2d',
-      'conv2dBackpropInput',
-      'conv2dBackpropFilter',
-      'depthwiseConv2d',
-      'depthwiseConv2dBackpropInput',
-      'depthwiseConv2dBackpropFilter',
-      'maxPool',
-      'maxPoolBackward',
-      'avgPool',
-      'avgPoolBackward',
-    ] as const
-  ).map((name) => jest.spyOn(addon, name));
-  try {
-    const native = run();
-    expect(spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0)).toBeGreaterThan(0);
-    return { stock, native };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-    unregisterNativeKernels();
-  }
+  const { stock, native, calls } = bothWaysCounted(compute, [
+    'conv2d',
+    'conv2dBackpropInput',
+    'conv2dBackpropFilter',
+    'depthwiseConv2d',
+    'depthwiseConv2dBackpropInput',
+    'depthwiseConv2dBackpropFilter',
+    'maxPool',
+    'maxPoolBackward',
+    'avgPool',
+    'avgPoolBackward',
+  ]);
+  expect(calls).toBeGreaterThan(0);
+  return { stock: stock as Float32Array[], native: native as Float32Array[] };
 }

@@ -435,6 +435,58 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
     model.dispose();
   });
 
+  test('batch normalization keeps the base model’s moving statistics in training; dropout follows training', () => {
+    const build = (dropout: number): tf.Sequential => {
+      const model = tf.sequential({
+        layers: [
+          tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 4, kernelSize: 3, name: 'conv' }),
+          tf.layers.batchNormalization({ name: 'norm' }),
+          tf.layers.dropout({ rate: dropout, seed: 3 }),
+          tf.layers.flatten(),
+          tf.layers.dense({ units: 3, name: 'logits' }),
+        ],
+      });
+      // Moving statistics far from the batch's moments, so that using either shows.
+      const norm = model.getLayer('norm');
+      norm.setWeights([
+        tf.tensor1d([1.5, 0.5, 2, 1]),
+        tf.tensor1d([0.1, -0.2, 0.3, 0]),
+        tf.tensor1d([3, -2, 1, 0.5]),
+        tf.tensor1d([4, 0.25, 9, 2]),
+      ]);
+      return model;
+    };
+    const x = images(8);
+    const statistics = (model: tf.LayersModel): Float32Array[] =>
+      model
+        .getLayer('norm')
+        .getWeights()
+        .map((w) => w.dataSync() as Float32Array);
+
+    const plain = build(0);
+    const adaptable = new AdaptableLayersModel(plain);
+    const before = statistics(plain);
+    const inference = (plain.apply(x, { training: false }) as tf.Tensor).dataSync();
+    const adaptedTraining = (adaptable.apply(x, { training: true }) as tf.Tensor).dataSync();
+    expect(Array.from(adaptedTraining)).toEqual(Array.from(inference));
+    statistics(plain).forEach((values, i) => expect(values).toEqual(before[i]));
+    // tfjs's own training forward normalises with the batch's moments and moves the statistics.
+    const tfjsTraining = (plain.apply(x, { training: true }) as tf.Tensor).dataSync();
+    expect(maxAbsDiff(tfjsTraining, inference)).toBeGreaterThan(0.1);
+    expect(maxAbsDiff(statistics(plain)[2]!, before[2]!)).toBeGreaterThan(0.01); // momentum 0.99
+
+    const withDropout = build(0.5);
+    const adaptableWithDropout = new AdaptableLayersModel(withDropout);
+    const dropped = (adaptableWithDropout.apply(x, { training: true }) as tf.Tensor).dataSync();
+    const kept = (adaptableWithDropout.apply(x, { training: false }) as tf.Tensor).dataSync();
+    expect(maxAbsDiff(dropped, kept)).toBeGreaterThan(0.01);
+    // The layer's own call is back once the forward returns.
+    expect(Object.prototype.hasOwnProperty.call(withDropout.getLayer('norm'), 'call')).toBe(false);
+    tf.dispose(x);
+    plain.dispose();
+    withDropout.dispose();
+  });
+
   test('bad models and overrides are refused with what was wrong', () => {
     expect(() => new AdaptableLayersModel({} as tf.LayersModel)).toThrow(
       'Expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel) but received Object',

@@ -7,8 +7,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { expectNativeError } from '../native/expectNativeError';
-import { addon, random, useCpuBackendWithPoisonedOutputs } from './convHarness';
-import { registerNativeKernels, unregisterNativeKernels } from '../../src/tfjs/kernels/register';
+import {
+  addon,
+  bothWays as bothWaysCounted,
+  expectIdentical,
+  random,
+  useCpuBackendWithPoisonedOutputs,
+} from './kernelHarness';
 
 useCpuBackendWithPoisonedOutputs();
 
@@ -25,44 +30,9 @@ function values(count: number): Float32Array {
 
 const MASK_FUNCTIONS = ['compare', 'logicalAnd', 'select', 'clipByValue'] as const;
 
-/**
- * `compute` with tfjs's kernels and with ours, as typed arrays of each output's own dtype, and how
- * many calls reached the addon's mask functions.
- */
-function bothWays(compute: () => tf.Tensor | tf.Tensor[]): {
-  stock: tf.TypedArray[];
-  native: tf.TypedArray[];
-  calls: number;
-} {
-  const run = (): tf.TypedArray[] => {
-    const result = compute();
-    const tensors = Array.isArray(result) ? result : [result];
-    const arrays = tensors.map((t) => t.dataSync());
-    tf.dispose(tensors);
-    return arrays;
-  };
-  unregisterNativeKernels();
-  const stock = run();
-  expect(registerNativeKernels()).toBe(true);
-  const spies = MASK_FUNCTIONS.map((name) => jest.spyOn(addon, name));
-  try {
-    const native = run();
-    return { stock, native, calls: spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0) };
-  } finally {
-    spies.forEach((spy) => spy.mockRestore());
-    unregisterNativeKernels();
-  }
-}
-
-/** Bit-for-bit equality (NaN equal to NaN, +0 distinct from −0). */
-function expectIdentical(actual: tf.TypedArray, expected: tf.TypedArray, what: string): void {
-  expect(actual.constructor.name).toBe(expected.constructor.name);
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) {
-      throw new Error(`${what}: element ${i} is ${actual[i]}, tfjs gives ${expected[i]}`);
-    }
-  }
+/** `compute` both ways, with the calls that reached the addon's mask functions. */
+function bothWays(compute: () => tf.Tensor | tf.Tensor[]): ReturnType<typeof bothWaysCounted> {
+  return bothWaysCounted(compute, MASK_FUNCTIONS);
 }
 
 const COMPARISONS = [

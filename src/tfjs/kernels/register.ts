@@ -15,6 +15,7 @@ import { AddonLoadError, loadAddon } from '../../native/loadAddon';
 import { absConfig } from './abs';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batchMatMul';
+import { batchNormConfig } from './batchNorm';
 import { concatConfig } from './concat';
 import {
   conv2dBackpropFilterConfig,
@@ -86,6 +87,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   attentionConfig,
   attentionGradConfig,
   batchMatMulConfig,
+  batchNormConfig,
   clipByValueConfig,
   concatConfig,
   conv2dBackpropFilterConfig,
@@ -176,6 +178,7 @@ const NATIVE_FUNCTIONS = [
   'logicalAnd',
   'select',
   'clipByValue',
+  'batchNorm',
 ] as const;
 
 let registered = false;
