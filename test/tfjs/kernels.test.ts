@@ -6,7 +6,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UNARY_OP_NAMES, type GemmOptions } from '../../src/native/addonTypes';
-import { loadAddon } from '../../src/native/loadAddon';
 import {
   nativeKernelConfigs,
   nativeKernelsRegistered,
@@ -15,7 +14,6 @@ import {
   registerNativeKernels,
   unregisterNativeKernels,
 } from '../../src/tfjs/kernels/register';
-import { poisonOutputArrays } from '../../src/tfjs/kernels/outputPool';
 import { ATTENTION, GELU, LAYER_NORM, LINEAR } from '../../src/vit/fusedOps';
 import {
   attention,
@@ -30,25 +28,11 @@ import {
 } from '../../src/vit/layers';
 import { expectNativeError } from '../native/expectNativeError';
 import { maxAbsDiff, randomizedViT, randomPixels, uniforms } from '../vit/tinyVit';
+import { addon, useCpuBackendWithPoisonedOutputs } from './kernelHarness';
 
-const addon = loadAddon();
-
-beforeAll(async () => {
-  tf.enableProdMode();
-  await tf.setBackend('cpu');
-  // Every output array starts as NaN, so a kernel that leaves an element unwritten fails its
-  // comparison (recycled arrays hold earlier outputs).
-  poisonOutputArrays(true);
-});
-
-afterAll(() => {
-  poisonOutputArrays(false);
-});
-
-afterEach(() => {
-  // Every test starts from tfjs's own kernels.
-  unregisterNativeKernels();
-});
+// Every output array starts as NaN, so a kernel that leaves an element unwritten fails its
+// comparison (recycled arrays hold earlier outputs); every test starts from tfjs's own kernels.
+useCpuBackendWithPoisonedOutputs();
 
 let seedCounter = 1;
 function random(count: number, scale = 1): Float32Array {
