@@ -52,6 +52,21 @@ beforeAll(async () => {
   });
   await mlp.save(layersModelFiles(join(dir, 'mlp')));
   mlp.dispose();
+  // The same with batch normalisation whose moving statistics are far from a batch's moments.
+  const normalized = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [784], units: HIDDEN, name: 'hidden' }),
+      tf.layers.batchNormalization({
+        name: 'norm',
+        movingMeanInitializer: tf.initializers.constant({ value: 0.5 }),
+        movingVarianceInitializer: tf.initializers.constant({ value: 4 }),
+      }),
+      tf.layers.reLU(),
+      tf.layers.dense({ units: 5, activation: 'softmax', name: 'scores' }),
+    ],
+  });
+  await normalized.save(layersModelFiles(join(dir, 'normalized')));
+  normalized.dispose();
 });
 
 interface Summary {
@@ -131,6 +146,37 @@ test('finetune, evaluate, merge and predict a Layers model; the merged model.jso
     'cpu',
   );
   expect(line).toMatch(new RegExp(`^digit\\.png  ${predicted[0]} \\d+\\.\\d%\\n$`));
+  merged.dispose();
+});
+
+test('batch normalisation keeps the base model’s statistics: the run, its files and the merged model score the same', async () => {
+  const summary = JSON.parse(
+    await ok(
+      'finetune',
+      ...['--model', 'normalized', '--preset', 'lora', '--steps', '20', '--batch-size', '64'],
+      ...['--train-size', '1000', '--test-size', String(TEST_SIZE), '--eval-every', '0'],
+      ...['--checkpoint-every', '0', '--backend', 'cpu', '--json', '--out', 'run-normalized'],
+    ),
+  ) as Summary;
+  const evaluate = async (...model: string[]) =>
+    (
+      JSON.parse(
+        await ok(
+          'evaluate',
+          ...model,
+          ...['--test-size', String(TEST_SIZE), '--backend', 'cpu', '--json'],
+        ),
+      ) as { accuracy: number }
+    ).accuracy;
+  expect(await evaluate('--model', 'normalized', '--adapter', 'run-normalized')).toBe(
+    summary.accuracy,
+  );
+  await ok('merge', '--model', 'normalized', '--adapter', 'run-normalized', '--out', 'merged-bn');
+  expect(await evaluate('--model', 'merged-bn')).toBe(summary.accuracy);
+  const merged = await tf.loadLayersModel(layersModelFiles(join(dir, 'merged-bn')));
+  const [, , movingMean, movingVariance] = merged.getLayer('norm').getWeights();
+  expect(Array.from(movingMean!.dataSync())).toEqual(new Array(HIDDEN).fill(0.5));
+  expect(Array.from(movingVariance!.dataSync())).toEqual(new Array(HIDDEN).fill(4));
   merged.dispose();
 });
 
