@@ -17,13 +17,17 @@
  * tfjs, a training forward would normalise with each batch's moments and overwrite the base
  * model's moving statistics, which no adapter file carries: the fine-tuned model would then
  * evaluate differently once reloaded or merged (PEFT's LoRA on a model in train mode has that
- * trap). Dropout and other training-only layers still follow `training`.
+ * trap). Dropout and other training-only layers still follow `training`; given a `seed`, the
+ * Dropout and SpatialDropout1D layers draw their masks from it (tfjs gives GaussianNoise,
+ * GaussianDropout and AlphaDropout no seed: those draw unseeded).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Target } from '../config';
 import { kindOf } from '../valueText';
 import type { AdaptableModel } from './modelAdapter';
 
+/** The layer classes whose training forward draws its mask from the layer's `seed`. */
+const SEEDED_DROPOUT_LAYERS: ReadonlySet<string> = new Set(['Dropout', 'SpatialDropout1D']);
 /** The layer classes whose `kernel` is [...kernelSize, in, out]. */
 const KERNEL_LAYERS: ReadonlySet<string> = new Set(['Dense', 'Conv1D', 'Conv2D', 'Conv3D']);
 /** The recurrent layers; their cell holds `kernel` [in, gates·units] and `recurrentKernel`. */
@@ -39,6 +43,11 @@ export interface LayersForwardOptions {
    * normalisation keeps the base model's moving statistics either way.
    */
   training?: boolean;
+  /**
+   * Seeds the Dropout and SpatialDropout1D masks of a training forward (each layer its own
+   * stream), so that a seeded run repeats bit for bit; without it tfjs draws them unseeded.
+   */
+  seed?: number;
   weightOverride?: WeightOverride;
 }
 
@@ -92,11 +101,20 @@ function adaptableWeights(layer: WeightedLayer): [string, tf.LayerVariable][] {
   return [];
 }
 
+/** The seed of the `index`-th Dropout layer's mask in a forward seeded with `seed`: a 32-bit mix. */
+function dropoutSeed(seed: number, index: number): number {
+  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.floor(seed / 2 ** 32);
+  h = Math.imul(h ^ (h >>> 13) ^ Math.imul(index + 1, 0xc2b2ae35), 0x27d4eb2f);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 export class AdaptableLayersModel implements AdaptableModel {
   readonly weights = new Map<string, tf.Variable>();
   private readonly adaptable = new Map<string, AdaptableWeight>();
   /** The BatchNormalization layers, at any depth: they run in inference mode (see above). */
   private readonly batchNorms: tf.layers.Layer[] = [];
+  /** The Dropout layers (SEEDED_DROPOUT_LAYERS), at any depth, whose `seed` a forward may set. */
+  private readonly dropouts: { seed?: number }[] = [];
 
   /** Throws a TypeError if `model` is not a LayersModel or has no weight an adapter can target. */
   constructor(readonly model: tf.LayersModel) {
@@ -121,6 +139,9 @@ export class AdaptableLayersModel implements AdaptableModel {
         continue;
       }
       if (layer.getClassName() === 'BatchNormalization') this.batchNorms.push(layer);
+      if (SEEDED_DROPOUT_LAYERS.has(layer.getClassName())) {
+        this.dropouts.push(layer as unknown as { seed?: number });
+      }
       const layerIndex = counter.next++;
       for (const [weightName, variable] of adaptableWeights(layer)) {
         const name = `${prefix}${layer.name}/${weightName}`;
@@ -173,7 +194,10 @@ export class AdaptableLayersModel implements AdaptableModel {
     const computed: tf.Tensor[] = [];
     const training = options.training ?? false;
     const frozen = training ? this.batchNorms : [];
+    const seeded = training && options.seed !== undefined ? this.dropouts : [];
+    const layerSeeds = seeded.map((layer) => layer.seed);
     try {
+      seeded.forEach((layer, i) => (layer.seed = dropoutSeed(options.seed!, i)));
       // An instance property shadows the layer's class `call` for this forward only.
       for (const layer of frozen) {
         const call = (layer.call as LayerCall).bind(layer);
@@ -199,6 +223,7 @@ export class AdaptableLayersModel implements AdaptableModel {
     } finally {
       for (const variable of patched) delete (variable as { read?: unknown }).read;
       for (const layer of frozen) delete (layer as { call?: unknown }).call;
+      seeded.forEach((layer, i) => (layer.seed = layerSeeds[i]));
       // The ops that read them keep what their gradients need; these references can go.
       tf.dispose(computed);
     }

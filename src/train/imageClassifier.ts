@@ -16,7 +16,7 @@ import type { ClassifierHead } from './headFile';
 export interface ClassifierForwardOptions {
   /** Dropout and other training-only behaviour. Default false. */
   training?: boolean;
-  /** Seeds the dropout masks where the model supports it (the ViT). */
+  /** Seeds the dropout masks: the ViT's, a Layers model's Dropout and SpatialDropout1D layers'. */
   seed?: number;
   /** W + ΔW for the adapted weights, as `ModelAdapter.withDelta` hands it out. */
   weightOverride?: WeightOverride;

@@ -189,6 +189,7 @@ export class LayersClassifier implements ImageClassifier {
     return tf.tidy((): tf.Tensor2D => {
       const features = this.adaptable.apply(this.toModelInput(pixelValues), {
         training: options.training,
+        seed: options.seed,
         weightOverride: options.weightOverride,
       }) as tf.Tensor2D;
       const logits = tf.matMul(features, this.kernel) as tf.Tensor2D;

@@ -67,6 +67,15 @@ beforeAll(async () => {
   });
   await normalized.save(layersModelFiles(join(dir, 'normalized')));
   normalized.dispose();
+  const withDropout = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [784], units: HIDDEN, activation: 'relu', name: 'hidden' }),
+      tf.layers.dropout({ rate: 0.3 }),
+      tf.layers.dense({ units: 5, activation: 'softmax', name: 'scores' }),
+    ],
+  });
+  await withDropout.save(layersModelFiles(join(dir, 'dropout')));
+  withDropout.dispose();
 });
 
 interface Summary {
@@ -178,6 +187,21 @@ test('batch normalisation keeps the base model’s statistics: the run, its file
   expect(Array.from(movingMean!.dataSync())).toEqual(new Array(HIDDEN).fill(0.5));
   expect(Array.from(movingVariance!.dataSync())).toEqual(new Array(HIDDEN).fill(4));
   merged.dispose();
+});
+
+test('a seeded run of a model with dropout repeats bit for bit; another seed differs', async () => {
+  const run = async (seed: number, out: string): Promise<Buffer> => {
+    await ok(
+      'finetune',
+      ...['--model', 'dropout', '--preset', 'lora', '--steps', '8', '--batch-size', '32'],
+      ...['--train-size', '500', '--test-size', '50', '--eval-every', '0', '--seed', String(seed)],
+      ...['--checkpoint-every', '0', '--backend', 'cpu', '--json', '--out', out],
+    );
+    return readFileSync(join(dir, out, 'adapter.safetensors'));
+  };
+  const first = await run(3, 'run-dropout-a');
+  expect((await run(3, 'run-dropout-b')).equals(first)).toBe(true);
+  expect((await run(4, 'run-dropout-c')).equals(first)).toBe(false);
 });
 
 test('refusals name what is wrong', async () => {

@@ -487,6 +487,44 @@ describe('SuperLoRA adapter on a tfjs LayersModel', () => {
     withDropout.dispose();
   });
 
+  test('a seeded training forward draws the same dropout masks, each layer its own', () => {
+    const inner = tf.sequential({
+      layers: [tf.layers.dropout({ inputShape: [4, 8], rate: 0.5, name: 'innerDrop' })],
+    });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [4, 8], units: 8, name: 'first', useBias: false }),
+        tf.layers.dropout({ rate: 0.5, name: 'drop' }),
+        tf.layers.spatialDropout1d({ rate: 0.5, name: 'spatial' }),
+        inner,
+      ],
+    });
+    const adaptable = new AdaptableLayersModel(model);
+    const x = tf.ones([3, 4, 8]);
+    // The layers' mask pattern: which outputs are zero.
+    const zeros = (seed?: number): number[] =>
+      Array.from((adaptable.apply(x, { training: true, seed }) as tf.Tensor).dataSync(), (v) =>
+        v === 0 ? 1 : 0,
+      );
+    const once = zeros(11);
+    expect(zeros(11)).toEqual(once);
+    expect(zeros(12)).not.toEqual(once);
+    // Three layers of rate 0.5: a little over 7/8 of the outputs are dropped (first's are nonzero).
+    const dropped = once.reduce((a, b) => a + b, 0) / once.length;
+    expect(dropped).toBeGreaterThan(0.75);
+    // Each layer's seed is back as it was (tfjs's unseeded draw).
+    for (const name of ['drop', 'spatial']) {
+      expect((model.getLayer(name) as unknown as { seed?: number }).seed).toBeUndefined();
+    }
+    expect((inner.getLayer('innerDrop') as unknown as { seed?: number }).seed).toBeUndefined();
+    // No seed, or inference: tfjs's own behaviour.
+    expect(zeros()).not.toEqual(zeros());
+    const inference = (adaptable.apply(x, { seed: 11 }) as tf.Tensor).dataSync();
+    expect(inference).toEqual((model.apply(x) as tf.Tensor).dataSync());
+    x.dispose();
+    model.dispose();
+  });
+
   test('bad models and overrides are refused with what was wrong', () => {
     expect(() => new AdaptableLayersModel({} as tf.LayersModel)).toThrow(
       'Expected a tf.LayersModel (tf.sequential, tf.model or tf.loadLayersModel) but received Object',
