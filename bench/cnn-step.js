@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Times convolutional models on tfjs's cpu backend at batch BATCH: the MNIST CNN's convolutions
 // (conv 3×3×16 relu → max-pool → conv 3×3×32 relu → max-pool → dense 64 relu → dense 10), each
-// pass alone in the addon, in GFLOP/s and as a share of the FMA peak measured in the same run;
+// pass alone in the addon, in GFLOP/s and as a share of the FMA peak measured in the same run,
+// and the pools after the first convolution alone, in GB/s;
 // then a whole training step (forward, backward, SGD update) of that CNN and of a MobileNet-style
 // stack (depthwise and pointwise convolutions, batch norm, ReLU6, average pools) with tfjs's own
 // kernels and with superlora's native ones, and each step's slowest kernels. Prints one JSON line
@@ -13,7 +14,7 @@ const tf = require('@tensorflow/tfjs');
 const { cpus } = require('os');
 const { bestTimePerCall } = require('../dist/bench/bestTime');
 const { loadBenchAddon } = require('../dist/bench/machineLimits');
-const { convGeometry } = require('../dist/tfjs/kernels/convGeometry');
+const { convGeometry, geometryArray, poolInfo } = require('../dist/tfjs/kernels/convGeometry');
 const { registerNativeKernels, unregisterNativeKernels } = require('../dist/tfjs/kernels/register');
 
 const batch = Number(process.argv[2] ?? 64);
@@ -63,6 +64,38 @@ for (const conv of convs) {
       ms,
       gflops,
       ofFmaPeak: gflops / fma.gflops,
+    });
+  }
+}
+
+// The 2×2 pools after the first convolution, each pass alone: GB/s over the bytes each must move
+// (input read; output, or the input gradient, written; max pooling's backward also reads x),
+// against the copy bandwidth of a buffer of the input's size measured in the same run.
+{
+  const shape = [batch, 28, 28, 16];
+  const attrs = { filterSize: 2, strides: 2, pad: 'valid', dimRoundingMode: undefined };
+  const geometry = geometryArray(poolInfo(shape, { attrs }));
+  const x = randomArray(shape.reduce((a, b) => a * b, 1));
+  const out = new Float32Array(x.length / 4);
+  const dx = new Float32Array(x.length);
+  const memcpy = addon.measureMemcpy(4 * x.length, threads);
+  print({ measure: 'memcpy', bytes: 4 * x.length, gbPerSecond: memcpy.gbs });
+  const calls = {
+    maxPool: [() => addon.maxPool(x, out, geometry), x.length + out.length],
+    maxPoolBackward: [() => addon.maxPoolBackward(out, x, dx, geometry), 2 * x.length + out.length],
+    avgPool: [() => addon.avgPool(x, out, geometry), x.length + out.length],
+    avgPoolBackward: [() => addon.avgPoolBackward(out, dx, geometry), x.length + out.length],
+  };
+  for (const [pass, [call, floats]] of Object.entries(calls)) {
+    const { ms } = bestTimePerCall(call);
+    const gbPerSecond = (4 * floats) / ms / 1e6;
+    print({
+      measure: 'pool-kernel',
+      pass,
+      shape,
+      ms,
+      gbPerSecond,
+      ofMemcpy: gbPerSecond / memcpy.gbs,
     });
   }
 }

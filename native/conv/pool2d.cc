@@ -1,6 +1,7 @@
 #include "pool2d.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -29,11 +30,12 @@ void ForEachOutputPixel(const Conv2dGeometry& g, Body body) {
 void MaxPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
   const int64_t c = g.in_c;
   ForEachOutputPixel(g, [&](int64_t n, int64_t oy, int64_t ox, int64_t offset, int) {
-    float* o = out + offset;
+    float* __restrict o = out + offset;
     std::fill(o, o + c, kMinusInfinity);
     ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-      const float* in = x + pixel * c;
-      for (int64_t k = 0; k < c; ++k) o[k] = in[k] > o[k] ? in[k] : o[k];
+      const float* __restrict in = x + pixel * c;
+      // std::max(o, v) keeps o unless v > o: NaN never wins, as in tfjs; branch-free, vectorised.
+      for (int64_t k = 0; k < c; ++k) o[k] = std::max(o[k], in[k]);
     });
   });
 }
@@ -41,32 +43,48 @@ void MaxPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
 void MaxPoolBackward(const Conv2dGeometry& g, const float* x, const float* dy, float* dx) {
   const int64_t c = g.in_c;
   const int64_t image = g.in_h * g.in_w * c;
+  const auto taps = static_cast<size_t>(g.filter_h * g.filter_w);
   auto& pool = parallel::ThreadPool::Instance();
-  std::vector<std::vector<float>> best_values(static_cast<size_t>(pool.Threads()));
-  std::vector<std::vector<int64_t>> best_pixels(static_cast<size_t>(pool.Threads()));
+  // Per worker: each channel's running maximum and the tap that holds it (-1: none yet), and the
+  // input pixel of each tap of the current window. Float and int32 lanes of the same width let the
+  // compiler vectorise the branch-free update below.
+  struct Scratch {
+    std::vector<float> best;
+    std::vector<int32_t> best_tap;
+    std::vector<int64_t> tap_pixel;
+  };
+  std::vector<Scratch> scratch(static_cast<size_t>(pool.Threads()));
   // One image per task: images' dx are disjoint, and within an image the windows add in order.
   pool.Run(g.batch, [&](int64_t n, int worker) {
     std::fill(dx + n * image, dx + (n + 1) * image, 0.0f);
-    std::vector<float>& best = best_values[static_cast<size_t>(worker)];
-    std::vector<int64_t>& where = best_pixels[static_cast<size_t>(worker)];
-    best.resize(static_cast<size_t>(c));
-    where.resize(static_cast<size_t>(c));
+    Scratch& s = scratch[static_cast<size_t>(worker)];
+    s.best.resize(static_cast<size_t>(c));
+    s.best_tap.resize(static_cast<size_t>(c));
+    s.tap_pixel.resize(taps);
+    float* __restrict best = s.best.data();
+    int32_t* __restrict best_tap = s.best_tap.data();
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        std::fill(best.begin(), best.end(), kMinusInfinity);
-        std::fill(where.begin(), where.end(), int64_t{-1});
-        ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-          const float* in = x + pixel * c;
+        std::fill(best, best + c, kMinusInfinity);
+        std::fill(best_tap, best_tap + c, -1);
+        ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t tap) {
+          s.tap_pixel[static_cast<size_t>(tap)] = pixel;
+          const float* __restrict in = x + pixel * c;
+          const auto t = static_cast<int32_t>(tap);
+          // The first strictly greater value wins, as in tfjs (NaN never does). Written without
+          // branches (a mask, and std::max(best, v), which keeps best unless v > best) so that it
+          // vectorises: a branch here mispredicts on every other element.
           for (int64_t k = 0; k < c; ++k) {
-            if (in[k] > best[k]) {
-              best[k] = in[k];
-              where[k] = pixel;
-            }
+            const float v = in[k];
+            const int32_t greater = -static_cast<int32_t>(v > best[k]);
+            best_tap[k] = (t & greater) | (best_tap[k] & ~greater);
+            best[k] = std::max(best[k], v);
           }
         });
         const float* d = dy + ((n * g.out_h + oy) * g.out_w + ox) * c;
         for (int64_t k = 0; k < c; ++k) {
-          if (where[k] >= 0) dx[where[k] * c + k] += d[k];
+          const int32_t t = best_tap[k];
+          if (t >= 0) dx[s.tap_pixel[static_cast<size_t>(t)] * c + k] += d[k];
         }
       }
     }
