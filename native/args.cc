@@ -165,21 +165,22 @@ Napi::Float32Array RequireVector(const Napi::CallbackInfo& info, size_t index, c
   return array;
 }
 
-void RequireNoByteOverlap(const Napi::Env& env, const Napi::TypedArray& out, const char* out_name,
-                          const Napi::TypedArray& input, const char* in_name) {
-  // The first element's address, as napi reports it (ArrayBuffer() would refuse a shared buffer).
-  const auto first = [&](const Napi::TypedArray& array) {
-    void* data = nullptr;
-    NAPI_THROW_IF_FAILED(
-        env, napi_get_typedarray_info(env, array, nullptr, nullptr, &data, nullptr, nullptr),
-        static_cast<const uint8_t*>(nullptr));
-    return static_cast<const uint8_t*>(data);
-  };
-  const uint8_t* o = first(out);
-  const uint8_t* i = first(input);
-  const size_t on = out.ByteLength();
-  const size_t in = input.ByteLength();
-  if (on == 0 || in == 0 || !(o < i + in && i < o + on)) return;
+double RequireNumber(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  const Napi::Value value = info[index];
+  if (!value.IsNumber() || std::isnan(value.As<Napi::Number>().DoubleValue())) {
+    throw Napi::TypeError::New(info.Env(), std::string("Expected a number for ") + name +
+                                               " but received " + Describe(value));
+  }
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+bool BytesOverlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const auto* x = static_cast<const uint8_t*>(a);
+  const auto* y = static_cast<const uint8_t*>(b);
+  return a_bytes > 0 && b_bytes > 0 && x < y + b_bytes && y < x + a_bytes;
+}
+
+void ThrowOverlap(const Napi::Env& env, const char* out_name, const char* in_name) {
   throw Napi::RangeError::New(env,
                               std::string("Expected ") + out_name + " not to overlap " + in_name);
 }

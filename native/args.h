@@ -69,10 +69,25 @@ void RequireLengthMultipleOf(const Napi::Env& env, size_t length, const char* ar
 void RequireUnchangedView(const Napi::Env& env, napi_value array, const void* data, size_t length,
                           const std::string& name);
 
-// Throws RangeError "Expected <out_name> not to overlap <in_name>" when the bytes of an output and
-// an input overlap (empty arrays overlap nothing).
-void RequireNoByteOverlap(const Napi::Env& env, const Napi::TypedArray& out, const char* out_name,
-                          const Napi::TypedArray& input, const char* in_name);
+// info[index] as a number that is not NaN (±∞ pass): TypeError "Expected a number for <name> but
+// received ..." otherwise.
+double RequireNumber(const Napi::CallbackInfo& info, size_t index, const char* name);
+
+// Whether the byte ranges [a, a + a_bytes) and [b, b + b_bytes) share a byte (an empty range
+// shares none).
+bool BytesOverlap(const void* a, size_t a_bytes, const void* b, size_t b_bytes);
+
+[[noreturn]] void ThrowOverlap(const Napi::Env& env, const char* out_name, const char* in_name);
+
+// Throws RangeError "Expected <out_name> not to overlap <in_name>" when an output shares memory
+// with an input (it would be read after being overwritten).
+template <typename Out, typename In>
+void RequireDisjoint(const Napi::Env& env, const Napi::TypedArrayOf<Out>& out, const char* out_name,
+                     const Napi::TypedArrayOf<In>& input, const char* in_name) {
+  if (BytesOverlap(out.Data(), out.ByteLength(), input.Data(), input.ByteLength())) {
+    ThrowOverlap(env, out_name, in_name);
+  }
+}
 
 template <typename T>
 void RequireUnchanged(const Napi::Env& env, const Napi::TypedArrayOf<T>& array,

@@ -107,6 +107,15 @@ export class SplitMix64 {
   }
 }
 
+/**
+ * The seed of the `call`-th dropout mask (call ≥ 1) of a forward seeded with `forwardSeed`: one
+ * distinct seed per call site and forward, the same for the same forward seed. tfjs's
+ * tf.dropout(x, rate, noiseShape, seed) draws its mask from it.
+ */
+export function dropoutSeed(forwardSeed: number, call: number): number {
+  return forwardSeed * 1000003 + call;
+}
+
 /** B ∈ {±1}^L: −1 where the top bit of draw i is set. */
 export function fastfoodSigns(seed: number, length: number): Float32Array {
   const stream = new SplitMix64(seed, StreamTag.signs);

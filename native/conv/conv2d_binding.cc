@@ -10,7 +10,7 @@
 namespace superlora {
 namespace {
 
-using conv::RequireDisjoint;
+using args::RequireDisjoint;
 using conv::RequireGeometry;
 using conv::RequireLength;
 

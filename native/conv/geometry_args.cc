@@ -80,14 +80,4 @@ void RequireLength(const Napi::Env& env, const Napi::Float32Array& array, const 
   }
 }
 
-void RequireDisjoint(const Napi::Env& env, const Napi::Float32Array& out, const char* out_name,
-                     const Napi::Float32Array& input, const char* name) {
-  const float* o = out.Data();
-  const float* i = input.Data();
-  const size_t on = out.ElementLength();
-  const size_t in = input.ElementLength();
-  if (on == 0 || in == 0 || !(o < i + in && i < o + on)) return;
-  throw Napi::RangeError::New(env, std::string("Expected ") + out_name + " not to overlap " + name);
-}
-
 }  // namespace superlora::conv

@@ -1,6 +1,6 @@
 // Argument checks shared by the convolution and pooling bindings: the geometry as a Float64Array
-// of 15 integers in Conv2dGeometry's field order, array lengths that must match it, and outputs
-// that must not overlap inputs. Each throws a JS RangeError naming the argument.
+// of 15 integers in Conv2dGeometry's field order and array lengths that must match it (outputs that
+// must not overlap inputs: args::RequireDisjoint). Each throws a JS RangeError naming the argument.
 #pragma once
 
 #include <napi.h>
@@ -19,8 +19,5 @@ Conv2dGeometry RequireGeometry(const Napi::CallbackInfo& info, size_t index);
 // array.length == expected, where `what` says how expected follows from the geometry.
 void RequireLength(const Napi::Env& env, const Napi::Float32Array& array, const char* name,
                    int64_t expected, const char* what);
-
-void RequireDisjoint(const Napi::Env& env, const Napi::Float32Array& out, const char* out_name,
-                     const Napi::Float32Array& input, const char* name);
 
 }  // namespace superlora::conv

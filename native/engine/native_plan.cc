@@ -20,11 +20,7 @@ using args::RequireVector;
 void RequireDisjoint(const Napi::Env& env, const Napi::Float32Array& output,
                      const char* output_name, const Napi::Float32Array& input,
                      const char* input_name) {
-  const float* a = output.Data();
-  const float* b = input.Data();
-  const bool overlap = output.ElementLength() > 0 && input.ElementLength() > 0 &&
-                       a < b + input.ElementLength() && b < a + output.ElementLength();
-  if (overlap) {
+  if (args::BytesOverlap(output.Data(), output.ByteLength(), input.Data(), input.ByteLength())) {
     throw Napi::RangeError::New(env, std::string("Expected ") + output_name +
                                          " not to share memory with " + input_name +
                                          " but the two arrays overlap");

@@ -126,14 +126,9 @@ void RequireLength(const Napi::Env& env, const char* name, size_t length, double
   }
 }
 
-bool Overlap(const float* x, size_t x_length, const float* y, size_t y_length) {
-  if (x_length == 0 || y_length == 0) return false;
-  return x < y + y_length && y < x + x_length;
-}
-
 void RequireNoOverlap(const Napi::Env& env, const Napi::Float32Array& out,
                       const Napi::Float32Array& input, const char* name) {
-  if (Overlap(out.Data(), out.ElementLength(), input.Data(), input.ElementLength())) {
+  if (args::BytesOverlap(out.Data(), out.ByteLength(), input.Data(), input.ByteLength())) {
     throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name +
                                          " (the product cannot be computed in place)");
   }

@@ -21,7 +21,7 @@ ops::BatchNormParam RequireParam(const Napi::CallbackInfo& info, size_t index, c
         info.Env(), std::string("Expected ") + name + ".length to be " + std::to_string(channels) +
                         " (channels) or 1 but received " + std::to_string(length));
   }
-  args::RequireNoByteOverlap(info.Env(), out, "out", values, name);
+  args::RequireDisjoint(info.Env(), out, "out", values, name);
   return {values.Data(), length};
 }
 
@@ -39,17 +39,13 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
         env, "Expected out.length to be x.length = " + std::to_string(x.ElementLength()) +
                  " but received " + std::to_string(out.ElementLength()));
   }
-  if (out.Data() != x.Data()) args::RequireNoByteOverlap(env, out, "out", x, "x");
+  if (out.Data() != x.Data()) args::RequireDisjoint(env, out, "out", x, "x");
   ops::BatchNormParams params;
   params.mean = RequireParam(info, 2, "mean", channels, out, false);
   params.variance = RequireParam(info, 3, "variance", channels, out, false);
   params.scale = RequireParam(info, 4, "scale", channels, out, true);
   params.offset = RequireParam(info, 5, "offset", channels, out, true);
-  if (!info[6].IsNumber()) {
-    throw Napi::TypeError::New(
-        env, "Expected a number for epsilon but received " + args::Describe(info[6]));
-  }
-  const double epsilon = info[6].As<Napi::Number>().DoubleValue();
+  const double epsilon = args::RequireNumber(info, 6, "epsilon");
   const auto rows = static_cast<int64_t>(x.ElementLength()) / channels;
   ops::BatchNorm(x.Data(), rows, channels, params, epsilon, out.Data());
   return env.Undefined();

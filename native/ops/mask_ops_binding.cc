@@ -1,6 +1,5 @@
 #include "mask_ops_binding.h"
 
-#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -28,11 +27,6 @@ void RequireSameLength(const Napi::Env& env, size_t length, const char* name, si
                                        std::to_string(length));
 }
 
-void RequireDisjoint(const Napi::Env& env, const Napi::TypedArray& out,
-                     const Napi::TypedArray& input, const char* name) {
-  args::RequireNoByteOverlap(env, out, "out", input, name);
-}
-
 // compare(op, a, b, out)
 Napi::Value Compare(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
@@ -43,8 +37,8 @@ Napi::Value Compare(const Napi::CallbackInfo& info) {
   const size_t n = out.ElementLength();
   RequireOperandLength(env, a.ElementLength(), "a", n);
   RequireOperandLength(env, b.ElementLength(), "b", n);
-  RequireDisjoint(env, out, a, "a");
-  RequireDisjoint(env, out, b, "b");
+  args::RequireDisjoint(env, out, "out", a, "a");
+  args::RequireDisjoint(env, out, "out", b, "b");
   ops::Compare(static_cast<ops::CompareOp>(op), a.Data(), static_cast<int64_t>(a.ElementLength()),
                b.Data(), static_cast<int64_t>(b.ElementLength()), out.Data(),
                static_cast<int64_t>(n));
@@ -60,8 +54,8 @@ Napi::Value LogicalAnd(const Napi::CallbackInfo& info) {
   const size_t n = out.ElementLength();
   RequireOperandLength(env, a.ElementLength(), "a", n);
   RequireOperandLength(env, b.ElementLength(), "b", n);
-  RequireDisjoint(env, out, a, "a");
-  RequireDisjoint(env, out, b, "b");
+  args::RequireDisjoint(env, out, "out", a, "a");
+  args::RequireDisjoint(env, out, "out", b, "b");
   ops::LogicalAnd(a.Data(), static_cast<int64_t>(a.ElementLength()), b.Data(),
                   static_cast<int64_t>(b.ElementLength()), out.Data(), static_cast<int64_t>(n));
   return env.Undefined();
@@ -78,9 +72,9 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   RequireSameLength(env, condition.ElementLength(), "condition", n);
   RequireSameLength(env, a.ElementLength(), "a", n);
   RequireSameLength(env, b.ElementLength(), "b", n);
-  RequireDisjoint(env, out, condition, "condition");
-  RequireDisjoint(env, out, a, "a");
-  RequireDisjoint(env, out, b, "b");
+  args::RequireDisjoint(env, out, "out", condition, "condition");
+  args::RequireDisjoint(env, out, "out", a, "a");
+  args::RequireDisjoint(env, out, "out", b, "b");
   ops::Select(condition.Data(), a.Data(), b.Data(), out.Data(), static_cast<int64_t>(n));
   return env.Undefined();
 }
@@ -89,21 +83,12 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
 Napi::Value ClipByValue(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
-  double bounds[2];
-  const char* const names[] = {"min", "max"};
-  for (size_t i = 0; i < 2; ++i) {
-    const Napi::Value value = info[1 + i];
-    if (!value.IsNumber() || std::isnan(value.As<Napi::Number>().DoubleValue())) {
-      throw Napi::TypeError::New(env, std::string("Expected a number for ") + names[i] +
-                                          " but received " + args::Describe(value));
-    }
-    bounds[i] = value.As<Napi::Number>().DoubleValue();
-  }
+  const double min = args::RequireNumber(info, 1, "min");
+  const double max = args::RequireNumber(info, 2, "max");
   Napi::Float32Array out = args::RequireFloat32Array(info, 3, "out");
   RequireSameLength(env, x.ElementLength(), "x", out.ElementLength());
-  if (out.Data() != x.Data()) RequireDisjoint(env, out, x, "x");
-  ops::ClipByValue(x.Data(), bounds[0], bounds[1], out.Data(),
-                   static_cast<int64_t>(out.ElementLength()));
+  if (out.Data() != x.Data()) args::RequireDisjoint(env, out, "out", x, "x");
+  ops::ClipByValue(x.Data(), min, max, out.Data(), static_cast<int64_t>(out.ElementLength()));
   return env.Undefined();
 }
 

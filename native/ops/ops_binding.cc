@@ -73,12 +73,10 @@ void RequireLength(const Napi::Env& env, const Napi::Float32Array& array, const 
 // out must not overlap an input, except that an elementwise operation may write in place.
 void RequireNoOverlap(const Napi::Env& env, const Napi::Float32Array& out,
                       const Napi::Float32Array& input, const char* name, bool in_place_ok) {
-  const float* o = out.Data();
-  const float* i = input.Data();
-  const size_t on = out.ElementLength();
-  const size_t in = input.ElementLength();
-  if (on == 0 || in == 0 || !(o < i + in && i < o + on)) return;
-  if (in_place_ok && o == i && on == in) return;
+  if (!args::BytesOverlap(out.Data(), out.ByteLength(), input.Data(), input.ByteLength())) return;
+  if (in_place_ok && out.Data() == input.Data() && out.ElementLength() == input.ElementLength()) {
+    return;
+  }
   throw Napi::RangeError::New(env, std::string("Expected out not to overlap ") + name +
                                        (in_place_ok ? " (other than being the same array)" : ""));
 }
@@ -94,14 +92,7 @@ void RequireDisjoint(const Napi::Env& env, std::initializer_list<Named> outputs,
                      std::initializer_list<Named> inputs) {
   for (const Named& out : outputs) {
     for (const Named& other : inputs) {
-      const float* o = out.array->Data();
-      const float* i = other.array->Data();
-      const size_t on = out.array->ElementLength();
-      const size_t in = other.array->ElementLength();
-      if (on > 0 && in > 0 && o < i + in && i < o + on) {
-        throw Napi::RangeError::New(
-            env, std::string("Expected ") + out.name + " not to overlap " + other.name);
-      }
+      args::RequireDisjoint(env, *out.array, out.name, *other.array, other.name);
     }
   }
 }

@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Target } from '../config';
+import { dropoutSeed } from '../rng';
 import { kindOf } from '../valueText';
 import type { AdaptableModel } from './modelAdapter';
 
@@ -99,13 +100,6 @@ function adaptableWeights(layer: WeightedLayer): [string, tf.LayerVariable][] {
     ];
   }
   return [];
-}
-
-/** The seed of the `index`-th Dropout layer's mask in a forward seeded with `seed`: a 32-bit mix. */
-function dropoutSeed(seed: number, index: number): number {
-  let h = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ Math.floor(seed / 2 ** 32);
-  h = Math.imul(h ^ (h >>> 13) ^ Math.imul(index + 1, 0xc2b2ae35), 0x27d4eb2f);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export class AdaptableLayersModel implements AdaptableModel {
@@ -197,7 +191,7 @@ export class AdaptableLayersModel implements AdaptableModel {
     const seeded = training && options.seed !== undefined ? this.dropouts : [];
     const layerSeeds = seeded.map((layer) => layer.seed);
     try {
-      seeded.forEach((layer, i) => (layer.seed = dropoutSeed(options.seed!, i)));
+      seeded.forEach((layer, i) => (layer.seed = dropoutSeed(options.seed!, i + 1)));
       // An instance property shadows the layer's class `call` for this forward only.
       for (const layer of frozen) {
         const call = (layer.call as LayerCall).bind(layer);

@@ -10,6 +10,7 @@ import {
   fusedLinear,
   fusedRowSoftmax,
 } from './fusedOps';
+import { dropoutSeed } from '../rng';
 
 /**
  * nn.Linear: x·Wᵀ + b with W in PyTorch's [out, in] layout, so an adapter's ΔW ([out, in]) adds
@@ -138,8 +139,7 @@ export class Dropout {
   apply<T extends tf.Tensor>(x: T, rate: number): T {
     if (this.isIdentity(rate)) return x;
     this.calls += 1;
-    // One distinct seed per call site and forward, reproducible for a given forward seed.
-    const seed = this.seed === undefined ? undefined : this.seed * 1000003 + this.calls;
+    const seed = this.seed === undefined ? undefined : dropoutSeed(this.seed, this.calls);
     return tf.dropout(x, rate, undefined, seed) as T;
   }
 }

@@ -30,6 +30,16 @@ async function ok(...args: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** `superlora evaluate` on the test subset: the accuracy it reports. */
+async function evaluate(...model: string[]): Promise<number> {
+  const stdout = await ok(
+    'evaluate',
+    ...model,
+    ...['--test-size', String(TEST_SIZE), '--backend', 'cpu', '--json'],
+  );
+  return (JSON.parse(stdout) as { accuracy: number }).accuracy;
+}
+
 beforeAll(async () => {
   tf.enableProdMode();
   await tf.setBackend('cpu');
@@ -102,16 +112,6 @@ test('finetune, evaluate, merge and predict a Layers model; the merged model.jso
   expect(head.weight.shape).toEqual([10, HIDDEN]);
   expect(head.labels).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
-  const evaluate = async (...model: string[]) =>
-    (
-      JSON.parse(
-        await ok(
-          'evaluate',
-          ...model,
-          ...['--test-size', String(TEST_SIZE), '--backend', 'cpu', '--json'],
-        ),
-      ) as { accuracy: number }
-    ).accuracy;
   expect(await evaluate('--model', 'mlp', '--adapter', 'run')).toBe(summary.accuracy);
   expect(
     await ok('merge', '--model', 'mlp/model.json', '--adapter', 'run', '--out', 'merged'),
@@ -167,16 +167,6 @@ test('batch normalisation keeps the base model’s statistics: the run, its file
       ...['--checkpoint-every', '0', '--backend', 'cpu', '--json', '--out', 'run-normalized'],
     ),
   ) as Summary;
-  const evaluate = async (...model: string[]) =>
-    (
-      JSON.parse(
-        await ok(
-          'evaluate',
-          ...model,
-          ...['--test-size', String(TEST_SIZE), '--backend', 'cpu', '--json'],
-        ),
-      ) as { accuracy: number }
-    ).accuracy;
   expect(await evaluate('--model', 'normalized', '--adapter', 'run-normalized')).toBe(
     summary.accuracy,
   );

@@ -5,14 +5,14 @@
  * tfjs's cpu kernel computes it, so the result is that kernel's bit for bit. tfjs's kernel walks
  * four cycling parameter indices per element in JavaScript: it was a quarter of a MobileNet-style
  * training step once the convolutions and ReLU6 were native. Claimed: float32 tensors whose
- * parameters have x's last dimension or one element, all of one rank (tfjs's own checks); anything
- * else goes to tfjs's kernel.
+ * parameters have x's last dimension or one element, all of one rank (tfjs's own checks), and a
+ * ε that is not NaN; anything else goes to tfjs's kernel.
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { outputArray, outputTensor } from './outputPool';
-import { CPU_BACKEND, runStock } from './stockKernels';
+import { nativeKernelConfig, runStock } from './stockKernels';
 
 /** tfjs's default when the attribute is absent. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
@@ -35,7 +35,12 @@ function batchNorm(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   };
   const params = [mean, variance, scale, offset].map(parameter);
   const epsilon = args.attrs?.['varianceEpsilon'] ?? DEFAULT_VARIANCE_EPSILON;
-  if (channels === 0 || params.includes(null) || typeof epsilon !== 'number') {
+  if (
+    channels === 0 ||
+    params.includes(null) ||
+    typeof epsilon !== 'number' ||
+    Number.isNaN(epsilon)
+  ) {
     return runStock(tf.FusedBatchNorm, args);
   }
   const [meanValues, varianceValues, scaleValues, offsetValues] = params;
@@ -53,8 +58,4 @@ function batchNorm(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   return outputTensor(backend, [...x.shape], out);
 }
 
-export const batchNormConfig: tf.KernelConfig = {
-  kernelName: tf.FusedBatchNorm,
-  backendName: CPU_BACKEND,
-  kernelFunc: batchNorm as tf.KernelFunc,
-};
+export const batchNormConfig = nativeKernelConfig(tf.FusedBatchNorm, batchNorm);

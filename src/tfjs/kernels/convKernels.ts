@@ -12,7 +12,7 @@ import { loadAddon } from '../../native/loadAddon';
 import { convAttrs, convGeometry, isShape4, type Shape4 } from './convGeometry';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { outputArray, outputTensor } from './outputPool';
-import { CPU_BACKEND, runStock } from './stockKernels';
+import { nativeKernelConfig, runStock } from './stockKernels';
 
 export interface ConvFamily {
   depthwise: boolean;
@@ -29,10 +29,6 @@ export interface ConvKernelConfigs {
   fused: tf.KernelConfig;
   backpropInput: tf.KernelConfig;
   backpropFilter: tf.KernelConfig;
-}
-
-function config(kernelName: string, kernelFunc: (args: KernelArgs) => unknown): tf.KernelConfig {
-  return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
 }
 
 function sameShape(a: readonly number[], b: readonly number[] | undefined): boolean {
@@ -131,8 +127,10 @@ export function convKernelConfigs(family: ConvFamily): ConvKernelConfigs {
   };
 
   return {
-    forward: config(kernels.forward, (args) => forward(args, kernels.forward, 'linear', undefined)),
-    fused: config(kernels.fused, (args) =>
+    forward: nativeKernelConfig(kernels.forward, (args) =>
+      forward(args, kernels.forward, 'linear', undefined),
+    ),
+    fused: nativeKernelConfig(kernels.fused, (args) =>
       forward(
         args,
         kernels.fused,
@@ -140,7 +138,7 @@ export function convKernelConfigs(family: ConvFamily): ConvKernelConfigs {
         args.inputs['bias'],
       ),
     ),
-    backpropInput: config(kernels.backpropInput, backpropInput),
-    backpropFilter: config(kernels.backpropFilter, backpropFilter),
+    backpropInput: nativeKernelConfig(kernels.backpropInput, backpropInput),
+    backpropFilter: nativeKernelConfig(kernels.backpropFilter, backpropFilter),
   };
 }

@@ -36,39 +36,44 @@ export function sizeOf(shape: readonly number[]): number {
 }
 
 /**
- * The float32 values of a tensor, as the backend holds them (no copy; a pooled output stays
- * recyclable, src/tfjs/kernels/outputPool.ts), or null when the native
- * path cannot take it: another dtype, or storage that is not one dense Float32Array. The check is
- * by tag rather than instanceof so that arrays from another realm (jest's vm contexts) pass.
+ * The values of a tensor of `dtype` as the backend holds them, when they are one dense typed array
+ * tagged `tag` of the tensor's size (no copy; a pooled output stays recyclable,
+ * src/tfjs/kernels/outputPool.ts), else null. The check is by tag rather than instanceof so that
+ * arrays from another realm (jest's vm contexts) pass.
+ */
+function denseValues(
+  backend: CpuBackend,
+  info: tf.TensorInfo | undefined,
+  dtype: tf.DataType,
+  tag: string,
+): ArrayBufferView | null {
+  if (info === undefined || info.dtype !== dtype) return null;
+  const values = entryValues(backend.data.get(info.dataId));
+  if (!ArrayBuffer.isView(values)) return null;
+  if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== tag) return null;
+  return (values as Float32Array | Uint8Array).length === sizeOf(info.shape) ? values : null;
+}
+
+/**
+ * The float32 values of a tensor, or null when the native path cannot take it: another dtype, or
+ * storage that is not one dense Float32Array.
  */
 export function float32Values(
   backend: CpuBackend,
   info: tf.TensorInfo | undefined,
 ): Float32Array | null {
-  if (info === undefined || info.dtype !== 'float32') return null;
-  const values = entryValues(backend.data.get(info.dataId));
-  if (!ArrayBuffer.isView(values)) return null;
-  if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Float32Array')
-    return null;
-  const array = values as Float32Array;
-  return array.length === sizeOf(info.shape) ? array : null;
+  return denseValues(backend, info, 'float32', 'Float32Array') as Float32Array | null;
 }
 
 /**
- * The values of a bool tensor (one byte each, 0 or 1, as the cpu backend stores them; no copy),
- * or null for another dtype or storage.
+ * The values of a bool tensor (one byte each, 0 or 1, as the cpu backend stores them), or null
+ * for another dtype or storage.
  */
 export function boolValues(
   backend: CpuBackend,
   info: tf.TensorInfo | undefined,
 ): Uint8Array | null {
-  if (info === undefined || info.dtype !== 'bool') return null;
-  const values = entryValues(backend.data.get(info.dataId));
-  if (!ArrayBuffer.isView(values)) return null;
-  if ((values as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'Uint8Array')
-    return null;
-  const array = values as Uint8Array;
-  return array.length === sizeOf(info.shape) ? array : null;
+  return denseValues(backend, info, 'bool', 'Uint8Array') as Uint8Array | null;
 }
 
 /**

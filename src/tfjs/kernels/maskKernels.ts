@@ -11,15 +11,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
-import { boolValues, cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
-import { outputArray, outputTensor, zeroedOutputArray } from './outputPool';
-import { CPU_BACKEND, runStock } from './stockKernels';
+import { boolValues, cpuBackend, float32Values, sizeOf } from './cpuBackend';
+import { boolOutputArray, outputArray, outputTensor, zeroedOutputArray } from './outputPool';
+import { nativeKernelConfig, runStock } from './stockKernels';
 
 type CompareName = 'greater' | 'greaterEqual' | 'less' | 'lessEqual' | 'equal' | 'notEqual';
-
-function config(kernelName: string, kernelFunc: (args: KernelArgs) => unknown): tf.KernelConfig {
-  return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
-}
 
 /** The broadcast shape of a and b when each has its size or one element, else null. */
 function elementwiseShape(a: tf.TensorInfo, b: tf.TensorInfo): number[] | null {
@@ -38,16 +34,16 @@ function elementwiseShape(a: tf.TensorInfo, b: tf.TensorInfo): number[] | null {
 }
 
 function compareKernel(kernelName: string, op: CompareName): tf.KernelConfig {
-  return config(kernelName, (args) => {
+  return nativeKernelConfig(kernelName, (args) => {
     const { a, b } = args.inputs;
     const backend = cpuBackend(args);
     const aValues = float32Values(backend, a);
     const bValues = float32Values(backend, b);
     const shape = a && b ? elementwiseShape(a, b) : null;
     if (aValues === null || bValues === null || shape === null) return runStock(kernelName, args);
-    const out = new Uint8Array(sizeOf(shape));
+    const out = boolOutputArray(sizeOf(shape));
     loadAddon().compare(op, aValues, bValues, out);
-    return backend.makeTensorInfo(shape, 'bool', out);
+    return outputTensor(backend, shape, out);
   });
 }
 
@@ -58,7 +54,7 @@ export const lessEqualConfig = compareKernel(tf.LessEqual, 'lessEqual');
 export const equalConfig = compareKernel(tf.Equal, 'equal');
 export const notEqualConfig = compareKernel(tf.NotEqual, 'notEqual');
 
-export const logicalAndConfig = config(tf.LogicalAnd, (args) => {
+export const logicalAndConfig = nativeKernelConfig(tf.LogicalAnd, (args) => {
   const { a, b } = args.inputs;
   const backend = cpuBackend(args);
   const aValues = boolValues(backend, a);
@@ -67,12 +63,12 @@ export const logicalAndConfig = config(tf.LogicalAnd, (args) => {
   if (aValues === null || bValues === null || shape === null) {
     return runStock(tf.LogicalAnd, args);
   }
-  const out = new Uint8Array(sizeOf(shape));
+  const out = boolOutputArray(sizeOf(shape));
   loadAddon().logicalAnd(aValues, bValues, out);
-  return backend.makeTensorInfo(shape, 'bool', out);
+  return outputTensor(backend, shape, out);
 });
 
-export const selectConfig = config(tf.Select, (args) => {
+export const selectConfig = nativeKernelConfig(tf.Select, (args) => {
   const { condition, t, e } = args.inputs;
   const backend = cpuBackend(args);
   const conditionValues = boolValues(backend, condition);
@@ -92,7 +88,7 @@ export const selectConfig = config(tf.Select, (args) => {
   return outputTensor(backend, [...(t as tf.TensorInfo).shape], out);
 });
 
-export const clipByValueConfig = config(tf.ClipByValue, (args) => {
+export const clipByValueConfig = nativeKernelConfig(tf.ClipByValue, (args) => {
   const { x } = args.inputs;
   const backend = cpuBackend(args);
   const values = float32Values(backend, x);
@@ -112,7 +108,7 @@ export const clipByValueConfig = config(tf.ClipByValue, (args) => {
   return outputTensor(backend, [...(x as tf.TensorInfo).shape], out);
 });
 
-export const zerosLikeConfig = config(tf.ZerosLike, (args) => {
+export const zerosLikeConfig = nativeKernelConfig(tf.ZerosLike, (args) => {
   const { x } = args.inputs;
   if (x === undefined || x.dtype !== 'float32') return runStock(tf.ZerosLike, args);
   return outputTensor(cpuBackend(args), [...x.shape], zeroedOutputArray(sizeOf(x.shape)));

@@ -15,8 +15,9 @@
  * identity) share the entry and its count of references, so the array is recycled only when the
  * last one is disposed.
  *
- * A recycled array holds an earlier output's values: kernels that write every element of their
- * output take outputArray, the others zeroedOutputArray. The pool holds at most
+ * Float32 outputs and bool ones (Uint8Array, the comparisons') are pooled apart. A recycled array
+ * holds an earlier output's values: kernels that write every element of their output take
+ * outputArray or boolOutputArray, the others zeroedOutputArray. The pool holds at most
  * SUPERLORA_OUTPUT_POOL_MB MiB of free arrays (default 256; 0 turns recycling off).
  */
 import type * as tf from '@tensorflow/tfjs';
@@ -34,9 +35,12 @@ const UNSEEN = Symbol('superlora.unseenOutput');
 /** On a backend whose disposeData is wrapped. */
 const HOOKED = Symbol('superlora.outputPoolHooked');
 
+/** An output array the pool recycles: a float32 tensor's or a bool tensor's. */
+type PooledArray = Float32Array | Uint8Array;
+
 interface BackendEntry {
   values?: unknown;
-  [UNSEEN]?: Float32Array | null;
+  [UNSEEN]?: PooledArray | null;
 }
 
 export interface OutputPoolStats {
@@ -52,7 +56,9 @@ export interface OutputPoolStats {
   limitBytes: number;
 }
 
-const freeArrays = new Map<number, Float32Array[]>();
+/** Free arrays by length, float32 and bool apart. */
+const freeFloat32 = new Map<number, Float32Array[]>();
+const freeBool = new Map<number, Uint8Array[]>();
 let pooledBytes = 0;
 let limitBytes = DEFAULT_OUTPUT_POOL_MB * 2 ** 20;
 const counts = { reused: 0, allocated: 0, escaped: 0 };
@@ -69,7 +75,8 @@ export function configureOutputPool(env: Record<string, string | undefined>): vo
 
 /** Drops every free array (they become garbage) and resets the counts. */
 export function clearOutputPool(): void {
-  freeArrays.clear();
+  freeFloat32.clear();
+  freeBool.clear();
   pooledBytes = 0;
   counts.reused = 0;
   counts.allocated = 0;
@@ -86,17 +93,26 @@ export function outputPoolStats(): OutputPoolStats {
  * Kernels that leave elements as they find them take zeroedOutputArray.
  */
 export function outputArray(length: number): Float32Array {
-  const recycled = freeArrays.get(length)?.pop();
-  let array: Float32Array;
+  const array = take(freeFloat32, length) ?? new Float32Array(length);
+  return poisoned ? array.fill(NaN) : array;
+}
+
+/** outputArray for a bool output (one byte per element, 0 or 1); poisoned arrays hold 255. */
+export function boolOutputArray(length: number): Uint8Array {
+  const array = take(freeBool, length) ?? new Uint8Array(length);
+  return poisoned ? array.fill(255) : array;
+}
+
+/** A free array of `length` from `free`, or undefined (counted as an allocation to come). */
+function take<T extends PooledArray>(free: Map<number, T[]>, length: number): T | undefined {
+  const recycled = free.get(length)?.pop();
   if (recycled === undefined) {
     counts.allocated++;
-    array = new Float32Array(length);
   } else {
     pooledBytes -= recycled.byteLength;
     counts.reused++;
-    array = recycled;
   }
-  return poisoned ? array.fill(NaN) : array;
+  return recycled;
 }
 
 /** outputArray, zero-filled (as a new Float32Array is). */
@@ -112,12 +128,16 @@ export function poisonOutputArrays(on: boolean): void {
   poisoned = on;
 }
 
-function release(array: Float32Array): void {
+function release(array: PooledArray): void {
   if (limitBytes === 0 || pooledBytes + array.byteLength > limitBytes) return;
-  let list = freeArrays.get(array.length);
+  const free = (array.BYTES_PER_ELEMENT === 1 ? freeBool : freeFloat32) as Map<
+    number,
+    PooledArray[]
+  >;
+  let list = free.get(array.length);
   if (list === undefined) {
     list = [];
-    freeArrays.set(array.length, list);
+    free.set(array.length, list);
   }
   list.push(array);
   pooledBytes += array.byteLength;
@@ -173,16 +193,17 @@ function hookDisposal(backend: CpuBackend & { [HOOKED]?: true }): void {
 }
 
 /**
- * A new float32 tensor of the backend holding `values` (from outputArray), tracked so that its
- * array is recycled when the tensor is disposed, unless something other than a native kernel has
- * read it by then.
+ * A new tensor of the backend holding `values` (float32 from outputArray, bool from
+ * boolOutputArray), tracked so that its array is recycled when the tensor is disposed, unless
+ * something other than a native kernel has read it by then.
  */
 export function outputTensor(
   backend: CpuBackend,
   shape: number[],
-  values: Float32Array,
+  values: PooledArray,
 ): tf.TensorInfo {
-  const info = backend.makeTensorInfo(shape, 'float32', values);
+  const dtype = values.BYTES_PER_ELEMENT === 1 ? 'bool' : 'float32';
+  const info = backend.makeTensorInfo(shape, dtype, values);
   if (limitBytes === 0) return info;
   hookDisposal(backend);
   const entry = backend.data.get(info.dataId) as BackendEntry;

@@ -14,7 +14,7 @@ import { loadAddon } from '../../native/loadAddon';
 import { geometryArray, isShape4, poolInfo } from './convGeometry';
 import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
 import { outputArray, outputTensor } from './outputPool';
-import { CPU_BACKEND, runStock } from './stockKernels';
+import { nativeKernelConfig, runStock } from './stockKernels';
 
 /** MaxPool or AvgPool: out = each window's maximum or mean. */
 function poolForward(kernelName: string, addonFunction: 'maxPool' | 'avgPool') {
@@ -52,11 +52,13 @@ function poolBackward(kernelName: string, pooling: 'max' | 'avg') {
   };
 }
 
-function config(kernelName: string, kernelFunc: (args: KernelArgs) => unknown): tf.KernelConfig {
-  return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
-}
-
-export const maxPoolConfig = config(tf.MaxPool, poolForward(tf.MaxPool, 'maxPool'));
-export const maxPoolGradConfig = config(tf.MaxPoolGrad, poolBackward(tf.MaxPoolGrad, 'max'));
-export const avgPoolConfig = config(tf.AvgPool, poolForward(tf.AvgPool, 'avgPool'));
-export const avgPoolGradConfig = config(tf.AvgPoolGrad, poolBackward(tf.AvgPoolGrad, 'avg'));
+export const maxPoolConfig = nativeKernelConfig(tf.MaxPool, poolForward(tf.MaxPool, 'maxPool'));
+export const maxPoolGradConfig = nativeKernelConfig(
+  tf.MaxPoolGrad,
+  poolBackward(tf.MaxPoolGrad, 'max'),
+);
+export const avgPoolConfig = nativeKernelConfig(tf.AvgPool, poolForward(tf.AvgPool, 'avgPool'));
+export const avgPoolGradConfig = nativeKernelConfig(
+  tf.AvgPoolGrad,
+  poolBackward(tf.AvgPoolGrad, 'avg'),
+);

@@ -8,6 +8,14 @@ import type { KernelArgs } from './cpuBackend';
 
 export const CPU_BACKEND = 'cpu';
 
+/** A cpu-backend KernelConfig for one of our kernel functions. */
+export function nativeKernelConfig(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => unknown,
+): tf.KernelConfig {
+  return { kernelName, backendName: CPU_BACKEND, kernelFunc: kernelFunc as tf.KernelFunc };
+}
+
 const saved = new Map<string, tf.KernelConfig>();
 
 export function saveStockKernel(config: tf.KernelConfig): void {
