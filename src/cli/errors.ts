@@ -7,6 +7,7 @@ import { EngineUnavailableError } from '../engines/engine';
 import { AdapterFileError } from '../io/adapterFile';
 import { PeftFormatError } from '../io/peftFile';
 import { RunLogError } from '../plot/runLog';
+import { PngUnavailableError } from '../plot/renderVega';
 import { SafetensorsFormatError } from '../io/safetensors';
 import { SweepFormatError, SweepJobError } from '../sweep/sweepErrors';
 import { DatasetFormatError, DatasetUnavailableError } from '../data/datasetErrors';
@@ -35,6 +36,7 @@ const USER_ERRORS = [
   BackendUnavailableError,
   SweepFormatError,
   RunLogError,
+  PngUnavailableError,
   LogFormatError,
   // Only reaches the user when SUPERLORA_BINARY / SUPERLORA_BUILD chose a binary that does not
   // load (otherwise the package runs on tfjs); its lines list every binary tried and every fix.

@@ -3,7 +3,6 @@
  * with resvg. Shared by the sweep plot (src/sweep/) and the training curves (src/train/).
  */
 import { extname } from 'path';
-import { Resvg } from '@resvg/resvg-js';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '../io/atomicWrite';
 
@@ -20,8 +19,38 @@ export async function renderSvg(spec: object): Promise<string> {
   }
 }
 
+/**
+ * PNG output is unavailable: resvg's binary for this platform did not load (an install with
+ * --omit=optional, or a platform resvg has no binary for). SVG output still works.
+ */
+export class PngUnavailableError extends Error {
+  override name = 'PngUnavailableError';
+}
+
+type ResvgModule = typeof import('@resvg/resvg-js');
+
+let resvgModule: Promise<ResvgModule> | undefined;
+
+/**
+ * resvg, loaded on first use: it is a native package with a binary per platform, and nothing but
+ * PNG output needs it, so `require('superlora')` and every command that draws no PNG work where
+ * it cannot load.
+ */
+function loadResvg(): Promise<ResvgModule> {
+  resvgModule ??= import('@resvg/resvg-js').catch((error: unknown) => {
+    resvgModule = undefined;
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new PngUnavailableError(
+      `PNG plots need @resvg/resvg-js's binary for ${process.platform}-${process.arch}, which ` +
+        `did not load (${reason}); install it (npm install @resvg/resvg-js) or write .svg instead`,
+    );
+  });
+  return resvgModule;
+}
+
 /** Rasterises an SVG; `width` in pixels (default: the SVG's own width), height in proportion. */
-export function svgToPng(svg: string, width?: number): Buffer {
+export async function svgToPng(svg: string, width?: number): Promise<Buffer> {
+  const { Resvg } = await loadResvg();
   const resvg = new Resvg(svg, {
     fitTo: width === undefined ? { mode: 'original' } : { mode: 'width', value: width },
     background: 'white',
@@ -51,6 +80,29 @@ export async function writeSpecPlot(path: string, spec: object, pngWidth?: numbe
   const svg = await renderSvg(spec);
   await writeFileAtomic(
     path,
-    extname(path).toLowerCase() === '.svg' ? svg : svgToPng(svg, pngWidth),
+    extname(path).toLowerCase() === '.svg' ? svg : await svgToPng(svg, pngWidth),
   );
+}
+
+/**
+ * Writes the drawing of `spec` to `pngPath` as PNG or, where PNG output is unavailable, as SVG
+ * beside it (the same name ending in .svg). Returns the path written and, for the SVG, why.
+ */
+export async function writePngOrSvg(
+  pngPath: string,
+  spec: object,
+  pngWidth?: number,
+): Promise<{ path: string; pngUnavailable?: string }> {
+  const svg = await renderSvg(spec);
+  let png: Buffer;
+  try {
+    png = await svgToPng(svg, pngWidth);
+  } catch (error) {
+    if (!(error instanceof PngUnavailableError)) throw error;
+    const svgPath = pngPath.replace(/\.png$/i, '.svg');
+    await writeFileAtomic(svgPath, svg);
+    return { path: svgPath, pngUnavailable: error.message };
+  }
+  await writeFileAtomic(pngPath, png);
+  return { path: pngPath };
 }

@@ -1,7 +1,13 @@
 /** Draws the sweep plot (plotSpec.ts) as SVG, or PNG, with src/plot/renderVega.ts. */
 import { join } from 'path';
 import { writeFileAtomic } from '../io/atomicWrite';
-import { isPlotFile, renderSvg, svgToPng, writeSpecPlot } from '../plot/renderVega';
+import {
+  isPlotFile,
+  PngUnavailableError,
+  renderSvg,
+  svgToPng,
+  writeSpecPlot,
+} from '../plot/renderVega';
 import { plotSpec, VALIDATION_Y_TITLE, type PlotOptions } from './plotSpec';
 import { onValidationAccuracy, type SweepResult } from './results';
 import { SweepFormatError } from './sweepErrors';
@@ -28,31 +34,45 @@ export const PLOT_PNG = 'accuracy-vs-params.png';
 export const VALIDATION_PLOT_SVG = 'validation-accuracy-vs-params.svg';
 export const VALIDATION_PLOT_PNG = 'validation-accuracy-vs-params.png';
 
-/** Draws `results` once and writes it as `svgName` and a 1200-px PNG `pngName` in `dir`. */
+/**
+ * Draws `results` once and writes it as `svgName` and a 1200-px PNG `pngName` in `dir`. Where PNG
+ * output is unavailable the SVG alone is written and `log` says why: the sweep's results stand
+ * without the picture.
+ */
 async function writeSvgAndPng(
   dir: string,
   [svgName, pngName]: [string, string],
   results: readonly SweepResult[],
   options: PlotOptions,
+  log: (line: string) => void,
 ): Promise<void> {
   const svg = await renderSvg(plotSpec(results, options));
   await writeFileAtomic(join(dir, svgName), svg);
-  await writeFileAtomic(join(dir, pngName), svgToPng(svg, 1200));
+  let png: Buffer;
+  try {
+    png = await svgToPng(svg, 1200);
+  } catch (error) {
+    if (!(error instanceof PngUnavailableError)) throw error;
+    log(`${pngName} not drawn: ${error.message}`);
+    return;
+  }
+  await writeFileAtomic(join(dir, pngName), png);
 }
 
 /**
  * A sweep folder's plot, `accuracy-vs-params.svg` and a 1200-px `.png` of the same drawing
  * (rendered once); nothing when no row has an accuracy yet. When rows have validation
  * accuracies (`--validation-size`), the same plot of those, `validation-accuracy-vs-params.*`,
- * to choose configs by.
+ * to choose configs by. Where PNG output is unavailable, the SVGs alone and a line to `log`.
  */
 export async function writeSweepPlots(
   dir: string,
   results: readonly SweepResult[],
   title: string,
+  log: (line: string) => void,
 ): Promise<void> {
   if (results.some((row) => row.accuracy !== null)) {
-    await writeSvgAndPng(dir, [PLOT_SVG, PLOT_PNG], results, { title });
+    await writeSvgAndPng(dir, [PLOT_SVG, PLOT_PNG], results, { title }, log);
   }
   if (results.some((row) => row.validationAccuracy !== null)) {
     await writeSvgAndPng(
@@ -60,6 +80,7 @@ export async function writeSweepPlots(
       [VALIDATION_PLOT_SVG, VALIDATION_PLOT_PNG],
       onValidationAccuracy(results),
       { title, yTitle: VALIDATION_Y_TITLE },
+      log,
     );
   }
 }

@@ -200,7 +200,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepOutcome> {
   await Promise.all(Array.from({ length: Math.min(jobs, total) }, work));
   await save();
   const results = ordered();
-  await writeSweepPlots(outDir, results, `${grid.name}: accuracy against adapter parameters`);
+  await writeSweepPlots(outDir, results, `${grid.name}: accuracy against adapter parameters`, log);
   const [failure] = failures;
   if (failure !== undefined) throw failure;
   return { results, ran, skipped, seconds: (performance.now() - started) / 1000 };

@@ -79,11 +79,11 @@ describe('sweep plot', () => {
 
   test('the PNG starts with the signature and has the requested width', async () => {
     const svg = await renderSvg(plotSpec(results));
-    const natural = pngSize(svgToPng(svg));
+    const natural = pngSize(await svgToPng(svg));
     const svgWidth = Number(/width="(\d+)"/.exec(svg)?.[1]);
     const svgHeight = Number(/height="(\d+)"/.exec(svg)?.[1]);
     expect(natural).toEqual({ width: svgWidth, height: svgHeight });
-    const sized = pngSize(svgToPng(svg, 1000));
+    const sized = pngSize(await svgToPng(svg, 1000));
     expect(sized.width).toBe(1000);
     expect(sized.height).toBe(Math.round((1000 * svgHeight) / svgWidth));
     const path = join(dir, 'plot.png');

@@ -12,7 +12,7 @@ import { DEFAULT_TARGET_PATTERNS } from '../../tfjs/modelAdapter';
 import { join } from 'path';
 import { writeFileAtomic } from '../../io/atomicWrite';
 import { lrRangeSpec } from '../../plot/lrRangeSpec';
-import { writeSpecPlot } from '../../plot/renderVega';
+import { writePngOrSvg } from '../../plot/renderVega';
 import { finetune, findLearningRate, type FinetuneOptions } from '../../train/finetune';
 import { Progress } from '../../train/progress';
 import { describeOptimization } from '../../train/trainingSettings';
@@ -157,7 +157,7 @@ async function findLr(
   const jsonPath = join(flags.out, LR_FIND_JSON);
   const plotPath = join(flags.out, LR_FIND_PLOT);
   await writeFileAtomic(jsonPath, `${JSON.stringify({ ...range, ...result }, null, 2)}\n`);
-  await writeSpecPlot(
+  const plot = await writePngOrSvg(
     plotPath,
     lrRangeSpec(
       result,
@@ -165,6 +165,9 @@ async function findLr(
     ),
     900,
   );
+  if (plot.pngUnavailable !== undefined) {
+    console.error(`${LR_FIND_PLOT} not drawn: ${plot.pngUnavailable}`);
+  }
   if (flags.json) {
     console.log(JSON.stringify({ ...range, ...result, points: undefined }));
     return;
@@ -178,7 +181,7 @@ async function findLr(
   console.log(
     `range test          ${result.points.length} steps in ${result.seconds.toFixed(1)} s`,
   );
-  console.log(`written             ${jsonPath}, ${plotPath}`);
+  console.log(`written             ${jsonPath}, ${plot.path}`);
 }
 
 export function registerFinetuneCommand(program: Command): void {

@@ -87,6 +87,7 @@ async function runSeeds(
     flags.out,
     results,
     `${grid.name}: mean accuracy over seeds ${seeds.join(', ')}`,
+    (line) => console.error(line),
   );
   for (const line of spreadLines(spreads)) console.log(line);
   for (const line of reductionLines(results)) console.log(line);
