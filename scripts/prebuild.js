@@ -13,6 +13,13 @@
  * Portable on purpose: binding.gyp compiles the baseline objects for plain x86-64 (no -march) and
  * the AVX2 / AVX-512 kernels are chosen at run time (native/simd/isa.cc); this script refuses to
  * build when CFLAGS / CXXFLAGS ask for -march=native.
+ *
+ * `npm run prebuilds -- --arch arm64` on an x86-64 Linux machine cross-compiles the linux-arm64
+ * binary with Debian's aarch64-linux-gnu toolchain (apt-get install g++-aarch64-linux-gnu);
+ * scripts/check-prebuilt.sh arm64 tests it under qemu.
+ *
+ * Fails when the binary needs a glibc newer than 2.29 or a GCC 12+ libstdc++: the floor the
+ * README promises.
  */
 'use strict';
 const { execFileSync, spawnSync } = require('child_process');
@@ -30,6 +37,13 @@ for (const name of ['CFLAGS', 'CXXFLAGS', 'CPPFLAGS']) {
     process.exit(1);
   }
 }
+
+/** Debian's cross toolchains, by the Node.js name of the target architecture. */
+const CROSS_PREFIXES = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
+const GLIBC_FLOOR = [2, 29];
+
+const targetArch = archArgument(process.argv.slice(2)) ?? process.arch;
+const toolchain = crossToolchain(targetArch);
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'superlora-prebuild-'));
 try {
@@ -59,6 +73,7 @@ try {
         // node-gyp's parallel make (it builds with one job otherwise).
         JOBS: 'max',
         ...process.env,
+        ...toolchain.env,
       },
     },
   );
@@ -81,10 +96,23 @@ try {
         console.log(
           `prebuild: needs ${newest(symbols, 'GLIBC')} and ${newest(symbols, 'GLIBCXX')}`,
         );
+        // Newer math functions get new symbol versions now and then (hypot on aarch64 in 2.35,
+        // pinned in native/linalg/symmetric_eigen.cc): a newer floor means a call slipped past.
+        const glibc = newestVersion(symbols, 'GLIBC');
+        if (glibc !== undefined && compareVersions(glibc, GLIBC_FLOOR) > 0) {
+          console.error(`prebuild: the binary needs a glibc newer than ${GLIBC_FLOOR.join('.')}`);
+          process.exitCode = 1;
+        }
         // libstdc++ is linked dynamically on purpose: linking it statically pulls in the build
         // machine's glibc (2.34+ pthread symbols, arc4random), a higher floor than libstdc++'s.
         // GCC 12's condition_variable::wait is pinned to an old version (native/parallel/
         // thread_pool.cc); a GLIBCXX_3.4.30 here means a new call slipped past that.
+        if (targetArch === 'arm64' && fusedMultiplyAdds(target) > 0) {
+          console.error(
+            'prebuild: the arm64 binary has fused multiply-adds (binding.gyp turns them off)',
+          );
+          process.exitCode = 1;
+        }
         if (/GLIBCXX_3\.4\.(29|3\d)/.test(symbols)) {
           console.error('prebuild: the binary needs a GCC 12+ libstdc++ (GLIBCXX_3.4.29+)');
           process.exitCode = 1;
@@ -96,23 +124,82 @@ try {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
+/** The value of `--arch X` / `--arch=X` among prebuildify's arguments. */
+function archArgument(args) {
+  for (const [i, arg] of args.entries()) {
+    if (arg === '--arch') return args[i + 1];
+    if (arg.startsWith('--arch=')) return arg.slice('--arch='.length);
+  }
+  return undefined;
+}
+
+/**
+ * The compilers, strip and objdump for `arch`: the machine's own for its own architecture, else
+ * Debian's cross toolchain (Linux only), which must be installed.
+ */
+function crossToolchain(arch) {
+  if (arch === process.arch) return { env: {}, objdump: 'objdump' };
+  const prefix = CROSS_PREFIXES[arch];
+  if (process.platform !== 'linux' || prefix === undefined) {
+    console.error(
+      `prebuild: cannot cross-compile for ${process.platform}-${arch} on ${process.platform}-${process.arch} ` +
+        `(cross builds: linux-${Object.keys(CROSS_PREFIXES).join(', linux-')})`,
+    );
+    process.exit(1);
+  }
+  const compiler = `${prefix}g++`;
+  if (spawnSync(compiler, ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.error(
+      `prebuild: cross-compiling for linux-${arch} needs ${compiler} ` +
+        `(Debian / Ubuntu: apt-get install g++-${prefix.slice(0, -1)})`,
+    );
+    process.exit(1);
+  }
+  return {
+    env: {
+      CC: `${prefix}gcc`,
+      CXX: compiler,
+      LINK: compiler,
+      AR: `${prefix}ar`,
+      PREBUILD_STRIP_BIN: `${prefix}strip`,
+    },
+    objdump: `${prefix}objdump`,
+  };
+}
+
+/** How many fused multiply-add instructions (fmadd, fmla and kin) the arm64 `file` has. */
+function fusedMultiplyAdds(file) {
+  const code = execFileSync(toolchain.objdump, ['-d', file], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
+  return (code.match(/\t(fn?madd|fn?msub|fmla|fmls)\t/g) ?? []).length;
+}
+
 function dynamicSymbols(file) {
   try {
-    return execFileSync('objdump', ['-T', file], { encoding: 'utf8' });
+    return execFileSync(toolchain.objdump, ['-T', file], { encoding: 'utf8' });
   } catch {
     return '';
   }
 }
 
-/** The newest `${prefix}_x.y[.z]` symbol version in objdump -T output (GLIBC, GLIBCXX). */
-function newest(symbols, prefix) {
+/** The newest `${prefix}_x.y[.z]` symbol version in objdump -T output, as [x, y, z]. */
+function newestVersion(symbols, prefix) {
   const versions = [
     ...symbols.matchAll(new RegExp(`\\b${prefix}_(\\d+)\\.(\\d+)(?:\\.(\\d+))?`, 'g')),
-  ]
-    .map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)])
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-  const last = versions[versions.length - 1];
+  ].map((m) => [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)]);
+  return versions.sort(compareVersions)[versions.length - 1];
+}
+
+function compareVersions(a, b) {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] ?? 0) - (b[2] ?? 0);
+}
+
+/** The newest `${prefix}_x.y[.z]` symbol version in objdump -T output (GLIBC, GLIBCXX), as text. */
+function newest(symbols, prefix) {
   if (symbols === '') return `${prefix}: unknown (objdump failed or not found)`;
+  const last = newestVersion(symbols, prefix);
   return last
     ? `${prefix}_${last.filter((part, i) => i < 2 || part > 0).join('.')}`
     : `no ${prefix}`;

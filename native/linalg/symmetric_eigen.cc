@@ -1,5 +1,15 @@
 #include "symmetric_eigen.h"
 
+// glibc 2.35 gave hypot a new symbol version (the old one wraps the same computation in SVID error
+// handling), which would make the prebuilt binaries need glibc 2.35. Bind the calls below to the
+// version every glibc of the architecture has (README "Prebuilt binaries"; scripts/prebuild.js
+// checks the floor).
+#if defined(__linux__) && defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver hypot,hypot@GLIBC_2.2.5");
+#elif defined(__linux__) && defined(__GLIBC__) && defined(__aarch64__)
+__asm__(".symver hypot,hypot@GLIBC_2.17");
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>

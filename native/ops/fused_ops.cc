@@ -154,6 +154,12 @@ void LayerNormGammaGrad(const float* dy, const float* x, const float* mean, cons
   }
 }
 
+// GCC 12 for aarch64 warns that erf[] "may be used uninitialized" when passed to the erf kernel:
+// it does not see that the loop before each call fills erf[0, count), all the kernel reads.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 void Gelu(const float* x, float* y, int64_t n, simd::Isa isa) {
   const OpsKernels& kernels = KernelsFor(isa);
   ForChunks(n, [&](int64_t first, int64_t count) {
@@ -188,6 +194,9 @@ void GeluBackward(const float* dy, const float* x, float* dx, int64_t n, simd::I
     }
   });
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 void SoftmaxBackward(const float* dy, const float* y, float* dx, int64_t rows, int64_t cols) {
   ForRows(rows, cols, [&](int64_t begin, int64_t end) {

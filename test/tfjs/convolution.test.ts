@@ -547,6 +547,12 @@ describe('tfjs Layers models', () => {
       };
       const { stock, native } = bothWays(step);
       expect(native).toHaveLength(1 + model.trainableWeights.length);
+      // A batch norm's γ gradient sums dy · x̂ over the batch, terms that largely cancel: its
+      // float32 error, relative to its largest entry, reached 1.05e-5 (AVX2 / AVX-512) and 1.08e-5
+      // (portable, and linux-arm64) on some inputs; every other gradient stays below 6e-7.
+      const tolerances = ['loss', ...model.trainableWeights.map((w) => w.name)].map((name) =>
+        /batch_normalization/.test(name) ? 5e-5 : 1e-5,
+      );
       native.forEach((values, i) => {
         const expected = stock[i] as Float32Array;
         const scale = Math.max(...Array.from(expected, Math.abs));
@@ -554,7 +560,7 @@ describe('tfjs Layers models', () => {
         const worst = Math.max(
           ...Array.from(values, (v, j) => Math.abs(v - (expected[j] as number))),
         );
-        expect(worst / scale).toBeLessThan(1e-5);
+        expect(worst / scale).toBeLessThan(tolerances[i] as number);
       });
       tf.dispose([x, labels]);
       model.dispose();
