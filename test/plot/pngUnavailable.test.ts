@@ -8,28 +8,15 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { formatResultsJsonl, type SweepResult } from '../../src/sweep/results';
+import { formatResultsJsonl } from '../../src/sweep/results';
+import { sweepRow } from '../sweep/sweepRow';
 import { cliIn } from '../cliRunner';
 
 const root = join(__dirname, '..', '..');
 const hideResvg = join(__dirname, 'fixtures', 'hideResvg.js');
 const dir = mkdtempSync(join(tmpdir(), 'superlora-no-png-'));
 
-const row = (name: string, adapterParams: number, accuracy: number): SweepResult => ({
-  name,
-  family: 'LoRA',
-  config: { rank: 1 },
-  adapterParams,
-  headParams: 650,
-  accuracy,
-  validationAccuracy: null,
-  wallSeconds: 1,
-  trainSeconds: 1,
-  steps: 3,
-  engine: 'native',
-  settings: {},
-});
-const results = [row('lora-r1', 1024, 0.5), row('lora-r4', 4096, 0.55)];
+const results = [sweepRow('lora-r1', 'LoRA', 1024, 0.5), sweepRow('lora-r4', 'LoRA', 4096, 0.55)];
 
 test("require('superlora') loads no resvg", () => {
   const loaded = execFileSync(

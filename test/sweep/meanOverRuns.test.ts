@@ -11,32 +11,23 @@ import { join } from 'path';
 import { promisify } from 'util';
 import { meanOverRuns } from '../../src/sweep/meanOverRuns';
 import { formatResultsJsonl, type SweepResult } from '../../src/sweep/results';
+import { sweepRow } from './sweepRow';
 
 const dir = mkdtempSync(join(tmpdir(), 'superlora-mean-'));
 const BIN = join(__dirname, '..', '..', 'bin', 'superlora.js');
 
-function row(
+const row = (
   name: string,
   family: string,
   adapterParams: number,
   accuracy: number | null,
   seed: number,
-): SweepResult {
-  return {
-    name,
-    family,
+): SweepResult =>
+  sweepRow(name, family, adapterParams, accuracy, {
     config: { rank: adapterParams },
-    adapterParams,
-    headParams: 650,
-    accuracy,
-    validationAccuracy: null,
-    wallSeconds: 1,
-    trainSeconds: 1,
     steps: 300,
-    engine: 'native',
     settings: { steps: 300, lr: 0.3, seed },
-  };
-}
+  });
 
 const seed0 = [
   row('lora-r1', 'LoRA', 1024, 0.5, 0),

@@ -8,27 +8,14 @@ import { join } from 'path';
 import { plotRows, plotSpec } from '../../src/sweep/plotSpec';
 import { renderSvg, svgToPng } from '../../src/plot/renderVega';
 import { writePlot } from '../../src/sweep/renderPlot';
-import { formatResultsJsonl, type SweepResult } from '../../src/sweep/results';
+import { formatResultsJsonl } from '../../src/sweep/results';
+import { sweepRow } from './sweepRow';
 import { cliIn } from '../cliRunner';
 
 const dir = mkdtempSync(join(tmpdir(), 'superlora-plot-'));
 
-function row(name: string, family: string, adapterParams: number, accuracy: number): SweepResult {
-  return {
-    name,
-    family,
-    config: { rank: 1 },
-    adapterParams,
-    headParams: 650,
-    accuracy,
-    validationAccuracy: null,
-    wallSeconds: 1,
-    trainSeconds: 1,
-    steps: 3,
-    engine: 'native',
-    settings: {},
-  };
-}
+const row = (name: string, family: string, adapterParams: number, accuracy: number) =>
+  sweepRow(name, family, adapterParams, accuracy);
 
 const results = [
   row('lora-r1', 'LoRA', 1024, 0.5),
