@@ -81,9 +81,8 @@ done
 [ -n "$host_binary" ] ||
   { echo "arm64-tests: no x86-64 binary to compare with (npm run build:native)" >&2; exit 1; }
 SUPERLORA_BINARY="$host_binary" SUPERLORA_ISA=portable \
-  node scripts/delta-digests.js "$work" 2>/dev/null >"$work/digests-x64.txt"
-(cd "$work" && "$target_node" "$root/scripts/delta-digests.js" "$work" 2>/dev/null) \
-  >"$work/digests-arm64.txt"
+  node scripts/delta-digests.js "$work" >"$work/digests-x64.txt"
+(cd "$work" && "$target_node" "$root/scripts/delta-digests.js" "$work") >"$work/digests-arm64.txt"
 if ! diff "$work/digests-x64.txt" "$work/digests-arm64.txt"; then
   echo "arm64-tests: linux-arm64 and x86-64 (portable) ΔW or gradients differ (above)" >&2
   exit 1

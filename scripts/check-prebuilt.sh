@@ -17,14 +17,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+platform=$(node -p process.platform)
 arch=${1:-$(node -p process.arch)}
+target="$platform-$arch"
 target_node=$(bash scripts/target-node.sh "$arch")
 
 shopt -s nullglob
-binaries=(prebuilds/linux-"$arch"/*.node)
+binaries=(prebuilds/"$target"/*.node)
 if [ ${#binaries[@]} -eq 0 ]; then
   # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
-  echo "== no prebuilt binary for linux-$arch: npm run prebuilds -- --arch $arch"
+  echo "== no prebuilt binary for $target: npm run prebuilds -- --arch $arch"
   # Through npm, which puts its bundled node-gyp on PATH for prebuildify.
   npm run --silent prebuilds -- --arch "$arch"
 fi
@@ -36,8 +38,8 @@ trap 'rm -rf "$work"' EXIT
 echo "== npm pack"
 tarball=$(npm pack --silent --pack-destination "$work" | tail -n 1)
 tar -tzf "$work/$tarball" >"$work/contents.txt" # (grep -q on a pipe would SIGPIPE tar)
-grep -q "^package/prebuilds/linux-$arch/.*\.node$" "$work/contents.txt" ||
-  { echo "check-prebuilt: the tarball has no prebuilds/linux-$arch/" >&2; exit 1; }
+grep -q "^package/prebuilds/$target/.*\.node$" "$work/contents.txt" ||
+  { echo "check-prebuilt: the tarball has no prebuilds/$target/" >&2; exit 1; }
 if grep -q '^package/build/' "$work/contents.txt"; then
   echo "check-prebuilt: the tarball contains build/ (a local build would hide the prebuilt one)" >&2
   exit 1
@@ -53,7 +55,7 @@ ln -s "$(command -v sh)" "$bin/sh"
 printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v node)" "$(readlink -f "$(command -v npm)")" >"$bin/npm"
 chmod +x "$bin/npm"
 install_flags=(--ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
-  --os=linux --cpu="$arch")
+  --os="$platform" --cpu="$arch")
 for compiler in g++ gcc cc c++ clang make python3; do
   if PATH="$bin" command -v "$compiler" >/dev/null 2>&1; then
     echo "check-prebuilt: $compiler is still on the stripped PATH" >&2
@@ -132,4 +134,4 @@ for file in adapter.safetensors head.safetensors summary.json; do
 done
 
 cd "$root"
-echo "== prebuilt check (linux-$arch) passed in $(($(date +%s) - started)) s"
+echo "== prebuilt check ($target) passed in $(($(date +%s) - started)) s"

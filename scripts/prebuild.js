@@ -38,8 +38,8 @@ for (const name of ['CFLAGS', 'CXXFLAGS', 'CPPFLAGS']) {
   }
 }
 
-/** Debian's cross toolchains, by the Node.js name of the target architecture. */
-const CROSS_PREFIXES = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
+/** Debian's cross toolchains, by the Node.js name of the target architecture (from x86-64). */
+const CROSS_PREFIXES = { arm64: 'aarch64-linux-gnu-' };
 const GLIBC_FLOOR = [2, 29];
 
 const targetArch = archArgument(process.argv.slice(2)) ?? process.arch;
@@ -96,8 +96,8 @@ try {
         console.log(
           `prebuild: needs ${newest(symbols, 'GLIBC')} and ${newest(symbols, 'GLIBCXX')}`,
         );
-        // Newer math functions get new symbol versions now and then (hypot on aarch64 in 2.35,
-        // pinned in native/linalg/symmetric_eigen.cc): a newer floor means a call slipped past.
+        // Math functions get new symbol versions now and then (hypot in 2.35, pinned in
+        // native/linalg/symmetric_eigen.cc): a newer floor means a call slipped past.
         const glibc = newestVersion(symbols, 'GLIBC');
         if (glibc !== undefined && compareVersions(glibc, GLIBC_FLOOR) > 0) {
           console.error(`prebuild: the binary needs a glibc newer than ${GLIBC_FLOOR.join('.')}`);
@@ -107,14 +107,14 @@ try {
         // machine's glibc (2.34+ pthread symbols, arc4random), a higher floor than libstdc++'s.
         // GCC 12's condition_variable::wait is pinned to an old version (native/parallel/
         // thread_pool.cc); a GLIBCXX_3.4.30 here means a new call slipped past that.
+        if (/GLIBCXX_3\.4\.(29|3\d)/.test(symbols)) {
+          console.error('prebuild: the binary needs a GCC 12+ libstdc++ (GLIBCXX_3.4.29+)');
+          process.exitCode = 1;
+        }
         if (targetArch === 'arm64' && fusedMultiplyAdds(target) > 0) {
           console.error(
             'prebuild: the arm64 binary has fused multiply-adds (binding.gyp turns them off)',
           );
-          process.exitCode = 1;
-        }
-        if (/GLIBCXX_3\.4\.(29|3\d)/.test(symbols)) {
-          console.error('prebuild: the binary needs a GCC 12+ libstdc++ (GLIBCXX_3.4.29+)');
           process.exitCode = 1;
         }
       }
@@ -140,10 +140,10 @@ function archArgument(args) {
 function crossToolchain(arch) {
   if (arch === process.arch) return { env: {}, objdump: 'objdump' };
   const prefix = CROSS_PREFIXES[arch];
-  if (process.platform !== 'linux' || prefix === undefined) {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || prefix === undefined) {
     console.error(
       `prebuild: cannot cross-compile for ${process.platform}-${arch} on ${process.platform}-${process.arch} ` +
-        `(cross builds: linux-${Object.keys(CROSS_PREFIXES).join(', linux-')})`,
+        `(cross builds: linux-${Object.keys(CROSS_PREFIXES).join(', linux-')} on linux-x64)`,
     );
     process.exit(1);
   }

@@ -85,6 +85,22 @@ export async function writeSpecPlot(path: string, spec: object, pngWidth?: numbe
 }
 
 /**
+ * `svg` as PNG, or, where PNG output is unavailable (resvg did not load), why not: for callers
+ * that can do without the picture. Other errors are thrown.
+ */
+export async function pngIfAvailable(
+  svg: string,
+  width?: number,
+): Promise<{ png: Buffer } | { unavailable: string }> {
+  try {
+    return { png: await svgToPng(svg, width) };
+  } catch (error) {
+    if (!(error instanceof PngUnavailableError)) throw error;
+    return { unavailable: error.message };
+  }
+}
+
+/**
  * Writes the drawing of `spec` to `pngPath` as PNG or, where PNG output is unavailable, as SVG
  * beside it (the same name ending in .svg). Returns the path written and, for the SVG, why.
  */
@@ -94,15 +110,12 @@ export async function writePngOrSvg(
   pngWidth?: number,
 ): Promise<{ path: string; pngUnavailable?: string }> {
   const svg = await renderSvg(spec);
-  let png: Buffer;
-  try {
-    png = await svgToPng(svg, pngWidth);
-  } catch (error) {
-    if (!(error instanceof PngUnavailableError)) throw error;
-    const svgPath = pngPath.replace(/\.png$/i, '.svg');
-    await writeFileAtomic(svgPath, svg);
-    return { path: svgPath, pngUnavailable: error.message };
+  const drawn = await pngIfAvailable(svg, pngWidth);
+  if ('png' in drawn) {
+    await writeFileAtomic(pngPath, drawn.png);
+    return { path: pngPath };
   }
-  await writeFileAtomic(pngPath, png);
-  return { path: pngPath };
+  const svgPath = pngPath.replace(/\.png$/i, '.svg');
+  await writeFileAtomic(svgPath, svg);
+  return { path: svgPath, pngUnavailable: drawn.unavailable };
 }

@@ -1,13 +1,7 @@
 /** Draws the sweep plot (plotSpec.ts) as SVG, or PNG, with src/plot/renderVega.ts. */
 import { join } from 'path';
 import { writeFileAtomic } from '../io/atomicWrite';
-import {
-  isPlotFile,
-  PngUnavailableError,
-  renderSvg,
-  svgToPng,
-  writeSpecPlot,
-} from '../plot/renderVega';
+import { isPlotFile, pngIfAvailable, renderSvg, writeSpecPlot } from '../plot/renderVega';
 import { plotSpec, VALIDATION_Y_TITLE, type PlotOptions } from './plotSpec';
 import { onValidationAccuracy, type SweepResult } from './results';
 import { SweepFormatError } from './sweepErrors';
@@ -48,15 +42,9 @@ async function writeSvgAndPng(
 ): Promise<void> {
   const svg = await renderSvg(plotSpec(results, options));
   await writeFileAtomic(join(dir, svgName), svg);
-  let png: Buffer;
-  try {
-    png = await svgToPng(svg, 1200);
-  } catch (error) {
-    if (!(error instanceof PngUnavailableError)) throw error;
-    log(`${pngName} not drawn: ${error.message}`);
-    return;
-  }
-  await writeFileAtomic(join(dir, pngName), png);
+  const drawn = await pngIfAvailable(svg, 1200);
+  if ('png' in drawn) await writeFileAtomic(join(dir, pngName), drawn.png);
+  else log(`${pngName} not drawn: ${drawn.unavailable}`);
 }
 
 /**
