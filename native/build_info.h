@@ -8,7 +8,7 @@
 #endif
 
 #ifndef SUPERLORA_BUILD_VARIANT
-#error "SUPERLORA_BUILD_VARIANT must be defined by the build: \"node-gyp\" or \"cmake-js\""
+#error "SUPERLORA_BUILD_VARIANT must be defined by the build: \"node-gyp\", \"cmake-js\" or \"mingw\""
 #endif
 
 namespace superlora {

