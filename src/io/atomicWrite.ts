@@ -166,13 +166,39 @@ async function writeThroughTemporary(
     await handle.sync();
     await handle.close();
     handle = undefined;
-    await fs.rename(tempPath, filePath);
+    await renameReplacing(tempPath, filePath);
   } catch (error) {
     if (handle !== undefined) {
       await handle.close().catch(() => undefined);
     }
     await fs.unlink(tempPath).catch(() => undefined);
     throw describeWriteError(filePath, error);
+  }
+}
+
+/** How long a Windows rename that meets a transient refusal is retried. */
+const WINDOWS_RENAME_RETRY_MS = 10_000;
+const WINDOWS_TRANSIENT_CODES = new Set(['EPERM', 'EACCES', 'EBUSY']);
+
+/**
+ * rename over `to`. POSIX replaces the file atomically whatever else is going on; Windows refuses
+ * (EPERM, EACCES, EBUSY) while another process has `to` open without delete sharing or is itself
+ * replacing it (a concurrent writer, a virus scanner, the search indexer), which clears within
+ * milliseconds: there the rename is retried, backing off to 100 ms, for up to 10 s (graceful-fs
+ * retries such renames too).
+ */
+async function renameReplacing(from: string, to: string): Promise<void> {
+  const started = Date.now();
+  for (let delay = 1; ; delay = Math.min(2 * delay, 100)) {
+    try {
+      await fs.rename(from, to);
+      return;
+    } catch (error) {
+      const transient =
+        process.platform === 'win32' && WINDOWS_TRANSIENT_CODES.has(codeOf(error) ?? '');
+      if (!transient || Date.now() - started + delay > WINDOWS_RENAME_RETRY_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 

@@ -3,8 +3,12 @@
  * registers; nothing outside src/native/ touches the addon except through these types.
  */
 
-/** How the binary was built: node-gyp (binding.gyp, CPU only) or cmake-js (CMakeLists.txt). */
-export type BuildVariant = 'node-gyp' | 'cmake-js';
+/**
+ * How the binary was built: node-gyp (binding.gyp, CPU only), cmake-js (CMakeLists.txt), or mingw
+ * (binding.gyp's sources cross-compiled for Windows by scripts/mingw-build.js: the win32-x64
+ * prebuilt binary, CPU only).
+ */
+export type BuildVariant = 'node-gyp' | 'cmake-js' | 'mingw';
 
 /**
  * CPU features detected at run time (cpuid). Each AVX flag is true only when the OS also saves

@@ -6,6 +6,25 @@ import { spawnSync } from 'node:child_process';
 
 import { checkOutputPath, removeStaleTemporaries, writeFileAtomic } from '../../src/io/atomicWrite';
 
+/** An error as fs.rename throws it. */
+function renameError(code: string, reason: string, from: string, to: string): Error {
+  return Object.assign(new Error(`${code}: ${reason}, rename '${from}' -> '${to}'`), {
+    code,
+    syscall: 'rename',
+  });
+}
+
+/** Runs `body` with process.platform reading `platform`, then restores it. */
+async function withPlatform<T>(platform: NodeJS.Platform, body: () => Promise<T>): Promise<T> {
+  const saved = Object.getOwnPropertyDescriptor(process, 'platform') as PropertyDescriptor;
+  Object.defineProperty(process, 'platform', { ...saved, value: platform });
+  try {
+    return await body();
+  } finally {
+    Object.defineProperty(process, 'platform', saved);
+  }
+}
+
 describe('writeFileAtomic', () => {
   let directory: string;
 
@@ -132,17 +151,50 @@ describe('writeFileAtomic on a path that cannot be a file', () => {
     await fs.writeFile(target, 'old');
     const fsPromises = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
     jest.spyOn(fsPromises, 'rename').mockImplementationOnce(async (from) => {
-      throw Object.assign(
-        new Error(`EBUSY: resource busy or locked, rename '${String(from)}' -> '${target}'`),
-        { code: 'EBUSY', syscall: 'rename' },
-      );
+      throw renameError('EXDEV', 'cross-device link not permitted', String(from), target);
     });
     const failure = writeFileAtomic(target, 'new');
-    await expect(failure).rejects.toThrow(`Cannot write ${target}: resource busy or locked`);
-    await expect(failure).rejects.toMatchObject({ code: 'EBUSY' });
+    await expect(failure).rejects.toThrow(
+      `Cannot write ${target}: cross-device link not permitted`,
+    );
+    await expect(failure).rejects.toMatchObject({ code: 'EXDEV' });
     await expect(failure).rejects.not.toThrow('.tmp-');
     expect(await tree()).toEqual(['out.txt']);
     expect(await fs.readFile(target, 'utf8')).toBe('old');
+  });
+
+  it('on Windows, retries a rename refused for a moment (EPERM, EACCES, EBUSY)', async () => {
+    const target = path.join(directory, 'out.txt');
+    await fs.writeFile(target, 'old');
+    const fsPromises = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+    const rename = jest.spyOn(fsPromises, 'rename');
+    for (const [code, reason] of [
+      ['EPERM', 'operation not permitted'],
+      ['EACCES', 'permission denied'],
+      ['EBUSY', 'resource busy or locked'],
+    ] as const) {
+      rename.mockImplementationOnce(async (from) => {
+        throw renameError(code, reason, String(from), target);
+      });
+    }
+    await withPlatform('win32', () => writeFileAtomic(target, 'new'));
+    expect(rename).toHaveBeenCalledTimes(4);
+    expect(await fs.readFile(target, 'utf8')).toBe('new');
+    expect(await tree()).toEqual(['out.txt']);
+  });
+
+  it('elsewhere, a refused rename fails at once', async () => {
+    const target = path.join(directory, 'out.txt');
+    await fs.writeFile(target, 'old');
+    const fsPromises = jest.requireActual<typeof import('node:fs/promises')>('node:fs/promises');
+    const rename = jest.spyOn(fsPromises, 'rename').mockImplementationOnce(async (from) => {
+      throw renameError('EPERM', 'operation not permitted', String(from), target);
+    });
+    const failure = withPlatform('linux', () => writeFileAtomic(target, 'new'));
+    await expect(failure).rejects.toMatchObject({ code: 'EPERM', path: target });
+    expect(rename).toHaveBeenCalledTimes(1);
+    expect(await fs.readFile(target, 'utf8')).toBe('old');
+    expect(await tree()).toEqual(['out.txt']);
   });
 
   it('checkOutputPath accepts a new file in a folder still to be created', async () => {

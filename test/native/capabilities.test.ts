@@ -73,10 +73,11 @@ describe('capabilities()', () => {
 
   test('the build is described, and only the cmake-js build can contain CUDA', () => {
     const build = capabilities.build;
-    expect(['node-gyp', 'cmake-js']).toContain(build.variant);
+    // mingw: the win32-x64 prebuilt binary (scripts/mingw-build.js).
+    expect(['node-gyp', 'cmake-js', 'mingw']).toContain(build.variant);
     expect(build.compiler.length).toBeGreaterThan(0);
     expect(build.variant).toBe(addonInfo().variant);
-    if (build.variant === 'node-gyp') {
+    if (build.variant !== 'cmake-js') {
       expect(capabilities.cudaCompiled).toBe(false);
       expect(capabilities.cudaDevices).toEqual([]);
       expect(capabilities.cudaError).toMatch(/compiled without CUDA/);
