@@ -22,15 +22,7 @@ target=${1:-$(node -p 'process.platform + "-" + process.arch')}
 platform=${target%-*}
 arch=${target##*-}
 target_node=$(bash scripts/target-node.sh "$target")
-
-shopt -s nullglob
-binaries=(prebuilds/"$target"/*.node)
-if [ ${#binaries[@]} -eq 0 ]; then
-  # CI's fresh clone has none (prebuilds/ is generated, not committed): build it as a release would.
-  echo "== no prebuilt binary for $target: npm run prebuilds -- --platform $platform --arch $arch"
-  # Through npm, which puts its bundled node-gyp on PATH for prebuildify.
-  npm run --silent prebuilds -- --platform "$platform" --arch "$arch"
-fi
+bash scripts/ensure-prebuilt.sh "$target" >/dev/null
 
 started=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/superlora-prebuilt-XXXXXX")

@@ -23,14 +23,7 @@ target=${1:?usage: target-tests.sh linux-arm64|win32-x64}
 platform=${target%-*}
 arch=${target##*-}
 target_node=$(bash scripts/target-node.sh "$target")
-
-shopt -s nullglob
-binaries=(prebuilds/"$target"/*.node)
-if [ ${#binaries[@]} -eq 0 ]; then
-  echo "== no prebuilt binary for $target: npm run prebuilds -- --platform $platform --arch $arch"
-  npm run --silent prebuilds -- --platform "$platform" --arch "$arch"
-fi
-binary="prebuilds/$target/$(cd "prebuilds/$target" && ls -- *.node | head -n 1)"
+binary=$(bash scripts/ensure-prebuilt.sh "$target")
 
 # Two lists of about equal time, run at once: 7–8 minutes each under qemu, 2–4 minutes under Wine
 # on the 2-core machine. Left out on linux-arm64 for time: test/native/engine.test.ts and
