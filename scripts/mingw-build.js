@@ -66,8 +66,20 @@ async function buildWindowsBinary() {
     const output = path.join(root, 'prebuilds', 'win32-x64', 'superlora.node');
     fs.mkdirSync(path.dirname(output), { recursive: true });
     const linked = path.join(work, 'superlora.node');
-    // -static: libstdc++, libgcc and winpthreads inside the DLL; -s: stripped, as prebuildify does.
-    run(COMPILER, ['-shared', '-static', '-s', '-o', linked, ...objects, importLibrary]);
+    // -static: libstdc++, libgcc and winpthreads inside the DLL; -s: stripped, as prebuildify does;
+    // no link time in the PE header and a fixed image base (by default ld derives one from the
+    // output's path, a temporary folder here), so that the same sources give the same bytes.
+    run(COMPILER, [
+      '-shared',
+      '-static',
+      '-s',
+      '-Wl,--no-insert-timestamp',
+      '-Wl,--disable-auto-image-base',
+      '-o',
+      linked,
+      ...objects,
+      importLibrary,
+    ]);
     const imports = importedDlls(linked);
     const unexpected = imports.filter((dll) => !ALLOWED_IMPORTS.includes(dll.toLowerCase()));
     if (unexpected.length > 0) {
