@@ -324,8 +324,12 @@ function fixesFor(
   );
   if (prebuiltFailed) {
     fixes.push(
-      `The prebuilt binary does not load on this system (README: "Prebuilt binaries" gives the ` +
-        `glibc it needs); reinstall superlora, or compile it here as below.`,
+      process.platform === 'win32'
+        ? 'The prebuilt binary does not load in this process: it binds to the executable named ' +
+            'node.exe, so it loads in Node.js itself, not in a renamed host such as Electron ' +
+            '(README: "Prebuilt binaries"); reinstall superlora, or compile it here as below.'
+        : `The prebuilt binary does not load on this system (README: "Prebuilt binaries" gives the ` +
+            `glibc it needs); reinstall superlora, or compile it here as below.`,
     );
   }
   fixes.push(REBUILD_FIX);

@@ -161,6 +161,24 @@ describe('loadAddon', () => {
     expect(error.message).toContain('The prebuilt binary does not load on this system');
   });
 
+  test('on Windows, a prebuilt binary that does not load is explained by what it binds to', () => {
+    const saved = Object.getOwnPropertyDescriptor(process, 'platform') as PropertyDescriptor;
+    Object.defineProperty(process, 'platform', { ...saved, value: 'win32' });
+    try {
+      const root = fakePackage({
+        [`prebuilds/win32-${process.arch}/superlora.node`]: 'not a DLL',
+      });
+      const error = loadError(root, {});
+      expect(error.attempts.map((attempt) => attempt.candidate)).toEqual([
+        `${path.join(root, 'prebuilds', `win32-${process.arch}`, 'superlora.node')} (prebuilt binary)`,
+      ]);
+      expect(error.message).toContain('it binds to the executable named node.exe');
+      expect(error.message).not.toContain('glibc');
+    } finally {
+      Object.defineProperty(process, 'platform', saved);
+    }
+  });
+
   test('a broken local build without a prebuilt binary also says that none ships here', () => {
     const root = fakePackage({ 'build/Release/superlora.node': 'not a shared object' });
     const error = loadError(root, {});
