@@ -5,10 +5,10 @@
  * sources with binding.gyp's defines and C++ flags itself, one compiler process per core.
  *
  * The binary links against node.exe's Node-API exports through an import library made from
- * node-api-headers' node_api.def (as node-gyp's win_delay_load_hook does not exist here, it binds to
- * the executable named node.exe: Node.js itself, not a renamed host such as Electron). GCC's C++
- * runtime and winpthreads are linked statically, so it needs only KERNEL32.dll and msvcrt.dll,
- * which every Windows has; any other DLL fails the build.
+ * node-api-headers' node_api.def, so it binds to the executable named node.exe: Node.js itself,
+ * not a renamed host such as Electron (node-gyp's MSVC builds add a delay-load hook for those).
+ * GCC's C++ runtime and winpthreads are linked statically, so it needs only KERNEL32.dll and
+ * msvcrt.dll, which every Windows has; any other DLL fails the build.
  */
 'use strict';
 const { execFileSync, spawn, spawnSync } = require('child_process');
@@ -25,8 +25,8 @@ const COMPILER = `${PREFIX}g++-posix`;
 const ALLOWED_IMPORTS = ['kernel32.dll', 'msvcrt.dll', 'node.exe'];
 
 /**
- * Compiles and links prebuilds/win32-x64/superlora.node; returns its path. Throws with the
- * compiler's output when a step fails.
+ * Compiles and links prebuilds/win32-x64/superlora.node; returns its path and the DLLs it
+ * imports. Throws with the compiler's output when a step fails.
  */
 async function buildWindowsBinary() {
   if (spawnSync(COMPILER, ['--version'], { stdio: 'ignore' }).status !== 0) {
@@ -35,13 +35,13 @@ async function buildWindowsBinary() {
     );
   }
   const gyp = bindingGyp();
+  const headers = path.dirname(require.resolve('node-api-headers/package.json'));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'superlora-mingw-'));
   try {
     const flags = [
-      ...gyp.cflags_cc.filter((flag) => flag.startsWith('-std=') || flag.startsWith('-f')),
-      '-O3',
+      ...gyp.cflags_cc,
       `-I${require('node-addon-api').include_dir}`,
-      `-I${path.join(path.dirname(require.resolve('node-api-headers/package.json')), 'include')}`,
+      `-I${path.join(headers, 'include')}`,
       ...gyp.defines.map((define) => `-D${expandDefine(define)}`),
     ];
     const objects = gyp.sources.map((source) =>
@@ -53,16 +53,7 @@ async function buildWindowsBinary() {
     );
 
     const importLibrary = path.join(work, 'node_api.a');
-    run(`${PREFIX}dlltool`, [
-      '-d',
-      path.join(
-        path.dirname(require.resolve('node-api-headers/package.json')),
-        'def',
-        'node_api.def',
-      ),
-      '-l',
-      importLibrary,
-    ]);
+    run(`${PREFIX}dlltool`, ['-d', path.join(headers, 'def', 'node_api.def'), '-l', importLibrary]);
     const output = path.join(root, 'prebuilds', 'win32-x64', 'superlora.node');
     fs.mkdirSync(path.dirname(output), { recursive: true });
     const linked = path.join(work, 'superlora.node');
