@@ -5,8 +5,9 @@
 // and the pools after the first convolution alone, in GB/s;
 // then a whole training step (forward, backward, SGD update) of that CNN and of a MobileNet-style
 // stack (depthwise and pointwise convolutions, batch norm, ReLU6, average pools) with tfjs's own
-// kernels and with superlora's native ones, and each step's slowest kernels. Prints one JSON line
-// per measurement. Not a test.
+// kernels, with superlora's native ones, and with the native kernels but tfjs's composed gradients
+// of Relu, ClipByValue and FusedBatchNorm (src/tfjs/kernels/nativeGradients.ts), and each step's
+// slowest kernels. Prints one JSON line per measurement. Not a test.
 //   node bench/cnn-step.js [BATCH=64] [STEPS=5]
 // The CLI's dist/ must be built (npm run build:ts).
 'use strict';
@@ -16,6 +17,10 @@ const { bestTimePerCall } = require('../dist/bench/bestTime');
 const { loadBenchAddon } = require('../dist/bench/machineLimits');
 const { convGeometry, geometryArray, poolInfo } = require('../dist/tfjs/kernels/convGeometry');
 const { registerNativeKernels, unregisterNativeKernels } = require('../dist/tfjs/kernels/register');
+const {
+  registerNativeGradients,
+  restoreStockGradients,
+} = require('../dist/tfjs/kernels/nativeGradients');
 
 const batch = Number(process.argv[2] ?? 64);
 const steps = Number(process.argv[3] ?? 5);
@@ -227,5 +232,8 @@ async function timeSteps(spec, kernels) {
     await timeSteps(spec, 'tfjs');
     if (!registerNativeKernels()) throw new Error('the native kernels did not register');
     await timeSteps(spec, 'superlora');
+    restoreStockGradients();
+    await timeSteps(spec, 'superlora, tfjs gradients');
+    registerNativeGradients();
   }
 })();

@@ -1,5 +1,6 @@
 #include "batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -35,6 +36,85 @@ void BatchNorm(const float* x, int64_t rows, int64_t channels, const BatchNormPa
       }
     }
   });
+}
+
+namespace {
+
+// Row segments of the parameters' sums at most: a fixed count, not one per thread.
+constexpr int64_t kSegments = 16;
+// Floats a segment covers at least (fewer segments for a small input).
+constexpr int64_t kSegmentFloats = int64_t{1} << 14;
+
+// tfjs's rsqrt(add(variance, scalar(ε))): the float32 sum, then 1/√ in double rounded to float32.
+std::vector<float> ReciprocalRoots(const float* variance, int64_t channels, double epsilon) {
+  const auto epsilon_float = static_cast<float>(epsilon);
+  std::vector<float> roots(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const float sum = variance[c] + epsilon_float;
+    roots[static_cast<size_t>(c)] = static_cast<float>(1.0 / std::sqrt(static_cast<double>(sum)));
+  }
+  return roots;
+}
+
+}  // namespace
+
+void BatchNormInputBackward(const float* dy, int64_t rows, int64_t channels, const float* variance,
+                            const float* scale, double epsilon, float* dx) {
+  const std::vector<float> roots = ReciprocalRoots(variance, channels, epsilon);
+  detail::ForRows(rows, channels, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const float* dy_row = dy + row * channels;
+      float* dx_row = dx + row * channels;
+      if (scale == nullptr) {
+        for (int64_t c = 0; c < channels; ++c) dx_row[c] = dy_row[c] * roots[c];
+      } else {
+        for (int64_t c = 0; c < channels; ++c) {
+          const float scaled = dy_row[c] * roots[c];
+          dx_row[c] = scaled * scale[c];
+        }
+      }
+    }
+  });
+}
+
+void BatchNormParamsBackward(const float* x, const float* dy, int64_t rows, int64_t channels,
+                             const float* mean, const float* variance, const float* scale,
+                             double epsilon, float* out) {
+  const int64_t segments = std::clamp<int64_t>(rows * channels / kSegmentFloats, 1, kSegments);
+  const int64_t per_segment = (rows + segments - 1) / segments;
+  // Per segment: Σ dy, then Σ (x − mean) · dy, channel by channel.
+  std::vector<double> partial(static_cast<size_t>(segments * 2 * channels), 0.0);
+  const auto sum_segment = [&](int64_t segment) {
+    double* dy_sum = partial.data() + segment * 2 * channels;
+    double* product_sum = dy_sum + channels;
+    const int64_t end = std::min(rows, (segment + 1) * per_segment);
+    for (int64_t row = segment * per_segment; row < end; ++row) {
+      const float* x_row = x + row * channels;
+      const float* dy_row = dy + row * channels;
+      for (int64_t c = 0; c < channels; ++c) {
+        const double gradient = dy_row[c];
+        dy_sum[c] += gradient;
+        product_sum[c] += (static_cast<double>(x_row[c]) - mean[c]) * gradient;
+      }
+    }
+  };
+  parallel::ThreadPool::Instance().Run(segments,
+                                       [&](int64_t segment, int) { sum_segment(segment); });
+  const std::vector<float> roots = ReciprocalRoots(variance, channels, epsilon);
+  for (int64_t c = 0; c < channels; ++c) {
+    double dy_sum = 0.0;
+    double product_sum = 0.0;
+    for (int64_t segment = 0; segment < segments; ++segment) {
+      dy_sum += partial[static_cast<size_t>(segment * 2 * channels + c)];
+      product_sum += partial[static_cast<size_t>(segment * 2 * channels + channels + c)];
+    }
+    const double r = roots[static_cast<size_t>(c)];
+    const double s = scale == nullptr ? 1.0 : scale[c];
+    out[c] = static_cast<float>(-r * s * dy_sum);
+    out[channels + c] = static_cast<float>(-0.5 * r * r * r * s * product_sum);
+    out[2 * channels + c] = static_cast<float>(r * product_sum);
+    out[3 * channels + c] = static_cast<float>(dy_sum);
+  }
 }
 
 }  // namespace superlora::ops

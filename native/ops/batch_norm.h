@@ -25,4 +25,24 @@ struct BatchNormParams {
 void BatchNorm(const float* x, int64_t rows, int64_t channels, const BatchNormParams& params,
                double epsilon, float* out);
 
+// The gradient of FusedBatchNorm with parameters of `channels` values each (tfjs's gradient,
+// src/gradients/FusedBatchNorm_grad.ts, as one pass rather than about a dozen tensor operations),
+// with r = 1/√(variance + ε) per channel, rounded to float32 as tfjs rounds its rsqrt of the
+// float32 sum, and s = scale (1 when scale is nullptr).
+
+// dx = dy · r · s, multiplied in float32 in tfjs's order, so it is tfjs's gradient bit for bit.
+void BatchNormInputBackward(const float* dy, int64_t rows, int64_t channels, const float* variance,
+                            const float* scale, double epsilon, float* dx);
+
+// The parameters' gradients summed over the rows, into out [4 · channels]:
+//   [0, C)   mean:     −r · s · Σ dy
+//   [C, 2C)  variance: −½ r³ · s · Σ (x − mean) · dy
+//   [2C, 3C) scale:    r · Σ (x − mean) · dy
+//   [3C, 4C) offset:   Σ dy
+// The sums run in double over a fixed number of row segments, combined in order: the same floats
+// on any thread count.
+void BatchNormParamsBackward(const float* x, const float* dy, int64_t rows, int64_t channels,
+                             const float* mean, const float* variance, const float* scale,
+                             double epsilon, float* out);
+
 }  // namespace superlora::ops

@@ -1,5 +1,8 @@
 #include "mask_ops.h"
 
+#include <cmath>
+#include <limits>
+
 #include "ops_kernels.h"
 
 namespace superlora::ops {
@@ -75,6 +78,27 @@ void ClipByValue(const float* x, double min, double max, float* out, int64_t n) 
     for (int64_t i = begin; i < end; ++i) {
       const double v = x[i];
       out[i] = v > max ? max_float : (v < min ? min_float : x[i]);
+    }
+  });
+}
+
+void ClipByValueBackward(const float* x, const float* dy, double min, double max, float* out,
+                         int64_t n) {
+  const auto min_float = static_cast<float>(min);
+  const auto max_float = static_cast<float>(max);
+  ForRange(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      out[i] = x[i] >= min_float && x[i] <= max_float ? dy[i] : 0.0f;
+    }
+  });
+}
+
+void ReluBackward(const float* x, const float* dy, float* out, int64_t n) {
+  ForRange(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float step =
+          x[i] > 0.0f ? 1.0f : (std::isnan(x[i]) ? std::numeric_limits<float>::quiet_NaN() : 0.0f);
+      out[i] = dy[i] * step;
     }
   });
 }

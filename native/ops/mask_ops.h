@@ -34,4 +34,14 @@ void Select(const uint8_t* condition, const float* a, const float* b, float* out
 // are compared as doubles (JavaScript numbers) and stored rounded to float32.
 void ClipByValue(const float* x, double min, double max, float* out, int64_t n);
 
+// tfjs's ClipByValue gradient, select(logicalAnd(x ≥ min, x ≤ max), dy, zerosLike(dy)), in one
+// pass: out[i] = min ≤ x[i] ≤ max ? dy[i] : 0, with min and max rounded to float32 as tfjs's
+// scalar tensors of them are (NaN compares false).
+void ClipByValueBackward(const float* x, const float* dy, double min, double max, float* out,
+                         int64_t n);
+
+// tfjs's Relu gradient, dy · step(x), in one pass: dy where x > 0, dy · 0 where x ≤ 0 (±0, or NaN
+// for an infinite or NaN dy), NaN where x is NaN.
+void ReluBackward(const float* x, const float* dy, float* out, int64_t n);
+
 }  // namespace superlora::ops

@@ -92,6 +92,40 @@ Napi::Value ClipByValue(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// x, dy and out of one length; out may be dy (not x, which later elements still read).
+void RequireGradientOperands(const Napi::Env& env, const Napi::Float32Array& x,
+                             const Napi::Float32Array& dy, const Napi::Float32Array& out) {
+  RequireSameLength(env, x.ElementLength(), "x", out.ElementLength());
+  RequireSameLength(env, dy.ElementLength(), "dy", out.ElementLength());
+  args::RequireDisjoint(env, out, "out", x, "x");
+  if (out.Data() != dy.Data()) args::RequireDisjoint(env, out, "out", dy, "dy");
+}
+
+// clipByValueBackward(x, dy, min, max, out)
+Napi::Value ClipByValueBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 1, "dy");
+  const double min = args::RequireNumber(info, 2, "min");
+  const double max = args::RequireNumber(info, 3, "max");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 4, "out");
+  RequireGradientOperands(env, x, dy, out);
+  ops::ClipByValueBackward(x.Data(), dy.Data(), min, max, out.Data(),
+                           static_cast<int64_t>(out.ElementLength()));
+  return env.Undefined();
+}
+
+// reluBackward(x, dy, out)
+Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array x = args::RequireFloat32Array(info, 0, "x");
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 1, "dy");
+  Napi::Float32Array out = args::RequireFloat32Array(info, 2, "out");
+  RequireGradientOperands(env, x, dy, out);
+  ops::ReluBackward(x.Data(), dy.Data(), out.Data(), static_cast<int64_t>(out.ElementLength()));
+  return env.Undefined();
+}
+
 }  // namespace
 
 void RegisterMaskOps(Napi::Env env, Napi::Object exports) {
@@ -99,6 +133,9 @@ void RegisterMaskOps(Napi::Env env, Napi::Object exports) {
   exports.Set("logicalAnd", Napi::Function::New(env, LogicalAnd, "logicalAnd"));
   exports.Set("select", Napi::Function::New(env, Select, "select"));
   exports.Set("clipByValue", Napi::Function::New(env, ClipByValue, "clipByValue"));
+  exports.Set("clipByValueBackward",
+              Napi::Function::New(env, ClipByValueBackward, "clipByValueBackward"));
+  exports.Set("reluBackward", Napi::Function::New(env, ReluBackward, "reluBackward"));
 }
 
 }  // namespace superlora

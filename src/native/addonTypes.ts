@@ -706,6 +706,19 @@ export interface Addon {
   /** tfjs's ClipByValue: x > max ? max : x < min ? min : x (NaN stays). out may be x. */
   clipByValue(x: Float32Array, min: number, max: number, out: Float32Array): void;
   /**
+   * tfjs's ClipByValue gradient: out[i] = min ≤ x[i] ≤ max ? dy[i] : 0, min and max rounded to
+   * float32. out may be dy.
+   */
+  clipByValueBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    min: number,
+    max: number,
+    out: Float32Array,
+  ): void;
+  /** tfjs's Relu gradient dy · step(x) (NaN where x is NaN). out may be dy. */
+  reluBackward(x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  /**
    * tfjs's FusedBatchNorm over x's last axis of `channels`: out = offset + (x − mean) · scale /
    * √(variance + epsilon) in double, rounded to float32. Each parameter has `channels` values or
    * one; scale null means 1, offset null 0. out may be x.
@@ -717,6 +730,34 @@ export interface Addon {
     variance: Float32Array,
     scale: Float32Array | null,
     offset: Float32Array | null,
+    epsilon: number,
+    out: Float32Array,
+  ): void;
+  /**
+   * FusedBatchNorm's gradient for x: dx = dy · r · scale with r = 1/√(variance + epsilon) rounded
+   * as tfjs rounds it, in tfjs's float32 order (its gradient bit for bit). variance and scale have
+   * `channels` values; scale null means 1.
+   */
+  batchNormInputBackward(
+    dy: Float32Array,
+    channels: number,
+    variance: Float32Array,
+    scale: Float32Array | null,
+    epsilon: number,
+    dx: Float32Array,
+  ): void;
+  /**
+   * FusedBatchNorm's gradients for mean, variance, scale and offset, `channels` values each, in
+   * out [4 · channels]: −r·s·Σdy, −½r³·s·Σ(x − mean)·dy, r·Σ(x − mean)·dy and Σdy over the rows,
+   * summed in double, the same on any thread count.
+   */
+  batchNormParamsBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    channels: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    scale: Float32Array | null,
     epsilon: number,
     out: Float32Array,
   ): void;

@@ -138,7 +138,7 @@ describe('FusedBatchNorm', () => {
     tf.dispose([x, elementwise, perChannel, cycling]);
   });
 
-  test('Layers batchNormalization in training: output, moving statistics and gradients equal tfjs’s', () => {
+  test('Layers batchNormalization in training: output and moving statistics are tfjs’s, gradients to rounding', () => {
     const x = tf.tensor(
       random(4 * 6 * 6 * 8).map((u) => 2 * u + 0.5),
       [4, 6, 6, 8],
@@ -164,7 +164,20 @@ describe('FusedBatchNorm', () => {
     const { stock, native, calls } = bothWays(step);
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(native).toHaveLength(7);
-    native.forEach((array, i) => expectIdentical(array, stock[i]!, `output ${i}`));
+    // The forward values are tfjs's bit for bit. The gradients of gamma and beta (and x's, through
+    // the batch's mean and variance) are sums that native/ops/batch_norm.h runs in double
+    // (test/tfjs/nativeGradients.test.ts): equal to tfjs's float32 sums to float32 rounding.
+    const GRADIENTS = new Set([1, 2, 6]);
+    native.forEach((array, i) => {
+      if (!GRADIENTS.has(i)) {
+        expectIdentical(array, stock[i]!, `output ${i}`);
+        return;
+      }
+      const scale = Math.max(...Array.from(stock[i]!, Math.abs));
+      array.forEach((value, j) => {
+        expect(Math.abs(value - stock[i]![j]!)).toBeLessThanOrEqual(1e-5 * scale);
+      });
+    });
     tf.dispose([x, dy]);
   });
 });

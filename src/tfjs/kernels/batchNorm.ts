@@ -10,9 +10,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
-import { cpuBackend, float32Values, sizeOf, type KernelArgs } from './cpuBackend';
+import {
+  cpuBackend,
+  float32Values,
+  requireFloat32Inputs,
+  sizeOf,
+  type KernelArgs,
+} from './cpuBackend';
 import { outputArray, outputTensor } from './outputPool';
 import { nativeKernelConfig, runStock } from './stockKernels';
+import { BATCH_NORM_INPUT_GRAD, BATCH_NORM_PARAMS_GRAD } from './nativeGradients';
 
 /** tfjs's default when the attribute is absent. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
@@ -59,3 +66,60 @@ function batchNorm(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
 }
 
 export const batchNormConfig = nativeKernelConfig(tf.FusedBatchNorm, batchNorm);
+
+/** The optional scale input's values, or null when it is absent. */
+function optionalScale(args: KernelArgs, kernelName: string): Float32Array | null {
+  if (args.inputs['scale'] === undefined) return null;
+  const [scale] = requireFloat32Inputs(args, kernelName, ['scale']) as [Float32Array];
+  return scale;
+}
+
+/** FusedBatchNorm's gradient for x (src/tfjs/kernels/nativeGradients.ts claims the cases). */
+function batchNormInputGrad(args: KernelArgs): tf.TensorInfo {
+  const [dy, variance] = requireFloat32Inputs(args, BATCH_NORM_INPUT_GRAD, ['dy', 'variance']) as [
+    Float32Array,
+    Float32Array,
+  ];
+  const dx = outputArray(dy.length);
+  loadAddon().batchNormInputBackward(
+    dy,
+    variance.length,
+    variance,
+    optionalScale(args, BATCH_NORM_INPUT_GRAD),
+    args.attrs?.['varianceEpsilon'] as number,
+    dx,
+  );
+  return outputTensor(cpuBackend(args), [...(args.inputs['dy'] as tf.TensorInfo).shape], dx);
+}
+
+/** FusedBatchNorm's gradients for mean, variance, scale and offset, as rows of [4, channels]. */
+function batchNormParamsGrad(args: KernelArgs): tf.TensorInfo {
+  const [x, dy, mean, variance] = requireFloat32Inputs(args, BATCH_NORM_PARAMS_GRAD, [
+    'x',
+    'dy',
+    'mean',
+    'variance',
+  ]) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  const channels = mean.length;
+  const out = outputArray(4 * channels);
+  loadAddon().batchNormParamsBackward(
+    x,
+    dy,
+    channels,
+    mean,
+    variance,
+    optionalScale(args, BATCH_NORM_PARAMS_GRAD),
+    args.attrs?.['varianceEpsilon'] as number,
+    out,
+  );
+  return outputTensor(cpuBackend(args), [4, channels], out);
+}
+
+export const batchNormInputGradConfig = nativeKernelConfig(
+  BATCH_NORM_INPUT_GRAD,
+  batchNormInputGrad,
+);
+export const batchNormParamsGradConfig = nativeKernelConfig(
+  BATCH_NORM_PARAMS_GRAD,
+  batchNormParamsGrad,
+);

@@ -7,11 +7,19 @@
  * per-element index arithmetic; in a MobileNet-style step these were 70 % of the time once the
  * convolutions were native. Claimed: operands of the output's size or of one element (other
  * broadcasts, dtypes and NaN clip bounds go to tfjs's kernels); the results are tfjs's, bit for
- * bit.
+ * bit. Also the one-pass gradients of ClipByValue and Relu (src/tfjs/kernels/nativeGradients.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { loadAddon } from '../../native/loadAddon';
-import { boolValues, cpuBackend, float32Values, sizeOf } from './cpuBackend';
+import {
+  boolValues,
+  cpuBackend,
+  float32Values,
+  requireFloat32Inputs,
+  sizeOf,
+  type KernelArgs,
+} from './cpuBackend';
+import { CLIP_BY_VALUE_GRAD, RELU_GRAD } from './nativeGradients';
 import { boolOutputArray, outputArray, outputTensor, zeroedOutputArray } from './outputPool';
 import { nativeKernelConfig, runStock } from './stockKernels';
 
@@ -112,4 +120,32 @@ export const zerosLikeConfig = nativeKernelConfig(tf.ZerosLike, (args) => {
   const { x } = args.inputs;
   if (x === undefined || x.dtype !== 'float32') return runStock(tf.ZerosLike, args);
   return outputTensor(cpuBackend(args), [...x.shape], zeroedOutputArray(sizeOf(x.shape)));
+});
+
+/** The output of a gradient kernel of inputs dy and x: dx, shaped as x. */
+function gradientKernel(
+  kernelName: string,
+  run: (x: Float32Array, dy: Float32Array, dx: Float32Array, args: KernelArgs) => void,
+): tf.KernelConfig {
+  return nativeKernelConfig(kernelName, (args) => {
+    const [dy, x] = requireFloat32Inputs(args, kernelName, ['dy', 'x']) as [
+      Float32Array,
+      Float32Array,
+    ];
+    const dx = outputArray(x.length);
+    run(x, dy, dx, args);
+    return outputTensor(cpuBackend(args), [...(args.inputs['x'] as tf.TensorInfo).shape], dx);
+  });
+}
+
+/** ClipByValue's gradient (src/tfjs/kernels/nativeGradients.ts claims the cases). */
+export const clipByValueGradConfig = gradientKernel(CLIP_BY_VALUE_GRAD, (x, dy, dx, args) => {
+  const min = args.attrs?.['clipValueMin'] as number;
+  const max = args.attrs?.['clipValueMax'] as number;
+  loadAddon().clipByValueBackward(x, dy, min, max, dx);
+});
+
+/** Relu's gradient, dy · step(x). */
+export const reluGradConfig = gradientKernel(RELU_GRAD, (x, dy, dx) => {
+  loadAddon().reluBackward(x, dy, dx);
 });

@@ -2,7 +2,8 @@
  * Native kernels for tfjs's cpu backend: registerNativeKernels() replaces tfjs's own cpu kernels
  * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
  * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm, GELU and row
- * softmax and Linear (src/vit/fusedOps.ts), which tfjs does not have. Each native kernel computes exactly what
+ * softmax and Linear (src/vit/fusedOps.ts), which tfjs does not have, and the one-pass gradients of
+ * Relu, ClipByValue and FusedBatchNorm (./nativeGradients.ts). Each native kernel computes exactly what
  * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
  * different order) and hands every other case to tfjs's kernel. The registry is per process
  * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
@@ -15,7 +16,7 @@ import { AddonLoadError, loadAddon } from '../../native/loadAddon';
 import { absConfig } from './abs';
 import { addConfig } from './add';
 import { batchMatMulConfig } from './batchMatMul';
-import { batchNormConfig } from './batchNorm';
+import { batchNormConfig, batchNormInputGradConfig, batchNormParamsGradConfig } from './batchNorm';
 import { concatConfig } from './concat';
 import {
   conv2dBackpropFilterConfig,
@@ -37,6 +38,7 @@ import { geluConfig, geluGradConfig } from './gelu';
 import { linearConfig } from './linear';
 import {
   clipByValueConfig,
+  clipByValueGradConfig,
   equalConfig,
   greaterConfig,
   greaterEqualConfig,
@@ -44,9 +46,11 @@ import {
   lessEqualConfig,
   logicalAndConfig,
   notEqualConfig,
+  reluGradConfig,
   selectConfig,
   zerosLikeConfig,
 } from './maskKernels';
+import { registerNativeGradients, restoreStockGradients } from './nativeGradients';
 import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } from './layerNorm';
 import { maxConfig } from './max';
 import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pool2d';
@@ -88,7 +92,10 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   attentionGradConfig,
   batchMatMulConfig,
   batchNormConfig,
+  batchNormInputGradConfig,
+  batchNormParamsGradConfig,
   clipByValueConfig,
+  clipByValueGradConfig,
   concatConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
@@ -128,6 +135,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   realDivConfig,
   reciprocalConfig,
   reluConfig,
+  reluGradConfig,
   rowSoftmaxConfig,
   rowSoftmaxGradConfig,
   rsqrtConfig,
@@ -178,7 +186,11 @@ const NATIVE_FUNCTIONS = [
   'logicalAnd',
   'select',
   'clipByValue',
+  'clipByValueBackward',
+  'reluBackward',
   'batchNorm',
+  'batchNormInputBackward',
+  'batchNormParamsBackward',
 ] as const;
 
 let registered = false;
@@ -245,6 +257,7 @@ export function registerNativeKernels(options: RegisterNativeKernelsOptions = {}
     }
     tf.registerKernel(config);
   }
+  registerNativeGradients();
   registered = true;
   lastStatus = null;
   return true;
@@ -258,6 +271,7 @@ export function unregisterNativeKernels(): void {
     const stock = takeStockKernel(config.kernelName);
     if (stock !== undefined) tf.registerKernel(stock);
   }
+  restoreStockGradients();
   clearOutputPool();
   registered = false;
   lastStatus = 'unregistered by unregisterNativeKernels()';
