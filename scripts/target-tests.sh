@@ -36,6 +36,7 @@ suites_a=(
   test/rng.test.ts
   test/linalg/symmetricEigen.test.ts
   test/linalg/lowRankDecomposition.test.ts
+  test/tfjs/nativeGradients.test.ts
 )
 suites_b=(
   test/native/fusedOps.test.ts

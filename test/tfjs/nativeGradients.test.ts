@@ -368,6 +368,44 @@ describe('registration', () => {
   });
 });
 
+describe('gradients of gradients', () => {
+  test('are tfjs’s: a recorded backward pass uses tfjs’s composed gradients, which have gradients', () => {
+    const shape = [2, 4, 4, 8];
+    const values = batchNormValues(shape);
+    const ops: ((x: tf.Tensor) => tf.Tensor)[] = [
+      (x) => tf.relu(x), // (tfjs's own clipByValue gradient has no gradient: LogicalAnd has none)
+      (x) =>
+        tf.batchNorm(
+          x,
+          tf.tensor1d(values.mean),
+          tf.tensor1d(values.variance),
+          tf.tensor1d(values.offset),
+          tf.tensor1d(values.scale),
+        ),
+    ];
+    for (const f of ops) {
+      // L(x) = Σ f(x) · x, so the inner gradient's dy depends on x; the outer one differentiates
+      // Σ ∇L(x) · w, which goes through the gradient of f's gradient. Had the inner backward pass
+      // run the native kernels, the outer one would fail: they have no gradients.
+      const secondOrder = (): tf.Tensor =>
+        tf.tidy(() => {
+          const x = tf.tensor(values.x, shape);
+          const w = tf.tensor(values.dy, shape);
+          const inner = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(f(input), input)));
+          return tf.grad((input: tf.Tensor) => tf.sum(tf.mul(inner(input), w)))(x);
+        });
+      const { stock, native, calls } = bothWays(secondOrder, [
+        'reluBackward',
+        'batchNormInputBackward',
+      ]);
+      expect(calls).toBe(1); // the outer backward pass through f itself
+      const scale = Math.max(...Array.from(stock[0]!, Math.abs));
+      expect(scale).toBeGreaterThan(0);
+      expect(worstRatio(native[0]!, stock[0]!, () => 1e-5 * scale)).toBeLessThanOrEqual(1);
+    }
+  });
+});
+
 describe('addon gradient functions refuse bad arguments', () => {
   const eight = new Float32Array(8);
   const four = new Float32Array(4);

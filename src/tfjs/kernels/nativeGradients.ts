@@ -10,8 +10,10 @@
  * registerNativeGradients() replaces tfjs's registered gradient of each with one that runs the
  * native kernel when the active backend has it (the cpu backend with the native kernels
  * registered) and the case is one it claims, and tfjs's own gradient otherwise (another backend,
- * another dtype, parameters that broadcast); restoreStockGradients() puts tfjs's back. x's
- * gradients are tfjs's bit for bit; the parameters' are sums, accurate to float32 rounding.
+ * another dtype, parameters that broadcast) and while the backward pass is itself being recorded
+ * (a gradient of a gradient: the native kernels have no gradients of their own, tfjs's composed
+ * ones do); restoreStockGradients() puts tfjs's back. x's gradients are tfjs's bit for bit; the
+ * parameters' are sums, accurate to float32 rounding.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -154,6 +156,14 @@ const NATIVE_GRADIENTS: ReadonlyMap<
 /** tfjs's gradients, saved while ours replace them. */
 const stockGradients = new Map<string, tf.GradConfig>();
 
+/**
+ * Whether the operations run now are recorded for a gradient: inside tf.grad's function, and so
+ * in the backward pass of a tf.grad nested in another.
+ */
+function recordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}
+
 /** Replaces tfjs's gradients of Relu, ClipByValue and FusedBatchNorm with ours. Idempotent. */
 export function registerNativeGradients(): void {
   for (const [kernelName, nativeGradients] of NATIVE_GRADIENTS) {
@@ -164,7 +174,8 @@ export function registerNativeGradients(): void {
     tf.registerGradient({
       ...stock,
       gradFunc: (dy, saved, attrs) =>
-        nativeGradients(dy, saved, attrs) ?? stock.gradFunc(dy, saved, attrs),
+        (recordingGradients() ? null : nativeGradients(dy, saved, attrs)) ??
+        stock.gradFunc(dy, saved, attrs),
     });
   }
 }
