@@ -166,6 +166,49 @@ Napi::Value BinaryOp(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// meanBackward(dy, dyShape, xShape, count, out): Mean's gradient, dy broadcast to xShape and
+// divided by count (the number of elements each mean averaged) in float32, as tfjs's gradient
+// div(mul(reshape(dy), ones(xShape)), count) computes it, in one pass. dyShape has xShape's rank,
+// each dimension xShape's or 1.
+Napi::Value MeanBackward(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  Napi::Float32Array dy = args::RequireFloat32Array(info, 0, "dy");
+  const std::vector<int64_t> dy_shape = RequireShape(info, 1, "dyShape");
+  const std::vector<int64_t> x_shape = RequireShape(info, 2, "xShape");
+  const int64_t count = args::RequireIntegerInRange(info, 3, "count", 1, int64_t{1} << 53);
+  Napi::Float32Array out = args::RequireFloat32Array(info, 4, "out");
+  RequireLength(env, dy, "dy", SizeOf(dy_shape), "the size of dyShape");
+  RequireLength(env, out, "out", SizeOf(x_shape), "the size of xShape");
+  if (dy_shape.size() != x_shape.size()) {
+    throw Napi::RangeError::New(env, "Expected dyShape to have xShape's rank " +
+                                         std::to_string(x_shape.size()) + " but it has " +
+                                         std::to_string(dy_shape.size()));
+  }
+  const int rank = static_cast<int>(x_shape.size());
+  int64_t dy_strides[ops::kMaxRank];
+  int64_t divisor_strides[ops::kMaxRank] = {};
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    if (dy_shape[d] != x_shape[d] && dy_shape[d] != 1) {
+      throw Napi::RangeError::New(env, "Expected dyShape[" + std::to_string(d) + "] to be 1 or " +
+                                           std::to_string(x_shape[d]) + " but received " +
+                                           std::to_string(dy_shape[d]));
+    }
+    dy_strides[d] = dy_shape[d] == 1 ? 0 : stride;
+    stride *= dy_shape[d];
+  }
+  RequireNoOverlap(env, out, dy, "dy", false);
+  args::RequireUnchanged(env, dy, "dy");
+  const auto divisor = static_cast<float>(count);
+  if (rank == 0) {
+    out.Data()[0] = dy.Data()[0] / divisor;
+    return env.Undefined();
+  }
+  ops::Binary(ops::BinaryOp::kDiv, dy.Data(), dy_strides, &divisor, divisor_strides, out.Data(),
+              x_shape.data(), rank);
+  return env.Undefined();
+}
+
 // reduceOp(op, x, out, outer, size, inner[, isa]): x is [outer, size, inner], out [outer, inner].
 Napi::Value ReduceOp(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
@@ -478,6 +521,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports) {
   exports.Set("unaryOp", Napi::Function::New(env, UnaryOp, "unaryOp"));
   exports.Set("binaryOp", Napi::Function::New(env, BinaryOp, "binaryOp"));
   exports.Set("reduceOp", Napi::Function::New(env, ReduceOp, "reduceOp"));
+  exports.Set("meanBackward", Napi::Function::New(env, MeanBackward, "meanBackward"));
   exports.Set("transpose", Napi::Function::New(env, Transpose, "transpose"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("copyBox", Napi::Function::New(env, CopyBox, "copyBox"));

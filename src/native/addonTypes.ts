@@ -505,6 +505,17 @@ export interface Addon {
     isa?: IsaName,
   ): void;
   /**
+   * Mean's gradient: dy (dyShape, xShape's rank with 1 on the averaged axes) broadcast to xShape
+   * and divided by count in float32, tfjs's gradient bit for bit.
+   */
+  meanBackward(
+    dy: Float32Array,
+    dyShape: number[],
+    xShape: number[],
+    count: number,
+    out: Float32Array,
+  ): void;
+  /**
    * x viewed as [outer, size, inner] (size ≥ 1) reduced over its middle axis into out
    * [outer, inner]: sums in double; mean as tfjs (Σ of x / size rounded to float32 each); max and
    * min NaN-propagating, keeping the first of equal elements.

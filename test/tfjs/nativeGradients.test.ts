@@ -1,8 +1,9 @@
 /**
- * The one-pass gradients of Relu, ClipByValue and FusedBatchNorm (src/tfjs/kernels/nativeGradients.ts,
+ * The one-pass gradients of Relu, ClipByValue, FusedBatchNorm and Mean (src/tfjs/kernels/nativeGradients.ts,
  * native/ops/mask_ops.h, native/ops/batch_norm.h): x's gradients bit for bit against tfjs's own
  * composed gradients, special values included; batch norm's parameter gradients against the
- * derivatives written out in float64 here and against tfjs's; the parameter pass runs only when
+ * derivatives written out in float64 here and against tfjs's; Mean's over several axis patterns
+ * against tfjs's and a direct loop, bit for bit; the parameter pass runs only when
  * a parameter's gradient is asked for and gives the same floats on any thread count; the cases
  * left to tfjs's gradient (int32, broadcasting parameters, the wasm backend); tfjs's
  * gradients put back by unregisterNativeKernels(); and the addon's refusals.
@@ -92,6 +93,80 @@ describe('Relu and ClipByValue gradients', () => {
     expect(calls).toBe(0);
     expectIdentical(native[0]!, stock[0]!, 'relu of int32');
     tf.dispose([integers, four]);
+  });
+});
+
+describe('Mean gradient', () => {
+  test.each([
+    { shape: [64, 6, 6, 8], axis: [0, 1, 2], keepDims: false }, // a Layers batch norm's moments
+    { shape: [64, 6, 6, 8], axis: [1, 2], keepDims: true }, // global average pooling
+    { shape: [5, 7, 9], axis: null, keepDims: false }, // every element: a loss
+    { shape: [5, 7, 9], axis: [-1], keepDims: false },
+    { shape: [5, 7, 9], axis: [0, 2], keepDims: true }, // axes that are not adjacent
+    { shape: [6, 1, 3], axis: [1], keepDims: false }, // an axis of one element
+    { shape: [3, 1000], axis: [1], keepDims: false }, // 1000: the quotients round
+  ])(
+    'shape $shape, axis $axis, keepDims $keepDims: tfjs’s bit for bit, one addon call',
+    ({ shape, axis, keepDims }) => {
+      const x = tf.tensor(withSpecials(shape.reduce((a, b) => a * b, 1)), shape);
+      const reducedShape = tf.mean(x, axis ?? undefined, keepDims).shape;
+      const dy = tf.tensor(
+        withSpecials(
+          reducedShape.reduce((a, b) => a * b, 1),
+          2,
+        ),
+        reducedShape,
+      );
+      const { stock, native, calls } = bothWays(
+        () => gradientOf((input) => tf.mean(input, axis ?? undefined, keepDims), x, dy),
+        ['meanBackward'],
+      );
+      expect(calls).toBe(1);
+      expectIdentical(native[0]!, stock[0]!, 'dx');
+      // Independently: each element's gradient is its mean's dy divided by the count, in float32.
+      const count = x.size / dy.size;
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      const axes =
+        axis === null ? shape.map((_, d) => d) : axis.map((a) => (a + shape.length) % shape.length);
+      const dyValues = dy.dataSync();
+      const dx = native[0]!;
+      for (let i = 0; i < dx.length; i++) {
+        let j = 0;
+        let jStride = 1;
+        for (let d = shape.length - 1; d >= 0; d--) {
+          if (axes.includes(d)) continue;
+          j += (Math.floor(i / strides[d]!) % shape[d]!) * jStride;
+          jStride *= shape[d]!;
+        }
+        const expected = Math.fround(dyValues[j]! / count);
+        if (!Object.is(dx[i], expected))
+          throw new Error(`dx[${i}] is ${dx[i]}, expected ${expected}`);
+      }
+      tf.dispose([x, dy]);
+    },
+  );
+
+  test('a Layers batchNormalization and globalAveragePooling2d: the moments’ two mean gradients and the pool’s', () => {
+    const model = tf.sequential({
+      layers: [
+        tf.layers.batchNormalization({ inputShape: [6, 6, 4] }),
+        tf.layers.globalAveragePooling2d({}),
+      ],
+    });
+    const x = tf.tensor(
+      random(8 * 6 * 6 * 4).map((u) => 2 * u + 1),
+      [8, 6, 6, 4],
+    );
+    const dy = tf.tensor(random(8 * 4), [8, 4]);
+    const { stock, native, calls } = bothWays(
+      () => gradientOf((input) => model.apply(input, { training: true }) as tf.Tensor, x, dy),
+      ['meanBackward'],
+    );
+    expect(calls).toBe(3);
+    const scale = Math.max(...Array.from(stock[0]!, Math.abs));
+    expect(worstRatio(native[0]!, stock[0]!, () => 1e-5 * scale)).toBeLessThanOrEqual(1);
+    tf.dispose([x, dy]);
+    model.dispose();
   });
 });
 
@@ -316,14 +391,16 @@ describe('FusedBatchNorm gradients', () => {
 
 describe('registration', () => {
   test('unregisterNativeKernels() puts tfjs’s gradients back', () => {
-    const stock = [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm].map((name) => tf.getGradient(name));
+    const stock = [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm, tf.Mean].map((name) =>
+      tf.getGradient(name),
+    );
     expect(registerNativeKernels()).toBe(true);
-    [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm].forEach((name, i) => {
+    [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm, tf.Mean].forEach((name, i) => {
       expect(tf.getGradient(name)).not.toBe(stock[i]);
       expect(tf.getGradient(name).inputsToSave).toEqual(stock[i]!.inputsToSave);
     });
     unregisterNativeKernels();
-    [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm].forEach((name, i) => {
+    [tf.Relu, tf.ClipByValue, tf.FusedBatchNorm, tf.Mean].forEach((name, i) => {
       expect(tf.getGradient(name)).toBe(stock[i]);
     });
   });
@@ -339,22 +416,27 @@ describe('registration', () => {
       const m = tf.tensor1d(mean);
       const v = tf.tensor1d(variance);
       const s = tf.tensor1d(mean.map((u) => 1 - u));
+      const dMean = tf.tensor(dy.subarray(0, 32), [4, 1, 1, 8]);
       const results = [
         gradientOf((input) => tf.relu(input), xs, dys),
         gradientOf((input) => tf.clipByValue(input, -1, 6), xs, dys),
         gradientOf((input) => tf.batchNorm(input, m, v, m, s), xs, dys),
+        gradientOf((input) => tf.mean(input, [1, 2], true), xs, dMean),
       ];
       const arrays = results.map((t) => t.dataSync() as Float32Array);
-      tf.dispose([xs, dys, m, v, s, ...results]);
+      tf.dispose([xs, dys, m, v, s, dMean, ...results]);
       return arrays;
     };
     await tf.setBackend('wasm');
     try {
       const stock = compute();
       expect(registerNativeKernels()).toBe(true);
-      const spies = ['reluBackward', 'clipByValueBackward', 'batchNormInputBackward'].map((name) =>
-        jest.spyOn(addon, name as 'reluBackward'),
-      );
+      const spies = [
+        'reluBackward',
+        'clipByValueBackward',
+        'batchNormInputBackward',
+        'meanBackward',
+      ].map((name) => jest.spyOn(addon, name as 'reluBackward'));
       const withNative = compute();
       spies.forEach((spy) => {
         expect(spy).not.toHaveBeenCalled();
@@ -374,6 +456,7 @@ describe('gradients of gradients', () => {
     const values = batchNormValues(shape);
     const ops: ((x: tf.Tensor) => tf.Tensor)[] = [
       (x) => tf.relu(x), // (tfjs's own clipByValue gradient has no gradient: LogicalAnd has none)
+      (x) => tf.mean(x, [0, 1, 2]),
       (x) =>
         tf.batchNorm(
           x,
@@ -397,6 +480,7 @@ describe('gradients of gradients', () => {
       const { stock, native, calls } = bothWays(secondOrder, [
         'reluBackward',
         'batchNormInputBackward',
+        'meanBackward',
       ]);
       expect(calls).toBe(1); // the outer backward pass through f itself
       const scale = Math.max(...Array.from(stock[0]!, Math.abs));
@@ -486,6 +570,35 @@ describe('addon gradient functions refuse bad arguments', () => {
         addon.batchNormParamsBackward(eight, eight, 4, out.subarray(0, 4), four, null, 0.001, out),
       'RangeError',
       'Expected out not to overlap mean',
+    );
+  });
+
+  test('meanBackward: shapes that do not broadcast, lengths, count', () => {
+    const out = new Float32Array(24);
+    expectNativeError(
+      () => addon.meanBackward(four, [1, 4], [6, 4, 1], 6, out),
+      'RangeError',
+      "Expected dyShape to have xShape's rank 3 but it has 2",
+    );
+    expectNativeError(
+      () => addon.meanBackward(four, [1, 2, 2], [6, 4, 1], 6, out),
+      'RangeError',
+      'Expected dyShape[2] to be 1 or 1 but received 2',
+    );
+    expectNativeError(
+      () => addon.meanBackward(four, [1, 4, 1], [6, 4, 1], 0, out),
+      'RangeError',
+      /count/,
+    );
+    expectNativeError(
+      () => addon.meanBackward(four, [1, 4, 1], [6, 4, 1], 6, new Float32Array(23)),
+      'RangeError',
+      'Expected out.length to be the size of xShape = 24 but received 23',
+    );
+    expectNativeError(
+      () => addon.meanBackward(out.subarray(0, 4), [1, 4, 1], [6, 4, 1], 6, out),
+      'RangeError',
+      'Expected out not to overlap dy',
     );
   });
 

@@ -1,11 +1,12 @@
 /**
- * Gradients of tfjs's own Relu, ClipByValue (ReLU6 is relu then a clip) and FusedBatchNorm as
- * native kernels. tfjs-core composes each from tensor operations: ReLU6's backward was eight
+ * Gradients of tfjs's own Relu, ClipByValue (ReLU6 is relu then a clip), FusedBatchNorm and Mean
+ * as native kernels. tfjs-core composes each from tensor operations: ReLU6's backward was eight
  * kernels (step, cast, multiply; two comparisons, logicalAnd, zerosLike, select), batch norm's
  * about a dozen passes over the activations plus the broadcasts between them, together a third
- * of a MobileNet-style training step once the forward kernels were native. Here each is one pass
- * (batch norm: one for x's gradient, one for the four parameters' gradients, computed only when
- * the backward pass asks for one of them).
+ * of a MobileNet-style training step once the forward kernels were native; Mean's (a Layers batch
+ * norm's moments, global average pooling, losses) a fill of ones, a broadcast multiply and a
+ * divide. Here each is one pass (batch norm: one for x's gradient, one for the four parameters'
+ * gradients, computed only when the backward pass asks for one of them).
  *
  * registerNativeGradients() replaces tfjs's registered gradient of each with one that runs the
  * native kernel when the active backend has it (the cpu backend with the native kernels
@@ -17,6 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
+/** Input dy; attrs xShape, axes; output dy broadcast to xShape over axes, divided by their size. */
+export const MEAN_GRAD = 'SuperloraMeanGrad';
 /** Inputs dy, x; output dy · step(x). */
 export const RELU_GRAD = 'SuperloraReluGrad';
 /** Inputs dy, x; attrs clipValueMin, clipValueMax; output dy where min ≤ x ≤ max, else 0. */
@@ -143,11 +146,28 @@ function batchNormGradients(
   };
 }
 
+/** dy spread evenly over the averaged elements, in one pass; null for tfjs's gradient. */
+function meanGradients(
+  dys: tf.Tensor | tf.Tensor[],
+  saved: tf.Tensor[],
+  attrs: tf.NamedAttrMap,
+): Gradients | null {
+  const dy = singleDy(dys);
+  const [x] = saved;
+  if (!backendHas(MEAN_GRAD) || !isFloat32(dy) || x === undefined || x.rank === 0) return null;
+  const axes = tf.util.parseAxisParam(attrs['axis'] as number | number[], x.shape);
+  const count = axes.reduce((product, axis) => product * (x.shape[axis] as number), 1);
+  if (count === 0) return null;
+  const attributes = { xShape: x.shape, axes };
+  return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy }, attributes) as tf.Tensor };
+}
+
 /** Each overridden kernel's native gradients, or null to leave the case to tfjs's gradient. */
 const NATIVE_GRADIENTS: ReadonlyMap<
   string,
   (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Gradients | null
 > = new Map([
+  [tf.Mean, meanGradients],
   [tf.Relu, reluGradients],
   [tf.ClipByValue, clipByValueGradients],
   [tf.FusedBatchNorm, batchNormGradients],
@@ -164,7 +184,7 @@ function recordingGradients(): boolean {
   return tf.engine().state.gradientDepth > 0;
 }
 
-/** Replaces tfjs's gradients of Relu, ClipByValue and FusedBatchNorm with ours. Idempotent. */
+/** Replaces tfjs's gradients of Relu, ClipByValue, FusedBatchNorm and Mean with ours. Idempotent. */
 export function registerNativeGradients(): void {
   for (const [kernelName, nativeGradients] of NATIVE_GRADIENTS) {
     if (stockGradients.has(kernelName)) continue;

@@ -3,7 +3,7 @@
  * for the operations listed here with ones that run in the superlora addon (saving tfjs's, so
  * that unregisterNativeKernels() puts them back), and adds the ViT's fused LayerNorm, GELU and row
  * softmax and Linear (src/vit/fusedOps.ts), which tfjs does not have, and the one-pass gradients of
- * Relu, ClipByValue and FusedBatchNorm (./nativeGradients.ts). Each native kernel computes exactly what
+ * Relu, ClipByValue, FusedBatchNorm and Mean (./nativeGradients.ts). Each native kernel computes exactly what
  * tfjs's kernel computes for the cases it claims (up to float32 rounding: sums run in a
  * different order) and hands every other case to tfjs's kernel. The registry is per process
  * and shared by every tfjs user in it; other backends (wasm, tensorflow) are not touched.
@@ -55,7 +55,7 @@ import { layerNormConfig, layerNormGammaGradConfig, layerNormInputGradConfig } f
 import { maxConfig } from './max';
 import { avgPoolConfig, avgPoolGradConfig, maxPoolConfig, maxPoolGradConfig } from './pool2d';
 import { maximumConfig } from './maximum';
-import { meanConfig } from './mean';
+import { meanConfig, meanGradConfig } from './mean';
 import { minConfig } from './min';
 import { minimumConfig } from './minimum';
 import { multiplyConfig } from './multiply';
@@ -125,6 +125,7 @@ export const nativeKernelConfigs: readonly tf.KernelConfig[] = [
   maxPoolGradConfig,
   maximumConfig,
   meanConfig,
+  meanGradConfig,
   minConfig,
   minimumConfig,
   multiplyConfig,
@@ -191,6 +192,7 @@ const NATIVE_FUNCTIONS = [
   'batchNorm',
   'batchNormInputBackward',
   'batchNormParamsBackward',
+  'meanBackward',
 ] as const;
 
 let registered = false;
