@@ -110,7 +110,8 @@ function registerGradients(): void {
   }
 }
 
-function backendHas(...kernelNames: string[]): boolean {
+/** Whether the active backend has every one of the kernels (the native cpu kernels register them). */
+export function backendHas(...kernelNames: string[]): boolean {
   const backend = tf.getBackend();
   return kernelNames.every((name) => tf.getKernel(name, backend) !== undefined);
 }

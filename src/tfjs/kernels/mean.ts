@@ -13,15 +13,13 @@ import { nativeKernelConfig } from './stockKernels';
 
 export const meanConfig: tf.KernelConfig = reductionKernel(tf.Mean, 'mean', 'axis');
 
-/** dy spread over xShape: each averaged axis 1 in dy's shape, divided by their element count. */
+/** dy spread over xShape (its shape dyShape, 1 on the averaged axes) and divided by count. */
 function meanGrad(args: KernelArgs): tf.TensorInfo {
   const [dy] = requireFloat32Inputs(args, MEAN_GRAD, ['dy']) as [Float32Array];
   const xShape = args.attrs?.['xShape'] as number[];
-  const axes = args.attrs?.['axes'] as number[];
-  const dyShape = xShape.map((dim, axis) => (axes.includes(axis) ? 1 : dim));
-  const count = axes.reduce((product, axis) => product * (xShape[axis] as number), 1);
+  const dyShape = args.attrs?.['dyShape'] as number[];
   const dx = outputArray(sizeOf(xShape));
-  loadAddon().meanBackward(dy, dyShape, [...xShape], count, dx);
+  loadAddon().meanBackward(dy, dyShape, xShape, args.attrs?.['count'] as number, dx);
   return outputTensor(cpuBackend(args), [...xShape], dx);
 }
 

@@ -17,8 +17,9 @@
  * parameters' are sums, accurate to float32 rounding.
  */
 import * as tf from '@tensorflow/tfjs';
+import { backendHas } from '../../vit/fusedOps';
 
-/** Input dy; attrs xShape, axes; output dy broadcast to xShape over axes, divided by their size. */
+/** Input dy; attrs xShape, dyShape (1 on the averaged axes), count; output dy broadcast to xShape / count. */
 export const MEAN_GRAD = 'SuperloraMeanGrad';
 /** Inputs dy, x; output dy · step(x). */
 export const RELU_GRAD = 'SuperloraReluGrad';
@@ -34,10 +35,6 @@ export const BATCH_NORM_PARAMS_GRAD = 'SuperloraBatchNormParamsGrad';
 
 type GradFunc = tf.GradConfig['gradFunc'];
 type Gradients = ReturnType<GradFunc>;
-
-function backendHas(kernelName: string): boolean {
-  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
-}
 
 const isFloat32 = (tensor: tf.Tensor | undefined): tensor is tf.Tensor =>
   tensor !== undefined && tensor !== null && tensor.dtype === 'float32';
@@ -93,8 +90,7 @@ function batchNormGradients(
   const isChannelVector = (tensor: tf.Tensor | undefined): boolean =>
     isFloat32(tensor) && tensor.rank === 1 && tensor.shape[0] === channels;
   if (
-    !backendHas(BATCH_NORM_INPUT_GRAD) ||
-    !backendHas(BATCH_NORM_PARAMS_GRAD) ||
+    !backendHas(BATCH_NORM_INPUT_GRAD, BATCH_NORM_PARAMS_GRAD) ||
     !isFloat32(x) ||
     !isFloat32(dy) ||
     dy.size !== x.size ||
@@ -158,7 +154,8 @@ function meanGradients(
   const axes = tf.util.parseAxisParam(attrs['axis'] as number | number[], x.shape);
   const count = axes.reduce((product, axis) => product * (x.shape[axis] as number), 1);
   if (count === 0) return null;
-  const attributes = { xShape: x.shape, axes };
+  const dyShape = x.shape.map((dim, axis) => (axes.includes(axis) ? 1 : dim));
+  const attributes = { xShape: x.shape, dyShape, count };
   return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy }, attributes) as tf.Tensor };
 }
 
