@@ -2,7 +2,8 @@
 // Times convolutional models on tfjs's cpu backend at batch BATCH: the MNIST CNN's convolutions
 // (conv 3×3×16 relu → max-pool → conv 3×3×32 relu → max-pool → dense 64 relu → dense 10), each
 // pass alone in the addon, in GFLOP/s and as a share of the FMA peak measured in the same run,
-// and the pools after the first convolution alone, in GB/s;
+// the pools after the first convolution and the MobileNet-style stack's first depthwise
+// convolution alone, in GB/s;
 // then a whole training step (forward, backward, SGD update) of that CNN and of a MobileNet-style
 // stack (depthwise and pointwise convolutions, batch norm, ReLU6, average pools) with tfjs's own
 // kernels, with superlora's native ones, and with the native kernels but tfjs's composed gradients
@@ -96,6 +97,39 @@ for (const conv of convs) {
     const gbPerSecond = (4 * floats) / ms / 1e6;
     print({
       measure: 'pool-kernel',
+      pass,
+      shape,
+      ms,
+      gbPerSecond,
+      ofMemcpy: gbPerSecond / memcpy.gbs,
+    });
+  }
+}
+
+// The MobileNet-style stack's first depthwise 3×3 convolution, each pass alone, in GB/s over the
+// bytes it must move (x or dy read, out or dx written; the filter gradient reads both), against
+// the copy bandwidth of a buffer of the input's size.
+{
+  const shape = [batch, 16, 16, 16];
+  const attrs = { strides: 1, dilations: 1, pad: 'same', dimRoundingMode: undefined };
+  const { geometry } = convGeometry(shape, [3, 3, 16, 1], attrs, true);
+  const x = randomArray(shape.reduce((a, b) => a * b, 1));
+  const filter = randomArray(3 * 3 * 16);
+  const out = new Float32Array(x.length);
+  const dx = new Float32Array(x.length);
+  const dfilter = new Float32Array(filter.length);
+  const memcpy = addon.measureMemcpy(4 * x.length, threads);
+  print({ measure: 'memcpy', bytes: 4 * x.length, gbPerSecond: memcpy.gbs });
+  const calls = {
+    forward: () => addon.depthwiseConv2d(x, filter, null, out, geometry, 0),
+    backpropInput: () => addon.depthwiseConv2dBackpropInput(out, filter, dx, geometry),
+    backpropFilter: () => addon.depthwiseConv2dBackpropFilter(x, out, dfilter, geometry),
+  };
+  for (const [pass, call] of Object.entries(calls)) {
+    const { ms } = bestTimePerCall(call);
+    const gbPerSecond = (8 * x.length) / ms / 1e6;
+    print({
+      measure: 'depthwise-kernel',
       pass,
       shape,
       ms,

@@ -22,7 +22,7 @@ void DepthwiseConv2dForward(const Conv2dGeometry& g, const float* x, const float
   const int64_t out_c = g.out_c;
   const int64_t multiplier = out_c / in_c;
   const bool relu = activation == gemm::Activation::kRelu;
-  parallel::ThreadPool::Instance().Run(g.batch * g.out_h, [&](int64_t task, int) {
+  ForEachInRuns(g.batch * g.out_h, [&](int64_t task, int) {
     const int64_t n = task / g.out_h;
     const int64_t oy = task % g.out_h;
     for (int64_t ox = 0; ox < g.out_w; ++ox) {
@@ -59,7 +59,7 @@ void DepthwiseConv2dBackpropInput(const Conv2dGeometry& g, const float* dy, cons
   const int64_t multiplier = out_c / in_c;
   const int64_t image = g.in_h * g.in_w * in_c;
   // One image per task: images' dx are disjoint, and within an image the windows add in order.
-  parallel::ThreadPool::Instance().Run(g.batch, [&](int64_t n, int) {
+  ForEachInRuns(g.batch, [&](int64_t n, int) {
     std::fill(dx + n * image, dx + (n + 1) * image, 0.0f);
     for (int64_t oy = 0; oy < g.out_h; ++oy) {
       for (int64_t ox = 0; ox < g.out_w; ++ox) {

@@ -12,30 +12,200 @@ namespace superlora::conv {
 namespace {
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
+// The kernels below applied to one tap, given by its own input element: its offset.
+constexpr int64_t kSameElement = 0;
 
-// Runs body(n, oy, ox, out pixel offset) for every output pixel, one task per output row.
-template <typename Body>
-void ForEachOutputPixel(const Conv2dGeometry& g, Body body) {
-  parallel::ThreadPool::Instance().Run(g.batch * g.out_h, [&](int64_t task, int worker) {
-    const int64_t n = task / g.out_h;
-    const int64_t oy = task % g.out_h;
-    for (int64_t ox = 0; ox < g.out_w; ++ox) {
-      body(n, oy, ox, ((n * g.out_h + oy) * g.out_w + ox) * g.out_c, worker);
+// The windows that lie wholly inside the input, where every tap is the window's first input
+// element plus a fixed offset: the channel loops below run over whole rows of such windows,
+// taps unrolled and the channel loop innermost, so that it vectorises and each output is written
+// once (a loop over the taps around a loop over the channels reloads and stores the output at
+// every tap, and costs about three times as much at 16 channels).
+struct InsideWindows {
+  // Each tap's offset in floats from the window's first element, row-major over the filter.
+  std::vector<int64_t> tap_offsets;
+  // Output columns [first_column, end_column) have every tap's column inside the input.
+  int64_t first_column = 0;
+  int64_t end_column = 0;
+  // Floats between the first elements of neighbouring windows of a row.
+  int64_t column_step = 0;
+};
+
+InsideWindows FindInsideWindows(const Conv2dGeometry& g) {
+  InsideWindows w;
+  for (int64_t fy = 0; fy < g.filter_h; ++fy) {
+    for (int64_t fx = 0; fx < g.filter_w; ++fx) {
+      w.tap_offsets.push_back((fy * g.dilation_h * g.in_w + fx * g.dilation_w) * g.in_c);
     }
-  });
+  }
+  const int64_t last_tap = (g.filter_w - 1) * g.dilation_w;
+  while (w.first_column < g.out_w && w.first_column * g.stride_w - g.pad_left < 0) {
+    ++w.first_column;
+  }
+  w.end_column = w.first_column;
+  while (w.end_column < g.out_w && w.end_column * g.stride_w - g.pad_left + last_tap < g.in_w) {
+    ++w.end_column;
+  }
+  w.column_step = g.stride_w * g.in_c;
+  return w;
+}
+
+// Visits the windows of output row (n, oy) in column order: edge(ox) for each window that
+// reaches into the padding, and inside(ox, windows, offset of the first one's first input
+// element) once for the run of windows wholly inside the input.
+template <typename Edge, typename Inside>
+void ForEachWindowOfRow(const Conv2dGeometry& g, const InsideWindows& w, int64_t n, int64_t oy,
+                        Edge edge, Inside inside) {
+  const int64_t iy = oy * g.stride_h - g.pad_top;
+  int64_t ox = 0;
+  if (iy >= 0 && iy + (g.filter_h - 1) * g.dilation_h < g.in_h) {
+    for (; ox < w.first_column; ++ox) edge(ox);
+    const int64_t ix = ox * g.stride_w - g.pad_left;
+    inside(ox, w.end_column - ox, ((n * g.in_h + iy) * g.in_w + ix) * g.in_c);
+    ox = w.end_column;
+  }
+  for (; ox < g.out_w; ++ox) edge(ox);
+}
+
+// Taps are taken kChunk at a time: up to kChunk loads per output element and channel, one store.
+constexpr int kChunk = 4;
+
+// The kernels below take `windows` windows of a row from `start` on, `step` floats apart, and
+// taps first_tap … first_tap + kTaps − 1 of each (at tap_offsets[0 … kTaps − 1]), channel by
+// channel; kFirst: these are the window's first taps.
+
+// out[k] = max(out[k], or −∞ when kFirst, each tap's element k in order): std::max(o, v) keeps o
+// unless v > o, so the first strictly greater value wins and NaN never does, as tfjs's loop.
+template <int kTaps, bool kFirst>
+struct MaxOfTaps {
+  static void Run(const float* __restrict start, int64_t step, int64_t windows,
+                  const int64_t* tap_offsets, int32_t, int64_t channels, float* __restrict out) {
+    int64_t offsets[kTaps];
+    for (int t = 0; t < kTaps; ++t) offsets[t] = tap_offsets[t];
+    for (int64_t w = 0; w < windows; ++w, start += step, out += channels) {
+      for (int64_t k = 0; k < channels; ++k) {
+        float m = kFirst ? kMinusInfinity : out[k];
+        for (int t = 0; t < kTaps; ++t) m = std::max(m, start[offsets[t] + k]);
+        out[k] = m;
+      }
+    }
+  }
+};
+
+// The same maximum, and the tap that holds it (−1 while none has): a mask rather than a branch,
+// and float and int32 lanes of the same width, so that it vectorises.
+struct Argmax {
+  float* best;
+  int32_t* tap;
+};
+template <int kTaps, bool kFirst>
+struct ArgmaxOfTaps {
+  static void Run(const float* __restrict start, int64_t step, int64_t windows,
+                  const int64_t* tap_offsets, int32_t first_tap, int64_t channels, Argmax out) {
+    int64_t offsets[kTaps];
+    for (int t = 0; t < kTaps; ++t) offsets[t] = tap_offsets[t];
+    float* __restrict best = out.best;
+    int32_t* __restrict best_tap = out.tap;
+    for (int64_t w = 0; w < windows; ++w, start += step, best += channels, best_tap += channels) {
+      for (int64_t k = 0; k < channels; ++k) {
+        float m = kFirst ? kMinusInfinity : best[k];
+        int32_t holder = kFirst ? -1 : best_tap[k];
+        for (int t = 0; t < kTaps; ++t) {
+          const float v = start[offsets[t] + k];
+          const int32_t greater = -static_cast<int32_t>(v > m);
+          holder = ((first_tap + t) & greater) | (holder & ~greater);
+          m = std::max(m, v);
+        }
+        best[k] = m;
+        best_tap[k] = holder;
+      }
+    }
+  }
+};
+
+// sum[k] = sum[k], or 0 when kFirst, plus each tap's element k in order, in double (the average's
+// numerator, as tfjs sums it).
+template <int kTaps, bool kFirst>
+struct SumOfTaps {
+  static void Run(const float* __restrict start, int64_t step, int64_t windows,
+                  const int64_t* tap_offsets, int32_t, int64_t channels, double* __restrict sum) {
+    int64_t offsets[kTaps];
+    for (int t = 0; t < kTaps; ++t) offsets[t] = tap_offsets[t];
+    for (int64_t w = 0; w < windows; ++w, start += step, sum += channels) {
+      for (int64_t k = 0; k < channels; ++k) {
+        double total = kFirst ? 0.0 : sum[k];
+        for (int t = 0; t < kTaps; ++t) total += start[offsets[t] + k];
+        sum[k] = total;
+      }
+    }
+  }
+};
+
+// Runs Kernel over all of a window's taps, kChunk at a time in order.
+template <template <int, bool> class Kernel, typename Out>
+void OverTapChunks(const InsideWindows& w, const float* start, int64_t windows, int64_t channels,
+                   Out out) {
+  const auto taps = static_cast<int32_t>(w.tap_offsets.size());
+  for (int32_t first = 0; first < taps; first += kChunk) {
+    const int64_t* offsets = w.tap_offsets.data() + first;
+    const auto run = [&](auto kernel) {
+      kernel(start, w.column_step, windows, offsets, first, channels, out);
+    };
+    const bool is_first = first == 0;
+    switch (std::min<int32_t>(kChunk, taps - first)) {
+      case 1:
+        is_first ? run(Kernel<1, true>::Run) : run(Kernel<1, false>::Run);
+        break;
+      case 2:
+        is_first ? run(Kernel<2, true>::Run) : run(Kernel<2, false>::Run);
+        break;
+      case 3:
+        is_first ? run(Kernel<3, true>::Run) : run(Kernel<3, false>::Run);
+        break;
+      default:
+        is_first ? run(Kernel<4, true>::Run) : run(Kernel<4, false>::Run);
+        break;
+    }
+  }
+}
+
+// dx[window's tap t, k] += d[k] where best_tap[k] is t, for `windows` windows of a row from
+// dx_start on: one dense pass per tap, adding +0 elsewhere. That changes no float: dx starts at
+// +0 and a sum of floats from +0 is never −0, and x + 0 is x for every other x.
+void ScatterToArgmax(const InsideWindows& w, float* dx_start, int64_t windows, int64_t channels,
+                     const int32_t* best_tap, const float* dy) {
+  const auto taps = static_cast<int32_t>(w.tap_offsets.size());
+  for (int64_t window = 0; window < windows; ++window) {
+    float* __restrict dx = dx_start + window * w.column_step;
+    const int32_t* __restrict holder = best_tap + window * channels;
+    const float* __restrict d = dy + window * channels;
+    for (int32_t t = 0; t < taps; ++t) {
+      float* __restrict to = dx + w.tap_offsets[static_cast<size_t>(t)];
+      for (int64_t k = 0; k < channels; ++k) {
+        const float gradient = d[k];  // read unconditionally: a select, not a branch
+        to[k] += holder[k] == t ? gradient : 0.0f;
+      }
+    }
+  }
 }
 
 }  // namespace
 
 void MaxPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
   const int64_t c = g.in_c;
-  ForEachOutputPixel(g, [&](int64_t n, int64_t oy, int64_t ox, int64_t offset, int) {
-    float* __restrict o = out + offset;
-    std::fill(o, o + c, kMinusInfinity);
-    ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-      const float* __restrict in = x + pixel * c;
-      // std::max(o, v) keeps o unless v > o: NaN never wins, as in tfjs; branch-free, vectorised.
-      for (int64_t k = 0; k < c; ++k) o[k] = std::max(o[k], in[k]);
+  const InsideWindows inside = FindInsideWindows(g);
+  ForEachInRuns(g.batch * g.out_h, [&](int64_t row, int) {
+    const int64_t n = row / g.out_h;
+    const int64_t oy = row % g.out_h;
+    float* row_out = out + row * g.out_w * c;
+    const auto edge = [&](int64_t ox) {
+      float* o = row_out + ox * c;
+      std::fill(o, o + c, kMinusInfinity);
+      ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
+        MaxOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, 0, c, o);
+      });
+    };
+    ForEachWindowOfRow(g, inside, n, oy, edge, [&](int64_t ox, int64_t windows, int64_t start) {
+      OverTapChunks<MaxOfTaps>(inside, x + start, windows, c, row_out + ox * c);
     });
   });
 }
@@ -43,11 +213,11 @@ void MaxPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
 void MaxPoolBackward(const Conv2dGeometry& g, const float* x, const float* dy, float* dx) {
   const int64_t c = g.in_c;
   const int64_t image = g.in_h * g.in_w * c;
+  const InsideWindows inside = FindInsideWindows(g);
   const auto taps = static_cast<size_t>(g.filter_h * g.filter_w);
   auto& pool = parallel::ThreadPool::Instance();
-  // Per worker: each channel's running maximum and the tap that holds it (-1: none yet), and the
-  // input pixel of each tap of the current window. Float and int32 lanes of the same width let the
-  // compiler vectorise the branch-free update below.
+  // Per worker: a row of windows' running maxima and the taps that hold them, and the input
+  // pixel of each tap of the current window.
   struct Scratch {
     std::vector<float> best;
     std::vector<int32_t> best_tap;
@@ -55,60 +225,73 @@ void MaxPoolBackward(const Conv2dGeometry& g, const float* x, const float* dy, f
   };
   std::vector<Scratch> scratch(static_cast<size_t>(pool.Threads()));
   // One image per task: images' dx are disjoint, and within an image the windows add in order.
-  pool.Run(g.batch, [&](int64_t n, int worker) {
+  ForEachInRuns(g.batch, [&](int64_t n, int worker) {
     std::fill(dx + n * image, dx + (n + 1) * image, 0.0f);
     Scratch& s = scratch[static_cast<size_t>(worker)];
-    s.best.resize(static_cast<size_t>(c));
-    s.best_tap.resize(static_cast<size_t>(c));
+    s.best.resize(static_cast<size_t>(g.out_w * c));
+    s.best_tap.resize(static_cast<size_t>(g.out_w * c));
     s.tap_pixel.resize(taps);
     float* __restrict best = s.best.data();
     int32_t* __restrict best_tap = s.best_tap.data();
-    for (int64_t oy = 0; oy < g.out_h; ++oy) {
-      for (int64_t ox = 0; ox < g.out_w; ++ox) {
-        std::fill(best, best + c, kMinusInfinity);
-        std::fill(best_tap, best_tap + c, -1);
-        ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t tap) {
-          s.tap_pixel[static_cast<size_t>(tap)] = pixel;
-          const float* __restrict in = x + pixel * c;
-          const auto t = static_cast<int32_t>(tap);
-          // The first strictly greater value wins, as in tfjs (NaN never does). Written without
-          // branches (a mask, and std::max(best, v), which keeps best unless v > best) so that it
-          // vectorises: a branch here mispredicts on every other element.
-          for (int64_t k = 0; k < c; ++k) {
-            const float v = in[k];
-            const int32_t greater = -static_cast<int32_t>(v > best[k]);
-            best_tap[k] = (t & greater) | (best_tap[k] & ~greater);
-            best[k] = std::max(best[k], v);
-          }
-        });
-        const float* d = dy + ((n * g.out_h + oy) * g.out_w + ox) * c;
-        for (int64_t k = 0; k < c; ++k) {
-          const int32_t t = best_tap[k];
-          if (t >= 0) dx[s.tap_pixel[static_cast<size_t>(t)] * c + k] += d[k];
-        }
+    const auto window_by_window = [&](int64_t oy, int64_t ox) {
+      std::fill(best, best + c, kMinusInfinity);
+      std::fill(best_tap, best_tap + c, -1);
+      ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t tap) {
+        s.tap_pixel[static_cast<size_t>(tap)] = pixel;
+        ArgmaxOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, static_cast<int32_t>(tap),
+                                    c, Argmax{best, best_tap});
+      });
+      const float* d = dy + ((n * g.out_h + oy) * g.out_w + ox) * c;
+      for (int64_t k = 0; k < c; ++k) {
+        const int32_t t = best_tap[k];
+        if (t >= 0) dx[s.tap_pixel[static_cast<size_t>(t)] * c + k] += d[k];
       }
+    };
+    for (int64_t oy = 0; oy < g.out_h; ++oy) {
+      const float* row_dy = dy + (n * g.out_h + oy) * g.out_w * c;
+      ForEachWindowOfRow(
+          g, inside, n, oy, [&](int64_t ox) { window_by_window(oy, ox); },
+          [&](int64_t ox, int64_t windows, int64_t start) {
+            OverTapChunks<ArgmaxOfTaps>(inside, x + start, windows, c, Argmax{best, best_tap});
+            ScatterToArgmax(inside, dx + start, windows, c, best_tap, row_dy + ox * c);
+          });
     }
   });
 }
 
 void AvgPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
   const int64_t c = g.in_c;
+  const InsideWindows inside = FindInsideWindows(g);
   auto& pool = parallel::ThreadPool::Instance();
+  // Per worker: a row of windows' sums, in double as tfjs sums them.
   std::vector<std::vector<double>> sums(static_cast<size_t>(pool.Threads()));
-  ForEachOutputPixel(g, [&](int64_t n, int64_t oy, int64_t ox, int64_t offset, int worker) {
-    std::vector<double>& sum = sums[static_cast<size_t>(worker)];
-    sum.assign(static_cast<size_t>(c), 0.0);
-    int64_t count = 0;
-    ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-      const float* in = x + pixel * c;
-      for (int64_t k = 0; k < c; ++k) sum[static_cast<size_t>(k)] += in[k];
-      ++count;
-    });
-    // A window entirely in the padding is 0 / 0, NaN, as in tfjs.
-    for (int64_t k = 0; k < c; ++k) {
-      out[offset + k] =
-          static_cast<float>(sum[static_cast<size_t>(k)] / static_cast<double>(count));
+  // A window entirely in the padding is 0 / 0, NaN, as in tfjs.
+  const auto divide = [&](const double* sum, int64_t count, int64_t values, float* o) {
+    for (int64_t i = 0; i < values; ++i) {
+      o[i] = static_cast<float>(sum[i] / static_cast<double>(count));
     }
+  };
+  ForEachInRuns(g.batch * g.out_h, [&](int64_t row, int worker) {
+    const int64_t n = row / g.out_h;
+    const int64_t oy = row % g.out_h;
+    float* row_out = out + row * g.out_w * c;
+    std::vector<double>& sum = sums[static_cast<size_t>(worker)];
+    sum.resize(static_cast<size_t>(g.out_w * c));
+    const auto window_by_window = [&](int64_t ox) {
+      std::fill(sum.begin(), sum.begin() + c, 0.0);
+      int64_t count = 0;
+      ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
+        SumOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, 0, c, sum.data());
+        ++count;
+      });
+      divide(sum.data(), count, c, row_out + ox * c);
+    };
+    ForEachWindowOfRow(g, inside, n, oy, window_by_window,
+                       [&](int64_t ox, int64_t windows, int64_t start) {
+                         OverTapChunks<SumOfTaps>(inside, x + start, windows, c, sum.data());
+                         divide(sum.data(), static_cast<int64_t>(inside.tap_offsets.size()),
+                                windows * c, row_out + ox * c);
+                       });
   });
 }
 
@@ -119,7 +302,7 @@ void AvgPoolBackward(const Conv2dGeometry& g, const float* dy, float* dx) {
   auto& pool = parallel::ThreadPool::Instance();
   std::vector<std::vector<double>> sums(static_cast<size_t>(pool.Threads()));
   // One image per task, its sums in double as tfjs's kernel sums them.
-  pool.Run(g.batch, [&](int64_t n, int worker) {
+  ForEachInRuns(g.batch, [&](int64_t n, int worker) {
     std::vector<double>& sum = sums[static_cast<size_t>(worker)];
     sum.assign(static_cast<size_t>(image), 0.0);
     const int64_t first_pixel = n * g.in_h * g.in_w;

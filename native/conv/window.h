@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "../parallel/thread_pool.h"
 #include "conv2d.h"
 
 namespace superlora::conv {
@@ -23,6 +24,18 @@ inline void ForEachInsideTap(const Conv2dGeometry& g, int64_t n, int64_t oy, int
       body((n * g.in_h + iy) * g.in_w + ix, fy * g.filter_w + fx);
     }
   }
+}
+
+// Calls body(index, worker) for every index in [0, count) on the kernel pool, each thread taking
+// contiguous runs of indices (a few per thread). For the rows of a pooling or depthwise
+// convolution, a task per index handed out in turn made the threads take alternate rows, and a
+// 2 × 2 max pool of [64, 28, 28, 16] took 0.30 ms (median) on two threads against 0.07 ms on one;
+// in runs it takes 0.05 ms.
+template <typename Body>
+inline void ForEachInRuns(int64_t count, Body body) {
+  parallel::ParallelFor(0, count, 1, [&](int64_t begin, int64_t end, int worker) {
+    for (int64_t index = begin; index < end; ++index) body(index, worker);
+  });
 }
 
 // Output rows (batch · out_h) split into at most `limit` fixed segments for a sum over every

@@ -107,6 +107,7 @@ void ThreadPool::Work(int worker) {
   uint64_t seen = 0;
   for (;;) {
     const std::function<void(int64_t, int)>* task;
+    int64_t tasks;
     SpinWhile(WaitSpinMicroseconds(),
               [&] { return generation_.load(std::memory_order_acquire) == seen; });
     {
@@ -119,30 +120,36 @@ void ThreadPool::Work(int worker) {
       // helper came: wait for the next, spinning first, as after a job.
       if (worker > active_helpers_) continue;
       task = task_;
+      tasks = tasks_;
       busy_.fetch_add(1, std::memory_order_relaxed);
     }
     inside_job = true;
     current_worker = worker;
-    for (;;) {
-      int64_t index;
-      {
-        std::lock_guard<std::mutex> lock(state_mutex_);
-        if (next_ >= tasks_ || error_) break;
-        index = next_++;
-      }
-      try {
-        (*task)(index, worker);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(state_mutex_);
-        if (!error_) error_ = std::current_exception();
-      }
-    }
+    RunTasks(*task, tasks, worker);
     inside_job = false;
     {
       std::lock_guard<std::mutex> lock(state_mutex_);
       busy_.fetch_sub(1, std::memory_order_release);
     }
     done_.notify_all();
+  }
+}
+
+void ThreadPool::RunTasks(const std::function<void(int64_t, int)>& task, int64_t tasks,
+                          int worker) {
+  // Tasks are claimed with an atomic increment, not under state_mutex_: with tasks of a few
+  // hundred nanoseconds (a pooling row) two threads taking a mutex per task collide on most
+  // claims, and each collision parks a thread in the kernel.
+  while (!failed_.load(std::memory_order_relaxed)) {
+    const int64_t index = next_.fetch_add(1, std::memory_order_relaxed);
+    if (index >= tasks) break;
+    try {
+      task(index, worker);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(state_mutex_);
+      if (!error_) error_ = std::current_exception();
+      failed_.store(true, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -171,7 +178,8 @@ void ThreadPool::Run(int64_t tasks, const std::function<void(int64_t, int)>& tas
     std::lock_guard<std::mutex> lock(state_mutex_);
     task_ = &task;
     tasks_ = tasks;
-    next_ = 0;
+    next_.store(0, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
     error_ = nullptr;
     active_helpers_ = helpers;
     generation_.fetch_add(1, std::memory_order_release);
@@ -179,20 +187,7 @@ void ThreadPool::Run(int64_t tasks, const std::function<void(int64_t, int)>& tas
   wake_.notify_all();
   inside_job = true;
   current_worker = 0;
-  for (;;) {
-    int64_t index;
-    {
-      std::lock_guard<std::mutex> lock(state_mutex_);
-      if (next_ >= tasks_ || error_) break;
-      index = next_++;
-    }
-    try {
-      task(index, 0);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(state_mutex_);
-      if (!error_) error_ = std::current_exception();
-    }
-  }
+  RunTasks(task, tasks, 0);
   inside_job = false;
   {
     // Helpers that have not woken yet must not pick up a finished job: close it first.

@@ -50,6 +50,8 @@ class ThreadPool {
 
  private:
   void Work(int worker);
+  // Claims and runs the current job's tasks until none is left or one has thrown.
+  void RunTasks(const std::function<void(int64_t, int)>& task, int64_t tasks, int worker);
   // How long a wait spins now: SpinMicroseconds(), or 0 while the pool is oversubscribed.
   int64_t WaitSpinMicroseconds() const;
   void EnsureHelpers(int count);
@@ -61,8 +63,9 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   const std::function<void(int64_t, int)>* task_ = nullptr;
-  int64_t tasks_ = 0;
-  int64_t next_ = 0;
+  int64_t tasks_ = 0;  // read by a helper when it joins the job
+  std::atomic<int64_t> next_{0};
+  std::atomic<bool> failed_{false};
   int active_helpers_ = 0;
   // Written under state_mutex_; atomic so that spinning threads can watch them without it.
   std::atomic<int> busy_{0};

@@ -35,6 +35,11 @@ const POOL_CASES: PoolCase[] = [
   { x: [1, 9, 7, 2], filterSize: [2, 3], strides: [1, 2], pad: 'valid' },
   { x: [2, 5, 6, 3], filterSize: 2, strides: 1, pad: 1 },
   { x: [16, 28, 28, 8], filterSize: 2, strides: 2, pad: 'valid' },
+  // Inside windows take their taps four at a time: 25 taps (six chunks of four and one), 6 (four
+  // and two), with padding on every side and channel counts beyond a vector and its tail.
+  { x: [2, 9, 9, 5], filterSize: 5, strides: 1, pad: 'same' },
+  { x: [2, 8, 7, 33], filterSize: [3, 2], strides: [2, 1], pad: 'valid' },
+  { x: [2, 10, 11, 17], filterSize: 3, strides: 2, pad: 'same' },
 ];
 
 function describePool(c: PoolCase): string {
