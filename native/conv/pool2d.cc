@@ -15,63 +15,7 @@ constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 // The kernels below applied to one tap, given by its own input element: its offset.
 constexpr int64_t kSameElement = 0;
 
-// The windows that lie wholly inside the input, where every tap is the window's first input
-// element plus a fixed offset: the channel loops below run over whole rows of such windows,
-// taps unrolled and the channel loop innermost, so that it vectorises and each output is written
-// once (a loop over the taps around a loop over the channels reloads and stores the output at
-// every tap, and costs about three times as much at 16 channels).
-struct InsideWindows {
-  // Each tap's offset in floats from the window's first element, row-major over the filter.
-  std::vector<int64_t> tap_offsets;
-  // Output columns [first_column, end_column) have every tap's column inside the input.
-  int64_t first_column = 0;
-  int64_t end_column = 0;
-  // Floats between the first elements of neighbouring windows of a row.
-  int64_t column_step = 0;
-};
-
-InsideWindows FindInsideWindows(const Conv2dGeometry& g) {
-  InsideWindows w;
-  for (int64_t fy = 0; fy < g.filter_h; ++fy) {
-    for (int64_t fx = 0; fx < g.filter_w; ++fx) {
-      w.tap_offsets.push_back((fy * g.dilation_h * g.in_w + fx * g.dilation_w) * g.in_c);
-    }
-  }
-  const int64_t last_tap = (g.filter_w - 1) * g.dilation_w;
-  while (w.first_column < g.out_w && w.first_column * g.stride_w - g.pad_left < 0) {
-    ++w.first_column;
-  }
-  w.end_column = w.first_column;
-  while (w.end_column < g.out_w && w.end_column * g.stride_w - g.pad_left + last_tap < g.in_w) {
-    ++w.end_column;
-  }
-  w.column_step = g.stride_w * g.in_c;
-  return w;
-}
-
-// Visits the windows of output row (n, oy) in column order: edge(ox) for each window that
-// reaches into the padding, and inside(ox, windows, offset of the first one's first input
-// element) once for the run of windows wholly inside the input.
-template <typename Edge, typename Inside>
-void ForEachWindowOfRow(const Conv2dGeometry& g, const InsideWindows& w, int64_t n, int64_t oy,
-                        Edge edge, Inside inside) {
-  const int64_t iy = oy * g.stride_h - g.pad_top;
-  int64_t ox = 0;
-  if (iy >= 0 && iy + (g.filter_h - 1) * g.dilation_h < g.in_h) {
-    for (; ox < w.first_column; ++ox) edge(ox);
-    const int64_t ix = ox * g.stride_w - g.pad_left;
-    inside(ox, w.end_column - ox, ((n * g.in_h + iy) * g.in_w + ix) * g.in_c);
-    ox = w.end_column;
-  }
-  for (; ox < g.out_w; ++ox) edge(ox);
-}
-
-// Taps are taken kChunk at a time: up to kChunk loads per output element and channel, one store.
-constexpr int kChunk = 4;
-
-// The kernels below take `windows` windows of a row from `start` on, `step` floats apart, and
-// taps first_tap … first_tap + kTaps − 1 of each (at tap_offsets[0 … kTaps − 1]), channel by
-// channel; kFirst: these are the window's first taps.
+// Row kernels for OverTapChunks (window.h).
 
 // out[k] = max(out[k], or −∞ when kFirst, each tap's element k in order): std::max(o, v) keeps o
 // unless v > o, so the first strictly greater value wins and NaN never does, as tfjs's loop.
@@ -139,34 +83,6 @@ struct SumOfTaps {
     }
   }
 };
-
-// Runs Kernel over all of a window's taps, kChunk at a time in order.
-template <template <int, bool> class Kernel, typename Out>
-void OverTapChunks(const InsideWindows& w, const float* start, int64_t windows, int64_t channels,
-                   Out out) {
-  const auto taps = static_cast<int32_t>(w.tap_offsets.size());
-  for (int32_t first = 0; first < taps; first += kChunk) {
-    const int64_t* offsets = w.tap_offsets.data() + first;
-    const auto run = [&](auto kernel) {
-      kernel(start, w.column_step, windows, offsets, first, channels, out);
-    };
-    const bool is_first = first == 0;
-    switch (std::min<int32_t>(kChunk, taps - first)) {
-      case 1:
-        is_first ? run(Kernel<1, true>::Run) : run(Kernel<1, false>::Run);
-        break;
-      case 2:
-        is_first ? run(Kernel<2, true>::Run) : run(Kernel<2, false>::Run);
-        break;
-      case 3:
-        is_first ? run(Kernel<3, true>::Run) : run(Kernel<3, false>::Run);
-        break;
-      default:
-        is_first ? run(Kernel<4, true>::Run) : run(Kernel<4, false>::Run);
-        break;
-    }
-  }
-}
 
 // dx[window's tap t, k] += d[k] where best_tap[k] is t, for `windows` windows of a row from
 // dx_start on: one dense pass per tap, adding +0 elsewhere. That changes no float: dx starts at

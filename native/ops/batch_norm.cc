@@ -83,9 +83,13 @@ void BatchNormParamsBackward(const float* x, const float* dy, int64_t rows, int6
   const int64_t segments = std::clamp<int64_t>(rows * channels / kSegmentFloats, 1, kSegments);
   const int64_t per_segment = (rows + segments - 1) / segments;
   // Per segment: Σ dy, then Σ (x − mean) · dy, channel by channel.
-  std::vector<double> partial(static_cast<size_t>(segments * 2 * channels), 0.0);
+  std::vector<double> partial(static_cast<size_t>(segments * 2 * channels));
   const auto sum_segment = [&](int64_t segment) {
-    double* dy_sum = partial.data() + segment * 2 * channels;
+    // Summed in a buffer of the task's own and copied out at the end: neighbouring segments'
+    // sums share a cache line, which two threads adding into it row by row would pass back and
+    // forth.
+    std::vector<double> own(static_cast<size_t>(2 * channels), 0.0);
+    double* dy_sum = own.data();
     double* product_sum = dy_sum + channels;
     const int64_t end = std::min(rows, (segment + 1) * per_segment);
     for (int64_t row = segment * per_segment; row < end; ++row) {
@@ -97,6 +101,7 @@ void BatchNormParamsBackward(const float* x, const float* dy, int64_t rows, int6
         product_sum[c] += (static_cast<double>(x_row[c]) - mean[c]) * gradient;
       }
     }
+    std::copy(own.begin(), own.end(), partial.begin() + segment * 2 * channels);
   };
   parallel::ThreadPool::Instance().Run(segments,
                                        [&](int64_t segment, int) { sum_segment(segment); });
