@@ -43,9 +43,6 @@ struct WeightedSumOfTaps {
   }
 };
 
-// The kernel applied to one tap, given by its own input element: its offset.
-constexpr int64_t kSameElement = 0;
-
 }  // namespace
 
 void DepthwiseConv2dForward(const Conv2dGeometry& g, const float* x, const float* filter,
@@ -65,10 +62,10 @@ void DepthwiseConv2dForward(const Conv2dGeometry& g, const float* x, const float
       std::fill(o, o + out_c, 0.0f);
       ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t tap) {
         const float* in = x + pixel * in_c;
-        const float* f = filter + tap * out_c;
         if (multiplier == 1) {
-          WeightedSumOfTaps<1, false>::Run(in, 0, 1, &kSameElement, 0, out_c, Weighted{o, f});
+          OnOneTap<WeightedSumOfTaps>(in, static_cast<int32_t>(tap), out_c, Weighted{o, filter});
         } else {
+          const float* f = filter + tap * out_c;
           for (int64_t c = 0; c < in_c; ++c) {
             for (int64_t q = 0; q < multiplier; ++q) {
               o[c * multiplier + q] += in[c] * f[c * multiplier + q];

@@ -12,8 +12,6 @@ namespace superlora::conv {
 namespace {
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
-// The kernels below applied to one tap, given by its own input element: its offset.
-constexpr int64_t kSameElement = 0;
 
 // Row kernels for OverTapChunks (window.h).
 
@@ -117,7 +115,7 @@ void MaxPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
       float* o = row_out + ox * c;
       std::fill(o, o + c, kMinusInfinity);
       ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-        MaxOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, 0, c, o);
+        OnOneTap<MaxOfTaps>(x + pixel * c, 0, c, o);
       });
     };
     ForEachWindowOfRow(g, inside, n, oy, edge, [&](int64_t ox, int64_t windows, int64_t start) {
@@ -154,8 +152,7 @@ void MaxPoolBackward(const Conv2dGeometry& g, const float* x, const float* dy, f
       std::fill(best_tap, best_tap + c, -1);
       ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t tap) {
         s.tap_pixel[static_cast<size_t>(tap)] = pixel;
-        ArgmaxOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, static_cast<int32_t>(tap),
-                                    c, Argmax{best, best_tap});
+        OnOneTap<ArgmaxOfTaps>(x + pixel * c, static_cast<int32_t>(tap), c, Argmax{best, best_tap});
       });
       const float* d = dy + ((n * g.out_h + oy) * g.out_w + ox) * c;
       for (int64_t k = 0; k < c; ++k) {
@@ -197,7 +194,7 @@ void AvgPoolForward(const Conv2dGeometry& g, const float* x, float* out) {
       std::fill(sum.begin(), sum.begin() + c, 0.0);
       int64_t count = 0;
       ForEachInsideTap(g, n, oy, ox, [&](int64_t pixel, int64_t) {
-        SumOfTaps<1, false>::Run(x + pixel * c, 0, 1, &kSameElement, 0, c, sum.data());
+        OnOneTap<SumOfTaps>(x + pixel * c, 0, c, sum.data());
         ++count;
       });
       divide(sum.data(), count, c, row_out + ox * c);

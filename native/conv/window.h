@@ -114,6 +114,14 @@ inline void OverTapChunks(const InsideWindows& w, const float* start, int64_t wi
   }
 }
 
+// Runs Kernel over a single tap: the one whose input element is `element`, with index `tap`
+// (the windows that reach into the padding, tap by tap).
+template <template <int, bool> class Kernel, typename Out>
+inline void OnOneTap(const float* element, int32_t tap, int64_t channels, Out out) {
+  static constexpr int64_t kNoOffset = 0;
+  Kernel<1, false>::Run(element, 0, 1, &kNoOffset, tap, channels, out);
+}
+
 // Calls body(index, worker) for every index in [0, count) on the kernel pool, each thread taking
 // contiguous runs of indices (a few per thread). For the rows of a pooling or depthwise
 // convolution, a task per index handed out in turn made the threads take alternate rows, and a
